@@ -1,0 +1,39 @@
+# Quake Expedition: the two commands of the README are `make demo` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: demo test check bench soak clean venv
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## Run the offline demo end to end (creates .venv on first use).
+demo: $(STAMP)
+	$(VENV)/bin/expedition demo
+
+## Run the whole test suite (creates .venv on first use).
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+## Lint and type-check.
+check: $(STAMP)
+	$(VENV)/bin/ruff check catalogs expedition warehouse flows tests bench
+	$(VENV)/bin/mypy
+
+## Every benchmark in bench/: one table, and bench/results.json.
+bench: $(STAMP)
+	$(PY) -m bench
+
+## The full crash-consistency soak (SIGKILL at random moments, many trials).
+soak: $(STAMP)
+	$(PY) -m bench.soak --trials 50
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,1 @@
+"""The ``expedition`` command line (Typer)."""

@@ -1,0 +1,142 @@
+"""Shared pieces of the command line: the ``--home`` option, settings, output, progress."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import pyarrow as pa
+import typer
+
+from expedition.settings import Settings, load_settings
+
+HomeOpt = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--home",
+        help="Data root (default: $QE_HOME, else ~/.local/share/quake-expedition).",
+        show_default=False,
+    ),
+]
+
+FORMATS = ("table", "csv", "json", "parquet")
+
+
+def settings_for(home: Path | None) -> Settings:
+    return load_settings(home)
+
+
+def lake_for(home: Path | None) -> Any:
+    from warehouse.lake import Lake
+
+    return Lake.from_settings(settings_for(home))
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, bytes):
+        return v.hex()
+    if hasattr(v, "isoformat"):
+        return v.isoformat()
+    return v
+
+
+def table_to_records(table: pa.Table) -> list[dict[str, Any]]:
+    return [{k: _jsonable(v) for k, v in row.items()} for row in table.to_pylist()]
+
+
+def emit_table(table: pa.Table, fmt: str, out: Path | None = None, title: str | None = None) -> None:
+    """Write ``table`` as a rich table, CSV, JSON or Parquet to ``out`` or stdout."""
+    fmt = fmt.lower()
+    if fmt not in FORMATS:
+        raise typer.BadParameter(f"format must be one of {', '.join(FORMATS)}")
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        if out is None:
+            buf = io.BytesIO()
+            pq.write_table(table, buf)
+            sys.stdout.buffer.write(buf.getvalue())
+        else:
+            write_atomic_bytes(out, _parquet_bytes(table))
+        return
+    if fmt == "csv":
+        import pyarrow.csv as pacsv
+
+        buf = io.BytesIO()
+        pacsv.write_csv(table, buf)
+        text = buf.getvalue().decode("utf-8")
+    elif fmt == "json":
+        text = json.dumps(table_to_records(table), ensure_ascii=False, default=str)
+        text += "\n"
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        rt = Table(title=title, show_lines=False)
+        for name in table.column_names:
+            rt.add_column(name)
+        for row in table.to_pylist():
+            rt.add_row(*["" if v is None else str(_jsonable(v)) for v in row.values()])
+        if out is None:
+            Console().print(rt)
+            return
+        console = Console(file=io.StringIO(), width=200)
+        console.print(rt)
+        text = console.file.getvalue()  # type: ignore[attr-defined]
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        write_atomic_bytes(out, text.encode("utf-8"))
+
+
+def _parquet_bytes(table: pa.Table) -> bytes:
+    import pyarrow.parquet as pq
+
+    buf = io.BytesIO()
+    pq.write_table(table, buf)
+    return buf.getvalue()
+
+
+def write_atomic_bytes(path: Path, data: bytes) -> None:
+    """Write to a temporary name in the same directory, then rename over ``path``."""
+    import os
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def progress() -> Any:
+    """A rich progress bar for long work (writes to stderr)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=False,
+    )
+
+
+def echo_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=str, indent=2) + "\n")
+
+
+def iter_lines(text: str) -> Iterator[str]:
+    yield from text.splitlines()

@@ -1,0 +1,9 @@
+"""Commands of this concern are registered here (see expedition/cli/main.py)."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to ``app``."""

@@ -1,0 +1,190 @@
+"""One typed settings object for Quake Expedition.
+
+Resolution order (later wins): built-in defaults, ``<home>/qe.toml``, ``QE_*``
+environment variables, explicit keyword overrides (for example the ``--home``
+command-line option).
+
+The data root ("home") defaults to ``$QE_HOME`` or, when unset,
+``$XDG_DATA_HOME/quake-expedition`` (``~/.local/share/quake-expedition``).
+Nothing is read or created at import time: call :func:`load_settings`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Provider", "Settings", "SettingsError", "default_home", "load_settings"]
+
+
+class SettingsError(ValueError):
+    """A configuration value (file, environment or option) is invalid."""
+
+
+@dataclass(frozen=True)
+class Provider:
+    """An FDSN event service the pipeline pulls from.
+
+    ``name`` is an ObsPy short name (``USGS``, ``EMSC``, ``ISC``, ``GFZ``) or any
+    label; ``url`` overrides the base URL (any FDSN event service). Lower
+    ``priority`` numbers win when agencies disagree on the preferred solution.
+    """
+
+    name: str
+    url: str | None = None
+    priority: int = 100
+    max_events_per_request: int = 20_000
+    min_interval_s: float = 0.6
+    timeout_s: float = 60.0
+    supports_updatedafter: bool = True
+    enabled: bool = True
+
+
+DEFAULT_PROVIDERS: tuple[Provider, ...] = (
+    Provider("USGS", priority=10, supports_updatedafter=True),
+    Provider("EMSC", priority=20, supports_updatedafter=True),
+    Provider("GFZ", priority=30, supports_updatedafter=False),
+    Provider("ISC", priority=40, supports_updatedafter=False, max_events_per_request=10_000),
+)
+
+
+def default_home() -> Path:
+    """The data root used when neither ``--home`` nor ``QE_HOME`` is given."""
+    env = os.environ.get("QE_HOME")
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_DATA_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".local" / "share"
+    return base / "quake-expedition"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every knob of Quake Expedition, with its default.
+
+    Paths that are ``None`` are derived from ``home`` (see the properties).
+    """
+
+    home: Path
+    # Lake: catalog URL for DuckLake and the directory holding its Parquet files.
+    lake_catalog: str | None = None
+    lake_data_path: str | None = None
+    writer_wait_s: float = 30.0
+    query_row_limit: int = 100_000
+    query_timeout_s: float = 30.0
+    # Catalog pulls
+    providers: tuple[Provider, ...] = DEFAULT_PROVIDERS
+    user_agent: str = "QuakeExpedition/0.1 (+https://github.com/quake-expedition; BRIDRREM expeditions)"
+    overlap_days: float = 2.0
+    association_dt_s: float = 16.0
+    association_distance_km: float = 100.0
+    association_dmag: float = 0.5
+    # Response
+    policy_file: Path | None = None
+    membership_file: Path | None = None
+    watch_interval_s: int = 300
+    # Flows and scale-out
+    dask_address: str | None = None
+    dask_workers: int = 2
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def lake_dir(self) -> Path:
+        return self.home / "lake"
+
+    @property
+    def catalog_url(self) -> str:
+        """DuckLake catalog (``ducklake:`` prefix omitted): SQLite by default."""
+        return self.lake_catalog or f"sqlite:{self.lake_dir / 'catalog.sqlite'}"
+
+    @property
+    def data_path(self) -> str:
+        return self.lake_data_path or str(self.lake_dir / "data") + os.sep
+
+    @property
+    def raw_dir(self) -> Path:
+        """Archive of every raw input file, by content hash."""
+        return self.home / "raw"
+
+    @property
+    def briefs_dir(self) -> Path:
+        return self.home / "briefs"
+
+    @property
+    def config_file(self) -> Path:
+        return self.home / "qe.toml"
+
+
+_SIMPLE_FIELDS = {
+    f.name: f for f in dataclasses.fields(Settings) if f.name not in {"home", "providers", "extra"}
+}
+
+
+def _coerce(name: str, value: Any, origin: str) -> Any:
+    f = _SIMPLE_FIELDS[name]
+    typ = str(f.type)
+    try:
+        if value is None:
+            return None
+        if "Path" in typ:
+            return Path(str(value)).expanduser()
+        if typ.startswith("float"):
+            return float(value)
+        if typ.startswith("int"):
+            return int(value)
+        return str(value)
+    except (TypeError, ValueError) as exc:
+        raise SettingsError(f"{origin}: {name} must be {typ}, got {value!r}") from exc
+
+
+def _providers_from(raw: Any, origin: str) -> tuple[Provider, ...]:
+    if not isinstance(raw, list):
+        raise SettingsError(f"{origin}: [[providers]] must be a list of tables")
+    out = []
+    known = {f.name for f in dataclasses.fields(Provider)}
+    for i, item in enumerate(raw):
+        if not isinstance(item, dict) or "name" not in item:
+            raise SettingsError(f"{origin}: providers[{i}] needs at least a name")
+        unknown = set(item) - known
+        if unknown:
+            raise SettingsError(f"{origin}: providers[{i}] has unknown keys {sorted(unknown)}")
+        out.append(Provider(**item))
+    return tuple(out)
+
+
+def load_settings(home: Path | str | None = None, **overrides: Any) -> Settings:
+    """Build the settings: defaults < ``qe.toml`` < ``QE_*`` environment < ``overrides``."""
+    root = Path(home).expanduser() if home is not None else default_home()
+    values: dict[str, Any] = {}
+    providers: tuple[Provider, ...] = DEFAULT_PROVIDERS
+    extra: dict[str, Any] = {}
+    cfg = root / "qe.toml"
+    if cfg.is_file():
+        try:
+            data = tomllib.loads(cfg.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise SettingsError(f"{cfg}: not valid TOML: {exc}") from exc
+        for key, val in data.items():
+            if key in _SIMPLE_FIELDS:
+                values[key] = _coerce(key, val, str(cfg))
+            elif key == "providers":
+                providers = _providers_from(val, str(cfg))
+            else:
+                extra[key] = val  # sections owned by other modules (membership, policy, ...)
+    for key in _SIMPLE_FIELDS:
+        env = os.environ.get(f"QE_{key.upper()}")
+        if env is not None and env != "":
+            values[key] = _coerce(key, env, f"environment QE_{key.upper()}")
+    for key, val in overrides.items():
+        if key == "providers":
+            providers = tuple(val)
+        elif key in _SIMPLE_FIELDS:
+            values[key] = _coerce(key, val, "override")
+        else:
+            raise SettingsError(f"unknown setting {key!r}")
+    return Settings(home=root, providers=providers, extra=extra, **values)

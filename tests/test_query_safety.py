@@ -1,0 +1,66 @@
+"""Query mode refuses everything that is not a read of the lake."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from warehouse.errors import QueryRefused
+from warehouse.query import open_query_connection, run_query
+
+REFUSED = [
+    "SELECT * FROM read_csv('/etc/passwd')",
+    "SELECT * FROM read_text('/etc/hostname')",
+    "COPY (SELECT 1) TO '{tmp}/out.csv'",
+    "ATTACH '{tmp}/other.duckdb' AS other",
+    "INSTALL httpfs",
+    "LOAD spatial",
+    "SET threads = 1",
+    "PRAGMA threads = 1",
+    "RESET enable_external_access",
+    "SET enable_external_access = true",
+    "INSERT INTO events (event_id) VALUES ('x')",
+    "DELETE FROM events",
+    "UPDATE events SET magnitude_value = 9",
+    "DROP TABLE events",
+    "CREATE TABLE x AS SELECT 1",
+    "CREATE TEMP TABLE x AS SELECT 1",
+    "SELECT 1; DROP TABLE events",
+    "DETACH lake",
+    "CALL ducklake_expire_snapshots('lake')",
+    "EXPORT DATABASE '{tmp}/exp'",
+]
+
+
+@pytest.mark.parametrize("sql", REFUSED)
+def test_refused(lake, tmp_path: Path, sql: str) -> None:
+    con = open_query_connection(lake)
+    try:
+        with pytest.raises(QueryRefused):
+            run_query(con, sql.format(tmp=tmp_path))
+        # the lake is still there and readable afterwards
+        assert run_query(con, "SELECT count(*) AS n FROM events").table.column("n").to_pylist() == [0]
+    finally:
+        con.close()
+    assert not (tmp_path / "out.csv").exists()
+    assert not (tmp_path / "other.duckdb").exists()
+
+
+def test_select_works_with_limits(lake) -> None:
+    con = open_query_connection(lake)
+    try:
+        res = run_query(con, "SELECT range AS i FROM range(1000)", row_limit=10)
+        assert res.truncated and res.table.num_rows == 10
+        assert run_query(con, "SELECT 42 AS answer").table.to_pylist() == [{"answer": 42}]
+    finally:
+        con.close()
+
+
+def test_slow_query_is_cancelled(lake) -> None:
+    con = open_query_connection(lake)
+    try:
+        with pytest.raises(QueryRefused, match="time limit"):
+            run_query(con, "SELECT count(*) FROM range(100000000000) a", timeout_s=0.5)
+    finally:
+        con.close()

@@ -1,0 +1,356 @@
+"""The lake: a DuckLake (Parquet data files plus a catalog database) opened through DuckDB.
+
+Usage::
+
+    lake = Lake.from_settings(load_settings())
+    lake.init()                                   # idempotent: creates tables, migrates columns
+    with lake.writer() as w:                      # single writer, one ACID transaction
+        w.write("events", events_table, mode="upsert")
+        w.write("event_aliases", aliases, mode="insert_new")
+    con = lake.connect(read_only=True)            # readers work while a writer writes
+
+A process killed mid-write leaves only unreferenced Parquet files, which
+``expedition maintain`` deletes; the catalog commit is atomic, so no partial
+data is ever visible.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import duckdb
+import pyarrow as pa
+
+from warehouse import sqlfiles
+from warehouse.errors import LakeNotInitialised, WarehouseBusy, WarehouseError
+from warehouse.extensions import load_extensions
+from warehouse.schema import TableSpec, conform, duckdb_type
+from warehouse.tables import ALL_TABLES
+from warehouse.tables import spec as table_spec
+
+if TYPE_CHECKING:
+    from expedition.settings import Settings
+
+log = logging.getLogger(__name__)
+
+LAKE_ALIAS = "lake"
+WriteMode = Literal["append", "insert_new", "upsert"]
+_SCHEMA_TABLE = "qe_schema_versions"
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    table: str
+    inserted: int
+    updated: int
+
+
+def sql_literal(value: str) -> str:
+    """A SQL string literal for statements that cannot bind parameters (ATTACH, INSTALL)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+class Lake:
+    """Paths and connections of one lake."""
+
+    def __init__(self, home: Path, catalog_url: str, data_path: str, writer_wait_s: float = 30.0) -> None:
+        self.home = Path(home)
+        self.catalog_url = catalog_url
+        self.data_path = data_path if data_path.endswith(("/", os.sep)) else data_path + "/"
+        self.writer_wait_s = writer_wait_s
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Lake:
+        return cls(settings.home, settings.catalog_url, settings.data_path, settings.writer_wait_s)
+
+    # -- paths ---------------------------------------------------------------
+    @property
+    def lake_dir(self) -> Path:
+        return self.home / "lake"
+
+    @property
+    def extension_dir(self) -> Path:
+        return self.home / ".duckdb" / "extensions"
+
+    @property
+    def lock_path(self) -> Path:
+        return self.lake_dir / "writer.lock"
+
+    @property
+    def is_local_sqlite(self) -> bool:
+        return self.catalog_url.startswith("sqlite:")
+
+    def exists(self) -> bool:
+        """True when the lake catalog has been created (``expedition init``)."""
+        if self.is_local_sqlite:
+            return Path(self.catalog_url.removeprefix("sqlite:")).is_file()
+        return True  # remote catalogs are assumed provisioned
+
+    def local_dirs(self) -> list[str]:
+        """Directories a query-mode connection may read: the data path and the catalog."""
+        dirs = [self.data_path]
+        if self.is_local_sqlite:
+            dirs.append(str(Path(self.catalog_url.removeprefix("sqlite:")).parent) + "/")
+        return dirs
+
+    # -- connections -----------------------------------------------------------
+    def connect(self, read_only: bool = False, snapshot: int | None = None, create: bool = False) -> duckdb.DuckDBPyConnection:
+        """A DuckDB connection with the lake attached as ``lake`` (and ``USE lake``) and the
+        analytic views of ``warehouse/sql/views`` defined as temporary views.
+
+        ``snapshot`` opens the lake as of that snapshot id (time travel, read only).
+        """
+        if not create and not self.exists():
+            raise LakeNotInitialised(f"no lake under {self.home}: run `expedition init --home {self.home}`")
+        if create:
+            self.lake_dir.mkdir(parents=True, exist_ok=True)
+            if not self.data_path.startswith(("s3://", "gs://", "az://", "http")):
+                Path(self.data_path).mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
+        try:
+            load_extensions(con, ("sqlite", "ducklake", "spatial"), self.extension_dir)
+            # ATTACH takes no bound parameters: paths come from settings and are quoted as literals.
+            opts = [f"DATA_PATH {sql_literal(self.data_path)}"]
+            if read_only or snapshot is not None:
+                opts.append("READ_ONLY")
+            if snapshot is not None:
+                opts.append(f"SNAPSHOT_VERSION {int(snapshot)}")
+            target = sql_literal("ducklake:" + self.catalog_url)
+            con.execute(f"ATTACH {target} AS {LAKE_ALIAS} ({', '.join(opts)})")
+            con.execute(f"USE {LAKE_ALIAS}")
+            if not create:
+                self._create_views(con)
+        except duckdb.Error as exc:
+            con.close()
+            raise WarehouseError(f"cannot open the lake at {self.home}: {exc}") from exc
+        return con
+
+    def _create_views(self, con: duckdb.DuckDBPyConnection) -> None:
+        pending = dict(sqlfiles.views())
+        # Views may read other views: retry until no progress (sorted order is the first guess).
+        while pending:
+            progress = False
+            for name, sql in list(pending.items()):
+                try:
+                    con.execute(f'CREATE OR REPLACE TEMP VIEW "{name}" AS {sql}')
+                except duckdb.CatalogException:
+                    continue
+                del pending[name]
+                progress = True
+            if not progress:
+                log.debug("views not created (their tables are missing): %s", sorted(pending))
+                break
+
+    def current_snapshot(self, con: duckdb.DuckDBPyConnection | None = None) -> int:
+        own = con is None
+        c = con or self.connect(read_only=True)
+        try:
+            row = c.execute(f"FROM {LAKE_ALIAS}.current_snapshot()").fetchone()
+            return int(row[0]) if row else 0
+        finally:
+            if own:
+                c.close()
+
+    def read_table(self, name: str, where: str = "", params: list[Any] | None = None) -> pa.Table:
+        """Read a declared table as Arrow, geometry as WKB (optional trusted ``where`` clause)."""
+        spec = table_spec(name)
+        cols = ", ".join(
+            f'ST_AsWKB("{c}") AS "{c}"' if c in spec.geometry_columns else f'"{c}"' for c in spec.columns
+        )
+        con = self.connect(read_only=True)
+        try:
+            tbl = con.execute(f'SELECT {cols} FROM {LAKE_ALIAS}."{name}" {where}', params or []).to_arrow_table()
+        finally:
+            con.close()
+        return conform(tbl, spec)
+
+    # -- schema ------------------------------------------------------------------
+    def init(self, tables: tuple[TableSpec, ...] = ALL_TABLES) -> list[str]:
+        """Create missing tables and add columns new in their declared schema. Idempotent.
+
+        Returns the names of the tables created or migrated."""
+        changed: list[str] = []
+        with self.writer(create=True) as w:
+            con = w.con
+            con.execute(
+                f"CREATE TABLE IF NOT EXISTS {LAKE_ALIAS}.{_SCHEMA_TABLE} "
+                "(table_name VARCHAR, schema_version INTEGER, applied_utc TIMESTAMPTZ)"
+            )
+            versions = dict(con.execute(
+                f"SELECT table_name, max(schema_version) FROM {LAKE_ALIAS}.{_SCHEMA_TABLE} GROUP BY 1"
+            ).fetchall())
+            existing = {r[0] for r in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_catalog = ?", [LAKE_ALIAS]
+            ).fetchall()}
+            for spec in tables:
+                qname = f'{LAKE_ALIAS}."{spec.name}"'
+                if spec.name not in existing:
+                    con.execute(spec.ddl(qname))
+                    if spec.partition_by:
+                        cols = ", ".join(f'"{c}"' for c in spec.partition_by)
+                        con.execute(f"ALTER TABLE {qname} SET PARTITIONED BY ({cols})")
+                    changed.append(spec.name)
+                elif versions.get(spec.name, 0) < spec.version:
+                    have = {r[0] for r in con.execute(
+                        "SELECT column_name FROM information_schema.columns WHERE table_catalog = ? AND table_name = ?",
+                        [LAKE_ALIAS, spec.name],
+                    ).fetchall()}
+                    for f in spec.schema:
+                        if f.name not in have:
+                            con.execute(f'ALTER TABLE {qname} ADD COLUMN "{f.name}" {duckdb_type(f)}')
+                    changed.append(spec.name)
+                if versions.get(spec.name, 0) < spec.version:
+                    con.execute(
+                        f"INSERT INTO {LAKE_ALIAS}.{_SCHEMA_TABLE} VALUES (?, ?, now())", [spec.name, spec.version]
+                    )
+        return changed
+
+    # -- writing -------------------------------------------------------------------
+    @contextlib.contextmanager
+    def writer(
+        self, create: bool = False, wait_s: float | None = None, transaction: bool = True
+    ) -> Iterator[LakeWriter]:
+        """Take the single-writer lock, open one transaction, commit on success.
+
+        ``transaction=False`` holds the lock but lets each statement commit on its own
+        (maintenance: DuckLake refuses compaction and changes in one transaction).
+
+        Raises :class:`WarehouseBusy` when another process keeps the lock longer than
+        ``wait_s`` (default: the ``writer_wait_s`` setting)."""
+        self.lake_dir.mkdir(parents=True, exist_ok=True)
+        wait = self.writer_wait_s if wait_s is None else wait_s
+        with _file_lock(self.lock_path, wait):
+            con = self.connect(create=create)
+            w = LakeWriter(con)
+            try:
+                if transaction:
+                    con.execute("BEGIN TRANSACTION")
+                yield w
+                if transaction:
+                    con.execute("COMMIT")
+                w.committed = True
+            except BaseException:
+                if transaction:
+                    with contextlib.suppress(duckdb.Error):
+                        con.execute("ROLLBACK")
+                raise
+            finally:
+                con.close()
+
+
+class LakeWriter:
+    """Writes inside one lake transaction; see :meth:`Lake.writer`."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+        self.committed = False
+        self._n = 0
+
+    def write(self, name: str, data: pa.Table, mode: WriteMode | None = None) -> WriteResult:
+        """Write ``data`` into table ``name`` after checking it against the declared schema.
+
+        * ``insert_new`` (default for append-only tables): rows whose key already exists are skipped;
+        * ``upsert`` (default otherwise): new keys are inserted, changed rows replaced, equal rows untouched;
+        * ``append``: insert as given (the caller guarantees the keys are new).
+        Duplicate keys inside ``data`` keep their first row.
+        """
+        spec = table_spec(name)
+        mode = mode or ("insert_new" if spec.append_only else "upsert")
+        table = conform(data, spec)
+        if table.num_rows == 0:
+            return WriteResult(name, 0, 0)
+        self._n += 1
+        view = f"_qe_in_{self._n}"
+        table = table.append_column("__qe_row", pa.array(range(table.num_rows), pa.int64()))
+        self.con.register(view, table)
+        try:
+            return self._write(spec, view, mode)
+        finally:
+            self.con.unregister(view)
+
+    def _write(self, spec: TableSpec, view: str, mode: WriteMode) -> WriteResult:
+        q = f'{LAKE_ALIAS}."{spec.name}"'
+        key_match = " AND ".join(f'x."{k}" = i."{k}"' for k in spec.key)
+        cols = ", ".join(f'"{c}"' for c in spec.columns)
+        sel = ", ".join(
+            f'ST_GeomFromWKB(i."{c}")' if c in spec.geometry_columns else f'i."{c}"' for c in spec.columns
+        )
+        keys = ", ".join(f'"{k}"' for k in spec.key)
+        dedup = f"(SELECT * FROM {view} QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY __qe_row) = 1)"
+        updated = 0
+        if mode == "append":
+            before = self._count(q)
+            self.con.execute(f"INSERT INTO {q} ({cols}) SELECT {sel} FROM {view} i")
+            return WriteResult(spec.name, self._count(q) - before, 0)
+        if mode == "upsert":
+            nonkey = [c for c in spec.columns if c not in spec.key]
+            differs = " OR ".join(
+                (f'ST_AsWKB(x."{c}") IS DISTINCT FROM i."{c}"' if c in spec.geometry_columns
+                 else f'x."{c}" IS DISTINCT FROM i."{c}"')
+                for c in nonkey
+            ) or "FALSE"
+            changed = self.con.execute(
+                f"SELECT count(*) FROM {dedup} i JOIN {q} x ON {key_match} WHERE {differs}"
+            ).fetchone()
+            updated = int(changed[0]) if changed else 0
+            if updated:
+                self.con.execute(
+                    f"DELETE FROM {q} x WHERE EXISTS (SELECT 1 FROM {dedup} i WHERE {key_match} AND ({differs}))"
+                )
+        before = self._count(q)
+        self.con.execute(
+            f"INSERT INTO {q} ({cols}) SELECT {sel} FROM {dedup} i "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {q} x WHERE {key_match}) ORDER BY i.__qe_row"
+        )
+        inserted = self._count(q) - before
+        return WriteResult(spec.name, inserted - updated, updated)
+
+    def _count(self, qname: str) -> int:
+        row = self.con.execute(f"SELECT count(*) FROM {qname}").fetchone()
+        return int(row[0]) if row else 0
+
+    def delete(self, name: str, where_sql: str, params: list[Any]) -> None:
+        """Delete rows of ``name`` matching a trusted predicate with bound ``params``."""
+        table_spec(name)
+        self.con.execute(f'DELETE FROM {LAKE_ALIAS}."{name}" WHERE {where_sql}', params)
+
+    def set_commit_message(self, author: str, message: str) -> None:
+        """Record who made this snapshot and why (shown by ``lake.snapshots()``)."""
+        self.con.execute("CALL ducklake_set_commit_message(?, ?, ?)", [LAKE_ALIAS, author, message])
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path, wait_s: float) -> Iterator[None]:
+    """An exclusive ``flock`` on ``path``, released by the kernel even on SIGKILL."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    deadline = time.monotonic() + max(wait_s, 0.0)
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    holder = ""
+                    with contextlib.suppress(OSError):
+                        holder = Path(str(path) + ".owner").read_text().strip()
+                    raise WarehouseBusy(
+                        f"another writer holds the lake ({holder or 'unknown process'}); "
+                        f"waited {wait_s:.0f} s. Retry later or raise QE_WRITER_WAIT_S."
+                    ) from None
+                time.sleep(0.05)
+        with contextlib.suppress(OSError):
+            Path(str(path) + ".owner").write_text(f"pid {os.getpid()} since {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}")
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)

@@ -1,0 +1,136 @@
+"""Table declarations: one :class:`TableSpec` per lake table, declared once.
+
+Every writer and reader goes through these specs. A spec carries a pyarrow
+schema (column names follow ``category_parameter_unit``), the key columns that
+make writes idempotent, optional partition columns and a schema version.
+
+Geometry columns are declared as ``pa.binary()`` fields whose metadata holds
+``{"qe:geometry": "1"}``: they travel as WKB in Arrow and are stored as DuckDB
+``GEOMETRY`` in the lake (spatial extension).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from warehouse.errors import SchemaMismatch
+
+__all__ = ["GEOMETRY_META", "TableSpec", "geometry_field", "conform", "duckdb_type"]
+
+GEOMETRY_META = {b"qe:geometry": b"1"}
+
+
+def geometry_field(name: str, nullable: bool = True) -> pa.Field:
+    """A WKB geometry column (stored as GEOMETRY in the lake)."""
+    return pa.field(name, pa.binary(), nullable=nullable, metadata=GEOMETRY_META)
+
+
+def is_geometry(f: pa.Field) -> bool:
+    return bool(f.metadata) and f.metadata.get(b"qe:geometry") == b"1"
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A lake table: name, Arrow schema, key, partitioning, version, description."""
+
+    name: str
+    schema: pa.Schema
+    key: tuple[str, ...]
+    version: int = 1
+    partition_by: tuple[str, ...] = ()
+    description: str = ""
+    append_only: bool = False
+    column_docs: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        names = set(self.schema.names)
+        for col in (*self.key, *self.partition_by):
+            if col not in names:
+                raise ValueError(f"{self.name}: key/partition column {col!r} not in schema")
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.schema.names)
+
+    @property
+    def geometry_columns(self) -> list[str]:
+        return [f.name for f in self.schema if is_geometry(f)]
+
+    def ddl(self, qualified_name: str) -> str:
+        """``CREATE TABLE IF NOT EXISTS`` statement for this spec (identifiers only, no values)."""
+        cols = ",\n  ".join(f'"{f.name}" {duckdb_type(f)}' for f in self.schema)
+        return f"CREATE TABLE IF NOT EXISTS {qualified_name} (\n  {cols}\n)"
+
+    def empty(self) -> pa.Table:
+        return self.schema.empty_table()
+
+
+def duckdb_type(f: pa.Field) -> str:
+    """DuckDB column type for an Arrow field."""
+    if is_geometry(f):
+        return "GEOMETRY"
+    t = f.type
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return "VARCHAR"
+    if pa.types.is_boolean(t):
+        return "BOOLEAN"
+    if pa.types.is_int8(t) or pa.types.is_int16(t):
+        return "SMALLINT"
+    if pa.types.is_int32(t):
+        return "INTEGER"
+    if pa.types.is_int64(t):
+        return "BIGINT"
+    if pa.types.is_float32(t):
+        return "FLOAT"
+    if pa.types.is_float64(t):
+        return "DOUBLE"
+    if pa.types.is_timestamp(t):
+        return "TIMESTAMPTZ" if t.tz else "TIMESTAMP"
+    if pa.types.is_date32(t):
+        return "DATE"
+    if pa.types.is_binary(t) or pa.types.is_large_binary(t):
+        return "BLOB"
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        inner = duckdb_type(pa.field("x", t.value_type))
+        return f"{inner}[]"
+    raise TypeError(f"no DuckDB type for Arrow type {t} (column {f.name})")
+
+
+def conform(table: pa.Table, spec: TableSpec, *, fill_missing: Iterable[str] = ()) -> pa.Table:
+    """Return ``table`` cast to ``spec.schema`` (column order and types).
+
+    Raises :class:`SchemaMismatch` naming the first column that is missing,
+    unexpected, or cannot be cast safely. Columns listed in ``fill_missing``
+    may be absent and are filled with nulls. Non-nullable columns must not
+    contain nulls.
+    """
+    fill = set(fill_missing)
+    extra = [c for c in table.column_names if c not in spec.schema.names]
+    if extra:
+        raise SchemaMismatch(spec.name, extra[0], "column is not declared in the table schema")
+    arrays = []
+    for f in spec.schema:
+        if f.name in table.column_names:
+            col = table.column(f.name)
+            if not col.type.equals(f.type):
+                try:
+                    col = col.cast(f.type, safe=True)
+                except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+                    raise SchemaMismatch(
+                        spec.name, f.name, f"expected {f.type}, got {col.type}: {exc}"
+                    ) from exc
+        elif f.name in fill or f.nullable:
+            if not f.nullable:
+                raise SchemaMismatch(spec.name, f.name, "required column is missing")
+            col = pa.chunked_array([pa.nulls(table.num_rows, type=f.type)])
+        else:
+            raise SchemaMismatch(spec.name, f.name, "required column is missing")
+        if not f.nullable and col.null_count:
+            first = pc.index(pc.is_null(col), True).as_py()
+            raise SchemaMismatch(spec.name, f.name, f"null in a required column (row {first})")
+        arrays.append(col)
+    return pa.Table.from_arrays(arrays, schema=spec.schema)
