@@ -1,0 +1,95 @@
+"""Raw-input archive: every input file is kept, by content hash, before anything else happens.
+
+Files land at ``<home>/raw/<sha[:2]>/<sha>/<safe original name>`` via a temporary name and an
+atomic rename; archiving the same bytes twice is a no-op. The ``raw_files`` table indexes them
+(write that row in the same lake transaction as the data it produced).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+
+from warehouse.tables.system import RAW_FILES
+
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class ArchivedFile:
+    sha256: str
+    path: Path
+    original_name: str
+    size_bytes: int
+
+    def as_row(self, media_kind: str) -> pa.Table:
+        """The ``raw_files`` row describing this archive entry."""
+        return pa.table(
+            {
+                "raw_sha256": [self.sha256],
+                "raw_original_name": [self.original_name],
+                "raw_archive_path": [str(self.path)],
+                "raw_size_bytes": [self.size_bytes],
+                "raw_media_kind": [media_kind],
+                "archived_utc": pa.array([dt.datetime.now(dt.UTC)], pa.timestamp("us", tz="UTC")),
+            },
+            schema=RAW_FILES.schema,
+        )
+
+
+def safe_name(name: str) -> str:
+    """A file name with no directories, no traversal and only portable characters."""
+    base = os.path.basename(name.replace("\\", "/")) or "unnamed"
+    cleaned = _SAFE.sub("_", base).strip("._") or "unnamed"
+    return cleaned[:200]
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def archive_file(raw_dir: Path, source: Path, original_name: str | None = None) -> ArchivedFile:
+    """Copy ``source`` into the archive under its content hash (idempotent, atomic)."""
+    sha = sha256_file(source)
+    name = safe_name(original_name or source.name)
+    dest_dir = raw_dir / sha[:2] / sha
+    dest = dest_dir / name
+    size = source.stat().st_size
+    if dest.is_file() and dest.stat().st_size == size:
+        return ArchivedFile(sha, dest, original_name or source.name, size)
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".incoming.", dir=dest_dir)
+    try:
+        with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
+            while chunk := src.read(_CHUNK):
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, dest)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return ArchivedFile(sha, dest, original_name or source.name, size)
+
+
+def archive_bytes(raw_dir: Path, data: bytes, original_name: str) -> ArchivedFile:
+    """Archive an in-memory payload (a provider response) the same way."""
+    fd, tmp = tempfile.mkstemp(prefix=".payload.")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        return archive_file(raw_dir, Path(tmp), original_name)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
