@@ -1,0 +1,2 @@
+-- Macroseismic intensity observations of every expedition, as landed (rows with errors are in survey_quarantine instead).
+SELECT * FROM survey_intensity_obs

@@ -1,0 +1,2 @@
+-- Temporary station deployments of every expedition, as landed (rows with errors are in survey_quarantine instead).
+SELECT * FROM survey_stations_obs
