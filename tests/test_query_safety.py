@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from expedition.settings import load_settings
 from warehouse.errors import QueryRefused
+from warehouse.lake import Lake
 from warehouse.query import open_query_connection, run_query
+
+
+@pytest.fixture(scope="module")
+def ro_con(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One initialised lake and one locked-down connection for all the refusal cases."""
+    lk = Lake.from_settings(load_settings(tmp_path_factory.mktemp("qhome")))
+    lk.init()
+    con = open_query_connection(lk)
+    yield con
+    con.close()
 
 REFUSED = [
     "SELECT * FROM read_csv('/etc/passwd')",
@@ -34,15 +48,11 @@ REFUSED = [
 
 
 @pytest.mark.parametrize("sql", REFUSED)
-def test_refused(lake, tmp_path: Path, sql: str) -> None:
-    con = open_query_connection(lake)
-    try:
-        with pytest.raises(QueryRefused):
-            run_query(con, sql.format(tmp=tmp_path))
-        # the lake is still there and readable afterwards
-        assert run_query(con, "SELECT count(*) AS n FROM events").table.column("n").to_pylist() == [0]
-    finally:
-        con.close()
+def test_refused(ro_con: Any, tmp_path: Path, sql: str) -> None:
+    with pytest.raises(QueryRefused):
+        run_query(ro_con, sql.format(tmp=tmp_path))
+    # the lake is still attached, unchanged and readable afterwards
+    assert run_query(ro_con, "SELECT count(*) AS n FROM events").table.column("n").to_pylist() == [0]
     assert not (tmp_path / "out.csv").exists()
     assert not (tmp_path / "other.duckdb").exists()
 
