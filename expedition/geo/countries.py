@@ -147,7 +147,7 @@ class CountryIndex:
         best: dict[str, float] = {}
         inside = self.country_of([lat], [lon])[0]
         if inside:
-            best[inside] = 0.0
+            best[str(inside)] = 0.0
         tree, owner = self._vertex_tree()
         p = unit_vectors(lat, lon)[0]
         idx = np.asarray(
