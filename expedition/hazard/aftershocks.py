@@ -175,8 +175,9 @@ def _pct(p: float) -> str:
     return f"{p * 100:.0f}%"
 
 
-def field_safety_note(fc: Forecast, lang: str = "en") -> str:
+def field_safety_note(forecast: Forecast, lang: str = "en") -> str:
     """A short field-safety paragraph for teams (English or Chinese) with the numbers and their model."""
+    fc = forecast
     week = fc.window("week")
     day = fc.window("day")
     if lang == "en":

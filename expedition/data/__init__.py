@@ -1,0 +1,1 @@
+"""Data files shipped with the expedition package (read with importlib.resources)."""
