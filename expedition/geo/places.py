@@ -38,6 +38,7 @@ CACHE_FORMAT = 1
 _FILES = ((15000, "cities15000.json"), (5000, "cities5000.json"), (1000, "cities1000.json"), (500, "cities500.json"))
 _LOCK = threading.Lock()
 _MEMO: dict[tuple[str, int], Places] = {}
+_SOURCES: dict[tuple[str, str], pa.Table] = {}  # parsed source files, shared by every min_population
 
 
 @dataclass
@@ -150,6 +151,17 @@ def _version() -> str:
 
 
 def _read_source(fname: str, cache_dir: Path | None) -> pa.Table:
+    key = (fname, str(cache_dir) if cache_dir is not None else "")
+    with _LOCK:
+        hit = _SOURCES.get(key)
+    if hit is not None:
+        return hit
+    table = _read_source_uncached(fname, cache_dir)
+    with _LOCK:
+        return _SOURCES.setdefault(key, table)
+
+
+def _read_source_uncached(fname: str, cache_dir: Path | None) -> pa.Table:
     cache_file = None
     if cache_dir is not None:
         stem = fname.removesuffix(".json")
