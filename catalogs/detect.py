@@ -1,0 +1,117 @@
+"""Which catalog format a file is, from its first bytes; and reading any supported file.
+
+Sniffing (after an optional gzip layer, a UTF-8/UTF-16 byte-order mark and leading whitespace):
+
+* ``<`` ... ``quakeml`` or ``eventParameters`` -> ``quakeml``;
+* ``{`` ... ``"FeatureCollection"``/``"Feature"`` -> ``geojson`` (USGS GeoJSON feed);
+* ``#`` and a header naming ``EventID`` separated by ``|`` -> ``fdsntext``;
+* a CSV header ``time,latitude,longitude,...,id`` -> ``comcatcsv``;
+  ``Date,Time,Latitude,Longitude,...,ID`` -> ``significantcsv`` (Kaggle "Significant Earthquakes").
+
+Anything else raises :class:`catalogs.errors.UnknownFormat` saying what was expected and how the
+file starts.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import zlib
+from pathlib import Path
+from typing import Any, Literal, overload
+
+import pyarrow as pa
+
+from catalogs.comcat_csv import csv_layout, parse_comcat_csv
+from catalogs.errors import UnknownFormat
+from catalogs.fdsntext import parse_fdsn_text
+from catalogs.geojson_feed import parse_geojson_feed
+from catalogs.parse_common import GZIP_MAGIC, ParseProblem
+from catalogs.quakeml import parse_quakeml
+
+__all__ = ["CatalogFormat", "detect_format", "read_catalog_file"]
+
+CatalogFormat = Literal["quakeml", "fdsntext", "comcatcsv", "significantcsv", "geojson"]
+SNIFF_BYTES = 65536
+EXPECTED = (
+    "expected QuakeML (XML), FDSN event text ('#EventID|Time|...'), a ComCat CSV export "
+    "('time,latitude,longitude,...'), the Kaggle significant-earthquakes CSV ('Date,Time,Latitude,...') "
+    "or a USGS GeoJSON feed"
+)
+
+
+def _head(path_or_bytes: str | Path | bytes) -> tuple[bytes, str]:
+    if isinstance(path_or_bytes, bytes | bytearray):
+        raw, name = bytes(path_or_bytes[:SNIFF_BYTES]), "<bytes>"
+    else:
+        name = Path(path_or_bytes).name
+        try:
+            with open(path_or_bytes, "rb") as fh:
+                raw = fh.read(SNIFF_BYTES)
+        except OSError as exc:
+            raise UnknownFormat(f"{name}: cannot open file: {exc.strerror or exc}") from exc
+    if raw[:2] == GZIP_MAGIC:
+        try:
+            with gzip.GzipFile(fileobj=io.BytesIO(raw)) as gz:
+                raw = gz.read(SNIFF_BYTES)
+        except (OSError, EOFError, zlib.error):
+            # a truncated gzip member still yields its first bytes through a decompressor
+            raw = zlib.decompressobj(zlib.MAX_WBITS | 16).decompress(raw, SNIFF_BYTES)
+    return raw, name
+
+
+def _text(raw: bytes) -> str:
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return raw.decode("utf-16", errors="replace")
+    return raw.decode("utf-8", errors="replace").lstrip("\ufeff")
+
+
+def detect_format(path_or_bytes: str | Path | bytes) -> CatalogFormat:
+    """The format of a catalog file (path or bytes); :class:`UnknownFormat` when it is none we read."""
+    raw, name = _head(path_or_bytes)
+    text = _text(raw).lstrip()
+    if not text:
+        raise UnknownFormat(f"{name}: the file is empty; {EXPECTED}")
+    first = text.split("\n", 1)[0].rstrip("\r")
+    if text[0] == "<" and ("quakeml" in text or "eventParameters" in text):
+        return "quakeml"
+    if text[0] == "{" and ('"FeatureCollection"' in text or '"Feature"' in text):
+        return "geojson"
+    if first.startswith("#") and "|" in first and "eventid" in first.lower():
+        return "fdsntext"
+    layout = csv_layout([f.strip().strip('"') for f in first.split(",")])
+    if layout is not None:
+        return layout
+    shown = first[:60].encode("unicode_escape").decode("ascii")
+    raise UnknownFormat(f"{name}: could not tell the catalog format; {EXPECTED}; the file starts with {shown!r}")
+
+
+@overload
+def read_catalog_file(path: str | Path, provider: str | None = None, *, strict: Literal[True] = True) -> pa.Table: ...
+@overload
+def read_catalog_file(
+    path: str | Path, provider: str | None = None, *, strict: Literal[False]
+) -> tuple[pa.Table, list[ParseProblem]]: ...
+def read_catalog_file(
+    path: str | Path, provider: str | None = None, *, strict: bool = True
+) -> pa.Table | tuple[pa.Table, list[ParseProblem]]:
+    """Detect the format of ``path`` and parse it into solution rows (``SOLUTION_ROW_SCHEMA``).
+
+    Example: ``read_catalog_file("comcat.csv")`` -> rows with provider ``USGS``.
+    Raises :class:`UnknownFormat` or :class:`ParseError`; with ``strict=False`` returns
+    ``(good_rows, problems)`` like every parser.
+    """
+    fmt = detect_format(path)
+    parser = _PARSERS[fmt]
+    if fmt == "geojson":
+        provider = provider or "USGS"
+    return parser(path, provider, strict=strict)  # type: ignore[no-any-return]
+
+
+_PARSERS: dict[str, Any] = {
+    "quakeml": parse_quakeml,
+    "fdsntext": parse_fdsn_text,
+    "geojson": parse_geojson_feed,
+    "comcatcsv": parse_comcat_csv,
+    "significantcsv": parse_comcat_csv,
+}
