@@ -56,7 +56,10 @@ def _head(path_or_bytes: str | Path | bytes) -> tuple[bytes, str]:
                 raw = gz.read(SNIFF_BYTES)
         except (OSError, EOFError, zlib.error):
             # a truncated gzip member still yields its first bytes through a decompressor
-            raw = zlib.decompressobj(zlib.MAX_WBITS | 16).decompress(raw, SNIFF_BYTES)
+            try:
+                raw = zlib.decompressobj(zlib.MAX_WBITS | 16).decompress(raw, SNIFF_BYTES)
+            except zlib.error as exc:
+                raise UnknownFormat(f"{name}: starts like gzip but cannot be decompressed ({exc})") from exc
     return raw, name
 
 

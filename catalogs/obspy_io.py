@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import logging
+import warnings
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
@@ -43,9 +44,13 @@ def from_obspy(catalog_or_event: Catalog | Event, provider: str | None = None, s
     else:
         raise ParseError(f"expected an obspy Catalog or Event, got {type(catalog_or_event).__name__}", source_name)
     buffer = io.BytesIO()
-    try:
-        catalog.write(buffer, format="QUAKEML")
-    except Exception as exc:  # ObsPy raises many kinds (ValueError, TypeError, lxml errors)
-        raise ParseError(f"ObsPy could not write the catalog as QuakeML: {exc}", source_name) from exc
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")  # ObsPy warns about non-standard publicIDs it writes anyway
+        try:
+            catalog.write(buffer, format="QUAKEML")
+        except Exception as exc:  # ObsPy raises many kinds (ValueError, TypeError, lxml errors)
+            raise ParseError(f"ObsPy could not write the catalog as QuakeML: {exc}", source_name) from exc
+    for w in caught:
+        log.debug("%s: ObsPy QuakeML writer: %s", source_name, w.message)
     log.debug("%s: %d events serialised to %d bytes of QuakeML", source_name, len(catalog), buffer.tell())
     return parse_quakeml(buffer.getvalue(), provider=provider, source_name=source_name)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import gzip
 import io
 import os
+import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -155,7 +156,7 @@ def read_all(source: SourceLike, label: str) -> bytes:
     with open_binary(source, label) as fh:
         try:
             return fh.read()
-        except (OSError, EOFError) as exc:
+        except (OSError, EOFError, zlib.error) as exc:
             raise ParseError(f"cannot read input: {exc}", label) from exc
 
 

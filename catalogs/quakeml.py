@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import logging
 import re
+import zlib
 from typing import IO, Any, Literal, overload
 
 import pyarrow as pa
@@ -414,10 +415,9 @@ def parse_quakeml(
     label = source_label(source, source_name)
     flat = _Flattener(label, provider, strict)
     with open_binary(source, label) as raw:
-        stream = _guard_prolog(raw, label)
-        context = _secure_iterparse(stream)
         number = 0
         try:
+            context = _secure_iterparse(_guard_prolog(raw, label))
             for _, ev in context:
                 parent = ev.getparent()
                 if parent is None or flat.loc[parent.tag] != "eventParameters":
@@ -432,7 +432,7 @@ def parse_quakeml(
         except etree.XMLSyntaxError as exc:
             line, col = exc.position if exc.position else (exc.lineno, 0)
             raise ParseError(f"malformed XML at line {line}, column {col}: {exc.msg}", label) from exc
-        except OSError as exc:  # gzip or stream read failures
+        except (OSError, EOFError, zlib.error) as exc:  # gzip or stream read failures
             raise ParseError(f"cannot read input: {exc}", label) from exc
         root = getattr(context, "root", None)
         if root is None:

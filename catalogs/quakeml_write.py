@@ -60,8 +60,9 @@ FDSN_TEXT_HEADER = (
 MODES = {"automatic", "manual"}
 STATUSES = {"preliminary", "confirmed", "reviewed", "final", "rejected"}
 # Characters a QuakeML ResourceIdentifier allows after "smi:authority/" (QuakeML-BED-1.2.xsd).
-_ID_UNSAFE = r"[^\w\-.*()+?_~'=,;#/&]"
-_ID_SAFE_CHARS = "-.*()+?_~'=,;#/&"
+# Those that also delimit the id in "?eventid=<id>" (& ; # = ? /) are percent-encoded too.
+_ID_UNSAFE = r"[^\w\-.*()+_~',]"
+_ID_SAFE_CHARS = "-.*()+_~',"
 
 
 def _check(rows: pa.Table) -> None:
@@ -125,7 +126,7 @@ def write_quakeml(rows: pa.Table) -> bytes:
     mag = _string(rows, "magnitude_value")
     has_mag = pc.is_valid(mag)
     review = _string(rows, "review_status")
-    depth_m = pc.round(pc.multiply(_string(rows, "origin_depth_km"), 1000.0), 6)
+    depth_m = pc.round(pc.multiply(_string(rows, "origin_depth_km"), 1000.0), 9)
     updated = _string(rows, "updated_time_utc")
     origin = _join(
         _wrap('<origin publicID="', pc.if_else(has_origin, or_id, None), '">'),
@@ -202,6 +203,8 @@ def write_fdsn_text(rows: pa.Table, with_event_type: bool = True) -> bytes:
     """
     _check(rows)
     header = FDSN_TEXT_HEADER + ("|EventType" if with_event_type else "") + "\n"
+    if rows.num_rows == 0:
+        return header.encode()
     located = pc.and_(
         pc.and_(pc.is_valid(rows.column("origin_time_utc")), pc.is_valid(rows.column("origin_latitude_deg"))),
         pc.is_valid(rows.column("origin_longitude_deg")),

@@ -1,0 +1,94 @@
+"""Format detection and read_catalog_file dispatch."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pytest
+
+from catalogs.detect import detect_format, read_catalog_file
+from catalogs.errors import UnknownFormat
+from catalogs.rows import SOLUTION_ROW_SCHEMA
+
+DATA = Path(__file__).parent / "data" / "catalogs"
+SHARED_FORMATS = {
+    "quakeml": "quakeml",
+    "fdsn_text": "fdsntext",
+    "usgs_csv/comcat_export_2022-2024_m5plus.csv": "comcatcsv",
+    "usgs_csv/significant_earthquakes_1965_2016.csv.gz": "significantcsv",
+}
+
+
+def test_every_shared_catalog_file_is_recognised(shared_data: Path) -> None:
+    root = shared_data / "catalogs"
+    seen = 0
+    for rel, fmt in SHARED_FORMATS.items():
+        paths = sorted((root / rel).glob("*")) if (root / rel).is_dir() else [root / rel]
+        for path in paths:
+            assert detect_format(path) == fmt, path.name
+            table = read_catalog_file(path)
+            assert table.schema == SOLUTION_ROW_SCHEMA and table.num_rows > 0
+            seen += 1
+    assert seen >= 17
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt"),
+    [
+        ("quakeml_no_magnitude.xml", "quakeml"),
+        ("quakeml_two_origins.xml", "quakeml"),
+        ("fdsn_spaced_empty.txt", "fdsntext"),
+        ("comcat_bom.csv", "comcatcsv"),
+        ("usgs_feed.geojson", "geojson"),
+    ],
+)
+def test_hand_written_files_and_their_compressed_bytes(name: str, fmt: str, tmp_path: Path) -> None:
+    data = (DATA / name).read_bytes()
+    assert detect_format(DATA / name) == fmt
+    assert detect_format(b"  \n" + data if not data.startswith(b"\xef\xbb\xbf") else data) == fmt
+    gz = tmp_path / (name + ".gz")
+    gz.write_bytes(gzip.compress(data))
+    assert detect_format(gz) == fmt
+    plain, packed = read_catalog_file(DATA / name), read_catalog_file(gz)
+    assert plain.drop_columns(["source_ref"]).equals(packed.drop_columns(["source_ref"]))
+    assert read_catalog_file(DATA / name, provider="MINE").column("provider").unique().to_pylist() == ["MINE"]
+
+
+def test_utf16_quakeml_is_recognised() -> None:
+    text = (DATA / "quakeml_no_magnitude.xml").read_text().replace('encoding="UTF-8"', 'encoding="UTF-16"')
+    assert detect_format(text.encode("utf-16")) == "quakeml"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"   \n\t",
+        b"hello world\n",
+        b"a,b,c\n1,2,3\n",
+        b"<html><body>503</body></html>",
+        b'{"type": "Topology"}',
+        b"\x00\x01\x02",
+    ],
+)
+def test_unknown_formats_say_what_was_expected(data: bytes, tmp_path: Path) -> None:
+    path = tmp_path / "mystery.dat"
+    path.write_bytes(data)
+    with pytest.raises(UnknownFormat, match=r"mystery\.dat: .*expected QuakeML"):
+        detect_format(path)
+    with pytest.raises(UnknownFormat):
+        read_catalog_file(path)
+
+
+def test_missing_file() -> None:
+    with pytest.raises(UnknownFormat, match="cannot open"):
+        detect_format("/nonexistent/catalog.xml")
+
+
+def test_lenient_reading_returns_problems(tmp_path: Path) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text("time,latitude,longitude,id\n2020-01-01T00:00:00Z,0,0,a\n2020-01-01T00:00:00Z,99,0,b\n")
+    rows, problems = read_catalog_file(path, strict=False)
+    assert rows.column("provider_event_id").to_pylist() == ["a"]
+    assert [(p.row, p.column) for p in problems] == [(2, "latitude")]
