@@ -1,4 +1,5 @@
 -- Events at or above a magnitude since a time, newest first.
+-- audience: partners
 -- param: minmagnitude DOUBLE smallest magnitude
 -- param: starttime TIMESTAMPTZ earliest origin time (UTC)
 SELECT event_id, origin_time_utc, origin_latitude_deg, origin_longitude_deg, origin_depth_km,
