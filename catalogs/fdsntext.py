@@ -192,10 +192,11 @@ def _providers(table: pa.Table, provider: str | None) -> Any:
     n = table.num_rows
     if provider:
         return constant(provider, n)
-    detected = pa.nulls(n, pa.string())
+    detected: Any = pa.nulls(n, pa.string())
     for name in ("Catalog", "Contributor"):
-        if name in table.column_names:
-            detected = pc.coalesce(detected, map_unique(table.column(name), provider_from_agency))
+        if name in table.column_names and detected.null_count:
+            mapped = map_unique(table.column(name), provider_from_agency)
+            detected = mapped if detected.null_count == n else pc.coalesce(detected, mapped)
     if detected.null_count == 0:
         return detected
     fallback = UNKNOWN_PROVIDER

@@ -30,6 +30,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any, BinaryIO
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -255,7 +256,7 @@ def finish(
 
 def empty_lists(n: int) -> pa.Array:
     """``n`` empty ``list<string>`` values (for sources without alias ids)."""
-    return pa.ListArray.from_arrays(pa.array([0] * (n + 1), pa.int32()), pa.array([], pa.string()))
+    return pa.ListArray.from_arrays(pa.array(np.zeros(n + 1, dtype=np.int32)), pa.array([], pa.string()))
 
 
 def source_refs(label: str, numbers: pa.Array | pa.ChunkedArray) -> pa.Array:

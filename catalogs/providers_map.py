@@ -108,21 +108,27 @@ def provider_from_agency(code: str | None) -> str | None:
 
 def authority(public_id: str) -> str:
     """``ch.ethz.sed`` for ``smi:ch.ethz.sed/sc20a/Event/2024avbpsd`` ('' if there is none)."""
-    if not _SCHEME.match(public_id):
+    head = public_id[:8].lower()
+    if head.startswith("smi:"):
+        rest = public_id[4:]
+    elif head == "quakeml:":
+        rest = public_id[8:]
+    else:
         return ""
-    rest = public_id.split(":", 1)[1]
     return rest.split("/", 1)[0].split("?", 1)[0]
 
 
-@lru_cache(maxsize=4096)
 def provider_from_public_id(public_id: str | None) -> str | None:
     """Provider of a well-known publicID authority, else None."""
     if not public_id:
         return None
-    auth = authority(public_id.strip()).lower()
-    if not auth:
-        return None
-    for token in re.split(r"[.]", auth):
+    return provider_from_authority(authority(public_id.strip()))
+
+
+@lru_cache(maxsize=4096)
+def provider_from_authority(auth: str) -> str | None:
+    """Provider named by a publicID authority (``earthquake.usgs.gov`` -> ``USGS``), else None."""
+    for token in auth.lower().split("."):
         hit = AUTHORITY_TOKENS.get(token)
         if hit:
             return hit
