@@ -28,7 +28,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
@@ -214,11 +214,17 @@ def list_in(con: duckdb.DuckDBPyConnection, status: str | None = None) -> list[E
     return [Expedition.from_row(r) for r in _rows(con, "expedition_list", status=st)]
 
 
+def next_id_from(existing: Iterable[str], year: int, iso3: str) -> str:
+    """The next free id for ``year`` and ``iso3`` given the ids that exist."""
+    prefix = f"EXP-{year:04d}-{iso3.upper()}-"
+    taken = [parse_expedition_id(e)[2] for e in existing if e.startswith(prefix)]
+    return expedition_id_for(year, iso3, max(taken, default=0) + 1)
+
+
 def next_expedition_id(con: duckdb.DuckDBPyConnection, year: int, iso3: str) -> str:
     """The next free id for ``year`` and ``iso3`` (call inside the writer lock)."""
     prefix = f"EXP-{year:04d}-{iso3.upper()}-"
-    taken = [parse_expedition_id(r["expedition_id"])[2] for r in _rows(con, "expedition_ids_with_prefix", prefix=prefix)]
-    return expedition_id_for(year, iso3, max(taken, default=0) + 1)
+    return next_id_from((r["expedition_id"] for r in _rows(con, "expedition_ids_with_prefix", prefix=prefix)), year, iso3)
 
 
 def get_expedition(lake: Lake, expedition_id: str) -> Expedition:
@@ -268,6 +274,26 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def version_rows(
+    new: Expedition, *, actor: str, action: str, reason: str, previous: Expedition | None, now: datetime | None = None
+) -> tuple[Expedition, dict[str, Any]]:
+    """``new`` numbered as the next version after ``previous``, and its audit row (nothing written)."""
+    version = (previous.expedition_version + 1) if previous else 1
+    when = now or _now()
+    row = new.evolve(expedition_version=version, recorded_utc=when, changed_by=actor, change_note=reason)
+    audit = {
+        "expedition_id": row.expedition_id,
+        "expedition_version": version,
+        "audit_time_utc": when,
+        "actor": actor,
+        "audit_action": action,
+        "status_from": previous.expedition_status if previous else None,
+        "status_to": row.expedition_status,
+        "audit_reason": reason,
+    }
+    return row, audit
+
+
 def write_version(
     w: LakeWriter,
     new: Expedition,
@@ -278,23 +304,11 @@ def write_version(
     previous: Expedition | None,
 ) -> Expedition:
     """Append ``new`` as the next version of its expedition, with its audit row (inside ``w``'s transaction)."""
-    version = (previous.expedition_version + 1) if previous else 1
-    now = _now()
-    row = new.evolve(expedition_version=version, recorded_utc=now, changed_by=actor, change_note=reason)
+    row, audit = version_rows(new, actor=actor, action=action, reason=reason, previous=previous)
     spec = table_spec("expedition_versions")
     w.write("expedition_versions", pa.Table.from_pylist([row.to_row()], schema=spec.schema), mode="insert_new")
-    audit = {
-        "expedition_id": row.expedition_id,
-        "expedition_version": version,
-        "audit_time_utc": now,
-        "actor": actor,
-        "audit_action": action,
-        "status_from": previous.expedition_status if previous else None,
-        "status_to": row.expedition_status,
-        "audit_reason": reason,
-    }
     w.write("expedition_audit", pa.Table.from_pylist([audit], schema=table_spec("expedition_audit").schema))
-    log.info("%s v%d: %s by %s (%s)", row.expedition_id, version, action, actor, reason)
+    log.info("%s v%d: %s by %s (%s)", row.expedition_id, row.expedition_version, action, actor, reason)
     return row
 
 
@@ -409,4 +423,4 @@ def open_expedition(lake: Lake, event_id: str, reason: str, by: str, settings: S
     """
     from expedition.response.evaluate import open_manually
 
-    return open_manually(lake, event_id, reason=reason, by=by, settings=settings)
+    return open_manually(lake, event_id, reason=reason, by=by, settings=settings)[0]

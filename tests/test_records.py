@@ -68,19 +68,12 @@ def test_full_lifecycle_keeps_versions_and_audit(mlake: Any) -> None:
     current = records.get_expedition(mlake, eid)
     assert current.expedition_version == final.expedition_version == 6
     assert current.team_members == ["Li", "Karimov"] and current.objectives == "building damage survey"
-    log = records.expedition_log(mlake, eid)
+    log = records.expedition_log(mlake, eid)  # one audit row per version, versions 1..6
+    assert [e.expedition_version for e in log] == [1, 2, 3, 4, 5, 6]
     assert [(e.status_from, e.status_to) for e in log if e.audit_action == "transition"] == [
         ("proposed", "approved"), ("approved", "deployed"), ("deployed", "reporting"), ("reporting", "closed"),
     ]
     assert log[2].actor == "Duty Officer Li" and log[2].audit_reason == "team of 6 on site"
-    con = mlake.connect(read_only=True)
-    try:
-        n_versions = con.execute(
-            "SELECT count(*) FROM expedition_versions WHERE expedition_id = ?", [eid]
-        ).fetchone()
-    finally:
-        con.close()
-    assert n_versions == (6,)
     with pytest.raises(InvalidTransition, match="final state"):
         records.transition(mlake, eid, "cancelled", by="Li")
 
@@ -110,6 +103,9 @@ def test_tier1_reports_without_deploying_then_cancel(mlake: Any) -> None:
     records.approve(mlake, virtual, by="x")
     assert records.transition(mlake, virtual, "reporting", by="x").status == Status.REPORTING
     assert records.transition(mlake, virtual, "cancelled", by="x", note="report withdrawn").status == Status.CANCELLED
+    cancelled = records.list_expeditions(mlake, status="cancelled")
+    assert virtual in {e.expedition_id for e in cancelled}
+    assert all(e.status == Status.CANCELLED for e in cancelled)
 
 
 def test_bad_inputs(mlake: Any) -> None:
@@ -144,12 +140,3 @@ def test_concurrent_approvals_write_one_version(mlake: Any) -> None:
     assert not errors
     log = records.expedition_log(mlake, eid)
     assert [e.status_to for e in log] == ["proposed", "approved"]
-
-
-def test_list_by_status(mlake: Any) -> None:
-    eid = _seed(mlake, "ARM", 2024).expedition_id
-    records.transition(mlake, eid, "cancelled", by="x", note="duplicate")
-    cancelled = records.list_expeditions(mlake, status="cancelled")
-    assert eid in {e.expedition_id for e in cancelled}
-    assert all(e.status == Status.CANCELLED for e in cancelled)
-    assert len(records.list_expeditions(mlake)) > len(cancelled)

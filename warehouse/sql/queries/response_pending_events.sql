@@ -1,0 +1,16 @@
+-- Events whose current revision has no policy decision yet (new or revised), oldest first.
+-- param: since TIMESTAMPTZ earliest origin time to consider (NULL: all)
+SELECT e.event_id,
+       coalesce(e.event_revision, 0) AS event_revision,
+       e.origin_time_utc, e.origin_latitude_deg, e.origin_longitude_deg, e.origin_depth_km,
+       e.magnitude_value, e.magnitude_type, e.event_type, e.region_name
+FROM events e
+WHERE (CAST($since AS TIMESTAMPTZ) IS NULL OR e.origin_time_utc >= $since)
+  AND e.origin_time_utc IS NOT NULL
+  AND NOT EXISTS (
+      SELECT 1 FROM trigger_decision_log d
+      WHERE d.event_id = e.event_id
+        AND d.event_revision = coalesce(e.event_revision, 0)
+        AND d.decision_source = 'policy'
+  )
+ORDER BY e.origin_time_utc, e.event_id
