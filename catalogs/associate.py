@@ -194,8 +194,9 @@ def mint_event_id(origin_time_us: int | None, provider: str, provider_event_id: 
 
 def mint_event_ids(rows: pa.Table) -> list[str]:
     """:func:`mint_event_id` for every row (``origin_time_utc``, ``provider``, ``provider_event_id``)."""
-    t = pc.floor_temporal(pc.cast(rows.column("origin_time_utc"), pa.timestamp("us", tz="UTC")), unit="second")
-    t = pc.cast(t, pa.timestamp("s", tz="UTC"))
+    micros = pc.cast(pc.cast(rows.column("origin_time_utc"), pa.timestamp("us", tz="UTC")), pa.int64())
+    naive = pc.floor_temporal(pc.cast(micros, pa.timestamp("us")), unit="second")  # UTC wall time, no tz lookups
+    t = pc.cast(naive, pa.timestamp("s"))
     stamps = pc.fill_null(pc.strftime(t, "%Y%m%dT%H%M%S"), "00000000T000000").to_pylist()
     keys = pc.binary_join_element_wise(rows.column("provider"), rows.column("provider_event_id"), ":").to_pylist()
     return [f"qe{s}-{hashlib.sha1(k.encode()).hexdigest()[:6]}" for s, k in zip(stamps, keys)]
@@ -292,58 +293,20 @@ def associate(
     event_list = list(dict.fromkeys([*events.column("event_id").to_pylist(), *alias_event]))
     ev_index = {e: i for i, e in enumerate(event_list)}
     m = len(event_list)
-    prov_names = list(dict.fromkeys([*pc.utf8_upper(aliases.column("provider")).to_pylist(), *prov_up.to_pylist()]))
-    prov_bit = {p: 1 << i for i, p in enumerate(prov_names)}
-    masks = [0] * m
-    for p, e in zip(pc.utf8_upper(aliases.column("provider")).to_pylist(), alias_event):
-        masks[ev_index[e]] |= prov_bit[p]
+    alias_prov = pc.utf8_upper(aliases.column("provider")).combine_chunks() if aliases.num_rows else pa.array([], pa.string())
+    providers = pc.unique(pa.concat_arrays([alias_prov, prov_up]))
+    row_pcode = np.asarray(pc.index_in(prov_up, value_set=providers).to_numpy(zero_copy_only=False), dtype=np.int64)
+    alias_pcode = np.asarray(pc.index_in(alias_prov, value_set=providers).to_numpy(zero_copy_only=False), dtype=np.int64)
+    alias_ev = np.array([ev_index[e] for e in alias_event], dtype=np.int64)
 
     # -- step 1: alias links -> connected components over rows, keys and existing events -------
-    alias_parent = np.asarray(pc.list_parent_indices(rows.column("alias_ids")).to_numpy(zero_copy_only=False))
-    alias_vals = pc.list_flatten(rows.column("alias_ids"))
-    alias_keys = _keys(pc.take(prov_up, pa.array(alias_parent, pa.int64())), alias_vals) if len(alias_vals) else pa.array([], pa.string())
-    valid_alias = np.asarray(pc.is_valid(alias_keys).to_numpy(zero_copy_only=False), dtype=bool)
-    all_keys = pa.concat_arrays([row_keys, alias_keys.filter(pa.array(valid_alias))])
-    key_owner = np.concatenate([np.arange(n), alias_parent[valid_alias]])
-    uniq = pc.unique(all_keys)
-    key_code = np.asarray(pc.index_in(all_keys, value_set=uniq).to_numpy(zero_copy_only=False), dtype=np.int64)
-    k = len(uniq)
-    known_keys = _keys(aliases.column("provider"), aliases.column("provider_event_id")) if aliases.num_rows else pa.array([], pa.string())
-    hit = pc.index_in(uniq, value_set=known_keys).to_numpy(zero_copy_only=False).astype(np.float64)
-    known_k = np.flatnonzero(~np.isnan(hit))
-    key_event = np.array([ev_index[alias_event[int(h)]] for h in hit[known_k]], dtype=np.int64)
-    # Graph nodes: rows [0, n), keys [n, n+k), events [n+k, n+k+m).
-    src = np.concatenate([key_owner, n + known_k])
-    dst = np.concatenate([n + key_code, n + k + key_event])
-    size = n + k + m
-    graph = coo_matrix((np.ones(len(src), dtype=np.int8), (src, dst)), shape=(size, size))
-    _, comp = connected_components(graph, directed=False)
-    row_comp = comp[:n]
-    # Existing event of each component (a component spanning two existing events is a conflict).
-    ev_comp = comp[n + k:]
-    comp_event = np.full(comp.max() + 1, -1, dtype=np.int64)
-    conflicts: list[str] = []
-    multi = np.bincount(ev_comp, minlength=len(comp_event)) > 1 if m else np.zeros(len(comp_event), dtype=bool)
-    comp_event[ev_comp] = np.arange(m)
-    row_event = comp_event[row_comp].copy()
-    if multi.any():
-        primary_hit = pc.index_in(row_keys, value_set=known_keys).to_numpy(zero_copy_only=False).astype(np.float64)
-        for i in np.flatnonzero(multi[row_comp]):
-            if not np.isnan(primary_hit[i]):
-                row_event[i] = ev_index[alias_event[int(primary_hit[i])]]
-            conflicts.append(
-                f"{row_keys[i].as_py().replace(_SEP, ':')}: alias ids link several existing events; "
-                f"kept {event_list[row_event[i]]} (events are never merged automatically)"
-            )
+    row_comp, row_event, conflicts = _alias_components(rows, prov_up, row_keys, aliases, alias_ev, event_list)
 
     # -- step 2: window matching for groups no alias resolved ------------------------------------
     free = row_event < 0
     node = np.where(free, m + row_comp, row_event)  # union-find node of each row
-    n_nodes = m + int(comp.max()) + 1
-    node_masks = masks + [0] * (n_nodes - m)
-    row_bits = np.array([prov_bit[p] for p in prov_up.to_pylist()], dtype=object)
-    for nd, bits in zip(node.tolist(), row_bits.tolist()):
-        node_masks[nd] |= bits
+    n_nodes = m + int(row_comp.max()) + 1
+    node_masks = _provider_masks(n_nodes, [(alias_ev, alias_pcode), (node, row_pcode)], len(providers))
     existing = np.zeros(n_nodes, dtype=bool)
     existing[:m] = True
     uf = _UnionFind(n_nodes, node_masks, existing)
@@ -360,21 +323,92 @@ def associate(
         parent = grand
     roots = parent[node]
     is_new = roots >= m
-    out = np.empty(n, dtype=object)
-    out[~is_new] = np.asarray(event_list, dtype=object)[roots[~is_new]] if m else []
+    label = roots.copy()
+    minted: list[str] = []
     if is_new.any():
         new_idx = np.flatnonzero(is_new)
-        sub = rows.take(pa.array(new_idx))
+        sub = rows.select(["provider", "provider_event_id", "origin_time_utc", "review_status", "updated_time_utc"])
+        sub = sub.take(pa.array(new_idx))
         order = np.lexsort([*preference_keys(sub, params.priority), roots[new_idx]])
         sorted_roots = roots[new_idx][order]
         first = order[np.concatenate(([True], sorted_roots[1:] != sorted_roots[:-1]))]
-        ids = mint_event_ids(sub.take(pa.array(first)))
+        minted = mint_event_ids(sub.take(pa.array(first)))  # from each new event's preferred row
         lookup = np.full(n_nodes, -1, dtype=np.int64)
         lookup[roots[new_idx][first]] = np.arange(len(first))
-        out[new_idx] = np.asarray(ids, dtype=object)[lookup[roots[new_idx]]]
+        label[new_idx] = m + lookup[roots[new_idx]]
+    event_ids = pc.take(pa.array(event_list + minted, pa.string()), pa.array(label))
     for msg in conflicts:
         log.warning("association conflict: %s", msg)
-    return Association(pa.array(out.tolist(), pa.string()), is_new, pairs, conflicts)
+    return Association(event_ids, is_new, pairs, conflicts)
+
+
+def _alias_components(
+    rows: pa.Table, prov_up: pa.Array, row_keys: pa.Array, aliases: pa.Table, alias_ev: np.ndarray,
+    event_list: list[str],
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Step 1: group rows that share a key or an alias id (connected components over rows, keys and
+    existing events). Returns each row's component, its existing event index (-1: none) and the
+    conflicts (alias links spanning two existing events, which are never merged)."""
+    n, m = rows.num_rows, len(event_list)
+    known_keys = (_keys(aliases.column("provider"), aliases.column("provider_event_id")) if aliases.num_rows
+                  else pa.array([], pa.string()))
+    alias_col = rows.column("alias_ids").combine_chunks()
+    alias_parent = np.asarray(pc.list_parent_indices(alias_col).to_numpy(zero_copy_only=False), dtype=np.int64)
+    alias_vals = pc.list_flatten(alias_col)
+    if len(alias_vals) == 0 and pc.count_distinct(row_keys).as_py() == n:
+        # Fast path (most batches): no alias ids and no repeated key -- every row is its own group.
+        hit = pc.index_in(row_keys, value_set=known_keys).to_numpy(zero_copy_only=False).astype(np.float64)
+        row_event = np.full(n, -1, dtype=np.int64)
+        known = ~np.isnan(hit)
+        row_event[known] = alias_ev[hit[known].astype(np.int64)]
+        return np.arange(n, dtype=np.int64), row_event, []
+    alias_keys = _keys(pc.take(prov_up, pa.array(alias_parent)), alias_vals) if len(alias_vals) else pa.array([], pa.string())
+    valid_alias = np.asarray(pc.is_valid(alias_keys).to_numpy(zero_copy_only=False), dtype=bool)
+    all_keys = pa.concat_arrays([row_keys, alias_keys.filter(pa.array(valid_alias))])
+    key_owner = np.concatenate([np.arange(n), alias_parent[valid_alias]])
+    uniq = pc.unique(all_keys)
+    key_code = np.asarray(pc.index_in(all_keys, value_set=uniq).to_numpy(zero_copy_only=False), dtype=np.int64)
+    k = len(uniq)
+    hit = pc.index_in(uniq, value_set=known_keys).to_numpy(zero_copy_only=False).astype(np.float64)
+    known_k = np.flatnonzero(~np.isnan(hit))
+    key_event = alias_ev[hit[known_k].astype(np.int64)]
+    # Graph nodes: rows [0, n), keys [n, n+k), events [n+k, n+k+m).
+    src = np.concatenate([key_owner, n + known_k])
+    dst = np.concatenate([n + key_code, n + k + key_event])
+    size = n + k + m
+    graph = coo_matrix((np.ones(len(src), dtype=np.int8), (src, dst)), shape=(size, size))
+    _, comp = connected_components(graph, directed=False)
+    row_comp = comp[:n].astype(np.int64)
+    ev_comp = comp[n + k:]
+    comp_event = np.full(int(comp.max()) + 1, -1, dtype=np.int64)
+    comp_event[ev_comp] = np.arange(m)
+    row_event = comp_event[row_comp].copy()
+    conflicts: list[str] = []
+    multi = np.bincount(ev_comp, minlength=len(comp_event)) > 1 if m else np.zeros(len(comp_event), dtype=bool)
+    if multi.any():
+        primary_hit = pc.index_in(row_keys, value_set=known_keys).to_numpy(zero_copy_only=False).astype(np.float64)
+        for i in np.flatnonzero(multi[row_comp]):
+            if not np.isnan(primary_hit[i]):
+                row_event[i] = alias_ev[int(primary_hit[i])]
+            conflicts.append(
+                f"{row_keys[int(i)].as_py().replace(_SEP, ':')}: alias ids link several existing events; "
+                f"kept {event_list[row_event[i]]} (events are never merged automatically)"
+            )
+    return row_comp, row_event, conflicts
+
+
+def _provider_masks(n_nodes: int, members: list[tuple[np.ndarray, np.ndarray]], n_providers: int) -> list[int]:
+    """Bit set of the providers of each node (Python ints: any number of providers)."""
+    if n_providers <= 62:
+        masks = np.zeros(n_nodes, dtype=np.int64)
+        for nodes, codes in members:
+            np.bitwise_or.at(masks, nodes, np.left_shift(np.int64(1), codes))
+        return list(masks.tolist())
+    out = [0] * n_nodes
+    for nodes, codes in members:
+        for nd, c in zip(nodes.tolist(), codes.tolist()):
+            out[nd] |= 1 << c
+    return out
 
 
 def _match_windows(
@@ -428,8 +462,52 @@ def _match_windows(
     rank = np.empty(len(q), dtype=np.int64)
     rank[by_score] = np.arange(len(q)) - starts[group[by_score]]
     order = np.lexsort([closeness, rank])
-    _greedy_union(uf, pnode[q[order]].tolist(), pnode[c[order]].tolist())
+    a, b = pnode[q[order]], pnode[c[order]]
+    # Each unordered pair of nodes once, at its first (best) place in the order.
+    key = np.minimum(a, b) * (int(max(a.max(), b.max())) + 1) + np.maximum(a, b)
+    by_key = np.argsort(key, kind="stable")
+    first = np.sort(by_key[np.concatenate(([True], key[by_key][1:] != key[by_key][:-1]))])
+    a, b = a[first], b[first]
+    dirty = _merge_clean_components(uf, a, b)
+    _greedy_union(uf, a[dirty].tolist(), b[dirty].tolist())
     return len(q)
+
+
+def _merge_clean_components(uf: _UnionFind, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Merge, without a Python loop, every connected component of the candidate graph in which no
+    provider appears twice and at most one existing event takes part: the greedy union would merge
+    all of it anyway. Returns the mask of the pairs left for :func:`_greedy_union`."""
+    present = np.zeros(len(uf.parent), dtype=bool)
+    present[a] = True
+    present[b] = True
+    nodes = np.flatnonzero(present)
+    try:
+        m64 = np.array(uf.mask, dtype=np.int64)[nodes]
+    except OverflowError:  # more than 63 providers: int64 bit sets do not fit, everything goes to the loop
+        return np.ones(len(a), dtype=bool)
+    local = np.full(len(uf.parent), -1, dtype=np.int64)
+    local[nodes] = np.arange(len(nodes))
+    la, lb = local[a], local[b]
+    graph = coo_matrix((np.ones(len(a), dtype=np.int8), (la, lb)), shape=(len(nodes), len(nodes)))
+    n_comp, label = connected_components(graph, directed=False)
+    order = np.argsort(label, kind="stable")
+    starts = np.flatnonzero(np.concatenate(([True], label[order][1:] != label[order][:-1])))
+    union_bits = np.bitwise_or.reduceat(m64[order], starts)
+    bit_count = np.add.reduceat(np.bitwise_count(m64[order]).astype(np.int64), starts)
+    existing = np.asarray(uf.existing, dtype=bool)[nodes]
+    n_existing = np.add.reduceat(existing[order].astype(np.int64), starts)
+    clean = (np.bitwise_count(union_bits).astype(np.int64) == bit_count) & (n_existing <= 1)
+    # Representative: the existing event of the component if there is one, else its first node.
+    rep = nodes[order][starts].copy()
+    ex_nodes = np.flatnonzero(existing)
+    rep[label[ex_nodes]] = nodes[ex_nodes]
+    parent = np.asarray(uf.parent, dtype=np.int64)
+    take = clean[label]
+    parent[nodes[take]] = rep[label[take]]
+    uf.parent = parent.tolist()
+    for r, bits in zip(rep[clean].tolist(), union_bits[clean].tolist()):
+        uf.mask[r] = bits
+    return ~clean[label[la]]
 
 
 def _greedy_union(uf: _UnionFind, qn: list[int], cn: list[int]) -> None:

@@ -1,0 +1,1 @@
+"""Static files of the local FDSN event service (:mod:`catalogs.fdsnws_server`): its WADL."""
