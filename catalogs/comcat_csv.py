@@ -134,7 +134,6 @@ def parse_comcat_csv(
             "not a ComCat CSV: the header must name time,latitude,longitude,...,id "
             f"(or Date,Time,Latitude,Longitude,...,ID); found {header[:8]}",
             label,
-            0,
         )
     used = COMCAT_USED if layout == "comcatcsv" else SIGNIFICANT_USED
     include = [c for c in used if c in header]

@@ -149,7 +149,7 @@ def _locate(
 
 def _data_row(lines: list[bytes], header_lines: int, index: int) -> int | None:
     if index < header_lines:
-        return 0
+        return None  # the header itself
     return sum(1 for raw in lines[header_lines : index + 1] if raw.strip(b"\r"))
 
 
@@ -229,7 +229,7 @@ def header_fields(line: bytes, label: str, delimiter: str) -> list[str]:
     try:
         text = line.decode("utf-8-sig").rstrip("\r")
     except UnicodeDecodeError as exc:
-        raise ParseError("the header line is not UTF-8 text", label, 0) from exc
+        raise ParseError("the header line is not UTF-8 text", label) from exc
     return [f.strip() for f in text.split(delimiter)]
 
 

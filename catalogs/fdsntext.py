@@ -83,7 +83,7 @@ def fdsn_header(line: bytes, label: str) -> list[str]:
     """Canonical column names of an FDSN text header line; ParseError when it is not one."""
     text = line.lstrip(b"\xef\xbb\xbf \t")
     if not text.startswith(b"#"):
-        raise ParseError("not FDSN event text: the first line must be the '#EventID|Time|...' header", label, 0)
+        raise ParseError("not FDSN event text: the first line must be the '#EventID|Time|...' header", label)
     names = header_fields(text[1:], label, "|")
     out: list[str] = []
     for i, name in enumerate(names):
@@ -91,7 +91,7 @@ def fdsn_header(line: bytes, label: str) -> list[str]:
         out.append(canon if canon not in out else f"{canon}_{i + 1}")
     missing = [c for c in REQUIRED if c not in out]
     if missing:
-        raise ParseError(f"the header lacks column(s) {', '.join(missing)}; found {names}", label, 0)
+        raise ParseError(f"the header line lacks column(s) {', '.join(missing)}; found {names}", label)
     return out
 
 

@@ -125,7 +125,7 @@ def _guard_prolog(raw: IO[bytes], label: str) -> PrefixedReader:
     m = _ROOT_START.search(probe)
     prolog = probe[: m.start()] if m else probe
     if any(d in prolog for d in _DECLS):
-        line = prolog[: max(prolog.find(d) for d in _DECLS)].count(b"\n") + 1
+        line = prolog[: min(prolog.find(d) for d in _DECLS if d in prolog)].count(b"\n") + 1
         raise ParseError(
             f"line {line}: refusing an XML document that declares a DOCTYPE or entities "
             "(QuakeML never needs one; entity expansion and external entities are not allowed)",
