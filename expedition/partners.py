@@ -220,6 +220,17 @@ def _check_expeditions(ids: Iterable[str]) -> tuple[str, ...]:
     return tuple(sorted(set(out)))
 
 
+def _check_scope(
+    name: str, countries: Iterable[str], expedition_ids: Iterable[str], embargo_days: int
+) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    clean = _check_name(name)
+    ctry = _check_countries(countries)
+    exps = _check_expeditions(expedition_ids)
+    if not 0 <= embargo_days <= MAX_EMBARGO_DAYS:
+        raise PartnerError(f"embargo days must be between 0 and {MAX_EMBARGO_DAYS}, got {embargo_days}")
+    return clean, ctry, exps
+
+
 def _rows(con: duckdb.DuckDBPyConnection, name: str, **params: Any) -> list[dict[str, Any]]:
     try:
         return con.execute(sqlfiles.query(name).sql, params).to_arrow_table().to_pylist()
@@ -259,6 +270,7 @@ def add_partner(
 
     Raises :class:`PartnerError` when the name is taken (also by a revoked partner: names are
     never reused, so audit rows stay unambiguous) or the scope is invalid."""
+    _check_scope(name, countries, expedition_ids, embargo_days)  # before taking the writer lock
     with lake.writer() as w:
         issued = add_partner_in(w, name, countries, expedition_ids, embargo_days, note, now)
     log.info("partner %s added (countries %s, expeditions %s)", issued.partner.name,
@@ -276,11 +288,7 @@ def add_partner_in(
     now: datetime | None = None,
 ) -> IssuedToken:
     """:func:`add_partner` inside the caller's lake transaction ``w``."""
-    clean = _check_name(name)
-    ctry = _check_countries(countries)
-    exps = _check_expeditions(expedition_ids)
-    if not 0 <= embargo_days <= MAX_EMBARGO_DAYS:
-        raise PartnerError(f"embargo days must be between 0 and {MAX_EMBARGO_DAYS}, got {embargo_days}")
+    clean, ctry, exps = _check_scope(name, countries, expedition_ids, embargo_days)
     if not ctry and not exps:
         log.info("partner %s sees the public catalog only (no countries, no expeditions)", clean)
     ts = _now(now)

@@ -5,7 +5,14 @@ ObsPy's ``Client("http://host:port")`` discovers it (WADL, catalogs, contributor
 station answer 404 so ObsPy marks them absent) and ``get_events(...)`` works. Answers are QuakeML
 1.2 (``format=xml``, default) or FDSN text (``format=text``), written by
 :mod:`catalogs.quakeml_write`. No match: 204, or 404 with ``nodata=404``. Bad parameters: 400
-with a plain-text message. More than ``fdsn_max_events`` matches: 413.
+with a plain-text message. More than ``fdsn_max_events`` matches: 413. The query semantics (every
+standard parameter, short forms, antimeridian boxes, radius, eventid by alias) are those of
+:mod:`catalogs.fdsnws_query`, shared with the local FDSN service of :mod:`catalogs.fdsnws_server`.
+
+The lake's ``events`` become solution rows (:data:`catalogs.rows.SOLUTION_ROW_SCHEMA`) with
+provider (catalog and contributor) ``QE`` and ``provider_event_id`` = our ``event_id``; every
+agency id of the event (``event_aliases``) is in ``alias_ids``, so ``eventid=us6000jllz`` finds
+it too.
 
 Access: the catalog is public seismological data (agency solutions, associated), so the
 service is open by default; ``[api] fdsn_requires_token = true`` makes it take the same
@@ -17,23 +24,19 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 from importlib import resources
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import PlainTextResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials
 
+from catalogs.fdsnws_query import EventIndex, QueryError, parse_query
+from catalogs.rows import SOLUTION_ROW_SCHEMA
 from expedition.api.auth import bearer, get_state, partner_from_credentials
-from expedition.api.fdsn_query import (
-    CATALOG_NAME,
-    FdsnBadRequest,
-    FdsnTooLarge,
-    catalog_rows,
-    parse_fdsn_params,
-    select_events,
-)
 from expedition.api.source import LakeData
+from warehouse.tables.catalog import SOLUTION_FIELDS
 
 log = logging.getLogger(__name__)
 
@@ -65,14 +68,41 @@ def _error(status: int, message: str, request: Request) -> PlainTextResponse:
     return PlainTextResponse(body, status_code=status)
 
 
-def _rows(data: LakeData) -> pa.Table | None:
+CATALOG_NAME = "QE"
+
+
+def catalog_rows(events: pa.Table, aliases: pa.Table | None, snapshot_id: int) -> pa.Table:
+    """The lake's events as solution rows (provider ``QE``), with agency ids in ``alias_ids``."""
+    n = events.num_rows
+    ids = events.column("event_id")
+    if aliases is not None and aliases.num_rows:
+        grouped = aliases.group_by("event_id").aggregate([("provider_event_id", "list")])
+        idx = pc.index_in(ids, value_set=grouped.column("event_id"))
+        alias_lists: Any = pc.take(grouped.column("provider_event_id_list"), idx)
+    else:
+        alias_lists = pa.nulls(n, pa.list_(pa.string()))
+    cols: dict[str, Any] = {
+        "provider": pa.array([CATALOG_NAME] * n, pa.string()),
+        "provider_event_id": ids,
+        **{f.name: events.column(f.name) for f in SOLUTION_FIELDS},
+        "updated_time_utc": events.column("updated_time_utc"),
+        "alias_ids": alias_lists,
+        "source_ref": pa.array([f"lake snapshot {snapshot_id}"] * n, pa.string()),
+    }
+    return pa.table(cols).cast(SOLUTION_ROW_SCHEMA)
+
+
+def _index(data: LakeData) -> EventIndex | None:
+    """The catalog of this lake snapshot, indexed for FDSN queries (built once per snapshot)."""
     if "events" not in data.relations:
         return None
-    rows: pa.Table = data.memo(
-        "fdsn_rows",
-        lambda: catalog_rows(data.relations["events"], data.relations.get("event_aliases"), data.snapshot_id),
+    index: EventIndex = data.memo(
+        "fdsn_index",
+        lambda: EventIndex(
+            catalog_rows(data.relations["events"], data.relations.get("event_aliases"), data.snapshot_id)
+        ),
     )
-    return rows
+    return index
 
 
 @router.get(
@@ -106,34 +136,40 @@ def fdsn_query(
     maxmagnitude: Optional[str] = Query(None, description="Largest magnitude; also `maxmag`."),
     magnitudetype: Optional[str] = Query(None, description="Magnitude type(s), comma separated (Mw, mb...)."),
     eventtype: Optional[str] = Query(None, description="QuakeML event type(s), comma separated."),
-    eventid: Optional[str] = Query(None, description="Our event id or any agency id (e.g. us7000kufc)."),
+    eventid: Optional[str] = Query(None, description="Our event id or any agency id (e.g. us6000jllz)."),
     updatedafter: Optional[str] = Query(None, description="Only events updated after this time."),
     limit: Optional[str] = Query(None, description="At most this many events."),
     offset: Optional[str] = Query(None, description="Skip the first offset-1 events (starts at 1)."),
     orderby: Optional[str] = Query(None, description="time (default), time-asc, magnitude, magnitude-asc."),
     catalog: Optional[str] = Query(None, description=f"Only `{CATALOG_NAME}` is served."),
-    contributor: Optional[str] = Query(None, description="Agency whose solution is preferred (USGS, EMSC...)."),
+    contributor: Optional[str] = Query(None, description=f"Only `{CATALOG_NAME}` is served."),
     format: Optional[str] = Query(None, description="xml (QuakeML 1.2, default) or text (FDSN text)."),
     nodata: Optional[str] = Query(None, description="Status when nothing matches: 204 (default) or 404."),
 ) -> Response:
     state = get_state(request)
-    params = dict(request.query_params)
+    params: dict[str, list[str]] = {}
+    for key, value in request.query_params.multi_items():
+        params.setdefault(key, []).append(value)
     try:
-        q = parse_fdsn_params(params)
-    except FdsnBadRequest as exc:
+        q = parse_query(params)
+    except QueryError as exc:
         return _error(400, str(exc), request)
     data = state.source.current()
-    rows = _rows(data)
-    if rows is None:
+    index = _index(data)
+    if index is None:
         return _error(503, "the lake has no events table yet (run `expedition init`)", request)
-    try:
-        picked = select_events(rows, q, state.config.fdsn_max_events)
-    except FdsnTooLarge as exc:
-        return _error(413, str(exc), request)
-    if picked.num_rows == 0:
+    order = index.select(q)[q.offset - 1:]
+    if q.limit is not None:
+        order = order[: q.limit]
+    if len(order) > state.config.fdsn_max_events:
+        return _error(413, f"{len(order)} events match; this service returns at most "
+                      f"{state.config.fdsn_max_events} per request (narrow the query, or page with limit and "
+                      "offset)", request)
+    if len(order) == 0:
         if q.nodata == 404:
             return _error(404, "No data matches the selection", request)
         return Response(status_code=204)
+    picked = index.take(order)
     try:
         from catalogs.quakeml_write import write_fdsn_text, write_quakeml
     except ImportError:  # the catalog writers are a separate module of this project
@@ -151,9 +187,9 @@ def fdsn_version(_access: Access) -> str:
 
 @router.get("/application.wadl", name="fdsn_wadl", summary="WADL description of the query parameters")
 def fdsn_application_wadl(request: Request, _access: Access) -> Response:
-    text = (resources.files("expedition.api") / "data" / "event.wadl").read_text(encoding="utf-8")
-    base = str(request.url_for("fdsn_wadl")).removesuffix("application.wadl")
-    return Response(text.replace("{base}", base), media_type="application/xml")
+    text = (resources.files("catalogs.fdsnws_data") / "event.wadl").read_text(encoding="utf-8")
+    base = str(request.url_for("fdsn_wadl")).removesuffix(f"{PREFIX}/application.wadl")
+    return Response(text.replace("__BASE__", base), media_type="application/xml")
 
 
 @router.get("/catalogs", summary="Catalogs served")
@@ -162,15 +198,7 @@ def fdsn_catalogs(_access: Access) -> Response:
     return Response(body, media_type="application/xml")
 
 
-@router.get("/contributors", summary="Agencies whose solutions are preferred in the catalog")
-def fdsn_contributors(request: Request, _access: Access) -> Response:
-    from xml.sax.saxutils import escape
-
-    data = get_state(request).source.current()
-    events = data.relations.get("events")
-    names: list[str] = []
-    if events is not None:
-        names = sorted({p for p in events.column("preferred_provider").to_pylist() if p})
-    items = "".join(f"<Contributor>{escape(n)}</Contributor>" for n in names)
-    body = f'<?xml version="1.0" encoding="UTF-8"?>\n<Contributors>{items}</Contributors>\n'
+@router.get("/contributors", summary="Contributors of the catalog")
+def fdsn_contributors(_access: Access) -> Response:
+    body = f'<?xml version="1.0" encoding="UTF-8"?>\n<Contributors><Contributor>{CATALOG_NAME}</Contributor></Contributors>\n'
     return Response(body, media_type="application/xml")

@@ -212,6 +212,7 @@ class PartnerView:
     valid_until: datetime | None
     con: duckdb.DuckDBPyConnection
     relations: list[str]
+    built_at: datetime
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -239,6 +240,7 @@ class ScopeCache:
             view is not None
             and view.data_version == data.data_version
             and view.scope == scope
+            and view.built_at <= now  # a clock set back could otherwise show rows still under embargo
             and (view.valid_until is None or now < view.valid_until)
         )
 
@@ -259,7 +261,7 @@ class ScopeCache:
                 return view
             tables, valid_until = scope_tables(data, scope, now)
             con, names = open_partner_database(tables, self.memory_limit)
-            view = PartnerView(partner, scope, data.snapshot_id, data.data_version, tables, valid_until, con, names)
+            view = PartnerView(partner, scope, data.snapshot_id, data.data_version, tables, valid_until, con, names, now)
             self.builds += 1
             with self._lock:
                 self._views[partner.name] = view
