@@ -27,7 +27,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -136,19 +136,19 @@ def ingest_solutions(
     *,
     media_kind: str = "",
     batch_extra: str = "",
-    also_write: Sequence[tuple[str, pa.Table]] = (),
+    in_transaction: Callable[[LakeWriter], None] | None = None,
     note: str = "",
 ) -> IngestReport:
     """Associate ``rows`` and write events, aliases, solutions, revisions, the batch and the raw-file
-    row in ONE lake transaction. ``also_write`` adds (table, rows) upserts to that transaction (the
-    pull's watermark). Re-ingesting the same batch id writes only ``also_write``."""
+    row in ONE lake transaction. ``in_transaction(writer)`` runs inside that transaction too (a pull
+    updates its watermark there). Re-ingesting the same batch id runs only ``in_transaction``."""
     rows = _check_rows(rows, source_name)
     params = AssociationParams.from_settings(settings)
     batch_id = batch_id_for(batch_kind, raw.sha256 if raw else None, rows, batch_extra)
     started = dt.datetime.now(dt.UTC)
     with lake.writer() as w:
-        for table, data in also_write:
-            w.write(table, data, mode="upsert")
+        if in_transaction is not None:
+            in_transaction(w)
         seen = _fetch(w.con, "batch_seen", {"batch_id": batch_id})
         if seen.column("n")[0].as_py():
             log.info("batch %s (%s) already ingested: nothing to do", batch_id, source_name)
