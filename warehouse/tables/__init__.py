@@ -7,7 +7,7 @@ in ``TABLES``; :data:`ALL_TABLES` gathers them in dependency order.
 from __future__ import annotations
 
 from warehouse.schema import TableSpec
-from warehouse.tables import catalog, expeditions, partners, surveys, system
+from warehouse.tables import briefs, catalog, expeditions, partners, surveys, system
 
 ALL_TABLES: tuple[TableSpec, ...] = (
     *system.TABLES,
@@ -15,6 +15,7 @@ ALL_TABLES: tuple[TableSpec, ...] = (
     *expeditions.TABLES,
     *surveys.TABLES,
     *partners.TABLES,
+    *briefs.TABLES,
 )
 
 _BY_NAME = {t.name: t for t in ALL_TABLES}
