@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import io
+import json
 from datetime import timedelta
 from typing import Any
 
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
+import pytest
 
 from tests.test_api_fixtures import T, api_server, api_world, http  # noqa: F401  (fixtures)
 
@@ -102,6 +104,8 @@ def test_parquet_download(http: Any, api_world: Any) -> None:
                  params={"format": "parquet"})
     tbl = pq.read_table(io.BytesIO(r.content))
     assert tbl.num_rows == 5 and set(tbl.column("expedition_id").to_pylist()) == {"EXP-2023-AFG-001"}
+    geo = json.loads(tbl.schema.metadata[b"geo"])  # GeoParquet, as `expedition survey export` writes it
+    assert geo["primary_column"] == "site_geometry" and geo["columns"]["site_geometry"]["encoding"] == "WKB"
     assert 'filename="EXP-2023-AFG-001_buildings.parquet"' in r.headers["content-disposition"]
 
 
@@ -116,3 +120,14 @@ def test_brief_withheld_while_surveys_are_under_embargo(http: Any, api_world: An
     assert r.status_code == 403 and "embargo" in r.json()["detail"]
     assert http.get("/v1/expeditions/EXP-2024-CHN-001/brief", params={"lang": "fr"},
                     headers=api_world.auth("chn")).status_code == 400
+
+
+@pytest.mark.slow
+def test_brief_of_a_fully_visible_expedition(http: Any, api_world: Any) -> None:
+    pytest.importorskip("expedition.briefs.generate", reason="the briefs package is not installed")
+    r = http.get("/v1/expeditions/EXP-2023-AFG-001/brief", headers=api_world.auth("named"),
+                 params={"format": "html", "lang": "en"}, timeout=300)
+    assert r.status_code == 200, r.text[:500]
+    assert r.headers["content-type"].startswith("text/html")
+    assert "EXP-2023-AFG-001" in r.text and "<html" in r.text.lower()
+    assert r.headers["x-qe-snapshot"].isdigit()

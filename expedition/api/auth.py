@@ -18,7 +18,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from expedition.api.audit import AuditLog
 from expedition.api.config import ApiConfig
 from expedition.api.scopes import PartnerView, ScopeCache
-from expedition.api.source import LakeSource
+from expedition.api.source import LakeData, LakeSource
 from expedition.partners import Partner
 from expedition.settings import Settings
 from warehouse.lake import Lake
@@ -45,6 +45,11 @@ class ApiState:
     def view(self, partner: Partner) -> PartnerView:
         """The partner's locked-down view of the current lake data."""
         return self.scopes.view(partner, self.source.current(), self.clock())
+
+    def data_and_view(self, partner: Partner) -> tuple[LakeData, PartnerView]:
+        """The current lake data and the partner's view of exactly that data."""
+        data = self.source.current()
+        return data, self.scopes.view(partner, data, self.clock())
 
     def close(self) -> None:
         self.audit.close()

@@ -92,7 +92,7 @@ def catalog_rows(events: pa.Table, aliases: pa.Table | None, snapshot_id: int) -
     return pa.table(cols).cast(SOLUTION_ROW_SCHEMA)
 
 
-def _index(data: LakeData) -> EventIndex | None:
+def catalog_index(data: LakeData) -> EventIndex | None:
     """The catalog of this lake snapshot, indexed for FDSN queries (built once per snapshot)."""
     if "events" not in data.relations:
         return None
@@ -155,7 +155,7 @@ def fdsn_query(
     except QueryError as exc:
         return _error(400, str(exc), request)
     data = state.source.current()
-    index = _index(data)
+    index = catalog_index(data)
     if index is None:
         return _error(503, "the lake has no events table yet (run `expedition init`)", request)
     order = index.select(q)[q.offset - 1:]

@@ -7,24 +7,20 @@ not exist (no existence leak), and survey rows still under embargo are simply no
 
 from __future__ import annotations
 
-import io
-import json
 from typing import Any, Optional
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
 
 from expedition.api.auth import CurrentPartner, get_state
-from expedition.api.formats import FormatError, choose_format, encode, records, table_response
+from expedition.api.formats import FormatError, choose_format, records, table_response
 from expedition.api.scopes import SURVEY_KINDS, PartnerView, hidden_survey_rows
 
 router = APIRouter(prefix="/v1/expeditions", tags=["expeditions"])
 
 SURVEY_FORMATS = ("geojson", "csv", "parquet")
-_GEOJSON = "application/geo+json"
 
 
 def _rows_of(view: PartnerView, table: str, expedition_id: str) -> pa.Table | None:
@@ -65,7 +61,7 @@ def list_expeditions(
 @router.get("/{expedition_id}", summary="One expedition: its record, sequence and visible survey counts")
 def get_expedition(request: Request, expedition_id: str, partner: CurrentPartner) -> dict[str, Any]:
     state = get_state(request)
-    view = state.view(partner)
+    data, view = state.data_and_view(partner)
     exp = _expedition(view, expedition_id)
     events = _rows_of(view, "expedition_events", expedition_id)
     pubs = _rows_of(view, "survey_publications", expedition_id)
@@ -79,26 +75,9 @@ def get_expedition(request: Request, expedition_id: str, partner: CurrentPartner
         "expedition": exp,
         "sequence_events": records(events) if events is not None else [],
         "surveys_visible": surveys,
-        "surveys_embargoed": hidden_survey_rows(state.source.current(), view, expedition_id),
+        "surveys_embargoed": hidden_survey_rows(data, view, expedition_id),
         "surveys_published": bool(pubs is not None and pubs.num_rows),
     }
-
-
-def _geojson(rows: pa.Table) -> bytes:
-    """A GeoJSON FeatureCollection (EPSG:4326) of survey rows; WKB geometry, other columns as properties."""
-    import shapely
-
-    geom_col = "site_geometry" if "site_geometry" in rows.column_names else None
-    props = rows.drop_columns([geom_col]) if geom_col else rows
-    geoms: list[Any] = [None] * rows.num_rows
-    if geom_col:
-        wkb = rows.column(geom_col).to_pylist()
-        parsed = shapely.from_wkb([b if b is not None else None for b in wkb])
-        geoms = [None if g is None else json.loads(shapely.to_geojson(g)) for g in parsed]
-    features = [
-        {"type": "Feature", "geometry": g, "properties": p} for g, p in zip(geoms, records(props))
-    ]
-    return json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False).encode("utf-8")
 
 
 @router.get("/{expedition_id}/surveys/{kind}", summary="Survey observations of one kind (published or past embargo)")
@@ -119,19 +98,14 @@ def get_surveys(
     rows = _rows_of(view, f"survey_{kind}", expedition_id)
     if rows is None:
         raise HTTPException(status_code=503, detail=f"the lake has no survey_{kind} data yet (lake not migrated)")
-    name = f"{expedition_id}_{kind}"
-    headers = {"X-QE-Snapshot": str(view.snapshot_id), "X-QE-Row-Count": str(rows.num_rows)}
-    if fmt == "geojson":
-        headers["Content-Disposition"] = f'attachment; filename="{name}.geojson"'
-        return Response(_geojson(rows), media_type=_GEOJSON, headers=headers)
-    if fmt == "csv":
-        body = encode(rows.drop_columns([c for c in ("site_geometry",) if c in rows.column_names]), "csv")
-        headers["Content-Disposition"] = f'attachment; filename="{name}.csv"'
-        return Response(body, media_type="text/csv; charset=utf-8", headers=headers)
-    buf = io.BytesIO()
-    pq.write_table(rows, buf)
-    headers["Content-Disposition"] = f'attachment; filename="{name}.parquet"'
-    return Response(buf.getvalue(), media_type="application/vnd.apache.parquet", headers=headers)
+    from expedition.api.briefs_bridge import SURVEY_MEDIA, survey_file
+
+    headers = {
+        "X-QE-Snapshot": str(view.snapshot_id),
+        "X-QE-Row-Count": str(rows.num_rows),
+        "Content-Disposition": f'attachment; filename="{expedition_id}_{kind}.{fmt}"',
+    }
+    return Response(survey_file(rows, fmt), media_type=SURVEY_MEDIA[fmt], headers=headers)
 
 
 @router.get("/{expedition_id}/brief", summary="The expedition brief (HTML or PDF, English or Chinese)")
@@ -143,12 +117,12 @@ def get_brief(
     lang: str = Query("en", description="en or zh"),
 ) -> Response:
     state = get_state(request)
-    view = state.view(partner)
+    data, view = state.data_and_view(partner)
     _expedition(view, expedition_id)
     fmt, language = format.strip().lower(), lang.strip().lower()
     if fmt not in ("html", "pdf") or language not in ("en", "zh"):
         raise HTTPException(status_code=400, detail="format must be html or pdf and lang en or zh")
-    hidden = hidden_survey_rows(state.source.current(), view, expedition_id)
+    hidden = hidden_survey_rows(data, view, expedition_id)
     if hidden:
         raise HTTPException(
             status_code=403,
@@ -158,7 +132,7 @@ def get_brief(
     from expedition.api.briefs_bridge import BriefUnavailable, render_partner_brief
 
     try:
-        body, media = render_partner_brief(state.lake, state.settings, expedition_id, fmt, language, view.snapshot_id)
+        body, media = render_partner_brief(state.lake, state.settings, data, expedition_id, fmt, language)
     except BriefUnavailable as exc:
         raise HTTPException(status_code=503, detail=str(exc)) from exc
     return Response(body, media_type=media, headers={"X-QE-Snapshot": str(view.snapshot_id)})

@@ -1,0 +1,223 @@
+"""Partner service under load: 200 concurrent clients on loopback vs the same queries in-process.
+
+Set-up: a lake under ``bench/.work/api_load/`` holding the real USGS ComCat export 2022-2024 (M5+,
+4,118 events; ``../shared/data``), or the bundled 40-event demo sample when that is absent,
+imported with ``catalogs.ingest.import_file``; one partner with a token. The service runs as a
+separate process (``expedition api``, uvicorn, 127.0.0.1).
+
+Load: 200 clients (``httpx.AsyncClient`` coroutines, one connection each) loop for 60 s (quick:
+5 s) over a fixed mix of named queries (``recent_events``, ``event_lookup``, ``events_near``) and
+FDSN event queries (QuakeML and text; time, magnitude, box, radius, eventid). Reported: throughput,
+p50/p99 latency, and errors (anything but 200; must be zero).
+
+Baseline, same run, same mix: the same queries as library calls in this process, one after the
+other (named queries through ``warehouse.query.run_query`` on the partner's scoped database,
+FDSN through ``catalogs.fdsnws_query`` and ``catalogs.quakeml_write``) -- what a partner would get
+with no HTTP, no JSON and no concurrency. Ratio = service throughput / in-process throughput
+(requests per second); target >= 0.5 with zero errors: the HTTP layer, JSON encoding and
+authentication may cost at most half of the library's own speed while serving 200 clients.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.common import ROOT, WORK, BenchResult, shared
+
+CLIENTS = 200
+TARGET_RATIO = 0.5
+COMCAT = "catalogs/usgs_csv/comcat_export_2022-2024_m5plus.csv"
+DEMO = ROOT / "expedition" / "demo_data" / "comcat_sample_2023-2024.csv"
+
+# (kind, path or query name, parameters): the mix every client cycles through.
+MIX: list[tuple[str, str, dict[str, Any]]] = [
+    ("named", "recent_events", {"minmagnitude": "6.5", "starttime": "2023-01-01T00:00:00Z"}),
+    ("named", "event_lookup", {"eventid": "us6000jllz"}),
+    ("named", "events_near", {"latitude": "37.2", "longitude": "37.0", "maxradius_km": "300", "minmagnitude": "5"}),
+    ("named", "recent_events", {"minmagnitude": "7.0", "starttime": "2022-06-01T00:00:00Z"}),
+    ("fdsn", "query", {"starttime": "2023-02-01", "endtime": "2023-03-01", "minmagnitude": "5.5"}),
+    ("fdsn", "query", {"minmagnitude": "7", "format": "text"}),
+    ("fdsn", "query", {"minlatitude": "30", "maxlatitude": "45", "minlongitude": "60", "maxlongitude": "90",
+                       "limit": "50", "format": "text"}),
+    ("fdsn", "query", {"latitude": "8.5", "longitude": "126.4", "maxradius": "2", "minmagnitude": "5"}),
+    ("fdsn", "query", {"eventid": "us7000lsze"}),
+]
+
+
+def _build_lake(home: Path) -> tuple[Any, Any, str]:
+    from catalogs.ingest import import_file
+    from expedition.partners import add_partner
+    from expedition.settings import load_settings
+    from warehouse.lake import Lake
+
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir(parents=True)
+    settings = load_settings(home)
+    lake = Lake.from_settings(settings)
+    lake.init()
+    import_file(lake, settings, shared(COMCAT) or DEMO)
+    token = add_partner(lake, "bench-partner", countries=["CHN", "AFG", "PHL"]).token
+    return settings, lake, token
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _start_service(home: Path, port: int) -> subprocess.Popen[bytes]:
+    exe = Path(sys.executable).parent / "expedition"
+    env = {**os.environ, "QE_HOME": str(home)}
+    proc = subprocess.Popen([str(exe), "api", "--home", str(home), "--port", str(port)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    import httpx
+
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"service exited: {proc.stderr.read().decode() if proc.stderr else ''}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("service did not start within 120 s")
+
+
+def _url(kind: str, name: str) -> str:
+    return f"/v1/queries/{name}" if kind == "named" else "/fdsnws/event/1/query"
+
+
+async def _load(base: str, token: str, seconds: float) -> tuple[list[float], int, int]:
+    import httpx
+
+    latencies: list[float] = []
+    errors = 0
+    stop = time.monotonic() + seconds
+    limits = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=CLIENTS)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=120,
+                                 headers={"Authorization": f"Bearer {token}"}) as client:
+
+        async def one_client(k: int) -> None:
+            nonlocal errors
+            i = k
+            while time.monotonic() < stop:
+                kind, name, params = MIX[i % len(MIX)]
+                i += 1
+                t0 = time.perf_counter()
+                try:
+                    r = await client.get(_url(kind, name), params=params)
+                    ok = r.status_code == 200
+                except httpx.HTTPError:
+                    ok = False
+                latencies.append(time.perf_counter() - t0)
+                errors += 0 if ok else 1
+
+        t0 = time.perf_counter()
+        await asyncio.gather(*(one_client(k) for k in range(CLIENTS)))
+        elapsed = time.perf_counter() - t0
+    return latencies, errors, int(elapsed * 1000)
+
+
+def _in_process(settings: Any, lake: Any, token: str, rounds: int) -> float:
+    """Mean seconds per query of the mix, as library calls in this process."""
+    from catalogs.fdsnws_query import parse_query
+    from catalogs.quakeml_write import write_fdsn_text, write_quakeml
+    from expedition.api.config import DEFAULT_VISIBLE_STATUSES
+    from expedition.api.fdsnws import catalog_index
+    from expedition.api.routes_query import bind_params, partner_queries
+    from expedition.api.scopes import ScopeCache
+    from expedition.api.source import LakeSource
+    from warehouse.query import run_query
+
+    source = LakeSource(lake)
+    data = source.current()
+    partner = data.registry.authenticate(token)
+    assert partner is not None
+    view = ScopeCache(DEFAULT_VISIBLE_STATUSES).view(partner, data, datetime.now(UTC))
+    index = catalog_index(data)
+    assert index is not None
+    queries = partner_queries()
+    n = 0
+    t0 = time.perf_counter()
+    for _ in range(rounds):
+        for kind, name, params in MIX:
+            if kind == "named":
+                q = queries[name]
+                cur = view.cursor()
+                try:
+                    res = run_query(cur, q.sql, bind_params(q, params), row_limit=100_000, timeout_s=30)
+                finally:
+                    cur.close()
+                assert res.table.num_rows >= 0
+            else:
+                fq = parse_query({k: [v] for k, v in params.items()})
+                order = index.select(fq)[fq.offset - 1:]
+                if fq.limit is not None:
+                    order = order[: fq.limit]
+                rows = index.take(order)
+                (write_fdsn_text if fq.format == "text" else write_quakeml)(rows)
+            n += 1
+    elapsed = time.perf_counter() - t0
+    source.close()
+    return elapsed / n
+
+
+def run(quick: bool) -> list[BenchResult]:
+    seconds = 5.0 if quick else 60.0
+    home = WORK / "api_load" / "home"
+    settings, lake, token = _build_lake(home)
+    baseline_s = _in_process(settings, lake, token, rounds=3 if quick else 20)
+    port = _free_port()
+    proc = _start_service(home, port)
+    try:
+        # warm-up: the first request per partner builds its scoped database
+        asyncio.run(_load(f"http://127.0.0.1:{port}", token, 1.0))
+        latencies, errors, elapsed_ms = asyncio.run(_load(f"http://127.0.0.1:{port}", token, seconds))
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    lat = np.array(latencies)
+    throughput = len(lat) / (elapsed_ms / 1000.0)
+    ours_s = 1.0 / throughput
+    ratio = baseline_s / ours_s
+    events = "4,118 ComCat events" if shared(COMCAT) else "40 demo events"
+    return [
+        BenchResult(
+            what=f"partner API, {CLIENTS} clients, {seconds:g} s, named+FDSN mix ({events})",
+            baseline="same queries in-process (library calls)",
+            ours_s=ours_s,
+            baseline_s=baseline_s,
+            ratio=ratio,
+            target=f">= {TARGET_RATIO} and 0 errors",
+            passed=ratio >= TARGET_RATIO and errors == 0,
+            ratio_kind="service throughput / in-process throughput (requests per second)",
+            details={
+                "requests": int(len(lat)),
+                "errors": int(errors),
+                "throughput_rps": round(throughput, 1),
+                "in_process_rps": round(1.0 / baseline_s, 1),
+                "latency_p50_ms": round(float(np.percentile(lat, 50)) * 1000, 1) if len(lat) else None,
+                "latency_p99_ms": round(float(np.percentile(lat, 99)) * 1000, 1) if len(lat) else None,
+                "clients": CLIENTS,
+                "duration_s": seconds,
+                "cpus": os.cpu_count(),
+            },
+        )
+    ]
