@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from expedition.errors import PolicyError
+from expedition.hazard.ipe import to_roman
 
 if TYPE_CHECKING:
     from expedition.settings import Settings
@@ -143,7 +144,7 @@ def judge(policy: TriggerPolicy, facts: EventFacts) -> Verdict:
     covered: dict[str, str] = {}
     for iso3, (mmi, place) in sorted(facts.member_mmi.items(), key=lambda kv: -kv[1][0]):
         if mmi_class_reached(mmi, policy.country_mmi):
-            covered[iso3] = f"est. MMI {mmi:.1f} at {place}"
+            covered[iso3] = f"est. MMI {to_roman(mmi)} ({mmi:.1f}) at {place}"
     near_ok = (
         facts.near_member_iso3 is not None
         and facts.near_member_distance_km is not None
@@ -185,7 +186,7 @@ def judge(policy: TriggerPolicy, facts: EventFacts) -> Verdict:
     triggered = rules[3].passed or rules[4].passed
     opens = gates and triggered
     if opens and rules[4].passed and strongest is not None and strongest[0] not in covered:
-        covered[strongest[0]] = f"est. MMI {strongest[1][0]:.1f} at {strongest[1][1]}"
+        covered[strongest[0]] = f"est. MMI {to_roman(strongest[1][0])} ({strongest[1][0]:.1f}) at {strongest[1][1]}"
     if opens and rules[3].passed and facts.near_member_iso3 and facts.near_member_iso3 not in covered:
         d = facts.near_member_distance_km or 0.0
         covered[facts.near_member_iso3] = "epicentre inside" if d == 0 else f"epicentre {d:.0f} km away"

@@ -45,6 +45,8 @@ BOXES = {
     "wushi": (40.8, 41.6, 78.0, 79.2, "2024-01-22", "2024-02-01"),
 }
 SINGLES = {"chile_m53": "us7000ltf3", "hindu_kush_m64": "us6000m31m"}
+# One quake reported twice in the export: PTWC ("at", Mi 6.7) and NEIC ("us", Mww 6.4), 3.7 s apart.
+TWO_AGENCIES = ("at00sazg39", "us7000m86i")
 MAINSHOCK = {"turkiye": "us6000jllz", "mindanao": "us7000lff4", "wushi": "us7000lsze"}
 
 
@@ -88,6 +90,20 @@ def _events(df: pd.DataFrame, revision: int = 1) -> pa.Table:
     )
 
 
+def _solutions(df: pd.DataFrame, event_id: str) -> pa.Table:
+    """The rows of ``df`` as every agency's solution of one event."""
+    ev = _events(df)
+    schema = spec("event_solutions").schema
+    given = {
+        "solution_id": pa.array(df["id"].tolist()),
+        "provider": pa.array(df["net"].str.upper().tolist()),
+        "provider_event_id": pa.array(df["id"].tolist()),
+        "event_id": pa.array([event_id] * len(df)),
+    }
+    cols = [given.get(f.name, ev.column(f.name) if f.name in ev.column_names else pa.nulls(len(df), f.type)) for f in schema]
+    return pa.Table.from_arrays(cols, schema=schema)
+
+
 def _home(root: Path, cache: Path, extra: str = "") -> tuple[Any, Lake]:
     root.mkdir(parents=True)
     (root / "qe.toml").write_text(f'writer_wait_s = 600\n{extra}\n[response]\ncache_dir = "{cache}"\n', encoding="utf-8")
@@ -107,8 +123,12 @@ def world(shared_data: Path, tmp_path_factory: pytest.TempPathFactory, cache_dir
     df = _comcat(shared_data)
     sub = _select(df, ["turkiye", "herat", "mindanao", "wushi"], list(SINGLES.values()))
     settings, lake = _home(tmp_path_factory.mktemp("world") / "home", cache_dir)
+    # the PTWC row is the event's preferred solution; both agencies' solutions are kept
+    pair = df[df["id"].isin(TWO_AGENCIES)].sort_values("id")
     with lake.writer() as w:
-        w.write("events", _events(sub), mode="upsert")
+        w.write("events", _events(pd.concat([sub, pair[pair.id == TWO_AGENCIES[0]]])), mode="upsert")
+        w.write("event_solutions", _solutions(pair, event_id=TWO_AGENCIES[0]), mode="insert_new")
+    sub = pd.concat([sub, pair[pair.id == TWO_AGENCIES[0]]])
     decisions = evaluate_events(lake, settings)
     yield {"settings": settings, "lake": lake, "df": sub, "decisions": {d.event_id: d for d in decisions}}
 
@@ -130,6 +150,12 @@ def test_every_event_gets_one_decision_with_a_reason(world: dict[str, Any]) -> N
     assert n == latest == len(world["df"])
     policy = load_policy()
     assert policies == [(policy.version, policy.sha256)]
+
+
+def test_moment_magnitude_is_preferred_over_the_catalogue_magnitude(world: dict[str, Any]) -> None:
+    d = world["decisions"][TWO_AGENCIES[0]]
+    assert "M 6.4 Mw (mww 6.4 (US) preferred over Mi 6.7)" in d.reason
+    assert d.decision == "not_opened"
 
 
 def test_turkiye_is_not_a_member_under_the_shipped_list(world: dict[str, Any]) -> None:

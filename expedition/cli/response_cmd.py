@@ -3,17 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Optional
+from typing import Optional
 
-import pyarrow as pa
 import typer
 
-from expedition.cli.common import HomeOpt, echo_json, emit_table, lake_for, progress, settings_for
-
-LIST_COLUMNS = (
-    "expedition_id", "expedition_status", "expedition_tier", "expedition_priority", "alert_level",
-    "country_iso3_list", "mainshock_magnitude_value", "mainshock_origin_time_utc", "review_flag", "expedition_title",
-)
+from expedition.cli.common import HomeOpt, echo_json, lake_for, progress, settings_for
 
 
 def _since(value: str | None) -> datetime | None:
@@ -24,12 +18,6 @@ def _since(value: str | None) -> datetime | None:
     except ValueError:
         raise typer.BadParameter(f"--since must be a date or time like 2024-01-01 or 2024-01-01T12:00Z, got {value!r}") from None
     return t if t.tzinfo else t.replace(tzinfo=UTC)
-
-
-def _summary_table(items: list[dict[str, Any]]) -> pa.Table:
-    cols = {c: [i.get(c) for i in items] for c in LIST_COLUMNS}
-    cols["country_iso3_list"] = [" ".join(v or []) for v in cols["country_iso3_list"]]
-    return pa.table(cols)
 
 
 def evaluate(
@@ -62,9 +50,16 @@ def evaluate(
     for d in decisions:
         counts[d.decision] = counts.get(d.decision, 0) + 1
     typer.echo(f"{len(decisions)} decision(s): " + (", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "nothing new"))
+    joined: dict[str, int] = {}
     for d in decisions:
-        if d.decision != "not_opened" or event:
+        if d.decision == "joined" and not event:
+            joined[str(d.expedition_id)] = joined.get(str(d.expedition_id), 0) + 1
+        elif d.decision != "not_opened" or event:
             typer.echo(f"{d.decision:>18} {d.event_id} {d.expedition_id or '':<17} {d.reason}")
+    if joined:
+        typer.echo("joined sequences: " + ", ".join(f"{k} +{n}" for k, n in sorted(joined.items())))
+    if not event and counts.get("not_opened"):
+        typer.echo("reasons of every decision: expedition query \"SELECT * FROM trigger_decisions\" (or --json)")
 
 
 def list_cmd(
@@ -85,7 +80,15 @@ def list_cmd(
     if not items:
         typer.echo("no expeditions" + (f" with status {status}" if status else ""))
         return
-    emit_table(_summary_table(items), "table", title="expeditions")
+    typer.echo(f"{'expedition':<17} {'status':<14} tier alert   {'countries':<12} {'M':>4} {'mainshock (UTC)':<16} title")
+    for e in items:
+        t = e["mainshock_origin_time_utc"]
+        flag = " [REVIEW]" if e["review_flag"] else ""
+        typer.echo(
+            f"{e['expedition_id']:<17} {e['expedition_status']:<14} {e['expedition_tier']:>4} {e['alert_level'] or '-':<7} "
+            f"{' '.join(e['country_iso3_list']):<12} {e['mainshock_magnitude_value'] or 0:>4.1f} "
+            f"{t:%Y-%m-%d %H:%M} {e['expedition_title']}{flag}"
+        )
 
 
 def show(
@@ -129,12 +132,19 @@ def show(
     lines.append("audit log:")
     lines += [
         f"  v{r['expedition_version']} {r['audit_time_utc']:%Y-%m-%d %H:%M} {r['actor']}: {r['audit_action']} "
-        f"{r['status_from'] or '-'} -> {r['status_to']} ({r['audit_reason']})"
+        f"{r['status_from'] or '-'} -> {r['status_to']} ({_short(r['audit_reason'])})"
         for r in info["log"]
     ]
     lines.append("decisions:")
-    lines += [f"  {d['decision']:>18} {d['event_id']} rev {d['event_revision']}: {d['decision_reason']}" for d in info["decisions"]]
+    for d in info["decisions"]:
+        text = d["decision_reason"] if d["decision"] != "joined" else _short(d["decision_reason"])
+        lines.append(f"  {d['decision']:>18} {d['event_id']} rev {d['event_revision']}: {text}")
     typer.echo("\n".join(lines))
+
+
+def _short(text: str | None, width: int = 110) -> str:
+    text = text or ""
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def approve(
