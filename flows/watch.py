@@ -1,0 +1,53 @@
+"""The ``watch`` flow: pull every provider, then respond. Scheduled every ``watch_interval_s`` (300 s).
+
+Both steps run as subflows, so each has its own run (and name) in the Prefect UI. ``respond`` runs
+even when some providers failed: it judges what did arrive, and events pulled later are judged by
+the next cycle (``respond`` evaluates every event revision not judged yet, not only this cycle's).
+The watch run fails when the pull failed for every provider or when respond failed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from prefect import flow
+
+from flows.errors import FlowFailed
+from flows.pull import PullSummary, pull_catalogs
+from flows.respond import RespondSummary, respond
+from flows.runtime import rename_flow_run
+
+
+@dataclass
+class WatchSummary:
+    """One watch cycle: the pull (or why it failed) and the response."""
+
+    pull: PullSummary | None
+    pull_error: str
+    response: RespondSummary | None
+
+    def lines(self) -> list[str]:
+        out = [f"pull:     {self.pull.describe() if self.pull else 'failed: ' + self.pull_error}"]
+        if self.response is not None:
+            out.append(f"{self.response.describe()}")
+            out += [f"opened:   {e}" for e in self.response.opened]
+            out += [f"brief:    {p}" for p in self.response.briefs.values()]
+            out += [f"brief of {e} failed: {err}" for e, err in self.response.brief_errors.items()]
+        return out
+
+
+@flow(name="watch", log_prints=False)
+def watch(home: str | None = None, starttime: datetime | None = None) -> WatchSummary:
+    """One cycle: ``pull_catalogs`` (``starttime`` for providers without a watermark), then ``respond``."""
+    pulled = pull_catalogs(home=home, first_starttime=starttime, return_state=True)
+    result = pulled.result(raise_on_failure=False)
+    summary = result if isinstance(result, PullSummary) else None
+    error = "" if summary else f"{type(result).__name__}: {result}"
+    response = respond(home=home)
+    out = WatchSummary(summary, error, response)
+    opened = f", {len(response.opened)} expeditions opened" if response.opened else ""
+    rename_flow_run(f"{summary.describe() if summary else 'pull failed'}{opened}")
+    if summary is None:
+        raise FlowFailed(f"watch: the pull failed ({error}); respond ran on the events already stored")
+    return out
