@@ -8,25 +8,22 @@ One quake is one project event, whatever the number of agencies and re-ingests. 
 2. **Windows next.** Groups that no alias resolves are matched against the existing events and
    against each other with the ComCat/libcomcat association windows (|dt| <= 16 s, distance <=
    100 km, |dM| <= 0.5 by default; ``Settings.association_*``). Candidates come from one sort by
-   time and ``numpy.searchsorted`` (no O(n^2) scan). Each row ranks its candidates with libcomcat's
-   score ``sqrt(dt^2 + dd^2 + dm^2)``, every term normalised by its maximum among that row's
-   candidates; rows then take their best candidate first (round by round), ties between rows being
-   settled by the closeness within the windows.
+   time and ``numpy.searchsorted`` (no O(n^2) scan). A connected group of candidates in which no
+   provider repeats is one quake and is merged whole, vectorised. Only ambiguous groups (a provider
+   twice, e.g. an aftershock seconds later) go through a greedy union: each row ranks its
+   candidates with libcomcat's score ``sqrt(dt^2 + dd^2 + dm^2)``, every term normalised by its
+   maximum among that row's candidates, and takes its best candidate first (round by round), ties
+   between rows being settled by the closeness within the windows.
 3. **Never merge what one provider calls distinct.** An event holds at most one id per provider
    unless that provider's own alias list links them, and two existing events are never merged.
    A missing magnitude does not block a match (its term counts as 0).
 
-The preferred solution of an event (see :func:`preference_keys`) follows SeisComP's scevent
-priority list AGENCY > STATUS > TIME: configured agency priority (lower wins, unknown providers
-last), then review status, then recency (``updated_time_utc``).
-
-Project event ids never are a provider id: ``qe`` + preferred origin time ``YYYYMMDDTHHMMSS`` +
-``-`` + 6 hex of sha1 of the creating alias ``provider:provider_event_id``; kept once assigned.
+The preferred solution and the project event id come from :mod:`catalogs.preferred` (SeisComP's
+AGENCY > STATUS > TIME; ``qeYYYYMMDDTHHMMSS-xxxxxx``, never a provider id, kept once assigned).
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -37,6 +34,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
+
+from catalogs.preferred import (
+    NULL_TIME,
+    STATUS_SCORES,
+    micros,
+    mint_event_id,
+    mint_event_ids,
+    preference_keys,
+    status_score,
+)
 
 log = logging.getLogger(__name__)
 
@@ -54,24 +61,6 @@ __all__ = [
 
 EARTH_RADIUS_KM = 6371.0
 _SEP = "\x1f"
-
-# SeisComP scevent status scores (science.md section 1). Our additions: an evaluation *mode*
-# given instead of a status ranks "manual" above "automatic" (automatic below manual), and an
-# unknown/missing status ranks with "automatic".
-STATUS_SCORES: dict[str, float] = {
-    "rejected": -100.0,
-    "reported": -1.0,
-    "preliminary": 0.0,
-    "confirmed": 1.0,
-    "reviewed": 2.0,
-    "final": 3.0,
-    "manual": 0.5,
-    "automatic": -0.5,
-}
-_UNKNOWN_STATUS = -0.5
-_UNKNOWN_PRIORITY = 1_000_000
-_NULL_TIME = int(np.iinfo(np.int64).min)
-
 
 class _ProviderLike(Protocol):
     @property
@@ -120,86 +109,6 @@ class Association:
     is_new_event: np.ndarray  # bool, one per incoming row: its event did not exist before
     candidate_pairs: int  # window candidates examined (for logs and benchmarks)
     conflicts: list[str] = field(default_factory=list)  # alias links that span two existing events
-
-
-def status_score(status: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    """SeisComP-style score of each review status (higher is better)."""
-    lowered = pc.utf8_lower(pc.fill_null(status, ""))
-    keys = pa.array(list(STATUS_SCORES))
-    idx = pc.index_in(lowered, value_set=keys).to_numpy(zero_copy_only=False)
-    scores = np.array(list(STATUS_SCORES.values()), dtype=np.float64)
-    out = np.full(len(lowered), _UNKNOWN_STATUS, dtype=np.float64)
-    known = ~np.isnan(idx.astype(np.float64))
-    out[known] = scores[idx[known].astype(np.int64)]
-    return out
-
-
-def _priority(provider: pa.Array | pa.ChunkedArray, priority: Mapping[str, int]) -> np.ndarray:
-    names = pc.utf8_upper(pc.fill_null(provider, ""))
-    if not priority:
-        return np.full(len(names), _UNKNOWN_PRIORITY, dtype=np.int64)
-    keys = pa.array(list(priority))
-    idx = pc.index_in(names, value_set=keys).to_numpy(zero_copy_only=False).astype(np.float64)
-    vals = np.array(list(priority.values()), dtype=np.int64)
-    out = np.full(len(names), _UNKNOWN_PRIORITY, dtype=np.int64)
-    known = ~np.isnan(idx)
-    out[known] = vals[idx[known].astype(np.int64)]
-    return out
-
-
-def _micros(col: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    """Timestamps as int64 microseconds, nulls as the smallest int64 (``_NULL_TIME``)."""
-    ints = pc.cast(pc.cast(col, pa.timestamp("us", tz="UTC")), pa.int64())
-    return np.asarray(pc.fill_null(ints, _NULL_TIME).to_numpy(zero_copy_only=False), dtype=np.int64)
-
-
-def preference_keys(solutions: pa.Table, priority: Mapping[str, int]) -> list[np.ndarray]:
-    """Sort keys for :func:`numpy.lexsort` (last key is primary): the first row after sorting is
-    the preferred solution. Needs ``provider``, ``review_status``, ``updated_time_utc``;
-    ``first_seen_utc`` and ``solution_id`` are used as tie-breakers when present.
-
-    Order (SeisComP scevent AGENCY > STATUS > TIME): agency priority ascending (unknown last),
-    review status score descending, ``updated_time_utc`` descending (missing last), then the
-    latest seen, then the solution id (deterministic)."""
-    n = solutions.num_rows
-    zero = np.zeros(n, dtype=np.int64)
-    tie_seen = zero
-    if "first_seen_utc" in solutions.column_names:
-        seen = _micros(solutions.column("first_seen_utc"))
-        tie_seen = -np.where(seen == _NULL_TIME, 0, seen)
-    tie_id = zero
-    if "solution_id" in solutions.column_names:
-        tie_id = np.asarray(pc.rank(pc.fill_null(solutions.column("solution_id"), ""), "ascending").to_numpy(zero_copy_only=False))
-    updated = _micros(solutions.column("updated_time_utc"))
-    missing = (updated == _NULL_TIME).astype(np.int64)
-    return [
-        tie_id,
-        tie_seen,
-        -np.where(missing == 1, 0, updated),  # newer first
-        missing,  # a missing update time ranks after every known one
-        -status_score(solutions.column("review_status")),
-        _priority(solutions.column("provider"), priority),
-    ]
-
-
-def mint_event_id(origin_time_us: int | None, provider: str, provider_event_id: str) -> str:
-    """A project event id derived from inputs: ``qeYYYYMMDDTHHMMSS-xxxxxx`` (origin time, then 6 hex
-    of sha1 of ``provider:provider_event_id`` of the alias that created the event)."""
-    tbl = pa.table({
-        "origin_time_utc": pa.array([origin_time_us], pa.int64()).cast(pa.timestamp("us", tz="UTC")),
-        "provider": [provider], "provider_event_id": [provider_event_id],
-    })
-    return mint_event_ids(tbl)[0]
-
-
-def mint_event_ids(rows: pa.Table) -> list[str]:
-    """:func:`mint_event_id` for every row (``origin_time_utc``, ``provider``, ``provider_event_id``)."""
-    micros = pc.cast(pc.cast(rows.column("origin_time_utc"), pa.timestamp("us", tz="UTC")), pa.int64())
-    naive = pc.floor_temporal(pc.cast(micros, pa.timestamp("us")), unit="second")  # UTC wall time, no tz lookups
-    t = pc.cast(naive, pa.timestamp("s"))
-    stamps = pc.fill_null(pc.strftime(t, "%Y%m%dT%H%M%S"), "00000000T000000").to_pylist()
-    keys = pc.binary_join_element_wise(rows.column("provider"), rows.column("provider_event_id"), ":").to_pylist()
-    return [f"qe{s}-{hashlib.sha1(k.encode()).hexdigest()[:6]}" for s, k in zip(stamps, keys)]
 
 
 def haversine_km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
@@ -424,14 +333,14 @@ def _match_windows(
     """Union free row groups with existing events or with each other inside the windows."""
     n = rows.num_rows
     ev_nodes = np.array([ev_index[e] for e in events.column("event_id").to_pylist()], dtype=np.int64)
-    t = np.concatenate([_micros(rows.column("origin_time_utc")), _micros(events.column("origin_time_utc"))])
+    t = np.concatenate([micros(rows.column("origin_time_utc")), micros(events.column("origin_time_utc"))])
     lat = np.concatenate([_f64(rows.column("origin_latitude_deg")), _f64(events.column("origin_latitude_deg"))])
     lon = np.concatenate([_f64(rows.column("origin_longitude_deg")), _f64(events.column("origin_longitude_deg"))])
     mag = np.concatenate([_f64(rows.column("magnitude_value")), _f64(events.column("magnitude_value"))])
     pnode = np.concatenate([node, ev_nodes])
     # Provider code per point; existing-event points get -1 (their provider set is checked exactly).
     pprov = np.concatenate([_codes(prov_up), np.full(len(ev_nodes), -1, dtype=np.int64)])
-    usable = (t != _NULL_TIME) & ~np.isnan(lat) & ~np.isnan(lon)
+    usable = (t != NULL_TIME) & ~np.isnan(lat) & ~np.isnan(lon)
     queries = np.flatnonzero(free & usable[:n])
     if len(queries) == 0:
         return 0
@@ -446,6 +355,19 @@ def _match_windows(
     q, c, dt, dd, dm = q[keep], c[keep], dt[keep], dd[keep], dm[keep]
     if len(q) == 0:
         return 0
+    # Components of the candidate graph where no provider repeats are merged whole, vectorised
+    # (the greedy union below would merge all of them too); only the rest needs the scores.
+    dirty = _merge_clean_components(uf, pnode[q], pnode[c])
+    q, c, dt, dd, dm = q[dirty], c[dirty], dt[dirty], dd[dirty], dm[dirty]
+    if len(q):
+        _ranked_union(uf, pnode[q], pnode[c], q, dt, dd, dm, params)
+    return int(len(dirty))
+
+
+def _ranked_union(uf: _UnionFind, a: np.ndarray, b: np.ndarray, q: np.ndarray, dt: np.ndarray, dd: np.ndarray,
+                  dm: np.ndarray, params: AssociationParams) -> None:
+    """Greedy union of the ambiguous candidate pairs (q grouped by query row): each row tries its
+    candidates best first (round by round), ties between rows settled by closeness in the windows."""
     # libcomcat (usgs/libcomcat, libcomcat/dataframes.py associate()): among the candidates of
     # one event, score = sqrt(dt^2 + dd^2 + dm^2) with each term divided by its maximum among
     # those candidates; the smallest score wins (science.md section 1).
@@ -458,19 +380,16 @@ def _match_windows(
 
     score = np.sqrt(norm(dt) ** 2 + norm(dd) ** 2 + norm(dm) ** 2)
     closeness = np.sqrt((dt / params.dt_s) ** 2 + (dd / params.distance_km) ** 2 + (dm / max(params.dmag, 1e-9)) ** 2)
-    by_score = np.lexsort([closeness, score, q])
+    by_score = np.lexsort([closeness, score, group])
     rank = np.empty(len(q), dtype=np.int64)
     rank[by_score] = np.arange(len(q)) - starts[group[by_score]]
     order = np.lexsort([closeness, rank])
-    a, b = pnode[q[order]], pnode[c[order]]
+    a, b = a[order], b[order]
     # Each unordered pair of nodes once, at its first (best) place in the order.
     key = np.minimum(a, b) * (int(max(a.max(), b.max())) + 1) + np.maximum(a, b)
     by_key = np.argsort(key, kind="stable")
     first = np.sort(by_key[np.concatenate(([True], key[by_key][1:] != key[by_key][:-1]))])
-    a, b = a[first], b[first]
-    dirty = _merge_clean_components(uf, a, b)
-    _greedy_union(uf, a[dirty].tolist(), b[dirty].tolist())
-    return len(q)
+    _greedy_union(uf, a[first].tolist(), b[first].tolist())
 
 
 def _merge_clean_components(uf: _UnionFind, a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -6,7 +6,7 @@
 * **Windows.** The range is walked in time order. A window answered with HTTP 413 (or ComCat's
   "exceeds search limit" 400), or holding exactly ``Provider.max_events_per_request`` events (a
   silently truncated answer looks like that), is halved and asked again; after a good answer the
-  next window is resized to aim at half the cap. Windows are half-open (``endtime`` is sent as the
+  next window is resized to aim at 70 % of the cap. Windows are half-open (``endtime`` is sent as the
   window end minus 1 microsecond), so no event is received twice.
 * **Transactions.** Every window is archived (raw bytes, by hash), parsed with our fast parsers and
   ingested in its own lake transaction together with the provider's watermark, so a crash or a
@@ -48,6 +48,7 @@ __all__ = ["PullReport", "PullSettings", "find_provider", "pull_provider", "read
 UTC = pa.timestamp("us", tz="UTC")
 ProgressCallback = Callable[[int, int, str], None]
 MIN_WINDOW = dt.timedelta(seconds=1)
+FILL = 0.7  # share of the provider cap a window aims at (event rates vary: leave room)
 FIRST_PULL_LOOKBACK = dt.timedelta(days=30)
 HISTORY_START = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
 _ONE_US = dt.timedelta(microseconds=1)
@@ -272,8 +273,8 @@ class _Run:
             self._commit(rows, archived, url, label, cursor, w_end, advance_origin)
             done += 1
             cursor = w_end
-            if cap and rows.num_rows:  # aim the next window at half the cap
-                size = max(MIN_WINDOW, min(span * (cap / 2) / rows.num_rows, span * 4))
+            if cap and rows.num_rows:  # aim the next window at FILL of the cap
+                size = max(MIN_WINDOW, min(span * (cap * FILL) / rows.num_rows, span * 4))
             elif not rows.num_rows:
                 size = span * 2
         if self.progress_cb:

@@ -63,12 +63,14 @@ def pull(
 
     Example: expedition catalog pull --provider USGS --starttime 2023-01-01 --endtime 2023-02-01 --minmagnitude 5
     """
-    from catalogs.pull import pull_provider
+    from catalogs.fdsn import resolve_base_url
+    from catalogs.pull import find_provider, pull_provider
 
     if fmt not in ("xml", "text"):
         raise typer.BadParameter("--format must be xml or text")
     settings = settings_for(home)
     lake = _lake(settings)
+    resolve_base_url(find_provider(settings, provider, url))  # a clear error before the progress bar
     with progress() as bar:
         task = bar.add_task(provider, total=1)
 
@@ -80,9 +82,7 @@ def pull(
             on_window, url=url, fmt="text" if fmt == "text" else "xml",
             initial_window=dt.timedelta(days=window_days),
         )
-    typer.echo(report.summary())
-    for incident in report.incidents:
-        typer.echo(f"  incident: {incident}", err=True)
+    typer.echo(report.summary())  # each incident was logged once (stderr) as it happened
 
 
 def import_cmd(
