@@ -28,7 +28,7 @@ import pytest
 from expedition.hazard.ipe import to_roman
 from expedition.hazard.sequences import in_sequence
 from expedition.policy import load_policy, mmi_class_reached
-from expedition.records import current_in, list_expeditions
+from expedition.records import acknowledge_review, current_in, list_expeditions
 from expedition.response.details import expedition_details
 from expedition.response.evaluate import evaluate_events, open_manually
 from expedition.settings import load_settings
@@ -125,12 +125,22 @@ def world(shared_data: Path, tmp_path_factory: pytest.TempPathFactory, cache_dir
     settings, lake = _home(tmp_path_factory.mktemp("world") / "home", cache_dir)
     # the PTWC row is the event's preferred solution; both agencies' solutions are kept
     pair = df[df["id"].isin(TWO_AGENCIES)].sort_values("id")
-    with lake.writer() as w:
-        w.write("events", _events(pd.concat([sub, pair[pair.id == TWO_AGENCIES[0]]])), mode="upsert")
-        w.write("event_solutions", _solutions(pair, event_id=TWO_AGENCIES[0]), mode="insert_new")
     sub = pd.concat([sub, pair[pair.id == TWO_AGENCIES[0]]])
+    # the Wushi aftershocks arrive in a second batch, as they would in operation
+    wushi = _in_box(sub, "wushi")
+    later = wushi[wushi.id != MAINSHOCK["wushi"]]
+    with lake.writer() as w:
+        w.write("events", _events(sub[~sub.id.isin(later.id)]), mode="upsert")
+        w.write("event_solutions", _solutions(pair, event_id=TWO_AGENCIES[0]), mode="insert_new")
     decisions = evaluate_events(lake, settings)
-    yield {"settings": settings, "lake": lake, "df": sub, "decisions": {d.event_id: d for d in decisions}}
+    first_batch = expedition_details(lake, next(d.expedition_id for d in decisions if d.event_id == MAINSHOCK["wushi"]))
+    with lake.writer() as w:
+        w.write("events", _events(later), mode="upsert")
+    decisions += evaluate_events(lake, settings)
+    yield {
+        "settings": settings, "lake": lake, "df": sub, "decisions": {d.event_id: d for d in decisions},
+        "wushi_first_batch": first_batch,
+    }
 
 
 def _in_box(df: pd.DataFrame, name: str) -> pd.DataFrame:
@@ -213,6 +223,20 @@ def test_wushi_border_quake_countries_follow_estimated_shaking(world: dict[str, 
     for iso3, c in by_country.items():
         if c["member"] and iso3 not in exp["country_iso3_list"] and c["mmi"] >= 4.5:
             assert f"{c['name']} (MMI {to_roman(c['mmi'])} at {c['place']})" in d.reason  # why it is not covered
+
+
+def test_the_aftershock_zone_refines_the_rupture_once_aftershocks_arrive(world: dict[str, Any]) -> None:
+    before = world["wushi_first_batch"]["assessments"]
+    assert [a["rupture_method"] for a in before] == ["wc1994_line"]  # the mainshock alone: W&C line
+    info = expedition_details(world["lake"], world["decisions"][MAINSHOCK["wushi"]].expedition_id)
+    zone = [a for a in info["assessments"] if a["rupture_method"] == "aftershock_zone"]
+    assert len(zone) == 1 and zone[0]["event_id"] == MAINSHOCK["wushi"]
+    box = _in_box(world["df"], "wushi")
+    t0 = box[box.id == MAINSHOCK["wushi"]].t.iloc[0]
+    first_day = box[(box.t > t0) & (box.t <= t0 + pd.Timedelta(hours=24))]
+    assert 5 <= zone[0]["rupture_event_count"] <= len(first_day)
+    assert info["mainshock_assessment"]["assessment_id"] == zone[0]["assessment_id"]
+    assert "Kagan 2002" in zone[0]["provenance"]["rupture_source"]
 
 
 def test_below_the_magnitude_floor_is_not_opened(world: dict[str, Any]) -> None:
@@ -316,6 +340,8 @@ def test_revisions_raise_the_alert_or_flag_for_review(world: dict[str, Any]) -> 
     assert w2.expedition_version > wushi.expedition_version and w2.mainshock_magnitude_value == 5.3
     assert w2.expedition_status == wushi.expedition_status  # a person decides; nothing is cancelled
     assert kinds == (["opened", "flagged_for_review"],)  # the first decision stays in the log
+    kept = acknowledge_review(lake, wushi.expedition_id, by="A. Santos", note="field reports confirm damage")
+    assert not kept.review_flag and kept.expedition_status == wushi.expedition_status
     assert upd.decision == "updated" and upd.expedition_id == mindanao.expedition_id
     assert m2.mainshock_magnitude_value == 8.2
     order = ["green", "yellow", "orange", "red"]

@@ -48,6 +48,7 @@ from expedition.response.assess import (
 )
 from expedition.response.events import EventRow, events_by_id, pending_events, prefer_moment_magnitudes, rows
 from expedition.response.sequences import (
+    ZONE_HOURS,
     SequenceMatch,
     aftershock_rupture,
     mainshock_fields,
@@ -237,6 +238,8 @@ class _Run:
         self.event_exp[ev.event_id] = exp.expedition_id
         if changes:
             exp = self.version(exp, changes, action="join", reason=reason, previous=exp)
+        if 0 < match.delay_hours <= ZONE_HOURS:
+            self.touched.add(exp.expedition_id)  # the aftershock zone may have grown: refine at the end
         d = self.record(ev, "joined", reason, loc=loc, verdict=verdict, a=a, exp=exp)
         self.add_event(exp.expedition_id, ev, "sequence", d.decision_id, match.distance_km, match.delay_hours)
         return d

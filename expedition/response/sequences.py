@@ -26,7 +26,10 @@ from expedition.policy import TriggerPolicy, Verdict
 from expedition.records import Expedition, Status
 from expedition.response.events import EventRow, events_in_window
 
-__all__ = ["ALERT_ORDER", "SequenceMatch", "aftershock_rupture", "alert_rank", "mainshock_fields", "match_sequence", "merge_assessment"]
+__all__ = [
+    "ALERT_ORDER",
+    "ZONE_HOURS",
+    "SequenceMatch", "aftershock_rupture", "alert_rank", "mainshock_fields", "match_sequence", "merge_assessment"]
 
 ALERT_ORDER = ("unknown", "green", "yellow", "orange", "red")
 ZONE_HOURS = 24.0
