@@ -3,9 +3,10 @@
 Every observation row carries its provenance: the expedition, the archived raw file
 (``raw_sha256``, see ``raw_files``), the row of that file (``raw_row_number``: the row a
 spreadsheet shows, header = row 1; the 1-based feature number for GeoJSON) and the ingest
-batch. ``observation_id`` is derived from the inputs (expedition, kind and the natural id of
-the observation, or its content when it has none), so re-ingesting never duplicates.
-``observation_sha256`` hashes the observed values: the same id with other values is a conflict.
+batch. The key is (``expedition_id``, ``observation_id``); ``observation_id`` is derived from the
+inputs: the natural id of the observation (building id; site id and scale; network, station,
+location and start time; ...) or, when it has none, ``sha256:`` and a hash of its values. So
+re-ingesting never duplicates, and the same id arriving again with other values is a conflict.
 
 Geometry is WKB in Arrow and ``GEOMETRY`` in the lake (EPSG:4326, longitude/latitude order);
 ``site_latitude_deg``/``site_longitude_deg`` repeat the site point (for ground failure lines, the
@@ -29,7 +30,6 @@ UTC = pa.timestamp("us", tz="UTC")
 COMMON_FIELDS: list[pa.Field] = [
     pa.field("expedition_id", pa.string(), nullable=False),
     pa.field("observation_id", pa.string(), nullable=False),
-    pa.field("observation_sha256", pa.string(), nullable=False),
     pa.field("raw_sha256", pa.string(), nullable=False),
     pa.field("raw_row_number", pa.int64(), nullable=False),
     pa.field("submission_uuid", pa.string()),
@@ -49,8 +49,7 @@ TRAILING_FIELDS: list[pa.Field] = [
 
 _COMMON_DOCS = {
     "expedition_id": "Expedition the survey belongs to (partition column).",
-    "observation_id": "Row key: hash of expedition, kind and natural id (or content when there is none).",
-    "observation_sha256": "Hash of the observed values (equal hash = same observation).",
+    "observation_id": "Natural id of the observation ('|' between parts), or 'sha256:' + hash of its values.",
     "raw_sha256": "SHA-256 of the archived raw file (see raw_files).",
     "raw_row_number": "Row in the raw file as a spreadsheet shows it (header = 1); GeoJSON: feature number.",
     "submission_uuid": "ODK/KoboToolbox submission uuid (_uuid / meta/instanceID) when present.",
@@ -62,7 +61,7 @@ def _obs(name: str, fields: list[pa.Field], description: str, docs: dict[str, st
     return TableSpec(
         name=name,
         schema=pa.schema([*COMMON_FIELDS, *fields, *TRAILING_FIELDS]),
-        key=("observation_id",),
+        key=("expedition_id", "observation_id"),
         version=1,
         partition_by=("expedition_id",),
         description=description,

@@ -1,0 +1,131 @@
+"""Survey geometry on whole arrays: WKB points from coordinates, ODK geotraces, GeoJSON shapes.
+
+Everything is EPSG:4326 with longitude first (GeoJSON and WKB order); ODK geopoints and geotraces
+are written latitude first (``"lat lon alt accuracy"``, vertices separated by ``;``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+__all__ = ["Shapes", "distance_km", "parse_geopoints", "parse_geotraces", "point_wkb", "shapes_of"]
+
+_POINT = np.dtype([("order", "u1"), ("type", "<u4"), ("x", "<f8"), ("y", "<f8")])  # packed: 21 bytes
+_LATLON = r"^\s*(?P<lat>[-+]?[0-9.]+(?:[eE][-+]?[0-9]+)?)\s+(?P<lon>[-+]?[0-9.]+(?:[eE][-+]?[0-9]+)?)(?:\s+\S+)*\s*$"
+
+
+def _np(a: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    if isinstance(a, pa.ChunkedArray):
+        a = a.combine_chunks()
+    return np.asarray(a.to_numpy(zero_copy_only=False), dtype=np.float64)
+
+
+def point_wkb(lon: pa.Array | pa.ChunkedArray, lat: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """Little-endian WKB points, null where either coordinate is null (no per-row Python)."""
+    x = _np(pc.fill_null(lon, np.nan))
+    y = _np(pc.fill_null(lat, np.nan))
+    n = len(x)
+    rec = np.empty(n, dtype=_POINT)
+    rec["order"] = 1
+    rec["type"] = 1
+    rec["x"] = x
+    rec["y"] = y
+    valid = pa.array(~(np.isnan(x) | np.isnan(y)))
+    offsets = pa.py_buffer((np.arange(n + 1, dtype=np.int32) * _POINT.itemsize).tobytes())
+    validity = valid.buffers()[1] if valid.false_count else None
+    return pa.Array.from_buffers(pa.binary(), n, [validity, offsets, pa.py_buffer(rec.tobytes())],
+                                 null_count=valid.false_count)
+
+
+def parse_geopoints(text: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, pa.Array, pa.Array]:
+    """ODK geopoint strings ``"lat lon [alt [accuracy]]"`` -> (lat, lon, unreadable mask)."""
+    parts = pc.extract_regex(pc.fill_null(text, ""), _LATLON)
+    lat = pc.cast(pc.struct_field(parts, "lat"), pa.float64(), safe=False)
+    lon = pc.cast(pc.struct_field(parts, "lon"), pa.float64(), safe=False)
+    bad = pc.and_(pc.is_valid(text), pc.is_null(parts))
+    return lat, lon, bad
+
+
+@dataclass
+class Shapes:
+    """WKB shapes with a representative point (points: the point; lines: the first vertex)."""
+
+    wkb: pa.Array
+    lat: pa.Array
+    lon: pa.Array
+    bad: pa.Array  # shape present but unusable (wrong type, too few vertices, coordinates out of range)
+    why: str
+
+
+def parse_geotraces(text: pa.Array | pa.ChunkedArray) -> Shapes:
+    """ODK geotrace strings (``"lat lon alt acc;lat lon alt acc;..."``) -> WKB LineStrings."""
+    import shapely
+
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    n = len(text)
+    lists = pc.split_pattern(pc.fill_null(text, ""), ";")
+    parents = np.asarray(pc.list_parent_indices(lists).to_numpy(), dtype=np.int64)
+    flat = pc.list_flatten(lists)
+    keep = np.asarray(pc.greater(pc.utf8_length(pc.utf8_trim_whitespace(flat)), 0).to_numpy(zero_copy_only=False))
+    parents, flat = parents[keep], flat.filter(pa.array(keep))
+    lat, lon, _ = parse_geopoints(flat)
+    y, x = _np(pc.fill_null(lat, np.nan)), _np(pc.fill_null(lon, np.nan))
+    ok = ~np.isnan(x) & ~np.isnan(y) & (np.abs(y) <= 90) & (np.abs(x) <= 180)
+    count = np.bincount(parents, minlength=n)
+    broken = np.bincount(parents[~ok], minlength=n) > 0
+    good_rows = (count >= 2) & ~broken
+    sel = good_rows[parents]
+    geoms = np.full(n, None, dtype=object)
+    if sel.any():
+        rows, dense = np.unique(parents[sel], return_inverse=True)  # shapely wants indices 0..k-1
+        geoms[rows] = shapely.linestrings(np.column_stack([x[sel], y[sel]]), indices=dense)
+    present = np.asarray(pc.is_valid(text).to_numpy(zero_copy_only=False))
+    first = np.full(n, -1, dtype=np.int64)
+    first[parents[::-1]] = np.arange(len(parents))[::-1]  # index of each row's first vertex
+    fy = np.where(good_rows, y[np.maximum(first, 0)] if len(y) else np.nan, np.nan)
+    fx = np.where(good_rows, x[np.maximum(first, 0)] if len(x) else np.nan, np.nan)
+    return Shapes(
+        wkb=pa.array(shapely.to_wkb(geoms), pa.binary()),
+        lat=pa.array(fy, mask=~good_rows),
+        lon=pa.array(fx, mask=~good_rows),
+        bad=pa.array(present & ~good_rows),
+        why="a geotrace of at least 2 vertices 'lat lon alt acc;lat lon alt acc', latitudes within ±90, longitudes within ±180",
+    )
+
+
+def shapes_of(wkb: pa.Array, lines_allowed: bool) -> Shapes:
+    """Check WKB shapes (from GeoJSON): Points (and LineStrings when allowed) with valid coordinates."""
+    import shapely
+
+    geoms = shapely.from_wkb(np.asarray(wkb.to_numpy(zero_copy_only=False), dtype=object))
+    type_id = shapely.get_type_id(geoms)
+    allowed = (type_id == 0) | ((type_id == 1) if lines_allowed else False)
+    bounds = shapely.bounds(geoms)
+    in_range = (np.abs(bounds[:, 1]) <= 90) & (np.abs(bounds[:, 3]) <= 90) & (np.abs(bounds[:, 0]) <= 180) & (
+        np.abs(bounds[:, 2]) <= 180)
+    present = type_id >= 0
+    good = present & allowed & in_range & ~shapely.is_empty(geoms)
+    first = shapely.get_point(geoms, 0)
+    rep = np.where(type_id == 0, geoms, first)
+    x, y = shapely.get_x(rep), shapely.get_y(rep)
+    kinds = "Point or LineString" if lines_allowed else "Point"
+    return Shapes(
+        wkb=pc.if_else(pa.array(good), wkb, pa.scalar(None, pa.binary())),
+        lat=pa.array(y, mask=~good),
+        lon=pa.array(x, mask=~good),
+        bad=pa.array(present & ~good),
+        why=f"a GeoJSON {kinds} with longitudes within ±180 and latitudes within ±90",
+    )
+
+
+def distance_km(lat: pa.Array, lon: pa.Array, lat0: float, lon0: float) -> pa.Array:
+    """Great-circle (haversine) distance from (lat0, lon0), null where a coordinate is null."""
+    from expedition.geo.distance import haversine_km
+
+    d = haversine_km(_np(pc.fill_null(lat, np.nan)), _np(pc.fill_null(lon, np.nan)), lat0, lon0)
+    return pa.array(d, mask=np.isnan(d))

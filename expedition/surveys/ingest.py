@@ -1,0 +1,334 @@
+"""Ingest one survey file: archive it, read it, validate it, write it in one lake transaction.
+
+Order of work for ``ingest_file``:
+
+1. the raw file (and its labels file) is archived by content hash, before anything else;
+2. it is read, mapped to the kind's fields and validated (vectorised; see ``validate``);
+3. one lake transaction: if the same file was already ingested the same way (same expedition,
+   kind, file, labels file and mapping) nothing happens; else rows repeating an observation already
+   landed with the same values are skipped, rows repeating one with *other* values are errors,
+   valid rows land in the kind's table, every problem lands in ``survey_issues`` (errors quarantine
+   their row, warnings do not), open errors of earlier files about the same observations are marked
+   superseded by this file (never deleted), and the ``raw_files`` and ``ingest_batches`` rows are
+   written. ``strict=True`` rejects the whole file on any error, writing nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from expedition.surveys.context import SurveyContext
+from expedition.surveys.errors import SurveyRejected
+from expedition.surveys.kinds import kind_spec
+from expedition.surveys.mapping import Mapping, load_mapping, to_canonical
+from expedition.surveys.problems import concat_problems, describe, problems_at
+from expedition.surveys.readers import read_survey_file
+from expedition.surveys.validate import Validated, error_mask, validate
+from warehouse import sqlfiles
+from warehouse.archive import ArchivedFile, archive_file
+from warehouse.lake import Lake, LakeWriter
+from warehouse.tables.surveys import SURVEY_ISSUES
+from warehouse.tables.system import INGEST_BATCHES
+
+if TYPE_CHECKING:
+    from expedition.settings import Settings
+
+__all__ = ["IngestReport", "ingest_file", "ingest_survey_file"]
+
+log = logging.getLogger(__name__)
+Progress = Callable[[str], None]
+
+
+@dataclass
+class IngestReport:
+    """What one ingest did (also what the CLI prints)."""
+
+    expedition_id: str
+    kind: str
+    file_name: str
+    raw_sha256: str
+    batch_id: str
+    already_ingested: bool = False
+    rows_read: int = 0
+    rows_landed: int = 0
+    rows_unchanged: int = 0
+    rows_quarantined: int = 0
+    errors: int = 0
+    warnings: int = 0
+    superseded: int = 0
+    column_sources: dict[str, str] = field(default_factory=dict)
+    ignored_columns: list[str] = field(default_factory=list)
+    problems: pa.Table | None = None
+
+    def summary(self) -> str:
+        if self.already_ingested:
+            return (f"{self.file_name}: already ingested for {self.expedition_id} as {self.kind} "
+                    f"(batch {self.batch_id[:12]}); nothing to do")
+        return (f"{self.file_name} -> {self.kind} of {self.expedition_id}: {self.rows_read} rows read, "
+                f"{self.rows_landed} landed, {self.rows_unchanged} unchanged, {self.rows_quarantined} quarantined "
+                f"({self.errors} errors), {self.warnings} warnings, {self.superseded} earlier errors superseded")
+
+    def problem_lines(self, limit: int = 20) -> list[str]:
+        return describe(self.problems, self.file_name, limit) if self.problems is not None else []
+
+    def lines(self, limit: int = 20) -> list[str]:
+        """The summary line, then the first ``limit`` problems (for logs and flow artifacts)."""
+        return [self.summary(), *self.problem_lines(limit)]
+
+
+def _sha(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def ingest_file(
+    lake: Lake,
+    path: Path | str,
+    context: SurveyContext,
+    *,
+    kind: str | None = None,
+    mapping: Mapping | Path | str | None = None,
+    labels: Path | str | None = None,
+    strict: bool = False,
+    raw_dir: Path | None = None,
+    progress: Progress | None = None,
+) -> IngestReport:
+    """Ingest ``path`` into ``context``'s expedition (see the module docstring)."""
+    step = progress or (lambda _msg: None)
+    path = Path(path)
+    m = load_mapping(mapping) if isinstance(mapping, Path | str) else mapping
+    raw_dir = raw_dir or lake.home / "raw"
+    step("archiving")
+    archived = archive_file(raw_dir, path)
+    archived_labels = archive_file(raw_dir, Path(labels)) if labels is not None else None
+    step("reading")
+    raw = read_survey_file(archived.path, sheet=m.sheet if m else None, encoding=m.encoding if m else None)
+    raw_labels = (read_survey_file(archived_labels.path, encoding=m.encoding if m else None)
+                  if archived_labels else None)
+    spec = kind_spec(kind) if kind else None
+    canon = to_canonical(raw, spec, m, raw_labels)
+    step("validating")
+    checked = validate(canon, context, raw.problems, file_name=archived.path.name)
+    batch_id = _sha(context.expedition_id, canon.kind.name, archived.sha256,
+                    archived_labels.sha256 if archived_labels else "", m.sha256 if m else "")[:32]
+    report = IngestReport(context.expedition_id, canon.kind.name, path.name, archived.sha256, batch_id,
+                          rows_read=raw.num_rows, column_sources=canon.sources, ignored_columns=canon.ignored)
+    step("writing")
+    started = dt.datetime.now(dt.UTC)
+    with lake.writer() as w:
+        seen = w.con.execute(sqlfiles.query("survey_batch_seen").sql, {"batch_id": batch_id}).fetchall()
+        if seen:
+            report.already_ingested = True
+            log.info("survey file %s already ingested (batch %s)", path.name, batch_id)
+            return report
+        problems, unchanged = _against_lake(w.con, checked, context.expedition_id)
+        errors = error_mask(problems, checked.num_rows)
+        report.problems = problems
+        report.errors = int(pc.sum(pc.equal(problems["issue_severity"], "error")).as_py() or 0)
+        report.warnings = problems.num_rows - report.errors
+        report.rows_quarantined = int(pc.sum(errors).as_py() or 0)
+        report.rows_unchanged = int(pc.sum(pc.and_(unchanged, pc.invert(errors))).as_py() or 0)
+        if strict and report.errors:
+            raise SurveyRejected(
+                f"{path.name}: rejected (--strict): {report.rows_quarantined} of {raw.num_rows} rows have "
+                f"{report.errors} errors; nothing was written. First problems:\n  "
+                + "\n  ".join(report.problem_lines(10)),
+                report.problem_lines(1000),
+            )
+        now = dt.datetime.now(dt.UTC)
+        land = pc.invert(pc.or_(errors, unchanged))
+        rows = _observation_rows(checked, land, context.expedition_id, archived.sha256, batch_id, now)
+        # keys are new: repeats inside the file and against the lake were removed above, under the lock
+        report.rows_landed = w.write(checked.kind.table.name, rows, mode="append").inserted
+        report.superseded = _supersede(w, checked, context.expedition_id, archived.sha256, now)
+        w.write(SURVEY_ISSUES.name, _issue_rows(w.con, checked, problems, canon.raw, context.expedition_id,
+                                                archived, batch_id, now), mode="insert_new")
+        for a in (archived, archived_labels):
+            if a is not None:
+                w.write("raw_files", a.as_row(f"survey/{raw.format}"), mode="insert_new")
+        w.write(INGEST_BATCHES.name, _batch_row(report, archived, started, m, archived_labels), mode="insert_new")
+        w.set_commit_message("survey", f"ingest {path.name} into {context.expedition_id} ({canon.kind.name})")
+    log.info("%s", report.summary())
+    return report
+
+
+def ingest_survey_file(
+    lake: Lake,
+    settings: Settings,
+    expedition_id: str,
+    path: Path | str,
+    *,
+    kind: str | None = None,
+    mapping: Mapping | Path | str | None = None,
+    labels: Path | str | None = None,
+    strict: bool = False,
+    progress: Progress | None = None,
+) -> IngestReport:
+    """:func:`ingest_file` for an expedition id: reads its window and area from the expedition record
+    (:class:`~expedition.surveys.errors.UnknownExpedition` when it does not exist)."""
+    from expedition.surveys.context import context_for
+
+    ctx = context_for(lake, expedition_id, settings)
+    return ingest_file(lake, path, ctx, kind=kind, mapping=mapping, labels=labels, strict=strict,
+                       raw_dir=settings.raw_dir, progress=progress)
+
+
+def _against_lake(con: duckdb.DuckDBPyConnection, v: Validated,
+                  expedition_id: str) -> tuple[pa.Table, pa.Array]:
+    """Compare with what already landed (inside the writer lock). Returns all problems, with an error
+    for each observation that landed before with other values, and the mask of rows that landed
+    before with the same values (skipped, not errors)."""
+    landed = con.execute(sqlfiles.query("survey_landed_keys").sql,
+                         {"expedition_id": expedition_id, "kind": v.kind.name}).to_arrow_table()
+    n = v.num_rows
+    if landed.num_rows == 0:
+        return v.problems, pa.array(np.zeros(n, dtype=bool))
+    pos = pc.index_in(v.table["observation_id"], value_set=landed["observation_id"])
+    found = pc.is_valid(pos)
+    if not pc.any(found).as_py():
+        return v.problems, pa.array(np.zeros(n, dtype=bool))
+    old = _landed_rows(con, v, expedition_id, pc.filter(v.table["observation_id"], found))
+    at = pc.index_in(v.table["observation_id"], value_set=old["observation_id"])
+    same: pa.Array | pa.ChunkedArray = found
+    for name in v.table.column_names:
+        mine, theirs = v.table[name], pc.take(old[name], at).cast(v.table.schema.field(name).type)
+        equal = pc.or_kleene(pc.equal(mine, theirs), pc.and_(pc.is_null(mine), pc.is_null(theirs)))
+        same = pc.and_(same, pc.fill_null(equal, False))
+    conflict = pc.and_(found, pc.invert(same))
+    where = pc.binary_join_element_wise(
+        "already landed from ", pc.coalesce(pc.take(landed["raw_original_name"], pos), pc.take(landed["raw_sha256"], pos)),
+        " row ", pc.cast(pc.take(landed["raw_row_number"], pos), pa.string()), " with other values", "")
+    kid = v.kind.natural_id[0] if v.kind.natural_id else "observation_id"
+    extra = problems_at(conflict, v.row_numbers, column=kid, values=v.table["observation_id"],
+                        expected="a new observation, or the same values as the one already landed",
+                        reason=where, check="duplicate")
+    return concat_problems([v.problems, extra]), same
+
+
+def _landed_rows(con: duckdb.DuckDBPyConnection, v: Validated, expedition_id: str, ids: pa.Array) -> pa.Table:
+    """Landed rows of ``ids`` (read in the writer's transaction; table and column names from the spec)."""
+    spec = v.kind.table
+    cols = ", ".join(f'ST_AsWKB("{c}") AS "{c}"' if c in spec.geometry_columns else f'"{c}"' for c in v.table.column_names)
+    con.register("survey_repeat_ids", pa.table({"observation_id": ids}))
+    try:
+        return con.execute(
+            f'SELECT {cols} FROM lake."{spec.name}" WHERE expedition_id = $expedition_id '
+            "AND observation_id IN (SELECT observation_id FROM survey_repeat_ids)",
+            {"expedition_id": expedition_id},
+        ).to_arrow_table()
+    finally:
+        con.unregister("survey_repeat_ids")
+
+
+def _observation_rows(v: Validated, land: pa.Array, expedition_id: str, raw_sha: str, batch_id: str,
+                      now: dt.datetime) -> pa.Table:
+    t = v.table.append_column("raw_row_number", v.row_numbers)
+    if pc.any(pc.invert(land)).as_py():
+        t = t.filter(land)
+    k = t.num_rows
+    for name, value, typ in (("expedition_id", expedition_id, pa.string()), ("raw_sha256", raw_sha, pa.string()),
+                             ("ingest_batch_id", batch_id, pa.string()),
+                             ("ingested_time_utc", now, pa.timestamp("us", tz="UTC"))):
+        t = t.append_column(name, pa.repeat(pa.scalar(value, typ), k))
+    # batches of DuckDB's row-group size let the lake writer scan them in parallel
+    t = t.select(v.kind.table.columns)
+    return pa.Table.from_batches(t.to_batches(max_chunksize=122_880), schema=t.schema)
+
+
+def _supersede(w: LakeWriter, v: Validated, expedition_id: str, raw_sha: str, now: dt.datetime) -> int:
+    """Mark open errors of earlier files about observations this file repeats as superseded by it."""
+    open_errors = w.con.execute(sqlfiles.query("survey_open_errors").sql,
+                                {"expedition_id": expedition_id, "kind": v.kind.name}).to_arrow_table()
+    if open_errors.num_rows == 0:
+        return 0
+    hit = pc.and_(pc.is_in(open_errors["observation_match_key"], value_set=pc.unique(v.match_keys)),
+                  pc.not_equal(open_errors["raw_sha256"], raw_sha))
+    old = open_errors.filter(hit)
+    if old.num_rows == 0:
+        return 0
+    k = old.num_rows
+    old = old.set_column(old.schema.get_field_index("superseded"), "superseded", pa.repeat(pa.scalar(True), k))
+    old = old.set_column(old.schema.get_field_index("superseded_by_raw_sha256"), "superseded_by_raw_sha256",
+                         pa.repeat(pa.scalar(raw_sha, pa.string()), k))
+    old = old.set_column(old.schema.get_field_index("superseded_time_utc"), "superseded_time_utc",
+                         pa.repeat(pa.scalar(now, pa.timestamp("us", tz="UTC")), k))
+    w.write(SURVEY_ISSUES.name, old, mode="upsert")
+    return k
+
+
+def _raw_json(con: duckdb.DuckDBPyConnection, raw: pa.Table, rows: pa.Array) -> pa.Array:
+    """The raw records at ``rows`` as JSON objects (one DuckDB ``to_json`` over the subset)."""
+    subset = raw.take(rows)
+    con.register("survey_raw_rows", subset)
+    try:
+        return con.execute("SELECT to_json(r) AS j FROM survey_raw_rows r").to_arrow_table()["j"].combine_chunks()
+    finally:
+        con.unregister("survey_raw_rows")
+
+
+def _issue_rows(con: duckdb.DuckDBPyConnection, v: Validated, problems: pa.Table, raw: pa.Table,
+                expedition_id: str, archived: ArchivedFile, batch_id: str, now: dt.datetime) -> pa.Table:
+    k = problems.num_rows
+    if k == 0:
+        return SURVEY_ISSUES.empty()
+    idx = problems["row_index"]
+    uniq = pc.unique(idx)
+    json_rows = pc.take(_raw_json(con, raw, uniq), pc.index_in(idx, value_set=uniq))
+    ids = pc.binary_join_element_wise(
+        batch_id, pc.cast(problems["raw_row_number"], pa.string()), pc.fill_null(problems["issue_column"], ""),
+        problems["issue_check"], "|")
+    con.register("survey_issue_keys", pa.table({"s": ids}))
+    try:
+        hashed = con.execute("SELECT left(sha256(s), 32) AS h FROM survey_issue_keys").to_arrow_table()["h"]
+    finally:
+        con.unregister("survey_issue_keys")
+    const = {
+        "expedition_id": expedition_id, "observation_kind": v.kind.name, "raw_sha256": archived.sha256,
+        "raw_file_name": archived.original_name, "ingest_batch_id": batch_id,
+    }
+    cols = {
+        "issue_id": hashed,
+        **{name: pa.repeat(pa.scalar(value, pa.string()), k) for name, value in const.items()},
+        "issue_severity": problems["issue_severity"],
+        "issue_check": problems["issue_check"],
+        "raw_row_number": problems["raw_row_number"],
+        "issue_column": problems["issue_column"],
+        "issue_value": problems["issue_value"],
+        "issue_expected": problems["issue_expected"],
+        "issue_reason": problems["issue_reason"],
+        "raw_row_json": json_rows,
+        "observation_match_key": pc.take(v.match_keys, idx),
+        "superseded": pa.repeat(pa.scalar(False), k),
+        "superseded_by_raw_sha256": pa.nulls(k, pa.string()),
+        "superseded_time_utc": pa.nulls(k, pa.timestamp("us", tz="UTC")),
+        "recorded_time_utc": pa.repeat(pa.scalar(now, pa.timestamp("us", tz="UTC")), k),
+    }
+    return pa.table({c: cols[c] for c in SURVEY_ISSUES.columns})
+
+
+def _batch_row(r: IngestReport, a: ArchivedFile, started: dt.datetime, m: Mapping | None,
+               labels: ArchivedFile | None) -> pa.Table:
+    note = json.dumps({
+        "expedition_id": r.expedition_id, "kind": r.kind, "mapping": str(m.path) if m else None,
+        "mapping_sha256": m.sha256 if m else None, "labels_sha256": labels.sha256 if labels else None,
+        "unchanged": r.rows_unchanged, "quarantined": r.rows_quarantined, "errors": r.errors,
+        "warnings": r.warnings, "superseded": r.superseded,
+    })
+    row = {
+        "batch_id": r.batch_id, "batch_kind": "survey_file", "source_name": a.original_name,
+        "source_uri": str(a.path), "raw_sha256": a.sha256, "started_utc": started,
+        "finished_utc": dt.datetime.now(dt.UTC), "rows_read": r.rows_read, "rows_written": r.rows_landed, "note": note,
+    }
+    return pa.Table.from_pylist([row], schema=INGEST_BATCHES.schema)
+

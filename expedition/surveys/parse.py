@@ -1,0 +1,149 @@
+"""Text columns to typed columns, whole arrays at a time.
+
+Each parser first tries a single Arrow cast of the whole column (fast, and exact when every value
+is well formed); when that fails it falls back to DuckDB ``TRY_CAST``, which turns each bad value
+into a null instead of failing, so the validator can report exactly those rows. Times without an
+offset are read in the file's time zone (UTC unless a mapping says otherwise).
+"""
+
+from __future__ import annotations
+
+import re
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from expedition.surveys.kinds import INTENSITY_DEGREE, Vocabulary, normalise_array
+
+__all__ = ["blank_to_null", "codes_of", "intensity_values", "numbers", "sha256_of_rows", "text_key", "times", "tz_minutes"]
+
+UTC_US = pa.timestamp("us", tz="UTC")
+_HAS_OFFSET = r"(Z|z|[+-]\d{2}:?\d{2})$"
+_TZ = re.compile(r"^([+-])(\d{2}):(\d{2})$")
+
+
+def _flat(a: pa.Array | pa.ChunkedArray) -> pa.Array:
+    return a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a
+
+
+def blank_to_null(a: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """Empty or whitespace-only text is a missing value."""
+    a = _flat(a)
+    blank = pc.or_(pc.utf8_is_space(a), pc.equal(pc.utf8_length(a), 0))
+    if not pc.any(blank).as_py():
+        return a
+    return pc.if_else(blank, pa.scalar(None, pa.string()), a)
+
+
+def tz_minutes(tz: str | None) -> int:
+    """Minutes east of UTC of a ``+05:45``-style offset (0 for None/UTC/Z)."""
+    m = _TZ.match(tz or "")
+    if not m:
+        return 0
+    return (-1 if m.group(1) == "-" else 1) * (int(m.group(2)) * 60 + int(m.group(3)))
+
+
+def _duck(text: pa.Array, select: str, params: dict[str, object] | None = None) -> pa.Array:
+    """Run ``select`` (over column ``s`` of relation ``t``) in a private in-memory DuckDB."""
+    con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.register("t", pa.table({"s": text}))
+        return _flat(con.execute(f"SELECT {select} AS v FROM t", params or {}).to_arrow_table()["v"])
+    finally:
+        con.close()
+
+
+def numbers(text: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """float64 per value (null when missing or unreadable; ``inf``/``nan`` read as such)."""
+    text = _flat(text)
+    try:
+        return _flat(pc.cast(text, pa.float64()))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return _duck(text, "TRY_CAST(trim(s) AS DOUBLE)").cast(pa.float64())
+
+
+def times(text: pa.Array | pa.ChunkedArray, tz: str | None = None) -> pa.Array:
+    """UTC timestamps; text without an offset is in ``tz`` (``+05:45``; default UTC)."""
+    text = _flat(text)
+    shift = tz_minutes(tz)
+    try:
+        return _flat(pc.cast(text, UTC_US))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    try:
+        naive = pc.cast(text, pa.timestamp("us"))
+        local = pc.assume_timezone(naive, "UTC")
+        return _flat(pc.subtract(local, pa.scalar(np.timedelta64(shift, "m").astype("timedelta64[us]"))) if shift
+                     else local).cast(UTC_US)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    return _duck(
+        text,
+        "CASE WHEN regexp_matches(trim(s), $offset) THEN TRY_CAST(trim(s) AS TIMESTAMPTZ) "
+        "ELSE TRY_CAST(trim(s) AS TIMESTAMPTZ) - to_minutes($shift) END",
+        {"offset": _HAS_OFFSET, "shift": shift},
+    ).cast(UTC_US)
+
+
+def codes_of(text: pa.Array | pa.ChunkedArray, vocabulary: Vocabulary) -> pa.Array:
+    """Canonical codes for codes, labels or aliases in any case/spacing (null when unknown).
+
+    Works on the dictionary of distinct values, so a million rows cost as much as their few spellings."""
+    enc = _flat(text).dictionary_encode()
+    lookup = vocabulary.lookup()
+    keys = pa.array(list(lookup), pa.string())
+    codes = pa.array(list(lookup.values()), pa.string())
+    per_value = pc.take(codes, pc.index_in(normalise_array(enc.dictionary), value_set=keys))
+    return _flat(pc.take(per_value, enc.indices))
+
+
+def _intensity_table() -> tuple[list[str], list[float]]:
+    roman = [c.label for c in INTENSITY_DEGREE.choices]
+    keys: list[str] = []
+    vals: list[float] = []
+    for i, r in enumerate(roman, start=1):
+        keys += [r.lower(), str(i)]
+        vals += [float(i), float(i)]
+        if i < 12:
+            keys += [f"{r.lower()}_{roman[i].lower()}", f"{i}_{i + 1}"]
+            vals += [i + 0.5, i + 0.5]
+    return keys, vals
+
+
+def intensity_values(text: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """Intensity degrees from numbers, Roman numerals (``VII``) or ranges (``VI-VII`` = 6.5)."""
+    text = _flat(text)
+    enc = text.dictionary_encode()
+    keys, vals = _intensity_table()
+    roman = pc.take(pa.array(vals, pa.float64()), pc.index_in(normalise_array(enc.dictionary), value_set=pa.array(keys)))
+    from_words = pc.take(roman, enc.indices)
+    return _flat(pc.coalesce(numbers(text), from_words))
+
+
+def text_key(columns: list[pa.Array | pa.ChunkedArray], sep: str = "|") -> pa.Array:
+    """Values of several columns as one text per row (nulls as empty text)."""
+    strs = [pc.fill_null(pc.cast(_flat(c), pa.string()), "") for c in columns]
+    if len(strs) == 1:
+        return _flat(strs[0])
+    return _flat(pc.binary_join_element_wise(*strs, sep))
+
+
+def sha256_of_rows(table: pa.Table) -> pa.Array:
+    """Hex SHA-256 of each row's values (as DuckDB text; binary as hex; nulls marked). For rows
+    without a natural id only, so its cost does not matter for large files."""
+    if table.num_rows == 0:
+        return pa.array([], pa.string())
+    parts = ", ".join(
+        f'coalesce(hex("{f.name}"), chr(0))' if pa.types.is_binary(f.type) else f'coalesce(CAST("{f.name}" AS VARCHAR), chr(0))'
+        for f in table.schema
+    )
+    con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.register("t", table)
+        return _flat(con.execute(f"SELECT sha256(concat_ws(chr(31), {parts})) AS v FROM t").to_arrow_table()["v"])
+    finally:
+        con.close()

@@ -1,0 +1,265 @@
+"""Vectorised validation: text columns in, typed observation rows and a table of problems out.
+
+For every field (never for every row) the column is typed (:mod:`expedition.surveys.parse`) and
+compared with its text to find missing required values, unreadable values, values out of range,
+unknown categories and times outside the expedition window. Geometry comes from GeoJSON shapes,
+ODK geotraces, latitude/longitude columns or ODK geopoints (in that order of preference). Sites
+outside the affected area are warnings with their distance. The same observation twice in a file
+is an error on the later rows. Checks against what already landed happen in ``ingest``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeAlias
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from expedition.surveys import geometry as geo
+from expedition.surveys import parse
+from expedition.surveys.context import SurveyContext
+from expedition.surveys.kinds import FieldSpec, KindSpec
+from expedition.surveys.mapping import CanonicalInput
+from expedition.surveys.problems import concat_problems, problems_at
+
+__all__ = ["Validated", "error_mask", "validate"]
+
+_DATE_ONLY = r"^\s*\d{4}-\d{2}-\d{2}\s*$"
+_BOOKKEEPING = {"expedition_id", "observation_id", "raw_sha256", "raw_row_number", "ingest_batch_id",
+                "ingested_time_utc"}
+Column: TypeAlias = pa.Array | pa.ChunkedArray
+
+
+@dataclass
+class Validated:
+    """Typed rows (observation columns plus ``observation_id``) and their file-local problems."""
+
+    kind: KindSpec
+    table: pa.Table
+    problems: pa.Table  # errors and warnings (see problems.PROBLEM_SCHEMA)
+    match_keys: pa.Array  # what a later file repeats to supersede this row's errors
+    row_numbers: pa.Array
+
+    @property
+    def num_rows(self) -> int:
+        return self.table.num_rows
+
+
+def _false(n: int) -> pa.Array:
+    return pa.array(np.zeros(n, dtype=bool))
+
+
+def error_mask(problems: pa.Table, n: int) -> pa.Array:
+    """True for rows with at least one error."""
+    mask = np.zeros(n, dtype=bool)
+    err = problems.filter(pc.equal(problems["issue_severity"], "error"))
+    mask[np.asarray(err["row_index"].to_numpy(), dtype=np.int64)] = True
+    return pa.array(mask)
+
+
+def _check_field(f: FieldSpec, raw: pa.Array, canon: CanonicalInput, ctx: SurveyContext, rows: pa.Array,
+                 col: str, parts: list[pa.Table]) -> Column:
+    """Type one field and append its problems to ``parts``; returns the typed column."""
+    n = len(raw)
+    present = pc.is_valid(raw)
+    if f.required:
+        parts.append(problems_at(pc.invert(present), rows, column=col, values=None, expected=f.expected(),
+                                 reason=f"{f.name} is required", check="required"))
+    if f.type == "choice" and f.vocabulary is not None:
+        codes = parse.codes_of(raw, f.vocabulary)
+        parts.append(problems_at(pc.and_(present, pc.is_null(codes)), rows, column=col, values=raw,
+                                 expected=f.expected(), reason=f"unknown category for {f.name}", check="vocabulary"))
+        return codes
+    if f.type in ("integer", "number", "intensity"):
+        val = parse.intensity_values(raw) if f.type == "intensity" else parse.numbers(raw)
+        if f.name in canon.unit_factors:
+            val = pc.multiply(val, canon.unit_factors[f.name])
+        finite = pc.fill_null(pc.is_finite(val), False)
+        parts.append(problems_at(pc.and_(present, pc.invert(finite)), rows, column=col, values=raw,
+                                 expected=f.expected(), reason=f"not a number ({f.name})", check="type"))
+        val = pc.if_else(finite, val, pa.scalar(None, pa.float64()))
+        bad: Column = _false(n)
+        if f.minimum is not None:
+            bad = pc.or_(bad, pc.less(val, f.minimum))
+        if f.maximum is not None:
+            bad = pc.or_(bad, pc.greater(val, f.maximum))
+        parts.append(problems_at(bad, rows, column=col, values=raw, expected=f.expected(),
+                                 reason=f"{f.name} out of range", check="range"))
+        if f.type == "integer":
+            whole = pc.equal(val, pc.floor(val))
+            parts.append(problems_at(pc.invert(whole), rows, column=col, values=raw, expected=f.expected(),
+                                     reason=f"{f.name} must be a whole number", check="type"))
+            val = pc.if_else(whole, val, pa.scalar(None, pa.float64()))
+        return val
+    if f.type == "datetime":
+        val = parse.times(raw, canon.timezone)
+        parts.append(problems_at(pc.and_(present, pc.is_null(val)), rows, column=col, values=raw,
+                                 expected=f.expected(), reason=f"not a date/time ({f.name})", check="type"))
+        if f.in_window:
+            parts.append(_window_problems(val, raw, rows, col, ctx))
+        return val
+    if f.name == "submission_uuid":
+        return pc.replace_substring_regex(raw, pattern="^uuid:", replacement="")
+    return raw
+
+
+def validate(canon: CanonicalInput, context: SurveyContext, reader_problems: pa.Table | None = None,
+             file_name: str = "") -> Validated:
+    """Type and check ``canon`` (read from ``file_name``) against its kind and the expedition ``context``."""
+    kind = canon.kind
+    n = canon.table.num_rows
+    rows = canon.row_numbers
+    present = set(canon.table.column_names)
+    text = {f.name: parse.blank_to_null(canon.table[f.name]) if f.name in present else pa.nulls(n, pa.string())
+            for f in kind.fields}
+    parts: list[pa.Table] = [reader_problems] if reader_problems is not None else []
+
+    def src(name: str) -> str:
+        return canon.sources.get(name, name)
+
+    out: dict[str, Column] = {}
+    for f in kind.fields:
+        out[f.name] = _check_field(f, text[f.name], canon, context, rows, src(f.name), parts)
+    if "deployment_end_time_utc" in out:
+        parts.append(problems_at(
+            pc.less(out["deployment_end_time_utc"], out["deployment_start_time_utc"]), rows,
+            column=src("deployment_end_time_utc"), values=text["deployment_end_time_utc"],
+            expected="an end time after the deployment start", reason="deployment ends before it starts",
+            check="range"))
+    parts += _site(canon, text, out, rows, src)
+    obs = _observation_table(kind, out, n)
+    natural = _natural_key(kind, obs)
+    obs = obs.append_column("observation_id", _observation_ids(obs, natural))
+    problems = concat_problems(parts)
+    kid = kind.natural_id[0] if kind.natural_id else "observation_id"
+    problems = concat_problems([problems, _duplicates(obs, error_mask(problems, n), rows, src(kid))])
+    if context.affected_radius_km is not None and context.epicentre_latitude_deg is not None:
+        problems = concat_problems([problems, _distance_warnings(obs, rows, context, src("site_latitude_deg"))])
+    return Validated(kind, obs, problems, _match_keys(natural, rows, file_name), rows)
+
+
+def _window_problems(val: Column, raw: Column, rows: pa.Array, col: str, ctx: SurveyContext) -> pa.Table:
+    if ctx.window_start_utc is None and ctx.window_end_utc is None:
+        return problems_at(_false(len(val)), rows, column=col, values=None, expected="", reason="", check="")
+    start = ctx.window_start_utc or dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
+    end = ctx.window_end_utc or dt.datetime(2200, 1, 1, tzinfo=dt.UTC)
+    day_start = dt.datetime.combine(start.date(), dt.time(0), tzinfo=dt.UTC)
+    date_only = pc.match_substring_regex(pc.fill_null(raw, ""), _DATE_ONLY)  # a date alone: the whole day counts
+    lower = pc.if_else(date_only, pa.scalar(day_start, val.type), pa.scalar(start, val.type))
+    bad = pc.or_(pc.less(val, lower), pc.greater(val, pa.scalar(end, val.type)))
+    return problems_at(bad, rows, column=col, values=raw, check="time_window",
+                       expected=f"a time between {start.isoformat()} and {end.isoformat()} (the expedition window)",
+                       reason="outside the expedition's time window")
+
+
+def _site(canon: CanonicalInput, text: dict[str, Column], out: dict[str, Column], rows: pa.Array,
+          src: Callable[[str], str]) -> list[pa.Table]:
+    """Fill site_latitude_deg/site_longitude_deg/site_geometry from the best source; report problems."""
+    parts: list[pa.Table] = []
+    lat, lon = out["site_latitude_deg"], out["site_longitude_deg"]
+    parts.append(problems_at(pc.xor(pc.is_valid(lat), pc.is_valid(lon)), rows, column=src("site_latitude_deg"),
+                             values=text["site_latitude_deg"], expected="both latitude and longitude, or neither",
+                             reason="half a coordinate pair", check="required"))
+    if pc.any(pc.is_valid(text["site_location"])).as_py():
+        gp_lat, gp_lon, gp_bad = geo.parse_geopoints(text["site_location"])
+        parts.append(problems_at(gp_bad, rows, column=src("site_location"), values=text["site_location"],
+                                 expected="an ODK geopoint 'lat lon [alt [accuracy]]'", reason="unreadable geopoint",
+                                 check="type"))
+        gp_range = pc.or_(pc.greater(pc.abs(gp_lat), 90), pc.greater(pc.abs(gp_lon), 180))
+        parts.append(problems_at(gp_range, rows, column=src("site_location"), values=text["site_location"],
+                                 expected="latitude within ±90 and longitude within ±180",
+                                 reason="geopoint out of range", check="range"))
+        both = pc.and_(pc.is_valid(lat), pc.is_valid(lon))
+        none = pa.scalar(None, pa.float64())
+        lat = pc.if_else(both, lat, pc.if_else(gp_range, none, gp_lat))
+        lon = pc.if_else(both, lon, pc.if_else(gp_range, none, gp_lon))
+    ok = pc.and_(pc.less_equal(pc.abs(lat), 90), pc.less_equal(pc.abs(lon), 180))
+    lat = pc.if_else(ok, lat, pa.scalar(None, pa.float64()))
+    lon = pc.if_else(ok, lon, pa.scalar(None, pa.float64()))
+    wkb: Column = geo.point_wkb(lon, lat)
+    shapes: list[tuple[geo.Shapes, str, Column]] = []
+    if "site_trace" in text and pc.any(pc.is_valid(text["site_trace"])).as_py():
+        shapes.append((geo.parse_geotraces(text["site_trace"]), src("site_trace"), text["site_trace"]))
+    if canon.geometry is not None:
+        shapes.append((geo.shapes_of(canon.geometry, canon.kind.lines_allowed), "geometry",
+                       pc.cast(pc.binary_length(canon.geometry), pa.string())))
+    for s, col, values in shapes:
+        parts.append(problems_at(s.bad, rows, column=col, values=values, expected=s.why, reason="unusable geometry",
+                                 check="geometry"))
+        has = pc.is_valid(s.wkb)
+        wkb, lat, lon = pc.if_else(has, s.wkb, wkb), pc.if_else(has, s.lat, lat), pc.if_else(has, s.lon, lon)
+    out["site_latitude_deg"], out["site_longitude_deg"], out["site_geometry"] = lat, lon, wkb
+    return parts
+
+
+def _observation_table(kind: KindSpec, out: dict[str, Column], n: int) -> pa.Table:
+    fields = [f for f in kind.table.schema if f.name not in _BOOKKEEPING]
+    cols = [pa.nulls(n, f.type) if out.get(f.name) is None else pc.cast(out[f.name], f.type, safe=False)
+            for f in fields]
+    return pa.Table.from_arrays(cols, schema=pa.schema([f.with_nullable(True) for f in fields]))
+
+
+def _natural_key(kind: KindSpec, obs: pa.Table) -> pa.Array:
+    """The natural id as text (parts joined by '|'), null when its first part is missing."""
+    if not kind.natural_id:
+        return pa.nulls(obs.num_rows, pa.string())
+    key = parse.text_key([obs[c] for c in kind.natural_id])
+    return pc.if_else(pc.is_valid(obs[kind.natural_id[0]]), key, pa.scalar(None, pa.string()))
+
+
+def _observation_ids(obs: pa.Table, natural: pa.Array) -> pa.Array:
+    """Natural id, else ``sha256:`` + the hash of the values (computed for those rows only)."""
+    missing = pc.is_null(natural)
+    if not pc.any(missing).as_py():
+        return natural
+    idx = pc.indices_nonzero(missing)
+    hashes = pc.binary_join_element_wise("sha256:", parse.sha256_of_rows(obs.take(idx)), "")
+    full = pc.take(hashes, pc.index_in(pa.array(np.arange(obs.num_rows, dtype=np.int64)), value_set=idx))
+    return pc.coalesce(natural, full)
+
+
+def _duplicates(obs: pa.Table, errors: pa.Array, rows: pa.Array, column: str) -> pa.Table:
+    """Later rows repeating an observation id (among rows without other errors) are errors."""
+    n = obs.num_rows
+    enc = obs["observation_id"].combine_chunks().dictionary_encode()
+    codes = np.asarray(enc.indices.to_numpy(zero_copy_only=False))
+    ok = ~np.asarray(errors.to_numpy(zero_copy_only=False))
+    positions = np.flatnonzero(ok)
+    uniq, first = np.unique(codes[positions], return_index=True)
+    first_of = np.full(len(enc.dictionary), -1, dtype=np.int64)
+    first_of[uniq] = positions[first]
+    dup = ok & (first_of[codes] != np.arange(n))
+    if not dup.any():
+        return problems_at(_false(n), rows, column=column, values=None, expected="", reason="", check="")
+    first_row = pc.take(rows, pa.array(np.where(dup, first_of[codes], 0)))
+    reason = pc.binary_join_element_wise("same observation as row ", pc.cast(first_row, pa.string()), "")
+    return problems_at(pa.array(dup), rows, column=column, values=obs["observation_id"], check="duplicate",
+                       reason=reason, expected="each observation once per file (a building id, site or station once)")
+
+
+def _distance_warnings(obs: pa.Table, rows: pa.Array, ctx: SurveyContext, column: str) -> pa.Table:
+    assert ctx.epicentre_latitude_deg is not None and ctx.epicentre_longitude_deg is not None
+    radius = float(ctx.affected_radius_km or 0.0)
+    d = geo.distance_km(obs["site_latitude_deg"], obs["site_longitude_deg"],
+                        ctx.epicentre_latitude_deg, ctx.epicentre_longitude_deg)
+    far = pc.greater(d, radius)
+    if not pc.any(far).as_py():
+        return problems_at(_false(obs.num_rows), rows, column=column, values=None, expected="", reason="", check="")
+    text = pc.binary_join_element_wise(pc.cast(pc.round(d, 0), pa.string()), " km", "")
+    reason = pc.binary_join_element_wise(
+        "site is ", text, f" from the epicentre, outside the affected area (radius {radius:.0f} km)", "")
+    return problems_at(far, rows, column=column, values=text, reason=reason, check="affected_area",
+                       expected=f"a site within {radius:.0f} km of the epicentre", severity="warning")
+
+
+def _match_keys(natural: pa.Array, rows: pa.Array, file_name: str) -> pa.Array:
+    """``id:<natural id>`` when the row has one, else ``row:<file name>:<row>`` (a corrected file keeps its
+    name and row positions)."""
+    by_row = pc.binary_join_element_wise(f"row:{file_name}:", pc.cast(rows, pa.string()), "")
+    by_id = pc.binary_join_element_wise("id:", natural, "")
+    out = pc.coalesce(by_id, by_row)
+    return out.combine_chunks() if isinstance(out, pa.ChunkedArray) else out

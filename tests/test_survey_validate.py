@@ -1,0 +1,159 @@
+"""Readers, mappings and vectorised validation without a lake (fast unit tests)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from expedition.surveys import parse
+from expedition.surveys.errors import MappingError, SurveyInputError
+from expedition.surveys.kinds import INTENSITY_SCALE, kind_spec
+from expedition.surveys.mapping import detect_kind, load_mapping, to_canonical
+from expedition.surveys.readers import read_survey_file
+from expedition.surveys.validate import validate
+from tests.test_survey_support import DATA, gorkha_context, write_csv
+
+
+def _check(path: Path, **kw: object) -> tuple[pa.Table, pa.Table]:
+    raw = read_survey_file(path)
+    canon = to_canonical(raw, **kw)  # type: ignore[arg-type]
+    v = validate(canon, gorkha_context(), raw.problems, file_name=path.name)
+    return v.table, v.problems
+
+
+def test_numbers_fall_back_to_per_value_parsing() -> None:
+    got = parse.numbers(pa.array(["1.5", " 2", "abc", None, "1e3"]))
+    assert got.to_pylist() == [1.5, 2.0, None, None, 1000.0]
+
+
+def test_times_with_offsets_naive_in_file_zone_and_bad_values() -> None:
+    assert parse.times(pa.array(["2015-05-02T10:00:00+05:45", "2015-05-02T04:15:00Z"])).to_pylist() == [
+        dt.datetime(2015, 5, 2, 4, 15, tzinfo=dt.UTC)] * 2
+    assert parse.times(pa.array(["2015-05-02 10:00:00"]), tz="+05:45").to_pylist() == [
+        dt.datetime(2015, 5, 2, 4, 15, tzinfo=dt.UTC)]
+    mixed = parse.times(pa.array(["2015-05-02 10:00:00", "2015-05-02T10:00:00+05:45", "2015-02-30", "soon"]),
+                        tz="+05:45").to_pylist()
+    assert mixed == [dt.datetime(2015, 5, 2, 4, 15, tzinfo=dt.UTC)] * 2 + [None, None]
+
+
+def test_codes_and_intensities_accept_labels_aliases_and_roman_numerals() -> None:
+    assert parse.codes_of(pa.array(["EMS-98", "gb/t 17742", "Modified Mercalli", "Rossi-Forel"]),
+                          INTENSITY_SCALE).to_pylist() == ["ems98", "gbt17742", "mmi", None]
+    assert parse.intensity_values(pa.array(["VII", "vi-vii", "8", "XIII"])).to_pylist() == [7.0, 6.5, 8.0, None]
+
+
+def test_csv_with_semicolons_bom_and_blank_cells(tmp_path: Path) -> None:
+    p = tmp_path / "b.csv"
+    p.write_bytes("\ufeffbuilding_id;damage_grade;notes\nA;2;  \nB;;ok\n".encode())
+    raw = read_survey_file(p)
+    assert raw.table.column_names == ["building_id", "damage_grade", "notes"]
+    assert raw.row_numbers.to_pylist() == [2, 3]
+    table, problems = _check(p)
+    assert table["observation_notes"].to_pylist() == [None, "ok"]
+    assert table["damage_ems98_grade"].to_pylist() == [2, None] and problems.num_rows == 0
+
+
+def test_unreadable_files_name_the_file(tmp_path: Path) -> None:
+    (tmp_path / "x.csv").write_bytes(b"a,b\n\xff\xfe,1\n")
+    with pytest.raises(SurveyInputError, match="x.csv: not UTF-8"):
+        read_survey_file(tmp_path / "x.csv")
+    (tmp_path / "x.xlsx").write_text("not a workbook")
+    with pytest.raises(SurveyInputError, match="x.xlsx: not a readable XLSX"):
+        read_survey_file(tmp_path / "x.xlsx")
+    with pytest.raises(SurveyInputError, match="unsupported file type '.pdf'"):
+        read_survey_file(write_csv(tmp_path / "x.pdf", "x"))
+
+
+def test_kind_is_detected_from_columns_or_refused() -> None:
+    assert detect_kind(["network", "station", "start_time"]).name == "stations"
+    assert detect_kind(["grp/intensity", "grp/scale"]).name == "intensity"
+    with pytest.raises(SurveyInputError, match="pass --kind"):
+        detect_kind(["foo", "bar"])
+
+
+def test_geopoints_and_geotraces(tmp_path: Path) -> None:
+    p = write_csv(tmp_path / "gf.csv", """
+failure_type,location,trace
+landslide,27.9 85.6 1200 5,
+surface_rupture,,27.70 85.30 0 0;27.71 85.31 0 0;27.72 85.33 0 0
+rockfall,abc,
+surface_rupture,,27.70 85.30 0 0
+""")
+    table, problems = _check(p)
+    import shapely
+
+    geoms = shapely.from_wkb(table["site_geometry"].to_pylist())
+    assert [g.geom_type if g is not None else None for g in geoms] == ["Point", "LineString", None, None]
+    assert (geoms[0].x, geoms[0].y) == (85.6, 27.9)
+    assert list(geoms[1].coords)[2] == (85.33, 27.72)
+    assert table["site_latitude_deg"].to_pylist()[:2] == [27.9, 27.70]
+    assert sorted(zip(problems["raw_row_number"].to_pylist(), problems["issue_check"].to_pylist())) == [
+        (4, "type"), (5, "geometry")]
+
+
+def test_mapping_units_values_flags_constants_and_concat(tmp_path: Path) -> None:
+    m = tmp_path / "m.toml"
+    m.write_text("""
+[mapping]
+kind = "buildings"
+[columns]
+building_id = "id"
+typology_plinth_area_m2 = "area_sqft"
+typology_height_m = "h_ft"
+damage_local_grade = "dmg"
+damage_ems98_grade = "dmg"
+[values.damage_ems98_grade]
+"Grade 1" = "1"
+"grade 5" = "5"
+[units]
+typology_plinth_area_m2 = "sq_ft"
+typology_height_m = "ft"
+[constants]
+damage_local_scale = "NPC"
+[flags.typology_material]
+rc = "CR"
+stone = "MUR"
+[concat.site_admin_code]
+columns = ["d", "w"]
+separator = "-"
+""")
+    p = write_csv(tmp_path / "v.csv", "id,area_sqft,h_ft,dmg,rc,stone,d,w\nA,100,10,Grade 1,No,Yes,12,3\nB,,,GRADE 5,yes,yes,12,")
+    table, problems = _check(p, mapping=load_mapping(m))
+    rows = table.to_pylist()
+    assert [r["typology_plinth_area_m2"] for r in rows] == [pytest.approx(9.290304), None]
+    assert [r["typology_height_m"] for r in rows] == [pytest.approx(3.048), None]
+    assert [(r["damage_ems98_grade"], r["damage_local_grade"]) for r in rows] == [(1, "Grade 1"), (5, "GRADE 5")]
+    assert [r["typology_material"] for r in rows] == ["MUR", "CR"]
+    assert [r["site_admin_code"] for r in rows] == ["12-3", None]
+    assert {r["damage_local_scale"] for r in rows} == {"NPC"} and problems.num_rows == 0
+
+
+def test_yaml_mapping_and_mapping_errors(tmp_path: Path) -> None:
+    y = tmp_path / "m.yaml"
+    y.write_text("mapping: {kind: lifelines}\ncolumns: {element_type: kind, element_id: ref}\n")
+    table, _ = _check(write_csv(tmp_path / "l.csv", "ref,kind\nR1,Bridge"), mapping=load_mapping(y))
+    assert table.select(["element_id", "element_type"]).to_pylist() == [{"element_id": "R1", "element_type": "bridge"}]
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[mapping]\nkind = "buildings"\n[columns]\nroof_colour = "c"\n')
+    with pytest.raises(MappingError, match="'roof_colour' is not a field of buildings"):
+        load_mapping(bad)
+    bad.write_text('[mapping]\nkind = "buildings"\n[columns]\ntypology_height_m = "h"\n[units]\ntypology_height_m = "cubits"\n')
+    with pytest.raises(MappingError, match="unknown unit"):
+        load_mapping(bad)
+    bad.write_text('[mapping]\nkind = "buildings"\n[columns]\nbuilding_id = "bid"\n')
+    with pytest.raises(MappingError, match="reads column 'bid', which l.csv does not have"):
+        _check(tmp_path / "l.csv", mapping=load_mapping(bad))
+    assert kind_spec("ground-failure").name == "ground_failure"
+
+
+def test_duplicates_and_distance_warnings_without_a_lake(tmp_path: Path) -> None:
+    p = write_csv(tmp_path / "d.csv", "building_id,latitude,longitude\nA,27.7,85.3\nA,27.7,85.3\nB,40.0,116.4")
+    table, problems = _check(p)
+    got = sorted(zip(problems["raw_row_number"].to_pylist(), problems["issue_check"].to_pylist(),
+                     problems["issue_severity"].to_pylist()))
+    assert got == [(3, "duplicate", "error"), (4, "affected_area", "warning")]
+    assert table["observation_id"].to_pylist() == ["A", "A", "B"]
+    assert (DATA / "buildings_odk_export.csv").is_file()
