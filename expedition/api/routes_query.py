@@ -54,8 +54,8 @@ class Outcome:
     detail: str
 
 
-def classify(exc: WarehouseError) -> Outcome:
-    """HTTP status and audit outcome of a failed query."""
+def classify(exc: WarehouseError, relations: list[str] | None = None) -> Outcome:
+    """HTTP status and audit outcome of a failed query (``relations``: what the partner may read)."""
     cause = exc.__cause__
     if isinstance(cause, duckdb.InterruptException):
         return Outcome(422, "timeout", str(exc))
@@ -66,7 +66,9 @@ def classify(exc: WarehouseError) -> Outcome:
             return Outcome(400, "failed", str(exc))
         return Outcome(403, "refused", str(exc))
     if isinstance(cause, duckdb.CatalogException):
-        return Outcome(400, "refused", f"{exc} — only your partner tables can be read (GET /v1/tables)")
+        first = str(cause).splitlines()[0]  # without DuckDB's "Did you mean" guesses at system tables
+        yours = ", ".join(relations or []) or "see GET /v1/tables"
+        return Outcome(400, "refused", f"query failed: {first} Your tables: {yours}")
     return Outcome(400, "failed", str(exc))
 
 
@@ -90,7 +92,7 @@ def execute(
     try:
         res = run_query(cur, sql, params, row_limit=row_limit, timeout_s=cfg.timeout_s)
     except WarehouseError as exc:
-        out = classify(exc)
+        out = classify(exc, view.relations)
         state.audit.record(
             route=route, outcome=out.outcome, status=out.status, partner=view.partner.name, client=client,
             query_name=query_name, sql=sql if query_name is None else None, detail=out.detail,
