@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from prefect import flow
 
@@ -14,12 +13,11 @@ from flows.tasks import write_brief_task
 
 
 @flow(name="generate_brief", log_prints=False)
-def generate_brief(expedition_id: str, home: str | None = None) -> Any:
-    """Write the brief of ``expedition_id`` under the data root's ``briefs/`` directory."""
+def generate_brief(expedition_id: str, home: str | None = None) -> Path:
+    """Write the brief of ``expedition_id`` (HTML and Markdown) under ``briefs/``; return the HTML path."""
     settings = settings_for(home)
     write = write_brief_task.with_options(**retry_options(settings))
-    result = write(str(settings.home), expedition_id)
-    path = Path(str(getattr(result, "path", result)))
-    brief_artifact(expedition_id, path)
+    results = write(str(settings.home), expedition_id)
+    path = brief_artifact(expedition_id, results)
     rename_flow_run(f"brief {expedition_id}: {path.name}")
-    return result
+    return path

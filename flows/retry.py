@@ -1,8 +1,9 @@
 """Retry only what is worth retrying.
 
 A task is retried when its failure is *transient*: a timeout, a dropped connection, HTTP 408/425/429/500/
-502/503/504, a :class:`~catalogs.errors.TransientProviderError` or a :class:`~warehouse.errors.WarehouseBusy`
-(another writer held the lake longer than ``writer_wait_s``). Everything else fails at once: an HTTP 400
+502/503/504, a :class:`~catalogs.errors.TransientProviderError`, a :class:`~warehouse.errors.WarehouseBusy`
+(another writer held the lake longer than ``writer_wait_s``) or SQLite's "database is locked" from the
+lake's catalog (another process committing at that very moment). Everything else fails at once: an HTTP 400
 (:class:`~catalogs.errors.PermanentProviderError`), a file or response that cannot be parsed, rows that do
 not match a table schema, a programming error. Retrying those would only repeat the same answer.
 
@@ -35,6 +36,9 @@ DEFAULT_RETRY_DELAYS_S: tuple[float, ...] = (2.0, 10.0, 30.0)
 # does not import ObsPy. Their status codes are handled through ``status_code`` below.
 _TRANSIENT_NAMES = frozenset({"FDSNTimeoutException", "ReadTimeout", "ConnectTimeout", "RemoteDisconnected"})
 _MAX_CHAIN = 8
+# SQLite's "busy" answers, seen through DuckLake when another process commits to the lake's SQLite
+# catalog at the same moment: the same statement succeeds a moment later.
+_TRANSIENT_TEXT = ("database is locked", "database table is locked")
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:
@@ -72,6 +76,8 @@ def is_transient(exc: BaseException | None) -> bool:
         if isinstance(e, TransientProviderError | WarehouseBusy | TimeoutError | ConnectionError):
             return True
         if any(c.__name__ in _TRANSIENT_NAMES for c in type(e).__mro__):
+            return True
+        if any(t in str(e).lower() for t in _TRANSIENT_TEXT):
             return True
         status = _status(e)
         if status is not None:

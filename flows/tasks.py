@@ -48,18 +48,18 @@ def evaluate_events_task(home: str, event_ids: list[str] | None = None) -> list[
 
 @task(name="ingest-survey", cache_policy=NO_CACHE, retry_condition_fn=retry_condition_fn, tags=[WRITER_TAG])
 def ingest_survey_task(home: str, expedition_id: str, path: str, mapping: str | None = None) -> Any:
-    """Ingest a field-survey file into the lake for an expedition."""
+    """Ingest a field-survey file into the lake for an expedition (bad rows quarantined, not dropped)."""
     from expedition.surveys.ingest import ingest_survey_file
 
     settings = settings_for(home)
-    mapping_path = Path(mapping) if mapping else None
-    return ingest_survey_file(lake_for(settings), settings, expedition_id, Path(path), mapping=mapping_path)
+    return ingest_survey_file(lake_for(settings), settings, expedition_id, Path(path), mapping=mapping)
 
 
 @task(name="write-brief", cache_policy=NO_CACHE, retry_condition_fn=retry_condition_fn, tags=[WRITER_TAG])
-def write_brief_task(home: str, expedition_id: str) -> Any:
-    """Render and store the brief of an expedition (under ``settings.briefs_dir``)."""
+def write_brief_task(home: str, expedition_id: str, formats: tuple[str, ...] = ("html", "md")) -> list[Any]:
+    """Render and store the brief of an expedition in each format (under ``settings.briefs_dir``)."""
     from expedition.briefs.generate import generate_brief
 
     settings = settings_for(home)
-    return generate_brief(lake_for(settings), settings, expedition_id)
+    lake = lake_for(settings)
+    return [generate_brief(lake, settings, expedition_id, fmt=fmt) for fmt in formats]

@@ -13,7 +13,7 @@ from catalogs.errors import ParseError, PermanentProviderError, TransientProvide
 from expedition.errors import SurveyError
 from expedition.settings import SettingsError, load_settings
 from flows.retry import is_transient, retry_condition_fn, retry_delays, retry_options
-from warehouse.errors import SchemaMismatch, WarehouseBusy
+from warehouse.errors import SchemaMismatch, WarehouseBusy, WarehouseError
 
 
 def _http_error(code: int) -> urllib.error.HTTPError:
@@ -42,8 +42,10 @@ def _wrapped(inner: BaseException) -> BaseException:
         _http_error(429),
         _http_error(503),
         _http_error(504),
+        WarehouseError("cannot open the lake at /qe: Failed to probe DuckLake metadata: database is locked"),
     ],
-    ids=["provider-503", "provider-timeout", "writer-busy", "timeout", "reset", "http-429", "http-503", "http-504"],
+    ids=["provider-503", "provider-timeout", "writer-busy", "timeout", "reset", "http-429", "http-503", "http-504",
+         "sqlite-busy"],
 )
 def test_transient_errors_are_retried(exc: BaseException) -> None:
     assert is_transient(exc)
