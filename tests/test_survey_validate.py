@@ -63,6 +63,8 @@ def test_unreadable_files_name_the_file(tmp_path: Path) -> None:
     (tmp_path / "x.xlsx").write_text("not a workbook")
     with pytest.raises(SurveyInputError, match="x.xlsx: not a readable XLSX"):
         read_survey_file(tmp_path / "x.xlsx")
+    with pytest.raises(SurveyInputError, match="ragged.csv: not a readable CSV file: row 3 has 3 columns, the header has 2"):
+        read_survey_file(write_csv(tmp_path / "ragged.csv", "a,b\n1,2\n3,4,5"))
     with pytest.raises(SurveyInputError, match="unsupported file type '.pdf'"):
         read_survey_file(write_csv(tmp_path / "x.pdf", "x"))
 
@@ -156,4 +158,9 @@ def test_duplicates_and_distance_warnings_without_a_lake(tmp_path: Path) -> None
                      problems["issue_severity"].to_pylist()))
     assert got == [(3, "duplicate", "error"), (4, "affected_area", "warning")]
     assert table["observation_id"].to_pylist() == ["A", "A", "B"]
+    same = write_csv(tmp_path / "i.csv", "scale,intensity\nEMS-98,VII\nEMS-98,VII\nEMS-98,VIII")
+    table, problems = _check(same)
+    assert table["observation_id"][0].as_py().startswith("sha256:")
+    assert problems.select(["raw_row_number", "issue_value", "issue_reason"]).to_pylist() == [
+        {"raw_row_number": 3, "issue_value": None, "issue_reason": "same observation as row 2 (identical values)"}]
     assert (DATA / "buildings_odk_export.csv").is_file()

@@ -113,8 +113,9 @@ def ingest_file(
     archived = archive_file(raw_dir, path)
     archived_labels = archive_file(raw_dir, Path(labels)) if labels is not None else None
     step("reading")
-    raw = read_survey_file(archived.path, sheet=m.sheet if m else None, encoding=m.encoding if m else None)
-    raw_labels = (read_survey_file(archived_labels.path, encoding=m.encoding if m else None)
+    raw = read_survey_file(archived.path, sheet=m.sheet if m else None, encoding=m.encoding if m else None,
+                           name=str(path))
+    raw_labels = (read_survey_file(archived_labels.path, encoding=m.encoding if m else None, name=str(labels))
                   if archived_labels else None)
     spec = kind_spec(kind) if kind else None
     canon = to_canonical(raw, spec, m, raw_labels)

@@ -63,17 +63,26 @@ def file_format(path: Path) -> str:
     return fmt
 
 
-def read_survey_file(path: Path, sheet: str | None = None, encoding: str | None = None) -> RawTable:
-    """Read ``path`` (CSV, XLSX or GeoJSON, by extension) as text columns."""
+def read_survey_file(path: Path, sheet: str | None = None, encoding: str | None = None,
+                     name: str | None = None) -> RawTable:
+    """Read ``path`` (CSV, XLSX or GeoJSON, by extension) as text columns.
+
+    ``name`` is how errors call the file (the user's file name when ``path`` is its archived copy)."""
     path = Path(path)
+    label = name or str(path)
     if not path.is_file():
-        raise SurveyInputError(f"{path}: no such file")
+        raise SurveyInputError(f"{label}: no such file")
     fmt = file_format(path)
-    if fmt == "csv":
-        return _read_csv(path, encoding)
-    if fmt == "xlsx":
-        return _read_xlsx(path, sheet)
-    return _read_geojson(path)
+    try:
+        if fmt == "csv":
+            return _read_csv(path, encoding)
+        if fmt == "xlsx":
+            return _read_xlsx(path, sheet)
+        return _read_geojson(path)
+    except SurveyInputError as exc:
+        if name is None:
+            raise
+        raise SurveyInputError(str(exc).replace(str(path), label, 1)) from exc
 
 
 def _unique(headers: list[str]) -> list[str]:
@@ -127,8 +136,21 @@ def _read_csv(path: Path, encoding: str | None) -> RawTable:
             ),
         )
     except (pa.ArrowInvalid, LookupError) as exc:
-        raise SurveyInputError(f"{path}: not a readable CSV file: {exc}") from exc
+        raise SurveyInputError(f"{path}: not a readable CSV file: {_where(path, enc, delimiter, len(headers), exc)}") from exc
     return RawTable(path, "csv", table, _row_numbers(table.num_rows, 2))
+
+
+def _where(path: Path, enc: str, delimiter: str, width: int, exc: Exception) -> str:
+    """Locate a malformed CSV record (error path only: pyarrow does not say which row)."""
+    codec = "utf-8-sig" if enc == "utf8" else enc
+    try:
+        with open(path, newline="", encoding=codec, errors="replace") as fh:
+            for number, record in enumerate(csv.reader(fh, delimiter=delimiter), start=1):
+                if number > 1 and record and len(record) != width:
+                    return f"row {number} has {len(record)} columns, the header has {width}"
+    except (csv.Error, LookupError) as err:
+        return f"{err}"
+    return str(exc)
 
 
 def _cell_text(value: Any) -> str | None:

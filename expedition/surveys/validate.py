@@ -136,7 +136,7 @@ def validate(canon: CanonicalInput, context: SurveyContext, reader_problems: pa.
     obs = obs.append_column("observation_id", _observation_ids(obs, natural))
     problems = concat_problems(parts)
     kid = kind.natural_id[0] if kind.natural_id else "observation_id"
-    problems = concat_problems([problems, _duplicates(obs, error_mask(problems, n), rows, src(kid))])
+    problems = concat_problems([problems, _duplicates(obs, natural, error_mask(problems, n), rows, src(kid))])
     if context.affected_radius_km is not None and context.epicentre_latitude_deg is not None:
         problems = concat_problems([problems, _distance_warnings(obs, rows, context, src("site_latitude_deg"))])
     return Validated(kind, obs, problems, _match_keys(natural, rows, file_name), rows)
@@ -222,7 +222,7 @@ def _observation_ids(obs: pa.Table, natural: pa.Array) -> pa.Array:
     return pc.coalesce(natural, full)
 
 
-def _duplicates(obs: pa.Table, errors: pa.Array, rows: pa.Array, column: str) -> pa.Table:
+def _duplicates(obs: pa.Table, natural: pa.Array, errors: pa.Array, rows: pa.Array, column: str) -> pa.Table:
     """Later rows repeating an observation id (among rows without other errors) are errors."""
     n = obs.num_rows
     enc = obs["observation_id"].combine_chunks().dictionary_encode()
@@ -236,8 +236,10 @@ def _duplicates(obs: pa.Table, errors: pa.Array, rows: pa.Array, column: str) ->
     if not dup.any():
         return problems_at(_false(n), rows, column=column, values=None, expected="", reason="", check="")
     first_row = pc.take(rows, pa.array(np.where(dup, first_of[codes], 0)))
-    reason = pc.binary_join_element_wise("same observation as row ", pc.cast(first_row, pa.string()), "")
-    return problems_at(pa.array(dup), rows, column=column, values=obs["observation_id"], check="duplicate",
+    reason = pc.binary_join_element_wise(
+        "same observation as row ", pc.cast(first_row, pa.string()),
+        pc.if_else(pc.is_null(natural), " (identical values)", ""), "")
+    return problems_at(pa.array(dup), rows, column=column, values=natural, check="duplicate",
                        reason=reason, expected="each observation once per file (a building id, site or station once)")
 
 
