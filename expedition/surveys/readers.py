@@ -173,44 +173,54 @@ def _read_xlsx(path: Path, sheet: str | None) -> RawTable:
 
     try:
         wb = load_workbook(path, read_only=True, data_only=False)  # data_only=False: formulas stay formulas
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as exc:
-        raise SurveyInputError(f"{path}: not a readable XLSX workbook: {exc}") from exc
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError, SyntaxError) as exc:
+        # ValueError: openpyxl's "could not read worksheets", and defusedxml refusing a DOCTYPE/entities
+        raise SurveyInputError(f"{path}: not a readable XLSX workbook: {' '.join(str(exc).split())}") from exc
     try:
-        if sheet:
-            if sheet not in wb.sheetnames:
-                raise SurveyInputError(f"{path}: no sheet {sheet!r}; sheets: {', '.join(wb.sheetnames)}")
-            ws = wb[sheet]
-        else:
-            ws = wb.worksheets[0]
-        rows = ws.iter_rows()
-        try:
-            header_cells = next(rows)
-        except StopIteration:
-            raise SurveyInputError(f"{path}: sheet {ws.title!r} is empty (expected a header row)") from None
-        headers = _unique([_cell_text(c.value) or "" for c in header_cells])
-        width = len(headers)
-        columns: list[list[str | None]] = [[] for _ in headers]
-        formula_rows: list[int] = []
-        formula_cols: list[str] = []
-        formula_text: list[str] = []
-        numbers: list[int] = []
-        for sheet_row, cells in enumerate(rows, start=2):  # reading cells is per cell by nature
-            values: list[str | None] = [None] * width
-            for j, cell in enumerate(cells[:width]):
-                if getattr(cell, "data_type", None) == "f":
-                    formula_rows.append(len(numbers))
-                    formula_cols.append(headers[j])
-                    formula_text.append(str(getattr(cell.value, "text", cell.value)))
-                    continue
-                values[j] = _cell_text(cell.value)
-            if all(v is None for v in values) and not (formula_rows and formula_rows[-1] == len(numbers)):
-                continue  # blank spreadsheet rows are not records
-            numbers.append(sheet_row)
-            for j in range(width):
-                columns[j].append(values[j])
-        title = ws.title
+        return _xlsx_rows(path, wb, sheet)
+    except (ValueError, SyntaxError, zipfile.BadZipFile, OSError) as exc:
+        # read-only workbooks parse each sheet while it is iterated: malformed XML surfaces here
+        # (xml.etree ParseError and lxml's XMLSyntaxError are SyntaxErrors)
+        raise SurveyInputError(f"{path}: not a readable XLSX workbook: {' '.join(str(exc).split())}") from exc
     finally:
         wb.close()
+
+
+def _xlsx_rows(path: Path, wb: Any, sheet: str | None) -> RawTable:
+    """The records of one sheet of an open read-only workbook."""
+    if sheet:
+        if sheet not in wb.sheetnames:
+            raise SurveyInputError(f"{path}: no sheet {sheet!r}; sheets: {', '.join(wb.sheetnames)}")
+        ws = wb[sheet]
+    else:
+        ws = wb.worksheets[0]
+    rows = ws.iter_rows()
+    try:
+        header_cells = next(rows)
+    except StopIteration:
+        raise SurveyInputError(f"{path}: sheet {ws.title!r} is empty (expected a header row)") from None
+    headers = _unique([_cell_text(c.value) or "" for c in header_cells])
+    width = len(headers)
+    columns: list[list[str | None]] = [[] for _ in headers]
+    formula_rows: list[int] = []
+    formula_cols: list[str] = []
+    formula_text: list[str] = []
+    numbers: list[int] = []
+    for sheet_row, cells in enumerate(rows, start=2):  # reading cells is per cell by nature
+        values: list[str | None] = [None] * width
+        for j, cell in enumerate(cells[:width]):
+            if getattr(cell, "data_type", None) == "f":
+                formula_rows.append(len(numbers))
+                formula_cols.append(headers[j])
+                formula_text.append(str(getattr(cell.value, "text", cell.value)))
+                continue
+            values[j] = _cell_text(cell.value)
+        if all(v is None for v in values) and not (formula_rows and formula_rows[-1] == len(numbers)):
+            continue  # blank spreadsheet rows are not records
+        numbers.append(sheet_row)
+        for j in range(width):
+            columns[j].append(values[j])
+    title = ws.title
     table = pa.table({h: pa.array(col, pa.string()) for h, col in zip(headers, columns)})
     row_numbers = pa.array(numbers, pa.int64())
     problems = empty_problems()
