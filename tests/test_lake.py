@@ -131,7 +131,7 @@ def test_geometry_roundtrip(lake: Lake) -> None:
     try:
         with lake.writer() as w:
             w.write("t_geom", pa.table({"k": ["a", "b"], "site_geometry": list(wkb)}))
-        con = lake.connect(read_only=True)
+        con = lake.connect(read_only=True, spatial=True)
         assert con.execute("SELECT typeof(site_geometry), ST_X(site_geometry) FROM t_geom WHERE k='a'").fetchone() == ("GEOMETRY", 85.3)
         con.close()
         back = lake.read_table("t_geom")

@@ -36,7 +36,7 @@ class _Reader:
 
     def __call__(self, sql: str, params: list[Any]) -> list[dict[str, Any]]:
         if self.con is None:
-            self.con = self.lake.connect(read_only=True)
+            self.con = self.lake.connect(read_only=True, spatial=True)
         rows: list[dict[str, Any]] = self.con.execute(sql, params).to_arrow_table().to_pylist()
         return rows
 

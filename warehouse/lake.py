@@ -102,11 +102,16 @@ class Lake:
         return dirs
 
     # -- connections -----------------------------------------------------------
-    def connect(self, read_only: bool = False, snapshot: int | None = None, create: bool = False) -> duckdb.DuckDBPyConnection:
+    def connect(
+        self, read_only: bool = False, snapshot: int | None = None, create: bool = False, spatial: bool = False
+    ) -> duckdb.DuckDBPyConnection:
         """A DuckDB connection with the lake attached as ``lake`` (and ``USE lake``) and the
         analytic views of ``warehouse/sql/views`` defined as temporary views.
 
         ``snapshot`` opens the lake as of that snapshot id (time travel, read only).
+        ``spatial`` also loads the spatial extension (ST_* functions beyond the WKB conversions,
+        which DuckDB 1.5 has built in with its GEOMETRY type); it costs about a second per
+        connection, so only query mode asks for it.
         """
         if not create and not self.exists():
             raise LakeNotInitialised(f"no lake under {self.home}: run `expedition init --home {self.home}`")
@@ -116,7 +121,9 @@ class Lake:
                 Path(self.data_path).mkdir(parents=True, exist_ok=True)
         con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
         try:
-            load_extensions(con, ("sqlite", "ducklake", "spatial"), self.extension_dir)
+            load_extensions(
+                con, ("sqlite", "ducklake", "spatial") if spatial else ("sqlite", "ducklake"), self.extension_dir
+            )
             # ATTACH takes no bound parameters: paths come from settings and are quoted as literals.
             opts = [f"DATA_PATH {sql_literal(self.data_path)}"]
             if read_only or snapshot is not None:

@@ -45,7 +45,7 @@ def lock_down(con: duckdb.DuckDBPyConnection, allowed_dirs: list[str]) -> None:
 
 def open_query_connection(lake: Lake, snapshot: int | None = None) -> duckdb.DuckDBPyConnection:
     """A read-only, locked-down connection to ``lake`` (optionally at a snapshot)."""
-    con = lake.connect(read_only=True, snapshot=snapshot)
+    con = lake.connect(read_only=True, snapshot=snapshot, spatial=True)
     lock_down(con, lake.local_dirs())
     return con
 

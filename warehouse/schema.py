@@ -6,7 +6,7 @@ make writes idempotent, optional partition columns and a schema version.
 
 Geometry columns are declared as ``pa.binary()`` fields whose metadata holds
 ``{"qe:geometry": "1"}``: they travel as WKB in Arrow and are stored as DuckDB
-``GEOMETRY`` in the lake (spatial extension).
+``GEOMETRY`` in the lake (a core type of DuckDB 1.5; ``ST_GeomFromWKB``/``ST_AsWKB`` are built in).
 """
 
 from __future__ import annotations
