@@ -122,6 +122,9 @@ def _read_csv(path: Path, encoding: str | None) -> RawTable:
         raise SurveyInputError(f"{path}: empty file (expected a header row)") from None
     delimiter = max((",", ";", "\t"), key=first_line.count)
     headers = _unique(next(csv.reader([first_line], delimiter=delimiter)))
+    if enc == "utf8" and _quotes_unbalanced(path):
+        # pyarrow (newlines_in_values) would read everything after the quote as one value, silently
+        raise SurveyInputError(f"{path}: not a readable CSV file: {_unclosed_quote(path, delimiter)}")
     try:
         table = pacsv.read_csv(
             path,
@@ -138,6 +141,29 @@ def _read_csv(path: Path, encoding: str | None) -> RawTable:
     except (pa.ArrowInvalid, LookupError) as exc:
         raise SurveyInputError(f"{path}: not a readable CSV file: {_where(path, enc, delimiter, len(headers), exc)}") from exc
     return RawTable(path, "csv", table, _row_numbers(table.num_rows, 2))
+
+
+def _quotes_unbalanced(path: Path) -> bool:
+    """True when the file holds an odd number of ``"``: some quoted field is never closed (escaped
+    quotes come in pairs; in UTF-8 the byte 0x22 is never part of another character)."""
+    count = 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 22):
+            count += chunk.count(b'"')
+    return count % 2 == 1
+
+
+def _unclosed_quote(path: Path, delimiter: str) -> str:
+    """Where the unclosed quoted field starts (error path only)."""
+    last_start = next_start = 1
+    with open(path, newline="", encoding="utf-8-sig", errors="replace") as fh:
+        reader = csv.reader(fh, delimiter=delimiter)
+        try:
+            for _record in reader:
+                last_start, next_start = next_start, reader.line_num + 1
+        except csv.Error:
+            pass
+    return f"row {last_start} opens a quoted value that is never closed (the rest of the file would become one value)"
 
 
 def _where(path: Path, enc: str, delimiter: str, width: int, exc: Exception) -> str:
