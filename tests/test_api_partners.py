@@ -42,7 +42,13 @@ def _listed(lake: Any, name: str) -> list[tuple[Any, int]]:
 
 
 def _registry(lake: Any) -> TokenRegistry:
-    return TokenRegistry(lake.read_table("partners"), lake.read_table("partner_tokens"))
+    """The registry as the service builds it (both tables read on one connection)."""
+    con = lake.connect(read_only=True)
+    try:
+        return TokenRegistry(con.execute("SELECT * FROM partners").to_arrow_table(),
+                             con.execute("SELECT * FROM partner_tokens").to_arrow_table())
+    finally:
+        con.close()
 
 
 def test_tokens_have_256_random_bits_and_only_a_digest_is_kept() -> None:
@@ -58,8 +64,9 @@ def test_add_authenticate_rotate_revoke(reg_lake: Any) -> None:
     lake = reg_lake
     issued = add_partner(lake, "csn-chile", countries=["chl", "PER"], embargo_days=14, note="CSN")
     assert issued.partner.countries == ("CHL", "PER")
-    assert _registry(lake).authenticate(issued.token) == issued.partner
-    assert _registry(lake).authenticate(issued.token[:-1] + ("A" if issued.token[-1] != "A" else "B")) is None
+    reg = _registry(lake)
+    assert reg.authenticate(issued.token) == issued.partner
+    assert reg.authenticate(issued.token[:-1] + ("A" if issued.token[-1] != "A" else "B")) is None
     rotated = rotate_token(lake, "csn-chile")
     reg = _registry(lake)
     assert reg.authenticate(issued.token) is None and reg.authenticate(rotated.token) is not None

@@ -7,7 +7,7 @@ from typing import Any
 
 from tests.test_api_fixtures import api_server, api_world, http  # noqa: F401  (fixtures)
 
-EXAMPLES_PER_OPERATION = 12
+EXAMPLES_PER_OPERATION = 6
 
 
 def test_openapi_describes_every_route(http: Any) -> None:
@@ -49,5 +49,5 @@ def test_schemathesis_finds_no_server_errors(api_server: Any, api_world: Any) ->
                 failures.append(f"{case.method} {case.formatted_path} {case.query} -> {response.status_code}")
 
         check()
-    assert seen >= 13 * 3, seen  # every operation was exercised
+    assert seen >= 13 * 2, seen  # every operation was exercised
     assert failures == []

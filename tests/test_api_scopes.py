@@ -1,9 +1,11 @@
-"""The data layer of partner scopes: filtering and the locked-down per-partner database."""
+# ruff: noqa: F811  (pytest fixtures imported from tests.test_api_fixtures)
+"""The data layer of partner scopes: filtering, the locked-down per-partner database, the cache key."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -20,6 +22,7 @@ from expedition.api.scopes import (
 )
 from expedition.api.source import LakeData
 from expedition.partners import Partner, TokenRegistry
+from tests.test_api_fixtures import api_world  # noqa: F401  (fixture)
 from warehouse.tables import spec
 
 NOW = datetime(2024, 3, 1, tzinfo=UTC)
@@ -117,3 +120,23 @@ def test_cache_rebuilds_only_when_something_changed() -> None:
     wider = Partner("p", ("CHN", "AFG"), (), 30, NOW)
     assert cache.view(wider, _data(2), NOW + timedelta(days=21)).scope.countries == ("CHN", "AFG")
     assert cache.builds == 4
+
+
+def test_audit_commits_do_not_invalidate_partner_data(api_world: Any) -> None:
+    from expedition.api.audit import AuditLog
+    from expedition.api.source import LakeSource
+
+    source = LakeSource(api_world.lake, refresh_s=0.0)
+    try:
+        before = source.current()
+        audit = AuditLog(api_world.lake, flush_s=0.0)
+        audit.record(route="/v1/query", outcome="ok", status=200, partner="chn-partner", sql="SELECT 1")
+        assert audit.flush() == 1 and audit.pending() == 0
+        assert source.refresh_now() is before  # only the audit writer committed: same data, no rebuild
+        row = {"provider": "TEST", "last_error": "scope cache test"}
+        with api_world.lake.writer() as w:
+            w.write("provider_watermarks", pa.Table.from_pylist([row], schema=spec("provider_watermarks").schema))
+        after = source.refresh_now()
+        assert after.data_version > before.data_version and after.snapshot_id > before.snapshot_id
+    finally:
+        source.close()

@@ -3,8 +3,11 @@
 For each partner (and lake data version) :func:`scope_tables` filters the trusted Arrow tables of
 :class:`~expedition.api.source.LakeData` down to what the partner may see, and
 :func:`open_partner_database` copies them into a FRESH in-memory DuckDB database that is then
-locked down (``enable_external_access = false``, no allowed directories, no temp directory,
-``lock_configuration = true``). Every partner-facing route reads through that database or the
+locked down. (Copies, not ``con.register``: a registered Arrow table stays queryable after the
+lock-down, but only on the connection that registered it, while each request needs a cursor of
+its own; native tables are seen by every cursor.) The lock-down is
+``enable_external_access = false``, no allowed directories, no temp directory and
+``lock_configuration = true``. Every partner-facing route reads through that database or the
 same filtered tables, so a partner's SQL can reach only its own rows: no lake, no files, no
 other partner's data, whatever it writes.
 
