@@ -69,9 +69,12 @@ def _text(raw: bytes) -> str:
     return raw.decode("utf-8", errors="replace").lstrip("\ufeff")
 
 
-def detect_format(path_or_bytes: str | Path | bytes) -> CatalogFormat:
-    """The format of a catalog file (path or bytes); :class:`UnknownFormat` when it is none we read."""
-    raw, name = _head(path_or_bytes)
+def detect_format(path_or_bytes: str | Path | bytes, name: str | None = None) -> CatalogFormat:
+    """The format of a catalog file (path or bytes); :class:`UnknownFormat` when it is none we read.
+
+    ``name`` is how messages call the file (default: its file name)."""
+    raw, found = _head(path_or_bytes)
+    name = name or found
     text = _text(raw).lstrip()
     if not text:
         raise UnknownFormat(f"{name}: the file is empty; {EXPECTED}")
@@ -90,25 +93,29 @@ def detect_format(path_or_bytes: str | Path | bytes) -> CatalogFormat:
 
 
 @overload
-def read_catalog_file(path: str | Path, provider: str | None = None, *, strict: Literal[True] = True) -> pa.Table: ...
+def read_catalog_file(
+    path: str | Path, provider: str | None = None, *, strict: Literal[True] = True, source_name: str | None = None
+) -> pa.Table: ...
 @overload
 def read_catalog_file(
-    path: str | Path, provider: str | None = None, *, strict: Literal[False]
+    path: str | Path, provider: str | None = None, *, strict: Literal[False], source_name: str | None = None
 ) -> tuple[pa.Table, list[ParseProblem]]: ...
 def read_catalog_file(
-    path: str | Path, provider: str | None = None, *, strict: bool = True
+    path: str | Path, provider: str | None = None, *, strict: bool = True, source_name: str | None = None
 ) -> pa.Table | tuple[pa.Table, list[ParseProblem]]:
     """Detect the format of ``path`` and parse it into solution rows (``SOLUTION_ROW_SCHEMA``).
 
     Example: ``read_catalog_file("comcat.csv")`` -> rows with provider ``USGS``.
     Raises :class:`UnknownFormat` or :class:`ParseError`; with ``strict=False`` returns
-    ``(good_rows, problems)`` like every parser.
+    ``(good_rows, problems)`` like every parser. ``source_name`` is how messages and ``source_ref``
+    call the file (default: its file name; ``catalog import`` passes the user's name of an archived copy).
     """
-    fmt = detect_format(path)
+    name = source_name or Path(path).name
+    fmt = detect_format(path, name)
     parser = _PARSERS[fmt]
     if fmt == "geojson":
         provider = provider or "USGS"
-    return parser(path, provider, strict=strict)  # type: ignore[no-any-return]
+    return parser(path, provider, name, strict=strict)  # type: ignore[no-any-return]
 
 
 _PARSERS: dict[str, Any] = {

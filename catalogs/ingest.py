@@ -352,8 +352,8 @@ def import_file(lake: Lake, settings: IngestSettings, path: Path | str, provider
     if not src.is_file():
         raise CatalogError(f"{src}: no such file")
     archived = archive_file(settings.raw_dir, src)
-    fmt = detect_format(archived.path)
-    rows = read_catalog_file(archived.path, provider=provider)
+    fmt = detect_format(archived.path, src.name)  # messages name the user's file, not the archived copy
+    rows = read_catalog_file(archived.path, provider=provider, source_name=src.name)
     return ingest_solutions(
         lake, rows, "catalog_file", src.name, str(archived.path), archived, settings,
         media_kind=str(fmt), batch_extra=(provider or "").upper(),
