@@ -21,13 +21,15 @@ from pathlib import Path
 from typing import Any, Literal, overload
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from catalogs.comcat_csv import csv_layout, parse_comcat_csv
-from catalogs.errors import UnknownFormat
+from catalogs.errors import ParseError, UnknownFormat
 from catalogs.fdsntext import parse_fdsn_text
 from catalogs.geojson_feed import parse_geojson_feed
 from catalogs.parse_common import GZIP_MAGIC, ParseProblem
 from catalogs.quakeml import parse_quakeml
+from catalogs.rows import solution_ids
 
 __all__ = ["CatalogFormat", "detect_format", "read_catalog_file"]
 
@@ -115,7 +117,48 @@ def read_catalog_file(
     parser = _PARSERS[fmt]
     if fmt == "geojson":
         provider = provider or "USGS"
-    return parser(path, provider, name, strict=strict)  # type: ignore[no-any-return]
+    out = parser(path, provider, name, strict=strict)
+    if strict:
+        refuse_conflicting_ids(out, name, ID_COLUMNS[fmt])
+    return out  # type: ignore[no-any-return]
+
+
+#: How each format names the event id column (for messages).
+ID_COLUMNS = {"quakeml": "event publicID", "fdsntext": "EventID", "geojson": "id", "comcatcsv": "id",
+              "significantcsv": "ID"}
+
+
+def refuse_conflicting_ids(rows: pa.Table, name: str, column: str = "event id") -> None:
+    """Raise :class:`ParseError` when one file gives one event id twice with different values.
+
+    A catalog file states each event once; two different solutions under one id leave nothing to tell
+    which is meant (exact repeats are harmless and pass). Names the rows of both, from ``source_ref``."""
+    if rows.num_rows < 2:
+        return
+    key = pc.binary_join_element_wise(pc.utf8_upper(rows.column("provider")), rows.column("provider_event_id"), "\x1f")
+    if pc.count_distinct(key).as_py() == rows.num_rows:
+        return  # the common case: every id once (solution ids are only hashed when some id repeats)
+    table = pa.table({"k": key, "s": solution_ids(rows), "i": pa.array(range(rows.num_rows), pa.int64())})
+    groups = table.group_by("k").aggregate([("s", "count_distinct"), ("i", "min")])
+    bad = groups.filter(pc.greater(groups.column("s_count_distinct"), 1))
+    if bad.num_rows == 0:
+        return
+    first = int(pc.min(bad.column("i_min")).as_py())
+    same = pc.equal(key, key[first])
+    differs = pc.and_(same, pc.not_equal(table.column("s"), table.column("s")[first]))
+    second = int(pc.index(differs, True).as_py())
+    refs = rows.column("source_ref")
+    a, b = (_ref_number(refs[i].as_py(), i) for i in (first, second))
+    event_id = rows.column("provider_event_id")[first].as_py()
+    raise ParseError(
+        f"event id {event_id!r} is given twice with different values (rows {a} and {b}); "
+        "a catalog file must state each event once", name, b, column)
+
+
+def _ref_number(ref: str | None, index: int) -> int:
+    """The row number of a ``'<file>#<row>'`` source reference (else the position, 1-based)."""
+    tail = (ref or "").rpartition("#")[2]
+    return int(tail) if tail.isdigit() else index + 1
 
 
 _PARSERS: dict[str, Any] = {
