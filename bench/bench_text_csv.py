@@ -83,7 +83,7 @@ def run(quick: bool = False) -> list[BenchResult]:
         parser: Callable[[Path], Any] = parse_fdsn_text if kind == "FDSN text" else parse_comcat_csv
         paths = [src] + [replicate(src, n) for n in sizes]
         for path in paths:
-            repeat = 9 if path.stat().st_size < 50_000_000 else 3
+            repeat = 9 if path.stat().st_size < 50_000_000 else 5
             base_s, bare, ours_s, table = _interleaved(partial(_bare, path, delimiter), partial(parser, path), repeat)
             assert table.num_rows == bare.num_rows, f"{path.name}: {table.num_rows} rows vs {bare.num_rows}"
             ratio = ours_s / base_s
