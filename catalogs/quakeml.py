@@ -58,7 +58,6 @@ from catalogs.parse_common import (
     open_binary,
     source_label,
     source_refs,
-    utc_from_us,
 )
 from catalogs.providers_map import (
     UNKNOWN_PROVIDER,
@@ -69,7 +68,7 @@ from catalogs.providers_map import (
     provider_from_agency,
     provider_from_public_id,
 )
-from catalogs.rows import UTC as UTC_TYPE
+from catalogs.rows import SOLUTION_ROW_SCHEMA
 
 __all__ = ["parse_quakeml"]
 
@@ -169,14 +168,7 @@ class _Flattener:
         self.doc_agency: str | None = None
         self.problems: list[ParseProblem] = []
         self.batches: list[pa.RecordBatch] = []
-        self.cols: dict[str, list[Any]] = {
-            k: []
-            for k in (
-                "provider provider_event_id origin_time_utc origin_latitude_deg origin_longitude_deg "
-                "origin_depth_km magnitude_value magnitude_type magnitude_author origin_agency "
-                "review_status event_type region_name updated_time_utc source_ref number line"
-            ).split()
-        }
+        self.cols: dict[str, list[Any]] = {name: [] for name in _RAW_SCHEMA.names}
 
     def _bad(self, number: int, column: str, el: Any, text: str, expected: str) -> None:
         problem = ParseProblem(self.label, number, f"{column} (line {el.sourceline})", text, expected)
@@ -296,7 +288,7 @@ class _Flattener:
             or provider_from_agency(ev_agency)
             or provider_from_agency(self.doc_agency)
             or provider_from_agency(origin_agency)
-            or provider_from_agency(authority(public_id).split(".")[-1] if authority(public_id) != "local" else None)
+            or _authority_provider(public_id)
             or UNKNOWN_PROVIDER
         )
 
@@ -305,28 +297,19 @@ class _Flattener:
         cols = self.cols
         if not cols["number"]:
             return
-        arrays = {
-            name: (
-                utc_from_us(values)
-                if name in ("origin_time_utc", "updated_time_utc")
-                else pa.array(values, pa.int64() if name in ("number", "line") else _RAW_TYPES.get(name))
-            )
-            for name, values in cols.items()
-            if name != "source_ref"
-        }
-        self.batches.append(pa.RecordBatch.from_pydict(arrays))
+        arrays = [
+            pa.array(cols[f.name], pa.int64()).cast(f.type)
+            if pa.types.is_timestamp(f.type)
+            else pa.array(cols[f.name], f.type)
+            for f in _RAW_SCHEMA
+        ]
+        self.batches.append(pa.RecordBatch.from_arrays(arrays, schema=_RAW_SCHEMA))
         for values in cols.values():
             values.clear()
 
     def table(self) -> tuple[pa.Table, list[ParseProblem]]:
         self.flush()
-        if self.batches:
-            raw = pa.Table.from_batches(self.batches)
-        else:
-            raw = pa.table({k: pa.array([], _RAW_TYPES.get(k, pa.int64())) for k in self.cols if k != "source_ref"})
-            raw = raw.set_column(
-                raw.schema.get_field_index("origin_time_utc"), "origin_time_utc", pa.array([], UTC_TYPE)
-            ).set_column(raw.schema.get_field_index("updated_time_utc"), "updated_time_utc", pa.array([], UTC_TYPE))
+        raw = pa.Table.from_batches(self.batches, schema=_RAW_SCHEMA)
         numbers = raw.column("number")
         data: dict[str, Any] = {k: raw.column(k) for k in raw.column_names if k not in ("number", "line")}
         data["alias_ids"] = empty_lists(raw.num_rows)
@@ -335,13 +318,17 @@ class _Flattener:
         return check_rows(table, self.label, COLUMN_NAMES, numbers, self.problems, raw.column("line"))
 
 
-_RAW_TYPES: dict[str, pa.DataType] = {
-    name: (pa.float64() if name in COLUMN_NAMES and name != "origin_time_utc" else pa.string())
-    for name in (
-        "provider provider_event_id origin_latitude_deg origin_longitude_deg origin_depth_km magnitude_value "
-        "magnitude_type magnitude_author origin_agency review_status event_type region_name"
-    ).split()
-}
+# The values collected per event: the solution columns but alias_ids/source_ref, plus position.
+_RAW_SCHEMA = pa.schema(
+    [f for f in SOLUTION_ROW_SCHEMA if f.name not in ("alias_ids", "source_ref")]
+    + [pa.field("number", pa.int64()), pa.field("line", pa.int64())]
+)
+
+
+def _authority_provider(public_id: str) -> str | None:
+    """The publicID authority itself (upper case) as a last resort; never ``local``."""
+    auth = authority(public_id)
+    return None if auth.lower() in ("", "local") else provider_from_agency(auth)
 
 
 def _pick(items: list[Any], preferred: str | None) -> Any:
