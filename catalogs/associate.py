@@ -107,7 +107,7 @@ class Association:
 
     event_ids: pa.Array  # string, one per incoming row
     is_new_event: np.ndarray  # bool, one per incoming row: its event did not exist before
-    candidate_pairs: int  # window candidates examined (for logs and benchmarks)
+    candidate_pairs: int  # unordered candidate pairs inside the windows (for logs and benchmarks)
     conflicts: list[str] = field(default_factory=list)  # alias links that span two existing events
 
 
@@ -133,21 +133,18 @@ def _codes(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
     return np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
-def _window_pairs(
-    t: np.ndarray, queries: np.ndarray, dt_us: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """All (query, candidate) point pairs with |t_q - t_c| <= dt, from one sort (no O(n^2))."""
-    order = np.argsort(t, kind="stable")
+def _window_pairs(t: np.ndarray, usable: np.ndarray, dt_us: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every unordered pair of usable points with |t_a - t_b| <= dt, once, from one sort and
+    ``searchsorted`` (no O(n^2) scan): each point is paired with the points after it in time."""
+    idx = np.flatnonzero(usable)
+    order = idx[np.argsort(t[idx], kind="stable")]
     ts = t[order]
-    tq = t[queries]
-    lo = np.searchsorted(ts, tq - dt_us, side="left")
-    hi = np.searchsorted(ts, tq + dt_us, side="right")
-    counts = hi - lo
+    hi = np.searchsorted(ts, ts + dt_us, side="right")
+    counts = hi - np.arange(1, len(ts) + 1)
     total = int(counts.sum())
-    q = np.repeat(queries, counts)
-    starts = np.repeat(lo - np.concatenate(([0], np.cumsum(counts)[:-1])), counts)
-    c = order[starts + np.arange(total)]
-    return q, c
+    first = np.repeat(np.arange(len(ts)), counts)
+    offset = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+    return order[first], order[first + 1 + offset]
 
 
 class _UnionFind:
@@ -236,12 +233,12 @@ def associate(
     minted: list[str] = []
     if is_new.any():
         new_idx = np.flatnonzero(is_new)
-        sub = rows.select(["provider", "provider_event_id", "origin_time_utc", "review_status", "updated_time_utc"])
-        sub = sub.take(pa.array(new_idx))
-        order = np.lexsort([*preference_keys(sub, params.priority), roots[new_idx]])
+        keys = [k[new_idx] for k in preference_keys(rows, params.priority)]
+        order = np.lexsort([*keys, roots[new_idx]])
         sorted_roots = roots[new_idx][order]
         first = order[np.concatenate(([True], sorted_roots[1:] != sorted_roots[:-1]))]
-        minted = mint_event_ids(sub.take(pa.array(first)))  # from each new event's preferred row
+        creators = rows.select(["origin_time_utc", "provider", "provider_event_id"]).take(pa.array(new_idx[first]))
+        minted = mint_event_ids(creators)  # from each new event's preferred row
         lookup = np.full(n_nodes, -1, dtype=np.int64)
         lookup[roots[new_idx][first]] = np.arange(len(first))
         label[new_idx] = m + lookup[roots[new_idx]]
@@ -331,7 +328,6 @@ def _match_windows(
     uf: _UnionFind,
 ) -> int:
     """Union free row groups with existing events or with each other inside the windows."""
-    n = rows.num_rows
     ev_nodes = np.array([ev_index[e] for e in events.column("event_id").to_pylist()], dtype=np.int64)
     t = np.concatenate([micros(rows.column("origin_time_utc")), micros(events.column("origin_time_utc"))])
     lat = np.concatenate([_f64(rows.column("origin_latitude_deg")), _f64(events.column("origin_latitude_deg"))])
@@ -341,25 +337,32 @@ def _match_windows(
     # Provider code per point; existing-event points get -1 (their provider set is checked exactly).
     pprov = np.concatenate([_codes(prov_up), np.full(len(ev_nodes), -1, dtype=np.int64)])
     usable = (t != NULL_TIME) & ~np.isnan(lat) & ~np.isnan(lon)
-    queries = np.flatnonzero(free & usable[:n])
-    if len(queries) == 0:
+    is_free = np.concatenate([free, np.zeros(len(ev_nodes), dtype=bool)])
+    if not (is_free & usable).any():
         return 0
-    q, c = _window_pairs(t, queries, int(round(params.dt_s * 1e6)))
-    keep = (pnode[q] != pnode[c]) & usable[c] & (pprov[q] != pprov[c])
-    q, c = q[keep], c[keep]
-    dt = np.abs(t[q] - t[c]) / 1e6
-    dd = haversine_km(lat[q], lon[q], lat[c], lon[c])
-    dm = np.abs(mag[q] - mag[c])
+    a, b = _window_pairs(t, usable, int(round(params.dt_s * 1e6)))
+    # At least one side must be a free row; never two rows of one group, never one provider twice.
+    keep = (is_free[a] | is_free[b]) & (pnode[a] != pnode[b]) & (pprov[a] != pprov[b])
+    a, b = a[keep], b[keep]
+    dt = np.abs(t[a] - t[b]) / 1e6
+    dd = haversine_km(lat[a], lon[a], lat[b], lon[b])
+    dm = np.abs(mag[a] - mag[b])
     dm = np.where(np.isnan(dm), 0.0, dm)  # a missing magnitude does not block a match
     keep = (dd <= params.distance_km) & (dm <= params.dmag + 1e-9)
-    q, c, dt, dd, dm = q[keep], c[keep], dt[keep], dd[keep], dm[keep]
-    if len(q) == 0:
+    a, b, dt, dd, dm = a[keep], b[keep], dt[keep], dd[keep], dm[keep]
+    if len(a) == 0:
         return 0
     # Components of the candidate graph where no provider repeats are merged whole, vectorised
     # (the greedy union below would merge all of them too); only the rest needs the scores.
-    dirty = _merge_clean_components(uf, pnode[q], pnode[c])
-    q, c, dt, dd, dm = q[dirty], c[dirty], dt[dirty], dd[dirty], dm[dirty]
-    if len(q):
+    dirty = _merge_clean_components(uf, pnode[a], pnode[b])
+    a, b, dt, dd, dm = a[dirty], b[dirty], dt[dirty], dd[dirty], dm[dirty]
+    if len(a):
+        # Both directions, from the free side only: each free row ranks its own candidates.
+        q, c = np.concatenate([a, b]), np.concatenate([b, a])
+        dt, dd, dm = np.tile(dt, 2), np.tile(dd, 2), np.tile(dm, 2)
+        own = is_free[q]
+        by_q = np.argsort(q[own], kind="stable")
+        q, c, dt, dd, dm = (x[own][by_q] for x in (q, c, dt, dd, dm))
         _ranked_union(uf, pnode[q], pnode[c], q, dt, dd, dm, params)
     return int(len(dirty))
 

@@ -78,11 +78,46 @@ def table(*rows: dict[str, Any]) -> pa.Table:
     return pa.Table.from_pylist(list(rows), schema=SOLUTION_ROW_SCHEMA)
 
 
+CATALOG_TABLES = ("events", "event_aliases", "event_solutions", "event_revisions", "ingest_batches", "raw_files")
+
+
 def counts(lake: Any, *names: str) -> dict[str, int]:
     """Row counts of catalog tables (one read-only connection)."""
-    names = names or ("events", "event_aliases", "event_solutions", "event_revisions", "ingest_batches", "raw_files")
     con = lake.connect(read_only=True)
     try:
-        return {n: int(con.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0]) for n in names}
+        return {n: int(con.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0]) for n in names or CATALOG_TABLES}
     finally:
         con.close()
+
+
+def lake_state(lake: Any) -> tuple[int, dict[str, int]]:
+    """(current snapshot id, row counts of the catalog tables), from one connection."""
+    con = lake.connect(read_only=True)
+    try:
+        snapshot = lake.current_snapshot(con)
+        return snapshot, {n: int(con.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0]) for n in CATALOG_TABLES}
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def module_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One data root for a whole test module (lake set-up costs seconds; tests that only look at
+    their own provider or their own rows share it)."""
+    return tmp_path_factory.mktemp("qe-module-home")
+
+
+@pytest.fixture(scope="module")
+def module_settings(module_home: Path) -> Any:
+    from expedition.settings import load_settings
+
+    return load_settings(module_home)
+
+
+@pytest.fixture(scope="module")
+def module_lake(module_settings: Any) -> Any:
+    from warehouse.lake import Lake
+
+    lk = Lake.from_settings(module_settings)
+    lk.init()
+    return lk

@@ -13,19 +13,29 @@ import pytest
 from catalogs.errors import ParseError
 from catalogs.ingest import event_detail, import_file, ingest_solutions
 from tests.conftest import run_cli
-from tests.fdsn_fixtures import COMCAT_CSV, COMCAT_TEXT, counts, solution, table
+from tests.fdsn_fixtures import (  # noqa: F401 - fixtures
+    COMCAT_CSV,
+    COMCAT_TEXT,
+    lake_state,
+    module_home,
+    module_lake,
+    module_settings,
+    solution,
+    table,
+)
+
+# The hand-made cases share one lake (module_lake): each uses its own quakes and ids and looks
+# only at its own events (catalogs.ingest.event_detail by provider id).
 
 
 def ingest(lake: Any, settings: Any, *rows: dict, name: str = "test") -> Any:
     return ingest_solutions(lake, table(*rows), "test_rows", name, f"memory:{name}", None, settings)
 
 
-def events(lake: Any) -> list[dict]:
-    return lake.read_table("events").to_pylist()
-
-
-def revisions(lake: Any) -> list[dict]:
-    return sorted(lake.read_table("event_revisions").to_pylist(), key=lambda r: (r["event_id"], r["event_revision"]))
+def detail(lake: Any, provider_event_id: str) -> dict[str, list[dict]]:
+    found = event_detail(lake, provider_event_id)
+    assert found is not None, provider_event_id
+    return {k: v.to_pylist() for k, v in found.items()}
 
 
 @pytest.mark.slow
@@ -38,24 +48,24 @@ def test_comcat_csv_and_its_text_twin_are_one_catalog(lake: Any, settings: Any, 
     assert (first.new_events, first.revised_events) == (distinct, 0)
     second = import_file(lake, settings, text)
     assert (second.new_events, second.revised_events, second.unchanged) == (0, 0, distinct)
-    before, snapshot = counts(lake), lake.current_snapshot()
+    snapshot, before = lake_state(lake)
     assert before["events"] == distinct == 4118  # not 8,236
     assert before["event_revisions"] == distinct and before["raw_files"] == 2
     for path in (csv, text):  # re-importing either changes nothing: no rows, no revisions, no snapshot
         again = import_file(lake, settings, path)
         assert again.already_ingested and again.new_events == again.revised_events == 0
-    assert counts(lake) == before and lake.current_snapshot() == snapshot
-    # The raw files were archived by content hash, and the events carry the CSV's richer solution.
-    raw = lake.read_table("raw_files").to_pylist()
-    assert all(Path(r["raw_archive_path"]).is_file() for r in raw)
-    detail = event_detail(lake, "us6000jllz")  # 2023-02-06 Pazarcik M7.8, looked up by its ComCat id
-    assert detail is not None
-    ev = detail["event"].to_pylist()[0]
+    assert lake_state(lake) == (snapshot, before)
+    # The raw files were archived by content hash, and the event carries the CSV's richer solution.
+    d = detail(lake, "us6000jllz")  # 2023-02-06 Pazarcik M7.8, looked up by its ComCat id
+    [ev] = d["event"]
     assert ev["review_status"] == "reviewed" and ev["magnitude_value"] == pytest.approx(7.8)
-    assert detail["solutions"].num_rows == 2 and detail["aliases"].num_rows == 1
+    assert len(d["solutions"]) == 2 and len(d["aliases"]) == 1
+    archived = sorted(x.name for x in settings.raw_dir.rglob("*") if x.is_file())
+    assert archived == sorted([csv.name, text.name])
 
 
-def test_revisions_append_and_keep_the_event_id(lake: Any, settings: Any) -> None:
+def test_revisions_append_and_keep_the_event_id(module_lake: Any, module_settings: Any) -> None:  # noqa: F811
+    lake, settings = module_lake, module_settings
     v1 = solution("USGS", "us7000k1", "2023-09-08T22:11:01", 31.06, -8.39, 6.8, updated="2023-09-08T23:00:00")
     v2 = dict(v1, magnitude_value=6.9, updated_time_utc=v1["updated_time_utc"].replace(hour=23, minute=30))
     v3 = dict(v2, origin_latitude_deg=31.07, origin_depth_km=19.0, updated_time_utc=v1["updated_time_utc"].replace(day=9))
@@ -63,77 +73,83 @@ def test_revisions_append_and_keep_the_event_id(lake: Any, settings: Any) -> Non
     reports = [ingest(lake, settings, v, name=f"v{i}") for i, v in enumerate((v1, v2, v3, v4), start=1)]
     assert [r.new_events for r in reports] == [1, 0, 0, 0]
     assert [r.revised_events for r in reports] == [0, 1, 1, 1]
-    evs = events(lake)
-    assert len(evs) == 1
-    ev = evs[0]
-    assert ev["event_revision"] == 4 and ev["preferred_provider_event_id"] == "us7000k1b"
-    assert (ev["magnitude_value"], ev["origin_latitude_deg"], ev["origin_depth_km"]) == (6.9, 31.07, 19.0)
-    revs = revisions(lake)
-    assert [r["revision_reason"] for r in revs] == ["new", "magnitude", "relocation", "new_id"]
-    assert {r["event_id"] for r in revs} == {ev["event_id"]}
-    assert [r["magnitude_value"] for r in revs] == [6.8, 6.9, 6.9, 6.9]  # history is never overwritten
     # An older answer arriving late does not win over the provider's latest one.
     late = ingest(lake, settings, dict(v1, region_name="Morocco (late copy)"), name="late-copy")
     assert (late.revised_events, late.unchanged, late.solutions_added) == (0, 1, 1)
+    d = detail(lake, "us7000k1")
+    [ev] = d["event"]
+    assert ev == detail(lake, "us7000k1b")["event"][0]  # both ids lead to the one event
+    assert ev["event_revision"] == 4 and ev["preferred_provider_event_id"] == "us7000k1b"
+    assert (ev["magnitude_value"], ev["origin_latitude_deg"], ev["origin_depth_km"]) == (6.9, 31.07, 19.0)
+    revs = d["revisions"]
+    assert [r["revision_reason"] for r in revs] == ["new", "magnitude", "relocation", "new_id"]
+    assert [r["event_revision"] for r in revs] == [1, 2, 3, 4]
+    assert [r["magnitude_value"] for r in revs] == [6.8, 6.9, 6.9, 6.9]  # history is never overwritten
+    assert len(d["solutions"]) == 5 and {a["provider_event_id"] for a in d["aliases"]} == {"us7000k1", "us7000k1b"}
 
 
-def test_multi_agency_one_event_preferred_by_priority(lake: Any, settings: Any) -> None:
+def test_multi_agency_one_event_preferred_by_priority(module_lake: Any, module_settings: Any) -> None:  # noqa: F811
+    lake, settings = module_lake, module_settings
     isc = solution("ISC", "625971234", "2023-02-06T01:17:36", 37.17, 37.08, 7.7, status="final", mag_type="MW")
     usgs = solution("USGS", "us6000jllz", "2023-02-06T01:17:34", 37.226, 37.014, 7.8)
     emsc = solution("EMSC", "20230206_0000008", "2023-02-06T01:17:35", 37.2, 37.05, 7.8, status="manual")
-    ingest(lake, settings, isc, name="isc")
-    [ev] = events(lake)
-    assert ev["preferred_provider"] == "ISC"
+    first = ingest(lake, settings, isc, name="isc")
+    assert first.new_events == 1
     rep = ingest(lake, settings, usgs, emsc, name="usgs+emsc")
     assert (rep.new_events, rep.revised_events, rep.aliases_added) == (0, 1, 2)
-    [ev2] = events(lake)
-    assert ev2["event_id"] == ev["event_id"]  # kept once assigned
-    assert ev2["preferred_provider"] == "USGS"  # priority 10 beats EMSC 20 and ISC 40 (qe.toml default)
-    assert revisions(lake)[-1]["revision_reason"] == "preferred_source"
-    aliases = lake.read_table("event_aliases").to_pylist()
-    assert sorted((a["provider"], a["event_id"]) for a in aliases) == sorted(
-        (p, ev["event_id"]) for p in ("EMSC", "ISC", "USGS"))
+    d = detail(lake, "625971234")
+    [ev] = d["event"]
+    assert ev["preferred_provider"] == "USGS"  # priority 10 beats EMSC 20 and ISC 40 (default providers)
+    assert [r["revision_reason"] for r in d["revisions"]] == ["new", "preferred_source"]
+    assert d["revisions"][0]["source_provider"] == "ISC"  # the event id was minted from ISC's solution, and kept
+    assert ev["event_id"].endswith(mint_suffix("ISC", "625971234"))
+    assert sorted(a["provider"] for a in d["aliases"]) == ["EMSC", "ISC", "USGS"]
 
 
-def test_same_provider_close_events_stay_two(lake: Any, settings: Any) -> None:
+def mint_suffix(provider: str, provider_event_id: str) -> str:
+    import hashlib
+
+    return "-" + hashlib.sha1(f"{provider}:{provider_event_id}".encode()).hexdigest()[:6]
+
+
+def test_same_provider_close_events_stay_two(module_lake: Any, module_settings: Any) -> None:  # noqa: F811
+    lake, settings = module_lake, module_settings
     a = solution("USGS", "us1", "2023-05-01T10:00:00", 10.0, 120.0, 5.5)
     b = solution("USGS", "us2", "2023-05-01T10:00:05", 10.09, 120.0, 5.4)
     ingest(lake, settings, a, name="a")
     ingest(lake, settings, b, name="b")
-    assert len(events(lake)) == 2
+    assert detail(lake, "us1")["event"][0]["event_id"] != detail(lake, "us2")["event"][0]["event_id"]
     # Both rows again in one batch: each maps to its own event through its alias; nothing changes.
     rep = ingest(lake, settings, a, b, name="both")
     assert (rep.new_events, rep.revised_events, rep.unchanged) == (0, 0, 2)
 
 
-def test_same_rows_twice_is_one_batch(lake: Any, settings: Any) -> None:
+def test_same_rows_twice_is_one_batch(module_lake: Any, module_settings: Any) -> None:  # noqa: F811
     rows = (solution("GFZ", "gfz2023abcd", "2023-01-01T00:00:00", 1.0, 2.0, 5.0),)
-    first = ingest(lake, settings, *rows, name="one")
-    again = ingest(lake, settings, *rows, name="one-again")  # no raw file: the batch id hashes the solutions
-    assert again.already_ingested and again.batch_id == first.batch_id
+    first = ingest(module_lake, module_settings, *rows, name="one")
+    again = ingest(module_lake, module_settings, *rows, name="one-again")  # no raw file: the batch id hashes the solutions
+    assert first.new_events == 1 and again.already_ingested and again.batch_id == first.batch_id
 
 
-def test_rows_must_match_the_row_schema(lake: Any, settings: Any) -> None:
+def test_rows_must_match_the_row_schema(module_lake: Any, module_settings: Any) -> None:  # noqa: F811
     bad = table(solution("USGS", "u", "2023-01-01T00:00:00", 0, 0, 5.0)).drop_columns(["origin_depth_km"])
     with pytest.raises(ParseError, match="origin_depth_km"):
-        ingest_solutions(lake, bad, "test_rows", "bad.csv", "memory:bad", None, settings)
+        ingest_solutions(module_lake, bad, "test_rows", "bad.csv", "memory:bad", None, module_settings)
     wrong = table(solution("USGS", "u", "2023-01-01T00:00:00", 0, 0, 5.0))
     wrong = wrong.set_column(5, "origin_depth_km", pa.array(["deep"]))
     with pytest.raises(ParseError, match="row schema"):
-        ingest_solutions(lake, wrong, "test_rows", "bad.csv", "memory:bad", None, settings)
+        ingest_solutions(module_lake, wrong, "test_rows", "bad.csv", "memory:bad", None, module_settings)
 
 
-def test_cli_import_and_show(qe_home: Path, shared_data: Path) -> None:
+def test_cli_import_and_show(lake: Any, shared_data: Path) -> None:  # lake: QE_HOME is initialised
     qml = shared_data / "catalogs/quakeml/usgs_comcat_2008-01_m6plus.qml"
-    assert run_cli(["init"]).returncode == 0
-    r = run_cli(["catalog", "import", str(qml)])
+    r = run_cli(["catalog", "import", str(qml), str(qml)])
     assert r.returncode == 0, r.stderr
     from catalogs.quakeml import parse_quakeml
 
     rows = parse_quakeml(qml)
-    assert f"{rows.num_rows} new" in r.stdout
-    r2 = run_cli(["catalog", "import", str(qml)])
-    assert "already imported" in r2.stdout
+    first_line, second_line = r.stdout.splitlines()
+    assert f"{rows.num_rows} new" in first_line and "already imported" in second_line
     first_id = rows.column("provider_event_id")[0].as_py()
     shown = run_cli(["catalog", "show", first_id, "--json"])
     assert shown.returncode == 0, shown.stderr

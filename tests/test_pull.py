@@ -14,7 +14,16 @@ from catalogs.errors import PermanentProviderError, TransientProviderError
 from catalogs.fdsnws_server import FDSNEventServer, serve_events
 from catalogs.pull import pull_provider, read_watermark
 from tests.conftest import run_cli
-from tests.fdsn_fixtures import QUICK_RETRY, comcat_rows, counts, provider_for, window  # noqa: F401 - fixtures
+from tests.fdsn_fixtures import (  # noqa: F401 - fixtures
+    QUICK_RETRY,
+    comcat_rows,
+    counts,
+    module_home,
+    module_lake,
+    module_settings,
+    provider_for,
+    window,
+)
 
 DAY = dt.timedelta(days=1)
 
@@ -44,7 +53,7 @@ def feb_service(feb_rows: pa.Table) -> Iterator[FDSNEventServer]:
 def pull(lake: Any, settings: Any, server: FDSNEventServer, **kw: Any) -> Any:
     opts: dict[str, Any] = {"starttime": "2023-02-06", "endtime": "2023-02-10", "retry": QUICK_RETRY,
                             "initial_window": 4 * DAY}
-    prov = provider_for(server, **kw.pop("provider_opts", {}))
+    prov = provider_for(server, kw.pop("name", "USGS"), **kw.pop("provider_opts", {}))
     opts.update(kw)
     return pull_provider(lake, settings, prov, **opts)
 
@@ -65,47 +74,53 @@ def test_capped_service_gives_every_event_once(lake: Any, settings: Any, comcat_
     assert rep.windows == len(rep.batches) and rep.watermark == dt.datetime(2024, 6, 1, tzinfo=dt.UTC)
 
 
-def test_no_data_is_not_an_error(lake: Any, settings: Any, feb_service: FDSNEventServer) -> None:
-    rep = pull(lake, settings, feb_service, starttime="1990-01-01", endtime="1990-01-03")
+# The fault tests share one lake (module_lake); each uses its own provider name, so watermarks
+# and counts stay separate where they are asserted.
+
+
+def test_no_data_is_not_an_error(module_lake: Any, module_settings: Any, feb_service: FDSNEventServer) -> None:  # noqa: F811
+    rep = pull(module_lake, module_settings, feb_service, starttime="1990-01-01", endtime="1990-01-03", name="NODATA")
     assert (rep.events_received, rep.windows, rep.incidents) == (0, 1, [])
     assert [r.status for r in feb_service.query_requests()] == [204]
-    wm = read_watermark(lake, "USGS")
+    wm = read_watermark(module_lake, "NODATA")
     assert wm is not None and wm["watermark_origin_time_utc"] == dt.datetime(1990, 1, 3, tzinfo=dt.UTC)
     assert wm["last_error"] is None
 
 
-def test_400_surfaces_the_message_and_is_not_retried(lake: Any, settings: Any, feb_service: FDSNEventServer) -> None:
+def test_400_surfaces_the_message_and_is_not_retried(module_lake: Any, module_settings: Any,  # noqa: F811
+                                                     feb_service: FDSNEventServer) -> None:
     feb_service.faults.push("400", times=3, message="minmagnitude below 4 is not served here")
     sleeps = Sleeps()
     with pytest.raises(PermanentProviderError, match="minmagnitude below 4 is not served here"):
-        pull(lake, settings, feb_service, sleep=sleeps)
+        pull(module_lake, module_settings, feb_service, sleep=sleeps, name="BAD")
     assert len(feb_service.query_requests()) == 1 and sleeps.waits == []
-    wm = read_watermark(lake, "USGS")
+    wm = read_watermark(module_lake, "BAD")
     assert wm is not None and "minmagnitude below 4" in wm["last_error"]
 
 
-def test_503_and_429_are_retried_after_retry_after(lake: Any, settings: Any, feb_service: FDSNEventServer,
-                                                     feb_rows: pa.Table) -> None:
+def test_503_and_429_are_retried_after_retry_after(module_lake: Any, module_settings: Any,  # noqa: F811
+                                                   feb_service: FDSNEventServer, feb_rows: pa.Table) -> None:
     feb_service.faults.push("503", times=2, retry_after=3)
     feb_service.faults.push("429", retry_after=2)
     sleeps = Sleeps()
-    rep = pull(lake, settings, feb_service, sleep=sleeps)
+    rep = pull(module_lake, module_settings, feb_service, sleep=sleeps, name="BUSY")
     assert sleeps.waits == [3, 3, 2]  # the server's Retry-After, not our backoff
-    assert rep.events_received == feb_rows.num_rows and rep.new_events == feb_rows.num_rows
+    assert rep.events_received == feb_rows.num_rows and rep.windows == 1
     assert len(rep.incidents) == 3 and all("retrying" in i for i in rep.incidents)
     assert [r.status for r in feb_service.query_requests()] == [503, 503, 429, 200]
 
 
-def test_transport_faults_are_retried_until_the_pull_completes(lake: Any, settings: Any, feb_service: FDSNEventServer,
-                                                                feb_rows: pa.Table) -> None:
+def test_transport_faults_are_retried_until_the_pull_completes(module_lake: Any, module_settings: Any,  # noqa: F811
+                                                                feb_service: FDSNEventServer, feb_rows: pa.Table) -> None:
     feb_service.faults.push("503", path="event/1/application.wadl")  # discovery fails once
     for kind in ("500", "reset", "truncated", "html200", "empty200"):
         feb_service.faults.push(kind)
     feb_service.faults.push("timeout", seconds=10)
-    rep = pull(lake, settings, feb_service, sleep=Sleeps(), provider_opts={"timeout_s": 0.5},
-               retry=type(QUICK_RETRY)(attempts=8, base_s=0.01))
-    assert rep.events_received == feb_rows.num_rows
-    assert counts(lake, "events")["events"] == feb_rows.num_rows
+    rep = pull(module_lake, module_settings, feb_service, sleep=Sleeps(), provider_opts={"timeout_s": 0.5},
+               retry=type(QUICK_RETRY)(attempts=8, base_s=0.01), name="FLAKY")
+    assert rep.events_received == feb_rows.num_rows and rep.windows == 1
+    detail = module_lake.read_table("event_aliases", "WHERE provider = ?", ["FLAKY"])
+    assert sorted(detail.column("provider_event_id").to_pylist()) == sorted(feb_rows.column("provider_event_id").to_pylist())
     assert len(rep.incidents) == 7 and feb_service.faults.pending == 0
     assert any("discovery" in i for i in rep.incidents) and any("HTML" in i for i in rep.incidents)
 
@@ -172,8 +187,7 @@ def test_usgs_geojson_feed(lake: Any, settings: Any, feb_service: FDSNEventServe
     assert (again.new_events, again.revised_events, again.solutions_added, again.aliases_added) == (0, 0, 0, 0)
 
 
-def test_cli_pull_from_any_fdsn_url(qe_home: Any, feb_service: FDSNEventServer, feb_rows: pa.Table) -> None:
-    assert run_cli(["init"]).returncode == 0
+def test_cli_pull_from_any_fdsn_url(lake: Any, feb_service: FDSNEventServer, feb_rows: pa.Table) -> None:
     r = run_cli(["catalog", "pull", "--provider", "LOCAL", "--url", feb_service.url, "--starttime", "2023-02-06",
                  "--endtime", "2023-02-10", "--format", "text"])
     assert r.returncode == 0, r.stderr
