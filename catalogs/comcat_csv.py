@@ -74,8 +74,10 @@ SIGNIFICANT_COLUMNS = (
     "Horizontal Distance", "Horizontal Error", "Root Mean Square", "ID", "Source", "Location Source",
     "Magnitude Source", "Status",
 )  # fmt: skip
-COMCAT_REQUIRED = ("time", "latitude", "longitude", "id")
+COMCAT_REQUIRED = ("time", "latitude", "longitude", "id")  # enough to recognise the layout
+COMCAT_CORE = ("time", "latitude", "longitude", "depth", "mag", "id")  # enough to read it
 SIGNIFICANT_REQUIRED = ("Date", "Time", "Latitude", "Longitude", "ID")
+SIGNIFICANT_CORE = ("Date", "Time", "Latitude", "Longitude", "Depth", "Magnitude", "ID")
 COMCAT_USED = ("time", "latitude", "longitude", "depth", "mag", "magType", "id", "updated", "place", "type",
                "status", "locationSource", "magSource")  # fmt: skip
 SIGNIFICANT_USED = ("Date", "Time", "Latitude", "Longitude", "Type", "Depth", "Magnitude", "Magnitude Type", "ID",
@@ -135,6 +137,11 @@ def parse_comcat_csv(
             f"(or Date,Time,Latitude,Longitude,...,ID); found {header[:8]}",
             label,
         )
+    core = COMCAT_CORE if layout == "comcatcsv" else SIGNIFICANT_CORE
+    missing = [c for c in core if c not in header]
+    if missing:
+        names = ", ".join(repr(c) for c in missing)
+        raise ParseError(f"the header line lacks column(s) {names}; found {header}", label, None, missing[0])
     used = COMCAT_USED if layout == "comcatcsv" else SIGNIFICANT_USED
     include = [c for c in used if c in header]
     types = {c: (pa.float64() if c in FLOATS else TIMES.get(c, pa.string())) for c in include}

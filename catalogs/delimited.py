@@ -1,5 +1,8 @@
 """Delimited catalog text (FDSN text, ComCat CSV) read with ``pyarrow.csv``, errors located.
 
+A field longer than :data:`FIELD_LIMIT` (128 KiB) is refused with its row and column: no catalog
+value is that long, and pyarrow cannot read a row longer than its block size at all.
+
 The fast path is a plain multi-threaded ``pyarrow.csv.read_csv`` with declared column types. Only
 when it fails does this module spend time finding *where*: a wrong number of fields is re-read
 single-threaded to get the row; a value that does not convert is re-read as text and converted
@@ -26,6 +29,7 @@ from catalogs.rows import UTC
 __all__ = ["first_line", "header_fields", "map_unique", "read_delimited", "row_numbers", "to_float", "to_time", "trim"]
 
 NUMBER_EXPECTED = "a number"
+FIELD_LIMIT = 131_072  # bytes in one field; the limit of Python's csv module
 TIME_EXPECTED = "an ISO 8601 time (UTC)"
 _ZONED = re.compile(r"(?:Z|[+-]\d\d:?\d\d)$")
 
@@ -48,16 +52,34 @@ def read_delimited(
     :class:`ParseError` naming the data row.
     """
     try:
-        return _read(source, delimiter, quoted, column_names, skip_rows, types, include, True)
+        table = _read(source, delimiter, quoted, column_names, skip_rows, types, include, True)
     except pa.ArrowInvalid as exc:
-        text = str(exc)
-        if "conversion error" in text:
-            as_text = {k: (pa.string() if _typed(v) else v) for k, v in types.items()}
-            try:
-                return _read(source, delimiter, quoted, column_names, skip_rows, as_text, include, True)
-            except pa.ArrowInvalid as exc2:
-                raise _locate(source, label, delimiter, quoted, column_names, skip_rows, exc2) from exc2
-        raise _locate(source, label, delimiter, quoted, column_names, skip_rows, exc) from exc
+        if "conversion error" not in str(exc):
+            raise _locate(source, label, delimiter, quoted, column_names, skip_rows, exc) from exc
+        as_text = {k: (pa.string() if _typed(v) else v) for k, v in types.items()}
+        try:
+            table = _read(source, delimiter, quoted, column_names, skip_rows, as_text, include, True)
+        except pa.ArrowInvalid as exc2:
+            raise _locate(source, label, delimiter, quoted, column_names, skip_rows, exc2) from exc2
+    _check_field_sizes(table, label)
+    return table
+
+
+def _check_field_sizes(table: pa.Table, label: str) -> None:
+    """Refuse text fields longer than FIELD_LIMIT bytes (a catalog never has one; a garbled file may)."""
+    for name in table.column_names:
+        col = table.column(name)
+        if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)) or not len(col):
+            continue
+        sizes = pc.binary_length(col)
+        longest = pc.max(sizes).as_py()
+        if longest is not None and longest > FIELD_LIMIT:
+            row = pc.index(sizes, longest).as_py() + 1
+            raise ParseError(_too_long(longest), label, row, name)
+
+
+def _too_long(size: int) -> str:
+    return f"a field of {size:,} bytes exceeds the limit of {FIELD_LIMIT:,} bytes"
 
 
 def _typed(t: pa.DataType) -> bool:
@@ -125,15 +147,20 @@ def _locate(
             return ParseError(f"not UTF-8 text at byte {err.start} of the line", label, number)
     rows = csv.reader(texts, delimiter=delimiter) if quoted else (t.split(delimiter) for t in texts)
     number = 0
+    names = list(column_names or [])
     try:
         for i, fields in enumerate(rows):
             if i < header_lines:
                 if expected is None:
-                    expected = len(fields)
+                    expected, names = len(fields), [f.strip() for f in fields]
                 continue
             if not fields or fields == [""]:
                 continue
             number += 1
+            for j, field in enumerate(fields):
+                if len(field) > FIELD_LIMIT:
+                    size = len(field.encode("utf-8"))
+                    return ParseError(_too_long(size), label, number, names[j] if j < len(names) else None)
             if expected is not None and len(fields) != expected:
                 shown = delimiter.join(fields)[:120]
                 return ParseError(
@@ -142,6 +169,8 @@ def _locate(
                     number,
                 )
     except csv.Error as err:
+        if "field larger than field limit" in str(err):
+            return ParseError(f"a field exceeds the limit of {FIELD_LIMIT:,} bytes", label, number + 1)
         return ParseError(f"malformed CSV: {err}", label, number + 1)
     message = re.sub(r"^CSV parse error: ", "", str(exc))
     return ParseError(f"unreadable delimited text: {message}", label)

@@ -67,7 +67,7 @@ FDSN_TEXT_COLUMNS = (
     "EventID", "Time", "Latitude", "Longitude", "Depth/km", "Author", "Catalog", "Contributor",
     "ContributorID", "MagType", "Magnitude", "MagAuthor", "EventLocationName", "EventType",
 )  # fmt: skip
-REQUIRED = ("EventID", "Time", "Latitude", "Longitude")
+REQUIRED = ("EventID", "Time", "Latitude", "Longitude", "Magnitude")
 FLOATS = ("Latitude", "Longitude", "Depth/km", "Magnitude")
 _CANONICAL = {c.lower(): c for c in FDSN_TEXT_COLUMNS} | {"depth": "Depth/km", "depth/m": "Depth/m"}
 COLUMN_NAMES = {
@@ -90,8 +90,12 @@ def fdsn_header(line: bytes, label: str) -> list[str]:
         canon = _CANONICAL.get(name.lower(), name) or f"column{i + 1}"
         out.append(canon if canon not in out else f"{canon}_{i + 1}")
     missing = [c for c in REQUIRED if c not in out]
+    if "Depth/km" not in out and "Depth/m" not in out:
+        missing.append("Depth/km")
     if missing:
-        raise ParseError(f"the header line lacks column(s) {', '.join(missing)}; found {names}", label)
+        raise ParseError(
+            f"the header line lacks column(s) {', '.join(missing)}; found {names}", label, None, missing[0]
+        )
     return out
 
 

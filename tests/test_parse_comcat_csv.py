@@ -167,3 +167,21 @@ def test_not_a_comcat_csv() -> None:
             (CSV_HEAD + "2020-01-01T00:00:00Z,0,0,10,5,mb,x1,p,earthquake,reviewed\n1,2\n").encode(),
             source_name="other.csv",
         )
+
+
+def test_a_header_without_a_core_column_names_it() -> None:
+    header = CSV_HEAD.replace("mag,", "magnitude,")
+    with pytest.raises(ParseError, match="lacks column.*'mag'") as err:
+        parse_comcat_csv(
+            (header + "2020-01-01T00:00:00Z,0,0,10,5,mb,x1,p,earthquake,reviewed\n").encode(), source_name="q.csv"
+        )
+    assert (err.value.source, err.value.row, err.value.column) == ("q.csv", None, "mag")
+
+
+@pytest.mark.parametrize("size", [200_000, 3_000_000])  # below and above pyarrow's 1 MB block
+def test_an_absurdly_long_field_is_refused_with_row_and_column(size: int) -> None:
+    good = "2020-01-01T00:00:00Z,0,0,10,5,mb,x1,p,earthquake,reviewed\n"
+    bad = f'2020-01-01T00:00:00Z,0,0,10,5,mb,x2,"{"x" * size}",earthquake,reviewed\n'
+    with pytest.raises(ParseError, match="exceeds the limit") as err:
+        parse_comcat_csv((CSV_HEAD + good + bad).encode(), source_name="long.csv")
+    assert (err.value.source, err.value.row) == ("long.csv", 2)

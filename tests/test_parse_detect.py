@@ -88,7 +88,9 @@ def test_missing_file() -> None:
 
 def test_lenient_reading_returns_problems(tmp_path: Path) -> None:
     path = tmp_path / "bad.csv"
-    path.write_text("time,latitude,longitude,id\n2020-01-01T00:00:00Z,0,0,a\n2020-01-01T00:00:00Z,99,0,b\n")
+    path.write_text(
+        "time,latitude,longitude,depth,mag,id\n2020-01-01T00:00:00Z,0,0,1,5,a\n2020-01-01T00:00:00Z,99,0,1,5,b\n"
+    )
     rows, problems = read_catalog_file(path, strict=False)
     assert rows.column("provider_event_id").to_pylist() == ["a"]
     assert [(p.row, p.column) for p in problems] == [(2, "latitude")]

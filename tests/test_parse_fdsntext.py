@@ -163,3 +163,19 @@ def test_structural_faults_raise_even_when_not_strict() -> None:
 def test_header_only_gives_no_rows() -> None:
     table = parse_fdsn_text(HEADER.encode())
     assert table.num_rows == 0 and table.schema == SOLUTION_ROW_SCHEMA
+
+
+def test_a_header_without_magnitude_names_it() -> None:
+    header = HEADER.replace("|Magnitude|", "|Mag|")
+    with pytest.raises(ParseError, match="lacks column") as err:
+        parse_fdsn_text((header + _line("a") + "\n").encode(), source_name="nomag.txt")
+    assert (err.value.row, err.value.column) == (None, "Magnitude")
+
+
+@pytest.mark.parametrize("size", [200_000, 3_000_000])  # below and above pyarrow's 1 MB block
+def test_an_absurdly_long_field_is_refused_with_row_and_column(size: int) -> None:
+    long_line = _line("b") + "x" * size  # fills the last field, EventLocationName
+    data = (HEADER + _line("a") + "\n" + long_line + "\n").encode()
+    with pytest.raises(ParseError, match="exceeds the limit") as err:
+        parse_fdsn_text(data, source_name="long.txt")
+    assert (err.value.source, err.value.row, err.value.column) == ("long.txt", 2, "EventLocationName")
