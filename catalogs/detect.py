@@ -124,8 +124,13 @@ def read_catalog_file(
 
 
 #: How each format names the event id column (for messages).
-ID_COLUMNS = {"quakeml": "event publicID", "fdsntext": "EventID", "geojson": "id", "comcatcsv": "id",
-              "significantcsv": "ID"}
+ID_COLUMNS = {
+    "quakeml": "event publicID",
+    "fdsntext": "EventID",
+    "geojson": "id",
+    "comcatcsv": "id",
+    "significantcsv": "ID",
+}
 
 
 def refuse_conflicting_ids(rows: pa.Table, name: str, column: str = "event id") -> None:
@@ -152,7 +157,11 @@ def refuse_conflicting_ids(rows: pa.Table, name: str, column: str = "event id") 
     event_id = rows.column("provider_event_id")[first].as_py()
     raise ParseError(
         f"event id {event_id!r} is given twice with different values (rows {a} and {b}); "
-        "a catalog file must state each event once", name, b, column)
+        "a catalog file must state each event once",
+        name,
+        b,
+        column,
+    )
 
 
 def _ref_number(ref: str | None, index: int) -> int:
