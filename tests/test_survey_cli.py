@@ -12,10 +12,17 @@ from typer.testing import CliRunner
 
 from expedition.cli.main import app
 from tests.conftest import run_cli
-from tests.test_survey_support import DATA, seed_expedition, write_csv
+from tests.test_survey_support import (
+    DATA,
+    seed_expedition,
+    survey_lake_fixture,  # noqa: F401  (the session-scoped survey_lake)
+    write_csv,
+)
 
 
-def test_ingest_errors_export_and_template(lake: Any, qe_home: Path, tmp_path: Path) -> None:
+def test_ingest_errors_export_and_template(survey_lake: Any, tmp_path: Path) -> None:
+    lake = survey_lake
+    qe_home = lake.home
     exp = seed_expedition(lake)
     bad = write_csv(tmp_path / "day1.csv", """
 building_id,latitude,longitude,damage_grade,surveyed_time
@@ -47,11 +54,13 @@ C-2,27.71,85.33,9,2015-05-02T10:05:00Z
     assert out.exit_code == 0 and xlsx.is_file(), out.output
 
 
-def test_unknown_expedition_and_strict_are_one_line_errors(lake: Any, qe_home: Path, capsys: Any,
-                                                           monkeypatch: Any) -> None:
+def test_unknown_expedition_and_strict_are_one_line_errors(survey_lake: Any, capsys: Any, monkeypatch: Any) -> None:
     import pytest
 
     from expedition.cli.main import main
+
+    lake = survey_lake
+    qe_home = lake.home
 
     def run(args: list[str]) -> tuple[int, str]:
         monkeypatch.setattr("sys.argv", ["expedition", *args])
@@ -59,10 +68,10 @@ def test_unknown_expedition_and_strict_are_one_line_errors(lake: Any, qe_home: P
             main()
         return int(info.value.code or 0), capsys.readouterr().err
 
-    code, err = run(["survey", "ingest", str(DATA / "lifelines.csv"), "--expedition", "EXP-2015-NPL-042",
+    code, err = run(["survey", "ingest", str(DATA / "lifelines.csv"), "--expedition", "EXP-2015-NPL-998",
                      "--home", str(qe_home)])
     assert code == 2 and err.strip().splitlines()[-1] == (
-        "error: unknown expedition ID 'EXP-2015-NPL-042' (see `expedition list`)")
+        "error: unknown expedition ID 'EXP-2015-NPL-998' (see `expedition list`)")
     exp = seed_expedition(lake)
     bad = DATA / "buildings_odk_export.csv"
     code, err = run(["survey", "ingest", str(bad), "--expedition", exp, "--kind", "stations", "--strict",

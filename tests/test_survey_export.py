@@ -13,16 +13,16 @@ import pytest
 from expedition.surveys.context import context_for
 from expedition.surveys.export import export_survey
 from expedition.surveys.ingest import ingest_file
-from tests.test_survey_support import DATA, seed_expedition
+from tests.test_survey_support import (
+    DATA,
+    seed_expedition,
+    survey_lake_fixture,  # noqa: F401  (the session-scoped survey_lake)
+)
 
 
 @pytest.fixture(scope="module")
-def surveyed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, str]:
-    from expedition.settings import load_settings
-    from warehouse.lake import Lake
-
-    lake = Lake.from_settings(load_settings(tmp_path_factory.mktemp("export") / "home"))
-    lake.init()
+def surveyed(survey_lake: Any) -> tuple[Any, str]:
+    lake = survey_lake
     exp = seed_expedition(lake)
     ctx = context_for(lake, exp)
     for name in ("buildings_odk_export.csv", "ground_failure.geojson"):

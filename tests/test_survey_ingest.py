@@ -14,17 +14,18 @@ import pytest
 from expedition.surveys.context import context_for
 from expedition.surveys.errors import SurveyRejected, UnknownExpedition
 from expedition.surveys.ingest import ingest_file
-from tests.test_survey_support import DATA, GORKHA_TIME, seed_expedition, write_csv
+from tests.test_survey_support import (
+    DATA,
+    GORKHA_TIME,
+    seed_expedition,
+    survey_lake_fixture,  # noqa: F401  (the session-scoped survey_lake)
+    write_csv,
+)
 
 
-@pytest.fixture(scope="module")
-def mlake(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    from expedition.settings import load_settings
-    from warehouse.lake import Lake
-
-    lk = Lake.from_settings(load_settings(tmp_path_factory.mktemp("surveys") / "home"))
-    lk.init()
-    return lk
+@pytest.fixture
+def mlake(survey_lake: Any) -> Any:
+    return survey_lake
 
 
 class _Reader:

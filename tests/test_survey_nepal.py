@@ -8,19 +8,17 @@ from typing import Any
 import pytest
 
 from expedition.surveys.ingest import ingest_file
-from tests.test_survey_support import gorkha_context
+from tests.test_survey_support import (
+    gorkha_context,
+    survey_lake_fixture,  # noqa: F401  (the session-scoped survey_lake)
+)
 
 NEPAL = "field_survey/nepal_2015"
 
 
-@pytest.fixture(scope="module")
-def nepal_lake(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    from expedition.settings import load_settings
-    from warehouse.lake import Lake
-
-    lake = Lake.from_settings(load_settings(tmp_path_factory.mktemp("nepal") / "home"))
-    lake.init()
-    return lake
+@pytest.fixture
+def nepal_lake(survey_lake: Any) -> Any:
+    return survey_lake
 
 
 def _counts(lake: Any, sql: str, params: list[Any]) -> dict[Any, int]:
@@ -36,7 +34,7 @@ def test_richter_values_and_labels_through_the_shipped_mapping(nepal_lake: Any, 
 
     values = shared_data / NEPAL / "richter_v1_train_values_10k.csv"
     labels = shared_data / NEPAL / "richter_v1_train_labels_10k.csv"
-    ctx = gorkha_context("EXP-2015-NPL-101")
+    ctx = gorkha_context("EXP-2015-NPL-901")
     report = ingest_file(nepal_lake, values, ctx, mapping="nepal_2015_richter", labels=labels)
     expected = pd.read_csv(labels, dtype=str)["damage_grade"].value_counts().to_dict()
     assert (report.rows_read, report.rows_landed, report.errors, report.warnings) == (10_000, 10_000, 0, 0)
@@ -62,7 +60,7 @@ def test_npc_building_structure_converts_feet_and_keeps_five_grades(nepal_lake: 
     import pandas as pd
 
     path = shared_data / NEPAL / "DERIVED_npc_building_structure_extract_3865.csv"
-    ctx = gorkha_context("EXP-2015-NPL-102")
+    ctx = gorkha_context("EXP-2015-NPL-902")
     report = ingest_file(nepal_lake, path, ctx, mapping="nepal_2015_npc_building_structure")
     src = pd.read_csv(path, dtype=str)
     assert (report.rows_landed, report.errors) == (len(src), 0)

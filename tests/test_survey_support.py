@@ -1,5 +1,6 @@
-"""Shared helpers of the survey tests (no tests here): small data files, expeditions made through the
-records API (as the trigger evaluator makes them), and a survey context for the 2015 Gorkha mainshock."""
+"""Shared helpers of the survey tests (no tests here): small data files, one session-scoped lake,
+expeditions made through the records API (as the trigger evaluator makes them), and a survey context for
+the 2015 Gorkha mainshock."""
 
 from __future__ import annotations
 
@@ -7,11 +8,24 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 DATA = Path(__file__).parent / "data" / "surveys"
 
 # 2015-04-25 Gorkha mainshock (USGS ComCat us20002926): origin time, epicentre, magnitude.
 GORKHA_TIME = dt.datetime(2015, 4, 25, 6, 11, 25, tzinfo=dt.UTC)
 GORKHA_LAT, GORKHA_LON, GORKHA_MW = 28.231, 84.731, 7.8
+
+
+@pytest.fixture(scope="session", name="survey_lake")
+def survey_lake_fixture(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """One initialised lake for all survey tests (each test works in its own expedition)."""
+    from expedition.settings import load_settings
+    from warehouse.lake import Lake
+
+    lake = Lake.from_settings(load_settings(tmp_path_factory.mktemp("surveys") / "home"))
+    lake.init()
+    return lake
 
 
 def seed_expedition(lake: Any, end_date: dt.date | None = None) -> str:

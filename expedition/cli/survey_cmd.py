@@ -142,10 +142,4 @@ def export(
     if fmt not in ("parquet", "geojson", "csv"):
         raise typer.BadParameter("--format must be parquet, geojson or csv")
     res = export_survey(lake_for(home), expedition, kind, fmt, out)  # type: ignore[arg-type]
-    typer.echo(f"wrote {res.rows} {kind_label(kind)} to {res.path} ({res.format})")
-
-
-def kind_label(kind: str) -> str:
-    from expedition.surveys.kinds import kind_spec
-
-    return kind_spec(kind).name.replace("_", " ") + " observations"
+    typer.echo(f"wrote {res.rows} {kind} observations of {expedition} to {res.path} ({res.format})")

@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 
 from expedition.surveys.errors import SurveyError
 from expedition.surveys.kinds import KindSpec, kind_spec
+from expedition.surveys.parse import private_duckdb
 from warehouse.lake import Lake
 
 __all__ = ["CRS84_PROJJSON", "ExportResult", "export_survey", "geo_metadata", "read_observations",
@@ -134,7 +135,8 @@ def write_geoparquet(table: pa.Table, path: Path) -> Path:
 def _iso_times(table: pa.Table) -> pa.Table:
     for i, f in enumerate(table.schema):
         if pa.types.is_timestamp(f.type):
-            table = table.set_column(i, f.name, pc.strftime(table[f.name], format="%Y-%m-%dT%H:%M:%SZ"))
+            seconds = table[f.name].cast(pa.timestamp("s", tz="UTC"), safe=False)  # %S would print microseconds
+            table = table.set_column(i, f.name, pc.strftime(seconds, format="%Y-%m-%dT%H:%M:%SZ"))
     return table
 
 
@@ -145,7 +147,7 @@ def write_geojson(table: pa.Table, path: Path) -> Path:
     geoms = _geoms(table)
     geo_json = pa.array(np.where(shapely.get_type_id(geoms) >= 0, shapely.to_geojson(geoms), "null"), pa.string())
     props = _iso_times(table.drop([GEOMETRY]))
-    con = duckdb.connect()
+    con = private_duckdb()
     try:
         con.register("p", props)
         prop_json = con.execute("SELECT to_json(p) AS j FROM p").to_arrow_table()["j"].combine_chunks()

@@ -128,6 +128,7 @@ def ingest_file(
     step("writing")
     started = dt.datetime.now(dt.UTC)
     with lake.writer() as w:
+        w.con.execute("SET enable_progress_bar = false")  # no DuckDB bar on the user's terminal
         seen = w.con.execute(sqlfiles.query("survey_batch_seen").sql, {"batch_id": batch_id}).fetchall()
         if seen:
             report.already_ingested = True

@@ -314,7 +314,7 @@ def join_present(arrays: list[pa.ChunkedArray], sep: str) -> pa.Array | pa.Chunk
 def _table(cols: dict[str, Any], n: int) -> pa.Table:
     if not cols:
         return pa.table({"__n": pa.nulls(n, pa.string())}).drop(["__n"])
-    return pa.table({k: (v.combine_chunks() if isinstance(v, pa.ChunkedArray) else v) for k, v in cols.items()})
+    return pa.table({k: v if isinstance(v, pa.ChunkedArray) else pa.chunked_array([v]) for k, v in cols.items()})
 
 
 def _apply_mapping(raw: RawTable, table: pa.Table, kind: KindSpec, m: Mapping) -> CanonicalInput:
@@ -345,7 +345,7 @@ def _apply_mapping(raw: RawTable, table: pa.Table, kind: KindSpec, m: Mapping) -
             truthy = pc.is_in(pc.utf8_lower(pc.utf8_trim_whitespace(col(source, target))), value_set=pa.array(_TRUE))
             result = pc.if_else(truthy, pa.scalar(value, pa.string()), result)
         cols[target] = result
-        sources[target] = "flags " + ", ".join(s for s, _ in pairs)
+        sources[target] = f"first true of {len(pairs)} flag columns ({pairs[0][0]}, ...)"
     for target, (columns, sep) in m.concat.items():
         cols[target] = pc.binary_join_element_wise(*[col(c, target) for c in columns], sep, null_handling="emit_null")
         sources[target] = " + ".join(columns)

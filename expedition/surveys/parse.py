@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 
 from expedition.surveys.kinds import INTENSITY_DEGREE, Vocabulary, normalise_array
 
-__all__ = ["blank_to_null", "codes_of", "intensity_values", "numbers", "sha256_of_rows", "text_key", "times", "tz_minutes"]
+__all__ = ["private_duckdb", "blank_to_null", "codes_of", "intensity_values", "numbers", "sha256_of_rows", "text_key", "times", "tz_minutes"]
 
 UTC_US = pa.timestamp("us", tz="UTC")
 _HAS_OFFSET = r"(Z|z|[+-]\d{2}:?\d{2})$"
@@ -28,10 +28,9 @@ def _flat(a: pa.Array | pa.ChunkedArray) -> pa.Array:
     return a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a
 
 
-def blank_to_null(a: pa.Array | pa.ChunkedArray) -> pa.Array:
-    """Empty or whitespace-only text is a missing value."""
-    a = _flat(a)
-    blank = pc.or_(pc.utf8_is_space(a), pc.equal(pc.utf8_length(a), 0))
+def blank_to_null(a: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """Whitespace-only text is a missing value (readers already turn empty cells into nulls)."""
+    blank = pc.utf8_is_space(a)
     if not pc.any(blank).as_py():
         return a
     return pc.if_else(blank, pa.scalar(None, pa.string()), a)
@@ -45,59 +44,64 @@ def tz_minutes(tz: str | None) -> int:
     return (-1 if m.group(1) == "-" else 1) * (int(m.group(2)) * 60 + int(m.group(3)))
 
 
+def private_duckdb() -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB for column work: UTC, no extension downloads, no progress bar."""
+    con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")
+    return con
+
+
 def _duck(text: pa.Array, select: str, params: dict[str, object] | None = None) -> pa.Array:
     """Run ``select`` (over column ``s`` of relation ``t``) in a private in-memory DuckDB."""
-    con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
+    con = private_duckdb()
     try:
-        con.execute("SET TimeZone = 'UTC'")
         con.register("t", pa.table({"s": text}))
         return _flat(con.execute(f"SELECT {select} AS v FROM t", params or {}).to_arrow_table()["v"])
     finally:
         con.close()
 
 
-def numbers(text: pa.Array | pa.ChunkedArray) -> pa.Array:
+def numbers(text: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
     """float64 per value (null when missing or unreadable; ``inf``/``nan`` read as such)."""
-    text = _flat(text)
     try:
-        return _flat(pc.cast(text, pa.float64()))
+        return pc.cast(text, pa.float64())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return _duck(text, "TRY_CAST(trim(s) AS DOUBLE)").cast(pa.float64())
+        return _duck(_flat(text), "TRY_CAST(trim(s) AS DOUBLE)").cast(pa.float64())
 
 
-def times(text: pa.Array | pa.ChunkedArray, tz: str | None = None) -> pa.Array:
+def times(text: pa.Array | pa.ChunkedArray, tz: str | None = None) -> pa.Array | pa.ChunkedArray:
     """UTC timestamps; text without an offset is in ``tz`` (``+05:45``; default UTC)."""
-    text = _flat(text)
     shift = tz_minutes(tz)
     try:
-        return _flat(pc.cast(text, UTC_US))
+        return pc.cast(text, UTC_US)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         pass
     try:
-        naive = pc.cast(text, pa.timestamp("us"))
-        local = pc.assume_timezone(naive, "UTC")
-        return _flat(pc.subtract(local, pa.scalar(np.timedelta64(shift, "m").astype("timedelta64[us]"))) if shift
-                     else local).cast(UTC_US)
+        local = pc.assume_timezone(pc.cast(text, pa.timestamp("us")), "UTC")
+        if shift:
+            local = pc.subtract(local, pa.scalar(np.timedelta64(shift, "m").astype("timedelta64[us]")))
+        return local.cast(UTC_US)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         pass
     return _duck(
-        text,
+        _flat(text),
         "CASE WHEN regexp_matches(trim(s), $offset) THEN TRY_CAST(trim(s) AS TIMESTAMPTZ) "
         "ELSE TRY_CAST(trim(s) AS TIMESTAMPTZ) - to_minutes($shift) END",
         {"offset": _HAS_OFFSET, "shift": shift},
     ).cast(UTC_US)
 
 
-def codes_of(text: pa.Array | pa.ChunkedArray, vocabulary: Vocabulary) -> pa.Array:
+def codes_of(text: pa.Array | pa.ChunkedArray, vocabulary: Vocabulary) -> pa.Array | pa.ChunkedArray:
     """Canonical codes for codes, labels or aliases in any case/spacing (null when unknown).
 
     Works on the dictionary of distinct values, so a million rows cost as much as their few spellings."""
-    enc = _flat(text).dictionary_encode()
     lookup = vocabulary.lookup()
     keys = pa.array(list(lookup), pa.string())
     codes = pa.array(list(lookup.values()), pa.string())
-    per_value = pc.take(codes, pc.index_in(normalise_array(enc.dictionary), value_set=keys))
-    return _flat(pc.take(per_value, enc.indices))
+    distinct = pc.unique(text)
+    per_value = pc.take(codes, pc.index_in(normalise_array(distinct), value_set=keys))
+    return pc.take(per_value, pc.index_in(text, value_set=distinct))
 
 
 def _intensity_table() -> tuple[list[str], list[float]]:
@@ -113,14 +117,13 @@ def _intensity_table() -> tuple[list[str], list[float]]:
     return keys, vals
 
 
-def intensity_values(text: pa.Array | pa.ChunkedArray) -> pa.Array:
+def intensity_values(text: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
     """Intensity degrees from numbers, Roman numerals (``VII``) or ranges (``VI-VII`` = 6.5)."""
-    text = _flat(text)
-    enc = text.dictionary_encode()
     keys, vals = _intensity_table()
-    roman = pc.take(pa.array(vals, pa.float64()), pc.index_in(normalise_array(enc.dictionary), value_set=pa.array(keys)))
-    from_words = pc.take(roman, enc.indices)
-    return _flat(pc.coalesce(numbers(text), from_words))
+    distinct = pc.unique(text)
+    roman = pc.take(pa.array(vals, pa.float64()), pc.index_in(normalise_array(distinct), value_set=pa.array(keys)))
+    from_words = pc.take(roman, pc.index_in(text, value_set=distinct))
+    return pc.coalesce(numbers(text), from_words)
 
 
 def text_key(columns: list[pa.Array | pa.ChunkedArray], sep: str = "|") -> pa.Array:
@@ -140,9 +143,8 @@ def sha256_of_rows(table: pa.Table) -> pa.Array:
         f'coalesce(hex("{f.name}"), chr(0))' if pa.types.is_binary(f.type) else f'coalesce(CAST("{f.name}" AS VARCHAR), chr(0))'
         for f in table.schema
     )
-    con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
+    con = private_duckdb()
     try:
-        con.execute("SET TimeZone = 'UTC'")
         con.register("t", table)
         return _flat(con.execute(f"SELECT sha256(concat_ws(chr(31), {parts})) AS v FROM t").to_arrow_table()["v"])
     finally:

@@ -128,8 +128,7 @@ def _read_csv(path: Path, encoding: str | None) -> RawTable:
     try:
         table = pacsv.read_csv(
             path,
-            read_options=pacsv.ReadOptions(column_names=headers, skip_rows=1, encoding=enc,
-                                           block_size=1 << 24),
+            read_options=pacsv.ReadOptions(column_names=headers, skip_rows=1, encoding=enc),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(
                 column_types={h: pa.string() for h in headers},

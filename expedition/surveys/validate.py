@@ -225,6 +225,8 @@ def _observation_ids(obs: pa.Table, natural: pa.Array) -> pa.Array:
 def _duplicates(obs: pa.Table, natural: pa.Array, errors: pa.Array, rows: pa.Array, column: str) -> pa.Table:
     """Later rows repeating an observation id (among rows without other errors) are errors."""
     n = obs.num_rows
+    if pc.count_distinct(obs["observation_id"]).as_py() == n:  # the usual case: nothing repeats
+        return problems_at(_false(n), rows, column=column, values=None, expected="", reason="", check="")
     enc = obs["observation_id"].combine_chunks().dictionary_encode()
     codes = np.asarray(enc.indices.to_numpy(zero_copy_only=False))
     ok = ~np.asarray(errors.to_numpy(zero_copy_only=False))

@@ -1,0 +1,108 @@
+"""Survey ingest speed: building rows archived, read, validated and written to the lake, against a bare
+``pyarrow.csv.read_csv`` + ``pyarrow.parquet.write_table`` of the same file in the same run.
+
+Target: our time <= 3x the baseline at 1,000,000 rows. Also reported: the growth of our time per row
+from 100,000 to 1,000,000 rows (1.0 = linear). The CSV is generated (seeded) under ``bench/.work/``;
+0.1% of its rows carry an error (grade 7 or a date outside the window) so quarantine is exercised.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from bench.common import WORK, BenchResult, best_of
+
+TARGET_RATIO = 3.0
+MAINSHOCK = dt.datetime(2015, 4, 25, 6, 11, 25, tzinfo=dt.UTC)
+
+
+def make_csv(n: int, path: Path) -> Path:
+    """A tidy building-survey CSV of ``n`` rows (deterministic)."""
+    if path.is_file():
+        return path
+    rng = np.random.default_rng(2015)
+    grade = rng.integers(0, 6, n).astype(str)
+    grade[rng.random(n) < 0.0005] = "7"
+    seconds = rng.integers(0, 60 * 86400, n)
+    when = (np.datetime64("2015-04-26T00:00:00") + seconds.astype("timedelta64[s]")).astype(str)
+    when[rng.random(n) < 0.0005] = "2031-01-01T00:00:00"
+    table = pa.table({
+        "building_id": pa.array(np.char.add("NPL-", np.arange(n).astype(str))),
+        "latitude": np.round(rng.uniform(27.3, 28.6, n), 5),
+        "longitude": np.round(rng.uniform(84.2, 86.2, n), 5),
+        "damage_grade": pa.array(grade),
+        "action": pa.array(np.array(["none", "minor_repair", "major_repair", "reconstruction"])[rng.integers(0, 4, n)]),
+        "material": pa.array(np.array(["MUR", "CR", "W", "MCF"])[rng.integers(0, 4, n)]),
+        "storeys": rng.integers(1, 6, n),
+        "plinth_area_m2": np.round(rng.uniform(20, 250, n), 1),
+        "occupancy": pa.array(np.array(["RES", "COM", "MIX"])[rng.integers(0, 3, n)]),
+        "surveyor": pa.array(np.array(["Anita", "Bikash", "Chandra", "Dipa"])[rng.integers(0, 4, n)]),
+        "surveyed_time": pa.array(when),
+    })
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    pacsv.write_csv(table, tmp)
+    tmp.replace(path)
+    return path
+
+
+def _baseline(src: Path, out: Path) -> None:
+    pq.write_table(pacsv.read_csv(src), out)
+
+
+def _ours(src: Path, work: Path) -> tuple[float, int]:
+    """Time one ingest into a fresh lake (lake creation not timed); returns (seconds, rows landed)."""
+    from expedition.settings import load_settings
+    from expedition.surveys.context import SurveyContext, affected_radius_km
+    from expedition.surveys.ingest import ingest_file
+    from warehouse.lake import Lake
+
+    home = Path(tempfile.mkdtemp(prefix="survey-lake-", dir=work))
+    try:
+        lake = Lake.from_settings(load_settings(home))
+        lake.init()
+        ctx = SurveyContext("EXP-2015-NPL-001", MAINSHOCK, dt.datetime.now(dt.UTC), 28.231, 84.731,
+                            affected_radius_km(7.8))
+        t0 = time.perf_counter()
+        report = ingest_file(lake, src, ctx)
+        return time.perf_counter() - t0, report.rows_landed
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def measure(n: int, repeat: int) -> tuple[float, float, int]:
+    src = make_csv(n, WORK / f"survey_buildings_{n}.csv")
+    base_s, _ = best_of(lambda: _baseline(src, WORK / f"survey_baseline_{n}.parquet"), repeat=repeat)
+    ours = [_ours(src, WORK) for _ in range(repeat)]
+    return min(t for t, _ in ours), base_s, ours[0][1]
+
+
+def run(quick: bool = False) -> list[BenchResult]:
+    WORK.mkdir(parents=True, exist_ok=True)
+    sizes = (10_000, 100_000) if quick else (100_000, 1_000_000)
+    results: list[BenchResult] = []
+    per_row: dict[int, float] = {}
+    for n in sizes:
+        ours_s, base_s, landed = measure(n, repeat=2)
+        per_row[n] = ours_s / n
+        ratio = ours_s / base_s
+        results.append(BenchResult(
+            what=f"survey ingest: {n:,} building rows (archive, read, validate, quarantine, lake write)",
+            baseline="pyarrow read_csv + parquet write_table",
+            ours_s=ours_s, baseline_s=base_s, ratio=ratio, target=f"<= {TARGET_RATIO:g}x baseline time",
+            passed=ratio <= TARGET_RATIO, ratio_kind="time ratio (our time / baseline time)",
+            details={"rows": n, "rows_landed": landed, "rows_per_s": n / ours_s},
+        ))
+    small, large = sizes
+    growth = per_row[large] / per_row[small]
+    results[-1].details["per_row_growth_vs_" + f"{small}"] = growth
+    return results
