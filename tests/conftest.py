@@ -104,6 +104,14 @@ def _network_guard() -> Iterator[None]:
         pytest.fail("network guard: " + "; ".join(new[:3]))
 
 
+@pytest.fixture(autouse=True)
+def _close_lake_instances() -> Iterator[None]:
+    """Each test's lakes live in its own tmp dir: drop their shared DuckDB instances afterwards."""
+    yield
+    if "warehouse.lake" in sys.modules:
+        sys.modules["warehouse.lake"].close_shared_connections()
+
+
 # --- data roots -----------------------------------------------------------------------------
 @pytest.fixture
 def qe_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
