@@ -111,14 +111,14 @@ def shipped_mapping(name: str) -> Path:
     path = base / (name if name.endswith((".toml", ".yaml", ".yml")) else name + ".toml")
     if not path.is_file():
         known = ", ".join(sorted(p.stem for p in base.glob("*.toml")))
-        raise MappingError(f"no shipped mapping {name!r}; shipped: {known}")
+        raise MappingError(f"no mapping file {name!r} and no shipped mapping of that name; shipped: {known}")
     return path
 
 
 def load_mapping(path: Path | str) -> Mapping:
     """Read and check a TOML (or YAML) mapping file; raises :class:`MappingError` naming the problem."""
     p = Path(path)
-    if not p.is_file() and "/" not in str(path) and not p.suffix:
+    if not p.is_file() and "/" not in str(path):  # a shipped mapping by name (with or without .toml)
         p = shipped_mapping(str(path))
     try:
         data = p.read_bytes()
