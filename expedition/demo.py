@@ -191,6 +191,7 @@ def run_demo(home: Path, runner: PipelineRunner, say: Callable[[str], None] = pr
         exp = result.expedition_id
         for line in _step(result, say, "survey ingest", lambda: runner.ingest_survey(settings, exp, path)) or []:
             say(f"  {line}")
+        label_synthetic(settings, exp)
         say("[5/5] writing the brief")
         result.brief = _step(result, say, "brief", lambda: runner.generate_brief(settings, exp))
     else:
@@ -198,6 +199,19 @@ def run_demo(home: Path, runner: PipelineRunner, say: Callable[[str], None] = pr
         say("  skipped: no expedition holds the Mindanao M7.6 (the trigger policy did not open one)")
     result.lines = _summary(settings, result)
     return result
+
+
+#: Shown as the expedition's team in the demo brief, so the brief itself says its field data are invented.
+SYNTHETIC_TEAM = "SYNTHETIC demo survey (invented values, not real observations)"
+
+
+def label_synthetic(settings: Settings, expedition_id: str) -> None:
+    """Mark the demo expedition: its team line (printed in the brief) says the survey is synthetic."""
+    from expedition.records import update_details
+    from warehouse.lake import Lake
+
+    update_details(Lake.from_settings(settings), expedition_id, by="expedition demo", team=[SYNTHETIC_TEAM],
+                   note="demo: the field survey of this expedition is SYNTHETIC")
 
 
 def _survey_target(settings: Settings) -> str | None:

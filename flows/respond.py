@@ -88,8 +88,14 @@ def decisions_markdown(decisions: list[dict[str, Any]]) -> str:
 
 
 @flow(name="respond", log_prints=False)
-def respond(home: str | None = None, event_ids: list[str] | None = None) -> RespondSummary:
-    """Judge new and revised events (all pending when ``event_ids`` is None) and brief new expeditions."""
+def respond(
+    home: str | None = None,
+    event_ids: list[str] | None = None,
+    write_briefs: bool = True,
+    brief_formats: list[str] | None = None,
+) -> RespondSummary:
+    """Judge new and revised events (all pending when ``event_ids`` is None) and brief new expeditions
+    (unless ``write_briefs`` is False) in ``brief_formats`` (default HTML and Markdown)."""
     settings = settings_for(home)
     root = str(settings.home)
     log = logger()
@@ -103,8 +109,9 @@ def respond(home: str | None = None, event_ids: list[str] | None = None) -> Resp
                      d["expedition_id"] or "", d["decision_reason"])
     markdown_artifact("trigger-decisions", decisions_markdown(decisions), summary.describe())
     brief = write_brief_task.with_options(**retry_options(settings))
-    for exp_id in summary.opened:  # one after the other: each brief ends with a lake write
-        state = brief.with_options(task_run_name=f"brief-{exp_id}")(root, exp_id, return_state=True)
+    for exp_id in summary.opened if write_briefs else []:  # one after the other: each ends with a lake write
+        state = brief.with_options(task_run_name=f"brief-{exp_id}")(root, exp_id, *formats_arg(brief_formats),
+                                                                       return_state=True)
         result = state.result(raise_on_failure=False)
         if isinstance(result, BaseException):
             summary.brief_errors[exp_id] = f"{type(result).__name__}: {result}"
@@ -119,6 +126,11 @@ def respond(home: str | None = None, event_ids: list[str] | None = None) -> Resp
         raise FlowFailed(f"{len(summary.brief_errors)} brief(s) could not be written (the decisions are stored; "
                          f"rerun `generate_brief`): {first[0]}: {first[1]}")
     return summary
+
+
+def formats_arg(formats: Sequence[str] | None) -> tuple[tuple[str, ...], ...]:
+    """The ``formats`` argument of ``write_brief_task`` (none: the task's default, HTML then Markdown)."""
+    return (tuple(formats),) if formats else ()
 
 
 def brief_artifact(expedition_id: str, results: Sequence[Any]) -> Path:

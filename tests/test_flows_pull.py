@@ -1,7 +1,7 @@
 """The catalog flows, run for real (Prefect test harness) against the local FDSN event service.
 
-The service (catalogs.fdsnws_server) serves the bundled sample of 40 real ComCat events; ObsPy's
-FDSN client talks to it over 127.0.0.1 exactly as it would to USGS.
+The service (catalogs.fdsnws_server) serves the real ComCat events of the bundled sample that fall
+in the last quarter of 2023; ObsPy's FDSN client talks to it over 127.0.0.1 as it would to USGS.
 """
 
 from __future__ import annotations
@@ -17,15 +17,27 @@ import pytest
 
 pytestmark = pytest.mark.prefect
 
-SPAN = (datetime(2023, 1, 1, tzinfo=UTC), datetime(2024, 3, 1, tzinfo=UTC))
+#: The pulls ask for this span; the service serves the sample events inside it (the last quarter of 2023).
+SPAN = (datetime(2023, 10, 1, tzinfo=UTC), datetime(2024, 1, 1, tzinfo=UTC))
 
 
 @pytest.fixture(scope="module")
-def sample_rows() -> pa.Table:
+def all_rows() -> pa.Table:
     from catalogs.detect import read_catalog_file
     from expedition.demo import SAMPLE_CATALOG, demo_file
 
     return read_catalog_file(demo_file(SAMPLE_CATALOG), provider="USGS")
+
+
+@pytest.fixture(scope="module")
+def sample_rows(all_rows: pa.Table) -> pa.Table:
+    """The sample events of ``SPAN`` (a small catalog keeps each pull to one or two windows)."""
+    import pyarrow.compute as pc
+
+    t = all_rows.column("origin_time_utc")
+    rows = all_rows.filter(pc.and_(pc.greater_equal(t, pa.scalar(SPAN[0], t.type)), pc.less(t, pa.scalar(SPAN[1], t.type))))
+    assert rows.num_rows >= 10
+    return rows
 
 
 @pytest.fixture
@@ -69,7 +81,9 @@ def _artifact_keys(flow_run_id: Any) -> set[str]:
     return {a.key for a in arts if a.key}
 
 
-def test_pull_with_one_provider_down_keeps_the_others(prefect_harness: None, lake: Any, service: Any) -> None:
+def test_pull_with_one_provider_down_keeps_the_others(
+    prefect_harness: None, lake: Any, service: Any, sample_rows: pa.Table
+) -> None:
     from flows.pull import PullSummary, pull_catalogs
 
     configure(lake.home, {"USGS": service.url, "DOWN": _closed_port_url()})
@@ -78,13 +92,14 @@ def test_pull_with_one_provider_down_keeps_the_others(prefect_harness: None, lak
     summary = state.result()
     assert isinstance(summary, PullSummary)
     by_name = {o.provider: o for o in summary.outcomes}
-    assert by_name["USGS"].ok and by_name["USGS"].new_events == 40
+    n = sample_rows.num_rows
+    assert by_name["USGS"].ok and by_name["USGS"].new_events == n
     assert not by_name["DOWN"].ok and "TransientProviderError" in by_name["DOWN"].error
-    assert lake.read_table("events").num_rows == 40
+    assert lake.read_table("events").num_rows == n
     run = _flow_run(state)
-    assert run.name.startswith("USGS: 40 new, 0 revised; DOWN: failed"), run.name
+    assert run.name.startswith(f"USGS: {n} new, 0 revised; DOWN: failed"), run.name
     assert {"new-events", "pull-report"} <= _artifact_keys(run.id)
-    assert len(summary.changed_event_ids) == 40
+    assert len(summary.changed_event_ids) == n
 
 
 def test_pull_fails_when_every_provider_is_down(prefect_harness: None, lake: Any) -> None:
@@ -96,17 +111,24 @@ def test_pull_fails_when_every_provider_is_down(prefect_harness: None, lake: Any
     assert "every provider failed" in str(state.result(raise_on_failure=False))
 
 
-def test_transient_503_is_retried_and_nothing_is_stored_twice(prefect_harness: None, lake: Any, service: Any) -> None:
-    from flows.pull import pull_catalogs
+def test_transient_503_is_retried_and_nothing_is_stored_twice(
+    prefect_harness: None, lake: Any, service: Any, sample_rows: pa.Table
+) -> None:
+    from flows.pull import first_pull_start, pull_catalogs
+    from flows.runtime import settings_for
 
     configure(lake.home, {"USGS": service.url})  # one library attempt: the Prefect retry must do it
+    settings = settings_for(lake.home)
+    assert first_pull_start(settings, "USGS", SPAN[0]) == SPAN[0], "never pulled: start at first_starttime"
     service.faults.push("503", times=1, retry_after=0)
     summary = pull_catalogs(home=str(lake.home), starttime=SPAN[0], endtime=SPAN[1])
-    assert summary.outcomes[0].ok and summary.outcomes[0].new_events == 40
+    n = sample_rows.num_rows
+    assert summary.outcomes[0].ok and summary.outcomes[0].new_events == n
+    assert first_pull_start(settings, "USGS", SPAN[0]) is None, "pulled once: continue from the watermark"
     again = pull_catalogs(home=str(lake.home), starttime=SPAN[0], endtime=SPAN[1])
-    assert again.outcomes[0].new_events == 0
-    assert lake.read_table("events").num_rows == 40
-    assert lake.read_table("event_aliases").num_rows == 40
+    assert again.outcomes[0].new_events == 0 and again.outcomes[0].events_received == n
+    assert lake.read_table("events").num_rows == n
+    assert lake.read_table("event_aliases").num_rows == n
 
 
 def test_a_400_is_not_retried(prefect_harness: None, lake: Any, service: Any) -> None:
@@ -118,20 +140,6 @@ def test_a_400_is_not_retried(prefect_harness: None, lake: Any, service: Any) ->
     assert state.is_failed()
     assert "PermanentProviderError" in str(state.result(raise_on_failure=False))
     assert len(service.query_requests()) == 1, "a 400 is asked once: no library retry, no Prefect retry"
-
-
-def test_first_pull_starts_at_first_starttime_then_continues_from_the_watermark(
-    prefect_harness: None, lake: Any, service: Any
-) -> None:
-    from flows.pull import first_pull_start, pull_catalogs
-    from flows.runtime import settings_for
-
-    configure(lake.home, {"USGS": service.url})
-    settings = settings_for(lake.home)
-    assert first_pull_start(settings, "USGS", SPAN[0]) == SPAN[0]
-    summary = pull_catalogs(home=str(lake.home), first_starttime=SPAN[0])
-    assert summary.new_events == 40
-    assert first_pull_start(settings, "USGS", SPAN[0]) is None, "a watermark exists now"
 
 
 def _catalog_state(lake: Any) -> dict[str, Any]:
@@ -148,7 +156,7 @@ def _catalog_state(lake: Any) -> dict[str, Any]:
 
 @pytest.mark.slow
 def test_dask_backfill_equals_a_serial_pull(
-    prefect_harness: None, tmp_path: Path, service: Any
+    prefect_harness: None, tmp_path: Path, service: Any, sample_rows: pa.Table
 ) -> None:
     from catalogs.pull import pull_provider
     from expedition.settings import load_settings
@@ -167,7 +175,7 @@ def test_dask_backfill_equals_a_serial_pull(
 
     assert load_settings(lakes["dask"].home).dask_workers == 2  # the default: a two-worker local cluster
     summary = backfill_catalog(provider="USGS", starttime=SPAN[0], endtime=SPAN[1], home=str(lakes["dask"].home),
-                               window_days=100)
-    assert len(summary.outcomes) == 5 and all(o.ok for o in summary.outcomes)
-    assert summary.new_events == 40
+                               window_days=31)
+    assert len(summary.outcomes) == 3 and all(o.ok for o in summary.outcomes)
+    assert summary.new_events == sample_rows.num_rows
     assert _catalog_state(lakes["dask"]) == _catalog_state(lakes["serial"])
