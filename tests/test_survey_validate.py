@@ -164,3 +164,15 @@ def test_duplicates_and_distance_warnings_without_a_lake(tmp_path: Path) -> None
     assert problems.select(["raw_row_number", "issue_value", "issue_reason"]).to_pylist() == [
         {"raw_row_number": 3, "issue_value": None, "issue_reason": "same observation as row 2 (identical values)"}]
     assert (DATA / "buildings_odk_export.csv").is_file()
+
+
+def test_a_date_alone_counts_the_whole_mainshock_day(tmp_path: Path) -> None:
+    p = write_csv(tmp_path / "w.csv", """
+building_id,surveyed_time
+A,2015-04-25
+B,2015-04-25T05:00:00Z
+C,2015-04-24
+""")
+    _, problems = _check(p)
+    assert list(zip(problems["raw_row_number"].to_pylist(), problems["issue_check"].to_pylist())) == [
+        (3, "time_window"), (4, "time_window")]

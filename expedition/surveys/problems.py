@@ -40,8 +40,12 @@ def problems_at(
     reason: str | pa.Array,
     check: str,
     severity: str = "error",
+    row_index: pa.Array | None = None,
 ) -> pa.Table:
-    """One problem per row where ``mask`` is true (nulls count as false). Vectorised."""
+    """One problem per row where ``mask`` is true (nulls count as false). Vectorised.
+
+    ``row_index`` maps the positions of ``mask`` to rows of the parsed table when the arrays given
+    are already a subset (default: the positions themselves)."""
     idx = pc.indices_nonzero(pc.fill_null(mask, False))
     n = len(idx)
     if n == 0:
@@ -55,7 +59,7 @@ def problems_at(
     reasons = pa.repeat(pa.scalar(reason, pa.string()), n) if isinstance(reason, str) else pc.take(reason, idx)
     return pa.Table.from_arrays(
         [
-            pc.cast(idx, pa.int64()),
+            pc.cast(idx if row_index is None else pc.take(row_index, idx), pa.int64()),
             pc.take(row_numbers, idx),
             pa.repeat(pa.scalar(column, pa.string()), n),
             _flat(vals),

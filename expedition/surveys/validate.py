@@ -143,14 +143,21 @@ def validate(canon: CanonicalInput, context: SurveyContext, reader_problems: pa.
 
 
 def _window_problems(val: Column, raw: Column, rows: pa.Array, col: str, ctx: SurveyContext) -> pa.Table:
+    n = len(val)
     if ctx.window_start_utc is None and ctx.window_end_utc is None:
-        return problems_at(_false(len(val)), rows, column=col, values=None, expected="", reason="", check="")
+        return problems_at(_false(n), rows, column=col, values=None, expected="", reason="", check="")
     start = ctx.window_start_utc or dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
     end = ctx.window_end_utc or dt.datetime(2200, 1, 1, tzinfo=dt.UTC)
-    day_start = dt.datetime.combine(start.date(), dt.time(0), tzinfo=dt.UTC)
-    date_only = pc.match_substring_regex(pc.fill_null(raw, ""), _DATE_ONLY)  # a date alone: the whole day counts
-    lower = pc.if_else(date_only, pa.scalar(day_start, val.type), pa.scalar(start, val.type))
-    bad = pc.or_(pc.less(val, lower), pc.greater(val, pa.scalar(end, val.type)))
+    early = pc.fill_null(pc.less(val, pa.scalar(start, val.type)), False)
+    if pc.any(early).as_py():  # a date alone (no time) counts the whole day: look at those few rows only
+        day_start = dt.datetime.combine(start.date(), dt.time(0), tzinfo=dt.UTC)
+        idx = pc.indices_nonzero(early)
+        date_only = pc.match_substring_regex(pc.fill_null(pc.take(raw, idx), ""), _DATE_ONLY)
+        excused = pc.and_(date_only, pc.greater_equal(pc.take(val, idx), pa.scalar(day_start, val.type)))
+        mask = np.asarray(early.to_numpy(zero_copy_only=False)).copy()
+        mask[np.asarray(idx)[np.asarray(excused.to_numpy(zero_copy_only=False), dtype=bool)]] = False
+        early = pa.array(mask)
+    bad = pc.or_(early, pc.greater(val, pa.scalar(end, val.type)))
     return problems_at(bad, rows, column=col, values=raw, check="time_window",
                        expected=f"a time between {start.isoformat()} and {end.isoformat()} (the expedition window)",
                        reason="outside the expedition's time window")
@@ -250,14 +257,15 @@ def _distance_warnings(obs: pa.Table, rows: pa.Array, ctx: SurveyContext, column
     radius = float(ctx.affected_radius_km or 0.0)
     d = geo.distance_km(obs["site_latitude_deg"], obs["site_longitude_deg"],
                         ctx.epicentre_latitude_deg, ctx.epicentre_longitude_deg)
-    far = pc.greater(d, radius)
-    if not pc.any(far).as_py():
+    idx = pc.indices_nonzero(pc.fill_null(pc.greater(d, radius), False))
+    if len(idx) == 0:
         return problems_at(_false(obs.num_rows), rows, column=column, values=None, expected="", reason="", check="")
-    text = pc.binary_join_element_wise(pc.cast(pc.round(d, 0), pa.string()), " km", "")
+    text = pc.binary_join_element_wise(pc.cast(pc.round(pc.take(d, idx), 0), pa.string()), " km", "")
     reason = pc.binary_join_element_wise(
         "site is ", text, f" from the epicentre, outside the affected area (radius {radius:.0f} km)", "")
-    return problems_at(far, rows, column=column, values=text, reason=reason, check="affected_area",
-                       expected=f"a site within {radius:.0f} km of the epicentre", severity="warning")
+    return problems_at(pa.array(np.ones(len(idx), dtype=bool)), pc.take(rows, idx), column=column, values=text,
+                       reason=reason, check="affected_area", severity="warning",
+                       expected=f"a site within {radius:.0f} km of the epicentre", row_index=idx)
 
 
 def _match_keys(natural: pa.Array, rows: pa.Array, file_name: str) -> pa.Array:
