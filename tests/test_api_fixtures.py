@@ -155,6 +155,7 @@ def build_world(home: Path) -> World:
 
 
 _WORLDS: dict[str, World] = {}
+_SERVERS: dict[str, Any] = {}
 
 
 @pytest.fixture(scope="module")
@@ -166,18 +167,22 @@ def api_world(tmp_path_factory: pytest.TempPathFactory) -> World:
 
 
 @pytest.fixture(scope="module")
-def api_server(api_world: World) -> Iterator[Any]:
-    """The real service (uvicorn, 127.0.0.1, free port) over ``api_world``, for one module."""
+def api_server(api_world: World, request: pytest.FixtureRequest) -> Any:
+    """The real service (uvicorn, 127.0.0.1, free port) over ``api_world``: one per session, stopped
+    when the session ends (every lake connection costs about a second, so modules share it)."""
     from expedition.api.app import create_app
     from expedition.api.config import ApiConfig
     from expedition.api.server import BackgroundServer
 
-    cfg = ApiConfig(row_limit=50, timeout_s=1.0, max_sql_chars=5_000, refresh_s=0.0, audit_flush_s=0.0,
-                    fdsn_max_events=5)
-    app = create_app(api_world.settings, config=cfg, clock=api_world.clock)
-    with BackgroundServer(app) as srv:
+    if "server" not in _SERVERS:
+        cfg = ApiConfig(row_limit=50, timeout_s=1.0, max_sql_chars=5_000, refresh_s=0.0, audit_flush_s=0.0,
+                        fdsn_max_events=5)
+        app = create_app(api_world.settings, config=cfg, clock=api_world.clock)
+        srv = BackgroundServer(app).start()
         srv.app = app  # type: ignore[attr-defined]
-        yield srv
+        _SERVERS["server"] = srv
+        request.config.add_cleanup(lambda: _SERVERS.pop("server").stop())
+    return _SERVERS["server"]
 
 
 @pytest.fixture(scope="module")

@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (pytest fixtures imported from tests.test_api_fixtures)
 """The partner registry (tokens, scopes, revocation, publication) and its commands."""
 
 from __future__ import annotations
@@ -22,19 +23,13 @@ from expedition.partners import (
     secret_sha256,
 )
 from tests.conftest import run_cli
+from tests.test_api_fixtures import api_world  # noqa: F401  (fixture)
 
 
 @pytest.fixture(scope="module")
-def reg_lake(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """One lake for this module (tests use distinct partner names)."""
-    from expedition.settings import load_settings
-    from warehouse.lake import Lake
-
-    home = tmp_path_factory.mktemp("partners") / "home"
-    home.mkdir()
-    lk = Lake.from_settings(load_settings(home))
-    lk.init()
-    return lk
+def reg_lake(api_world: Any) -> Any:
+    """The shared test lake (tests here use partner names of their own)."""
+    return api_world.lake
 
 
 def _listed(lake: Any, name: str) -> list[tuple[Any, int]]:

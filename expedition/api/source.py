@@ -156,7 +156,9 @@ class LakeSource:
     def _connection(self) -> duckdb.DuckDBPyConnection:
         if self._con is None:
             try:
-                self._con = self.lake.connect(read_only=True)
+                # A DuckDB instance of its own with the lake attached READ_ONLY (``spatial=True`` is what
+                # gives one): the per-process shared instance is read-write and its owner may close it.
+                self._con = self.lake.connect(read_only=True, spatial=True)
             except WarehouseError as exc:
                 raise ServiceUnavailable(str(exc)) from exc
         return self._con
