@@ -326,6 +326,9 @@ class FDSNEventClient:
                     client = cls(self.base_url, user_agent=self.user_agent, timeout=self.provider.timeout_s)
                 except FDSNException as exc:
                     raise _Transient(f"service discovery failed: {exc}") from exc
+                except ValueError as exc:  # ObsPy refuses the URL itself (e.g. a one-digit port, a typo)
+                    raise PermanentProviderError(self.provider.name, f"not a usable FDSN base URL: {exc}",
+                                                 self.base_url) from exc
                 if "event" not in client.services:
                     self._event_service_missing(cls)
                 client.qe_provider = self.provider.name
