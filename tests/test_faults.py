@@ -293,3 +293,12 @@ def test_cli_pull_through_faults_reports_each_incident(home: Path, service: FDSN
     assert "2 incidents" in done.stdout
     assert_exact_catalog(lake, "FLAKYCLI", week_rows(13))
     assert [r.fault for r in service.query_requests()] == ["html200", "reset", None]
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:9", "htp//nowhere"])
+def test_cli_refuses_an_unusable_url_in_one_line(home: Path, url: str) -> None:
+    done = run_cli(["catalog", "pull", "--provider", "TYPO", "--url", url, "--starttime", "2021-01-01",
+                    "--endtime", "2021-01-02", "--home", str(home)])
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and errors[0].startswith("error: TYPO: not a usable FDSN base URL") and url in errors[0]
