@@ -30,7 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from expedition.surveys.context import SurveyContext
-from expedition.surveys.errors import SurveyRejected
+from expedition.surveys.errors import SurveyInputError, SurveyRejected
 from expedition.surveys.kinds import kind_spec
 from expedition.surveys.mapping import Mapping, load_mapping, to_canonical
 from expedition.surveys.problems import concat_problems, describe, problems_at
@@ -109,6 +109,9 @@ def ingest_file(
     path = Path(path)
     m = load_mapping(mapping) if isinstance(mapping, Path | str) else mapping
     raw_dir = raw_dir or lake.home / "raw"
+    for given in (path, labels):  # a directory or a missing file: a clear error, not an OSError from the archive
+        if given is not None and not Path(given).is_file():
+            raise SurveyInputError(f"{given}: no such file")
     step("archiving")
     archived = archive_file(raw_dir, path)
     archived_labels = archive_file(raw_dir, Path(labels)) if labels is not None else None
