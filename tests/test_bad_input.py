@@ -305,6 +305,8 @@ def generated(tmp_path_factory: pytest.TempPathFactory, recorder: tuple[str, lis
     shutil.copyfile(BAD / "csv_magnitude_15.csv", root / "trav" / "a" / "bad.csv")
     jobs.append(Job("traversal:good", "catalog", "../../x.csv", deep))
     jobs.append(Job("traversal:bad", "catalog", "../bad.csv", deep))
+    (root / "a_directory.csv").mkdir()  # a directory where a file is expected
+    jobs += [Job("dir:catalog", "catalog", str(root / "a_directory.csv")), Job("dir:survey", "survey", str(root / "a_directory.csv"))]
     writes = {"survey_next_year.csv", "xinclude.xml", f"odd:{ODD_SURVEY}", "traversal:good"}
     return {"root": root, "jobs": jobs, "writes": writes, "year": year, "canary": canary, "odd": odd}
 
@@ -500,6 +502,11 @@ def test_odd_file_names_are_named_as_given(results: dict[str, Any], generated: d
     assert query(home, "SELECT DISTINCT raw_file_name FROM survey_issues WHERE raw_sha256 = ?", [sha256(path)]) == [(ODD_SURVEY,)]
     assert sorted(p.name for p in generated["odd"].iterdir()) == sorted([*ODD_NAMES, ODD_SURVEY])  # nothing else appeared
     assert not any(p.name == "pwned" for p in generated["root"].rglob("*"))
+
+
+def test_a_directory_instead_of_a_file_is_one_clear_error(results: dict[str, Any]) -> None:
+    for key in ("dir:catalog", "dir:survey"):
+        assert_one_error_line(results[key], "a_directory.csv", "no such file")
 
 
 def test_path_traversal_stays_out_of_the_archive_layout(results: dict[str, Any], generated: dict[str, Any],
