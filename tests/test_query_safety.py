@@ -74,3 +74,18 @@ def test_slow_query_is_cancelled(lake) -> None:
             run_query(con, "SELECT count(*) FROM range(100000000000) a", timeout_s=0.5)
     finally:
         con.close()
+
+
+def test_spill_directory_is_not_readable(lake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """DuckDB allows <cwd>/.tmp/ by default even with external access off; query mode must not."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".tmp").mkdir()
+    (tmp_path / ".tmp" / "secret.csv").write_text("a\n1\n")
+    con = open_query_connection(lake)
+    try:
+        with pytest.raises(QueryRefused):
+            run_query(con, f"SELECT * FROM read_csv('{tmp_path}/.tmp/secret.csv')")
+        with pytest.raises(QueryRefused):
+            run_query(con, "SELECT * FROM read_csv('.tmp/secret.csv')")
+    finally:
+        con.close()

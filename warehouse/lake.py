@@ -201,8 +201,9 @@ class Lake:
         own = con is None
         c = con or self.connect(read_only=True)
         try:
-            row = c.execute(f"FROM {LAKE_ALIAS}.current_snapshot()").fetchone()
-            return int(row[0]) if row else 0
+            # fetchall: an unfinished result would keep the SQLite catalog locked for writers
+            rows = c.execute(f"FROM {LAKE_ALIAS}.current_snapshot()").fetchall()
+            return int(rows[0][0]) if rows else 0
         finally:
             if own:
                 c.close()

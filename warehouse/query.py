@@ -37,6 +37,8 @@ class QueryResult:
 
 def lock_down(con: duckdb.DuckDBPyConnection, allowed_dirs: list[str]) -> None:
     """Forbid file access outside ``allowed_dirs`` and freeze the configuration."""
+    # No spill directory: DuckDB would otherwise allow reading <cwd>/.tmp/ even with external access off.
+    con.execute("SET temp_directory = ''")
     con.execute("SET allowed_directories = ?", [allowed_dirs])
     con.execute("SET enable_external_access = false")
     con.execute("SET allow_community_extensions = false")
