@@ -17,6 +17,7 @@ Rules:
 from __future__ import annotations
 
 import os
+import tomllib
 from pathlib import Path
 
 from expedition.settings import Settings
@@ -64,3 +65,18 @@ def prepare_prefect_env(settings: Settings, force_local: bool = False) -> dict[s
         put("PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_ENABLED", "false")
         put("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
     return changed
+
+
+def configured_api_url() -> str | None:
+    """The Prefect API URL the user configured (``PREFECT_API_URL``, else the active profile's), if any."""
+    if os.environ.get("PREFECT_API_URL"):
+        return os.environ["PREFECT_API_URL"]
+    path = Path(os.environ.get("PREFECT_PROFILES_PATH") or Path.home() / ".prefect" / "profiles.toml")
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return None
+    active = os.environ.get("PREFECT_PROFILE") or doc.get("active")
+    profile = doc.get("profiles", {}).get(active, {}) if isinstance(active, str) else {}
+    url = profile.get("PREFECT_API_URL") if isinstance(profile, dict) else None
+    return str(url) if url else None

@@ -215,7 +215,7 @@ def dask_task_runner(settings: Settings) -> Any:
             "threads_per_worker": 1,
             "processes": True,
             "host": "127.0.0.1",
-            "dashboard_address": None,  # no dashboard server: nothing listens beyond the scheduler
+            "dashboard_address": None,  # no Bokeh dashboard; its small HTTP server and the scheduler listen on 127.0.0.1
         },
     )
 
@@ -234,9 +234,10 @@ def backfill_windows(
         for a, b in windows
     ]
     wait(futures)
-    return [
-        outcome_of(provider, f, (a.isoformat(), b.isoformat())) for f, (a, b) in zip(futures, windows)
-    ]
+    outcomes = [outcome_of(provider, f, (a.isoformat(), b.isoformat())) for f, (a, b) in zip(futures, windows)]
+    failed = sum(not o.ok for o in outcomes)
+    rename_flow_run(f"{provider}: {len(windows)} windows" + (f", {failed} failed" if failed else ""))
+    return outcomes
 
 
 @flow(name="backfill_catalog", log_prints=False)

@@ -105,8 +105,7 @@ def respond(
     summary.opened = sorted({d["expedition_id"] for d in decisions if d["decision"] == "opened" and d["expedition_id"]})
     for d in decisions:
         if d["decision"] in ACTING:
-            log.info("%s M%s: %s %s: %s", d["event_id"], d["magnitude_value"], d["decision"],
-                     d["expedition_id"] or "", d["decision_reason"])
+            log.info("%s: %s %s: %s", d["event_id"], d["decision"], d["expedition_id"] or "", d["decision_reason"])
     markdown_artifact("trigger-decisions", decisions_markdown(decisions), summary.describe())
     brief = write_brief_task.with_options(**retry_options(settings))
     for exp_id in summary.opened if write_briefs else []:  # one after the other: each ends with a lake write

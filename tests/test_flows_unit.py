@@ -120,3 +120,16 @@ def test_flow_commands_have_a_worked_example() -> None:
     for name in ("serve", "watch", "backfill", "demo"):
         doc = commands[name].callback.__doc__ or ""  # type: ignore[union-attr]
         assert f"Example: expedition {name}" in doc, name
+
+
+def test_configured_api_url_reads_the_active_profile(tmp_path: Path, clean_prefect_env: pytest.MonkeyPatch) -> None:
+    from flows.env import configured_api_url
+
+    profiles = tmp_path / "profiles.toml"
+    profiles.write_text('active = "team"\n[profiles.local]\n[profiles.team]\nPREFECT_API_URL = "http://127.0.0.1:4201/api"\n')
+    clean_prefect_env.setenv("PREFECT_PROFILES_PATH", str(profiles))
+    assert configured_api_url() == "http://127.0.0.1:4201/api"
+    clean_prefect_env.setenv("PREFECT_PROFILE", "local")
+    assert configured_api_url() is None, "the local profile has no server: `expedition serve` starts one"
+    clean_prefect_env.setenv("PREFECT_API_URL", "http://127.0.0.1:4202/api")
+    assert configured_api_url() == "http://127.0.0.1:4202/api"

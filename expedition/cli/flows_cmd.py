@@ -6,6 +6,8 @@ configured Prefect)."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any, Optional
 
@@ -47,17 +49,38 @@ def serve(
 ) -> None:
     """Serve the deployments: `watch` on its schedule (watch_interval_s), the other flows on demand.
 
-    Runs until Ctrl-C. Without PREFECT_API_URL a temporary local Prefect server is used; start
-    `prefect server start` and set PREFECT_API_URL to follow the runs in the Prefect UI.
+    Runs until Ctrl-C. Uses the Prefect server of PREFECT_API_URL (or the active Prefect profile);
+    without one it starts a local Prefect server on 127.0.0.1 (UI included, state under
+    <home>/prefect) and stops it on exit.
 
     Example: expedition serve --home ~/qe
     """
     settings = _prepare(home)
-    from flows.deploy import serve_all
+    with _server(settings):
+        from flows.deploy import serve_all
 
-    typer.echo(f"serving Quake Expedition deployments for {settings.home} "
-               f"(watch every {settings.watch_interval_s} s); Ctrl-C to stop", err=True)
-    serve_all(settings, limit=limit)
+        typer.echo(f"serving Quake Expedition deployments for {settings.home} "
+                   f"(watch every {settings.watch_interval_s} s); Ctrl-C to stop", err=True)
+        serve_all(settings, limit=limit)
+
+
+@contextlib.contextmanager
+def _server(settings: Any) -> Iterator[None]:
+    """The user's Prefect server, else a local one on 127.0.0.1 for as long as serving lasts."""
+    from flows.env import configured_api_url
+
+    url = configured_api_url()
+    if url:
+        typer.echo(f"Prefect API: {url}", err=True)
+        yield
+        return
+    from flows.server import local_server
+
+    typer.echo("starting a local Prefect server on 127.0.0.1 (state under "
+               f"{settings.home / 'prefect'}) ...", err=True)
+    with local_server(settings) as api_url:
+        typer.echo(f"Prefect UI: {api_url.removesuffix('/api')}", err=True)
+        yield
 
 
 def watch(
@@ -77,13 +100,14 @@ def watch(
     settings = _prepare(home)
     start = parse_time(starttime, "--starttime") if starttime else None
     if not once:
-        from flows.watch import watch as watch_flow
+        with _server(settings):  # Prefect is imported once the server's URL is in the environment
+            from flows.watch import watch as watch_flow
 
-        typer.echo(f"watching every {settings.watch_interval_s} s; Ctrl-C to stop", err=True)
-        watch_flow.serve(
-            name="watch", interval=max(1, int(settings.watch_interval_s)),
-            parameters={"home": str(settings.home), "starttime": start},
-        )
+            typer.echo(f"watching every {settings.watch_interval_s} s; Ctrl-C to stop", err=True)
+            watch_flow.serve(
+                name="watch", interval=max(1, int(settings.watch_interval_s)),
+                parameters={"home": str(settings.home), "starttime": start},
+            )
         return
     from flows.runtime import fast_local_runs
     from flows.watch import watch as watch_flow
