@@ -304,7 +304,8 @@ def join_present(arrays: list[pa.ChunkedArray], sep: str) -> pa.Array | pa.Chunk
 
     pyarrow 26's ``null_handling="skip"`` drops rows whose values are all null, so nulls are
     replaced by empty strings and the separators they leave are removed."""
-    joined = pc.binary_join_element_wise(*arrays, sep, null_handling="replace", null_replacement="")
+    texts = [pc.cast(a, pa.string()) for a in arrays]  # an all-empty column reads as type null
+    joined = pc.binary_join_element_wise(*texts, sep, null_handling="replace", null_replacement="")
     esc = re.escape(sep)
     cleaned = pc.replace_substring_regex(joined, pattern=f"(^({esc})+)|(({esc})+$)", replacement="")
     cleaned = pc.replace_substring_regex(cleaned, pattern=f"({esc}){{2,}}", replacement=sep)

@@ -29,7 +29,11 @@ def _flat(a: pa.Array | pa.ChunkedArray) -> pa.Array:
 
 
 def blank_to_null(a: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
-    """Whitespace-only text is a missing value (readers already turn empty cells into nulls)."""
+    """Whitespace-only text is a missing value (readers already turn empty cells into nulls).
+
+    Columns a reader typed already (a spreadsheet's dates, numbers) are turned into text first."""
+    if not (pa.types.is_string(a.type) or pa.types.is_large_string(a.type)):
+        a = pc.cast(a, pa.string())
     blank = pc.utf8_is_space(a)
     if not pc.any(blank).as_py():
         return a
