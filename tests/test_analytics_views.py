@@ -57,7 +57,10 @@ def analytics_lake(lake: Any) -> Any:
         w.write("expedition_versions", pa.Table.from_pylist([_exp_row()], schema=spec("expedition_versions").schema))
         for name, data in (("survey_buildings_obs", rows), ("survey_intensity_obs", intensity),
                            ("survey_ground_failure_obs", failures), ("survey_lifelines_obs", lifelines)):
-            w.write(name, pa.Table.from_pylist(data).select([c for c in spec(name).columns if c in data[0]]))
+            present = {k for row in data for k in row}  # from_pylist alone would keep only the first row's keys
+            cols = [c for c in spec(name).columns if c in present]
+            w.write(name, pa.Table.from_pylist([{c: row.get(c) for c in cols} for row in data],
+                                               schema=pa.schema([spec(name).schema.field(c) for c in cols])))
     return lake
 
 
