@@ -1,8 +1,7 @@
-"""The response flows for real (Prefect test harness): concurrent respond runs, watch, survey, brief, demo.
+"""The response flows for real (Prefect test harness): concurrent respond runs, and the demo pipeline
+(watch, survey, brief) through the same flow runner as ``expedition demo``.
 
-The catalog is the bundled sample of 40 real ComCat events, pulled through the local FDSN service;
-with the shipped policy and membership it opens three expeditions (two in the Philippines, one in
-China), the others are judged and logged.
+The catalog is the bundled sample of 40 real ComCat events, pulled through the local FDSN service.
 """
 
 from __future__ import annotations
@@ -12,10 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
 import pytest
-
-from tests.conftest import run_cli
 
 pytestmark = pytest.mark.prefect
 
@@ -82,63 +78,29 @@ def test_two_responds_at_once_open_no_duplicate_expedition(pulled_home: Path) ->
     assert respond.fn(home=str(home), write_briefs=False).decisions == [], "a third run finds nothing to judge"
 
 
-#: The 2023-12-02 M7.6 off Mindanao, its M6.9 aftershock, and the 2023-02-06 M7.8 in Türkiye (not a member).
-MINDANAO = ("us7000lff4", "us7000lfxx", "us6000jllz")
-
-
-def test_watch_survey_and_brief_flows(prefect_harness: None, tmp_path: Path) -> None:
-    import pyarrow.compute as pc
-
-    from catalogs.detect import read_catalog_file
-    from catalogs.fdsnws_server import serve_events
-    from expedition.demo import (
-        DEMO_STARTTIME,
-        SAMPLE_CATALOG,
-        SAMPLE_SURVEY,
-        demo_file,
-        survey_expedition,
-        write_demo_config,
-    )
+@pytest.mark.slow
+def test_demo_pipeline_runs_end_to_end(prefect_harness: None, tmp_path: Path) -> None:
+    """The demo as ``expedition demo`` runs it (the same flow runner), inside the session's Prefect harness."""
+    from expedition.cli.demo_cmd import FlowRunner
+    from expedition.demo import SAMPLE_SURVEY, demo_file, run_demo
     from expedition.settings import load_settings
-    from flows.briefs import generate_brief
     from flows.surveys import ingest_survey
-    from flows.watch import WatchSummary, watch
     from warehouse.lake import Lake
 
-    rows = read_catalog_file(demo_file(SAMPLE_CATALOG), provider="USGS")
-    rows = rows.filter(pc.is_in(rows.column("provider_event_id"), pa.array(MINDANAO)))
-    home = tmp_path / "qe"
-    with serve_events(rows) as server:
-        write_demo_config(home, server.url)
-        settings = load_settings(home)
-        Lake.from_settings(settings).init()
-        state = watch(home=str(home), starttime=DEMO_STARTTIME, return_state=True)
-    assert state.is_completed(), state.message
-    summary = state.result()
-    assert isinstance(summary, WatchSummary) and summary.pull is not None and summary.pull.new_events == 3
-    assert summary.response is not None and summary.response.counts == {"opened": 1, "joined": 1, "not_opened": 1}
-    (exp_id,) = summary.response.opened
-    first = Path(summary.response.briefs[exp_id])
-    assert first.is_file() and exp_id in first.name
-    assert survey_expedition(settings) == exp_id
-    report = ingest_survey(expedition_id=exp_id, path=str(demo_file(SAMPLE_SURVEY)), home=str(home))
-    assert report.rows_landed == 24 and report.errors == 0
-    again = ingest_survey(expedition_id=exp_id, path=str(demo_file(SAMPLE_SURVEY)), home=str(home))
+    lines: list[str] = []
+    result = run_demo(tmp_path / "demo", FlowRunner(), say=lines.append)
+    assert result.complete, result.skipped
+    assert result.expedition_id is not None and result.brief is not None
+    text = "\n".join(lines + result.lines)
+    assert "SYNTHETIC" in text and "24 landed" in text
+    assert result.brief.is_file() and "SYNTHETIC" in result.brief.read_text(encoding="utf-8"), \
+        "the brief itself says its survey is invented"
+    first_briefs = [line.split("brief:", 1)[1].strip() for line in lines if line.strip().startswith("brief:")]
+    assert first_briefs and all(Path(p).is_file() for p in first_briefs), "watch wrote a first brief per expedition"
+    settings = load_settings(result.home)
+    lake = Lake.from_settings(settings)
+    assert lake.read_table("survey_buildings_obs").num_rows == 24
+    opened = lake.read_table("expedition_versions").column("expedition_id").unique().to_pylist()
+    assert result.expedition_id in opened and len(first_briefs) == len(opened)
+    again = ingest_survey(expedition_id=result.expedition_id, path=str(demo_file(SAMPLE_SURVEY)), home=str(result.home))
     assert again.already_ingested, "re-ingesting the same file changes nothing"
-    brief = generate_brief(expedition_id=exp_id, home=str(home), formats=["md"])
-    assert brief.is_file() and brief.suffix == ".md" and "SYN-MDN" not in first.read_text(encoding="utf-8")
-    assert brief != first, "the survey makes a new brief version"
-    assert Lake.from_settings(settings).read_table("survey_buildings_obs").num_rows == 24
-
-
-@pytest.mark.slow
-def test_demo_runs_offline_end_to_end(tmp_path: Path) -> None:
-    home = tmp_path / "demo"
-    out = run_cli(["demo", "--home", str(home)], timeout=600)
-    assert out.returncode == 0, out.stdout + out.stderr
-    assert "demo complete" in out.stdout and "Traceback" not in out.stderr
-    assert "SYNTHETIC" in out.stdout
-    brief_line = [line for line in out.stdout.splitlines() if line.strip().startswith("brief:")][-1]  # the summary
-    brief = Path(brief_line.split("brief:", 1)[1].strip())
-    assert brief.is_file() and "SYNTHETIC" in brief.read_text(encoding="utf-8"), "the brief says its survey is invented"
-    assert (home / "prefect").is_dir(), "Prefect state stays under the demo's data root"
