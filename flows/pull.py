@@ -29,7 +29,7 @@ from prefect import flow
 from prefect.futures import PrefectFuture, wait
 
 from expedition.settings import Settings
-from flows.errors import PullFailed
+from flows.errors import InvalidSpan, PullFailed
 from flows.retry import retry_options
 from flows.runtime import (
     api_for_workers,
@@ -100,11 +100,10 @@ def as_utc(value: datetime | str | None) -> datetime | None:
 def split_windows(starttime: datetime, endtime: datetime, window_days: float) -> list[tuple[datetime, datetime]]:
     """Consecutive half-open windows ``[a, b)`` of ``window_days`` covering ``[starttime, endtime)``."""
     start, end = as_utc(starttime), as_utc(endtime)
-    assert start is not None and end is not None
-    if end <= start:
-        raise ValueError(f"endtime {end.isoformat()} must be after starttime {start.isoformat()}")
+    if start is None or end is None or end <= start:
+        raise InvalidSpan(f"endtime {endtime} must be after starttime {starttime}")
     if window_days <= 0:
-        raise ValueError(f"window_days must be positive, got {window_days}")
+        raise InvalidSpan(f"window_days must be positive, got {window_days}")
     step = timedelta(days=window_days)
     out = []
     a = start
