@@ -42,6 +42,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -52,14 +53,17 @@ ROOT = Path(__file__).resolve().parents[1]
 PROVIDER = "SOAK"
 FIRST_WEEK = dt.datetime(2024, 1, 8, tzinfo=dt.UTC)
 WEEK = dt.timedelta(days=7)
-#: Mainshock sites inside member countries (capitals, checked against Natural Earth), far enough
-#: apart that their Gardner-Knopoff windows (about 56 km for M6.2) never overlap.
+#: Mainshock sites inside countries that are members in 2024 (cities, checked against Natural Earth;
+#: see expedition/data/alliance_membership_APPROXIMATION.csv), far enough apart that their
+#: Gardner-Knopoff windows (about 56 km for M6.2) never overlap. After 24 trials a site comes back
+#: within the time window: that mainshock joins the earlier expedition instead of opening one.
 SITES: tuple[tuple[str, float, float], ...] = (
     ("AFG", 34.52, 69.18), ("ARG", -31.54, -68.53), ("ARM", 40.18, 44.51), ("CHL", -33.45, -70.66),
     ("CHN", 30.66, 104.06), ("IRN", 29.10, 58.36), ("PAK", 33.69, 73.04), ("KGZ", 42.87, 74.59),
-    ("TJK", 38.56, 68.78), ("MMR", 21.97, 96.08), ("MNG", 47.92, 106.92), ("GEO", 41.72, 44.79),
+    ("TJK", 38.56, 68.78), ("MMR", 21.97, 96.08), ("MNG", 47.92, 106.92), ("KHM", 11.55, 104.92),
     ("ETH", 9.03, 38.74), ("KAZ", 43.24, 76.95), ("UZB", 41.31, 69.24), ("CRI", 9.93, -84.08),
-    ("NIC", 12.13, -86.25), ("HND", 14.07, -87.19), ("CUB", 20.02, -75.82),
+    ("NIC", 12.13, -86.25), ("LAO", 17.97, 102.63), ("CUB", 20.02, -75.82), ("EGY", 30.04, 31.24),
+    ("SAU", 24.71, 46.68), ("TKM", 37.95, 58.38), ("BLR", 53.90, 27.56), ("HUN", 47.50, 19.04),
 )
 WINDOW_DAYS = 3.5  # two pull windows (two lake transactions) per trial week
 SURVEY_HEADER = "building_id,surveyed_time,latitude,longitude,damage_grade,storeys,material,notes\n"
@@ -363,9 +367,11 @@ def committed(home: Path) -> str:
 @dataclass
 class TrialResult:
     number: int
-    delay_s: float
-    killed_in: str
+    delay_s: float  # after the driver announced `aimed_at`
+    killed_in: str  # the last step the driver announced before it died (or "finished")
     after_kill: str
+    aimed_at: str = ""
+    step_s: float = 0.0  # how long that step took in the reference run
     problems: list[str] = field(default_factory=list)
     rerun_s: float = 0.0
 
@@ -382,28 +388,28 @@ def _env() -> dict[str, str]:
     return env
 
 
-def kill_driver(home: Path, trial: Trial, survey_rows: int, via: str, delay_s: float,
-                ready_timeout_s: float = 300.0) -> str:
-    """Start the driver; once it is ``ready`` (imports done), SIGKILL its whole process group after
-    ``delay_s``. Returns the last step it announced (``finished`` when it completed first)."""
+def kill_driver(home: Path, trial: Trial, survey_rows: int, via: str, step: str, delay_s: float,
+                start_timeout_s: float = 600.0) -> str:
+    """Start the driver; once it announces ``step``, SIGKILL its whole process group after ``delay_s``.
+    Returns the last step it announced (``finished`` when it completed first)."""
     proc = subprocess.Popen(_driver_cmd(home, trial, survey_rows, via), stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL, text=True, env=_env(), cwd=ROOT, start_new_session=True)
     steps: list[str] = []
-    ready = threading.Event()
+    reached = threading.Event()
 
     def read() -> None:
         assert proc.stdout is not None
         for line in proc.stdout:
             if line.startswith("step "):
                 steps.append(line.split(" ", 1)[1].strip())
-                if steps[-1] == "ready":
-                    ready.set()
-        ready.set()  # end of output: the driver finished or died
+                if steps[-1] == step:
+                    reached.set()
+        reached.set()  # end of output: the driver finished or died
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
     try:
-        ready.wait(ready_timeout_s)
+        reached.wait(start_timeout_s)
         proc.wait(timeout=delay_s)
     except subprocess.TimeoutExpired:
         with contextlib.suppress(ProcessLookupError):
@@ -431,15 +437,15 @@ class SoakReport:
         return not self.divergence and all(not t.problems for t in self.trials)
 
     def table(self) -> str:
-        lines = [f"{'trial':>5} {'kill at':>8} {'killed in':<10} {'lake after the kill':<26} result",
-                 "-" * 70]
+        lines = [f"{'trial':>5} {'kill (s into step)':>26} {'died in':<9} {'lake after the kill':<26} result", "-" * 80]
         for t in self.trials:
             verdict = "ok" if not t.problems else "FAIL: " + "; ".join(t.problems)
-            lines.append(f"{t.number:>5} {t.delay_s:>7.2f}s {t.killed_in:<10} {t.after_kill:<26} {verdict}")
+            kill = f"{t.delay_s:.2f}/{t.step_s:.2f} s of {t.aimed_at}"
+            lines.append(f"{t.number:>5} {kill:>26} {t.killed_in:<9} {t.after_kill:<26} {verdict}")
         where: dict[str, int] = {}
         for t in self.trials:
             where[t.killed_in] = where.get(t.killed_in, 0) + 1
-        lines.append("-" * 70)
+        lines.append("-" * 80)
         lines.append("kills by step: " + ", ".join(f"{k} {v}" for k, v in sorted(where.items())))
         lines.append(f"reference: {self.reference.get('events')} events, {len(self.reference.get('expeditions', []))} "
                      f"expeditions, {self.reference.get('survey_rows')} survey rows")
@@ -455,7 +461,7 @@ class Reference:
     It prints ``trial <k> <seconds>`` as each trial completes and ``state <json>`` at the end."""
 
     def __init__(self, home: Path, trials: int, survey_rows: int, via: str) -> None:
-        self.durations: dict[int, float] = {}
+        self.durations: dict[int, dict[str, float]] = {}  # trial -> seconds of each step
         self.final: dict[str, Any] | None = None
         self.error = ""
         self._cond = threading.Condition()
@@ -471,8 +477,8 @@ class Reference:
             kind, _, rest = line.strip().partition(" ")
             with self._cond:
                 if kind == "trial":
-                    k, seconds = rest.split()
-                    self.durations[int(k)] = float(seconds)
+                    k, spans = rest.split(" ", 1)
+                    self.durations[int(k)] = json.loads(spans)
                 elif kind == "state":
                     self.final = json.loads(rest)
                 self._cond.notify_all()
@@ -481,8 +487,8 @@ class Reference:
             self.error = (self.proc.stderr.read() if self.proc.stderr else "")[-1500:] if self.proc.returncode else ""
             self._cond.notify_all()
 
-    def duration(self, k: int, timeout: float = 1800) -> float:
-        """Wall time of the reference's trial ``k`` (waits for it)."""
+    def duration(self, k: int, timeout: float = 1800) -> dict[str, float]:
+        """Seconds of each step of the reference's trial ``k`` (waits for it)."""
         with self._cond:
             self._cond.wait_for(lambda: k in self.durations or self.proc.poll() is not None, timeout)
             if k not in self.durations:
@@ -496,15 +502,20 @@ class Reference:
         return self.final
 
 
+def _mark(marks: list[tuple[str, float]], step: str) -> None:
+    marks.append((step, time.perf_counter()))
+
+
 def reference_run(home: Path, trials: int, survey_rows: int, via: str) -> None:
     """The ``reference`` sub-command: init ``home`` and run every trial without interruption."""
     init_home(home)
     if via == "lib":
         warm_cache(home)  # as the driver does before it says "ready": the timings compare like with like
     for trial in (Trial.of(i) for i in range(trials)):
-        t0 = time.perf_counter()
-        run_steps(home, trial, survey_rows, via)
-        print(f"trial {trial.number} {time.perf_counter() - t0:.3f}", flush=True)
+        marks: list[tuple[str, float]] = []
+        run_steps(home, trial, survey_rows, via, partial(_mark, marks))
+        spans = {a: round(tb - ta, 3) for (a, ta), (_, tb) in zip(marks, marks[1:])}
+        print(f"trial {trial.number} " + json.dumps(spans), flush=True)
     print("state " + json.dumps(state(home)), flush=True)
 
 
@@ -532,10 +543,12 @@ def soak(trials: int, workdir: Path, *, seed: int = 20241, background: int = 120
         reference = Reference(ref_home, trials, survey_rows, via)
         try:
             for trial in plan:
-                full = reference.duration(trial.number)
-                delay = rng.uniform(0.0, 1.0) * full
-                killed_in = kill_driver(soak_home, trial, survey_rows, via, delay)
-                result = TrialResult(trial.number, delay, killed_in, committed(soak_home))
+                spans = reference.duration(trial.number)
+                step = STEPS[rng.randrange(len(STEPS))]  # every step gets kills, however short it is
+                delay = rng.uniform(0.0, 1.0) * spans.get(step, 0.0)
+                killed_in = kill_driver(soak_home, trial, survey_rows, via, step, delay)
+                result = TrialResult(trial.number, delay, killed_in, committed(soak_home), aimed_at=step,
+                                     step_s=spans.get(step, 0.0))
                 result.problems += [f"after the kill: {p}" for p in check(soak_home)]
                 t0 = time.perf_counter()
                 try:
@@ -545,8 +558,8 @@ def soak(trials: int, workdir: Path, *, seed: int = 20241, background: int = 120
                 result.rerun_s = time.perf_counter() - t0
                 result.problems += [f"after the rerun: {p}" for p in check(soak_home)]
                 results.append(result)
-                say(f"trial {trial.number}: killed {delay:.2f} s after start-up, in {killed_in}: "
-                    f"{'ok' if not result.problems else result.problems}")
+                say(f"trial {trial.number}: killed {delay:.2f} s into {step} (reference {result.step_s:.2f} s), "
+                    f"in {killed_in}: {'ok' if not result.problems else result.problems}")
             ref_state = reference.state()
         finally:
             if reference.proc.poll() is None:
