@@ -130,11 +130,11 @@ def test_a_survey_ingest_during_a_pull_loses_nothing(home: Home, served: pa.Tabl
     assert sorted(g for (g,) in got) == sorted(expected)  # every event of the week, once
     assert one(home.path, "SELECT count(*) FROM survey_buildings_obs WHERE expedition_id = ? AND building_id LIKE 'T000-%'",
                [exp]) == [(300,)]
-    # the survey's commit came between two of the pull's window commits: the writers took turns
+    # both writers committed through the lock (whether the survey landed between two pull windows
+    # depends on process start-up times, so the order is not asserted)
     snaps = one(home.path, "SELECT snapshot_id, author FROM ducklake_snapshots('lake') ORDER BY snapshot_id")
-    pulls = [s for s, a in snaps if a == "catalogs.ingest"]
-    surveys = [s for s, a in snaps if a == "survey"]
-    assert pulls and surveys and pulls[0] < surveys[-1] < pulls[-1], snaps
+    assert [a for _, a in snaps].count("survey") == 1, snaps
+    assert [a for _, a in snaps].count("catalogs.ingest") >= 2, snaps
 
 
 def test_a_writer_that_waits_too_long_gets_one_clear_line(home: Home, tmp_path: Path) -> None:
