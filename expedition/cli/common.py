@@ -103,20 +103,9 @@ def _parquet_bytes(table: pa.Table) -> bytes:
 
 def write_atomic_bytes(path: Path, data: bytes) -> None:
     """Write to a temporary name in the same directory, then rename over ``path``."""
-    import os
-    import tempfile
+    from warehouse.atomic import write_bytes_atomic
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_bytes_atomic(path, data)
 
 
 def progress() -> Any:

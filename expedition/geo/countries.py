@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 import threading
 import zipfile
 from dataclasses import dataclass, field
@@ -39,6 +37,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from expedition.geo import GeoDataError
 from expedition.geo.distance import arc_km_to_chord, chord_to_arc_km, unit_vectors
+from warehouse.atomic import write_parquet_atomic
 
 __all__ = ["CountryIndex", "iso2_to_iso3", "load_countries", "natural_earth_zip"]
 
@@ -306,12 +305,7 @@ def _from_table(table: pa.Table, source: str) -> CountryIndex:
 
 
 def _write_atomic(table: pa.Table, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    os.close(fd)
     try:
-        pq.write_table(table, tmp)
-        os.replace(tmp, path)
+        write_parquet_atomic(table, path)
     except (OSError, pa.ArrowException) as exc:
-        Path(tmp).unlink(missing_ok=True)
         log.warning("could not write country cache %s: %s", path, exc)

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 import threading
 from dataclasses import dataclass, field, replace
 from importlib import metadata, resources
@@ -29,6 +27,7 @@ from numpy.typing import NDArray
 from expedition.geo import GeoDataError
 from expedition.geo.countries import iso2_to_iso3
 from expedition.geo.distance import arc_km_to_chord, chord_to_arc_km, unit_vectors
+from warehouse.atomic import write_parquet_atomic
 
 __all__ = ["Places", "load_places", "places_file_for"]
 
@@ -227,12 +226,7 @@ def _parse_json(fname: str) -> pa.Table:
 
 
 def _write_atomic(table: pa.Table, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    os.close(fd)
     try:
-        pq.write_table(table, tmp)
-        os.replace(tmp, path)
+        write_parquet_atomic(table, path)
     except (OSError, pa.ArrowException) as exc:
-        Path(tmp).unlink(missing_ok=True)
         log.warning("could not write places cache %s: %s", path, exc)

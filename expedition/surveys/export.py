@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -28,6 +26,7 @@ import pyarrow.compute as pc
 from expedition.surveys.errors import SurveyError
 from expedition.surveys.kinds import KindSpec, kind_spec
 from expedition.surveys.parse import private_duckdb
+from warehouse.atomic import write_bytes_atomic
 from warehouse.lake import Lake
 
 __all__ = ["CRS84_PROJJSON", "ExportResult", "export_survey", "geo_metadata", "read_observations",
@@ -85,17 +84,7 @@ def read_observations(lake: Lake, expedition_id: str, kind: KindSpec) -> pa.Tabl
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_bytes_atomic(path, data)
 
 
 def _geoms(table: pa.Table) -> np.ndarray:
