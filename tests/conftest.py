@@ -42,6 +42,14 @@ os.environ.update(
     }
 )
 
+# --- hypothesis: the same examples on every run (CI is reproducible); set
+# QE_HYPOTHESIS_PROFILE=explore for fresh random examples when hunting bugs ----------------
+from hypothesis import settings as _hyp_settings  # noqa: E402
+
+_hyp_settings.register_profile("qe", derandomize=True, database=None)
+_hyp_settings.register_profile("explore", derandomize=False, database=None)
+_hyp_settings.load_profile(os.environ.get("QE_HYPOTHESIS_PROFILE", "qe"))
+
 # --- network guard ----------------------------------------------------------------------------
 _BLOCKED: list[str] = []
 _real_connect = socket.socket.connect

@@ -20,6 +20,7 @@ import csv
 import datetime as dt
 import json
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -198,12 +199,13 @@ def _read_xlsx(path: Path, sheet: str | None) -> RawTable:
 
     try:
         wb = load_workbook(path, read_only=True, data_only=False)  # data_only=False: formulas stay formulas
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError, SyntaxError) as exc:
-        # ValueError: openpyxl's "could not read worksheets", and defusedxml refusing a DOCTYPE/entities
+    except (InvalidFileException, zipfile.BadZipFile, zlib.error, EOFError, KeyError, OSError, ValueError,
+            SyntaxError) as exc:
+        # zlib.error/EOFError: a damaged deflate stream inside the zip. ValueError: openpyxl's "could not read worksheets", and defusedxml refusing a DOCTYPE/entities
         raise SurveyInputError(f"{path}: not a readable XLSX workbook: {' '.join(str(exc).split())}") from exc
     try:
         return _xlsx_rows(path, wb, sheet)
-    except (ValueError, SyntaxError, zipfile.BadZipFile, OSError) as exc:
+    except (ValueError, SyntaxError, zipfile.BadZipFile, zlib.error, EOFError, KeyError, OSError) as exc:
         # read-only workbooks parse each sheet while it is iterated: malformed XML surfaces here
         # (xml.etree ParseError and lxml's XMLSyntaxError are SyntaxErrors)
         raise SurveyInputError(f"{path}: not a readable XLSX workbook: {' '.join(str(exc).split())}") from exc
