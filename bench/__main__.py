@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import pkgutil
 import platform
 import sys
@@ -26,6 +27,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="smaller sizes (for smoke runs)")
     ap.add_argument("--only", nargs="*", default=None, help="module names, e.g. bench_quakeml")
     args = ap.parse_args(argv)
+    # the process set-up every application applies (Arrow's memory pool; QE_ARROW_MEMORY_POOL):
+    # baselines and our code run under the same pool, in the same process
+    from expedition.process import select_memory_pool
+
+    pool = select_memory_pool(os.environ.get("QE_ARROW_MEMORY_POOL") or "auto")
     results: list[BenchResult] = []
     failures: list[str] = []
     for name in discover():
@@ -47,7 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     for f in failures:
         print(f"ERROR {f}")
     out = {
-        "machine": {"python": sys.version.split()[0], "platform": platform.platform(), "cpus": __import__("os").cpu_count()},
+        "machine": {"python": sys.version.split()[0], "platform": platform.platform(), "cpus": os.cpu_count(),
+                    "arrow_memory_pool": pool},
         "quick": args.quick,
         "results": [r.as_dict() for r in results],
         "errors": failures,

@@ -75,6 +75,8 @@ class Settings:
     lake_catalog: str | None = None
     lake_data_path: str | None = None
     writer_wait_s: float = 30.0
+    # Large appends (survey files) write Parquet with pyarrow and register it (warehouse.bulk)
+    bulk_append: bool = True
     query_row_limit: int = 100_000
     query_timeout_s: float = 30.0
     # Catalog pulls
@@ -91,6 +93,8 @@ class Settings:
     # Flows and scale-out
     dask_address: str | None = None
     dask_workers: int = 2
+    # Process: Arrow's memory pool (see expedition.process; applied by the CLI, flows and API)
+    arrow_memory_pool: str = "auto"
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -131,6 +135,15 @@ def _coerce(name: str, value: Any, origin: str) -> Any:
     try:
         if value is None:
             return None
+        if typ.startswith("bool"):
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in ("1", "true", "yes", "on"):
+                return True
+            if text in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(value)
         if "Path" in typ:
             return Path(str(value)).expanduser()
         if typ.startswith("float"):

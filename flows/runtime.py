@@ -20,8 +20,13 @@ _KEY_BAD = re.compile(r"[^a-z0-9-]+")
 
 
 def settings_for(home: str | Path | None) -> Settings:
-    """The settings of data root ``home`` (``None``: ``$QE_HOME`` or the default)."""
-    return load_settings(home)
+    """The settings of data root ``home`` (``None``: ``$QE_HOME`` or the default), with the
+    process-wide ones (Arrow's memory pool) applied to this worker."""
+    from expedition.process import configure_process
+
+    settings = load_settings(home)
+    configure_process(settings)
+    return settings
 
 
 def lake_for(settings: Settings) -> Lake:

@@ -69,6 +69,28 @@ def test_unreadable_files_name_the_file(tmp_path: Path) -> None:
         read_survey_file(write_csv(tmp_path / "x.pdf", "x"))
 
 
+@pytest.mark.parametrize(("body", "bad_row"), [
+    ('A,"open\nB,2\nC,3\n', 2),          # early: swallows the rest, line breaks and all
+    ("A,1\nB,2\nC,\"open", 4),             # on the last line, no line break after it
+    ("A,1\nB,2\nC,\"open\n", 4),           # on the last line, a line break after it
+    ("A,1\n" * 30_000 + 'C,"open\n' + "D,4\n" * 3, 30_002),  # far from the file's tail
+])
+def test_an_unclosed_quote_anywhere_is_an_error(tmp_path: Path, body: str, bad_row: int) -> None:
+    p = tmp_path / "q.csv"
+    p.write_text("building_id,notes\n" + body, encoding="utf-8")  # as given: with or without a final line break
+    with pytest.raises(SurveyInputError, match=f"row {bad_row} opens a quoted value that is never closed"):
+        read_survey_file(p)
+
+
+def test_closed_quotes_line_breaks_and_inch_marks_are_fine(tmp_path: Path) -> None:
+    p = write_csv(tmp_path / "q.csv", 'building_id,notes\nA,"say ""hi"""\nB,5" crack\n' + "B,2\n" * 30_000
+                  + 'C,"two\nlines"\n')
+    raw = read_survey_file(p)
+    assert raw.num_rows == 30_003
+    notes = raw.table["notes"].to_pylist()
+    assert notes[0] == 'say "hi"' and notes[1] == '5" crack' and notes[-1] == "two\nlines"
+
+
 def test_kind_is_detected_from_columns_or_refused() -> None:
     assert detect_kind(["network", "station", "start_time"]).name == "stations"
     assert detect_kind(["grp/intensity", "grp/scale"]).name == "intensity"

@@ -22,16 +22,17 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from warehouse import sqlfiles
-from warehouse.errors import LakeNotInitialised, WarehouseBusy, WarehouseError
+from warehouse.errors import LakeNotInitialised, SchemaMismatch, WarehouseBusy, WarehouseError
 from warehouse.extensions import load_extensions
 from warehouse.schema import TableSpec, conform, duckdb_type
 from warehouse.tables import ALL_TABLES
@@ -77,15 +78,18 @@ def close_shared_connections() -> None:
 class Lake:
     """Paths and connections of one lake."""
 
-    def __init__(self, home: Path, catalog_url: str, data_path: str, writer_wait_s: float = 30.0) -> None:
+    def __init__(self, home: Path, catalog_url: str, data_path: str, writer_wait_s: float = 30.0,
+                 bulk_append: bool = True) -> None:
         self.home = Path(home)
         self.catalog_url = catalog_url
         self.data_path = data_path if data_path.endswith(("/", os.sep)) else data_path + "/"
         self.writer_wait_s = writer_wait_s
+        self.bulk_append = bulk_append
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Lake:
-        return cls(settings.home, settings.catalog_url, settings.data_path, settings.writer_wait_s)
+        return cls(settings.home, settings.catalog_url, settings.data_path, settings.writer_wait_s,
+                   settings.bulk_append)
 
     # -- paths ---------------------------------------------------------------
     @property
@@ -182,6 +186,18 @@ class Lake:
         return con
 
     def _create_views(self, con: duckdb.DuckDBPyConnection) -> None:
+        # One transaction for all of them: DuckLake then reads its catalog once, not once per view
+        # (about 4x cheaper per connection).
+        con.execute("BEGIN TRANSACTION")
+        try:
+            self._create_views_in(con)
+        except BaseException:
+            with contextlib.suppress(duckdb.Error):
+                con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
+
+    def _create_views_in(self, con: duckdb.DuckDBPyConnection) -> None:
         pending = dict(sqlfiles.views())
         # Views may read other views: retry until no progress (sorted order is the first guess).
         while pending:
@@ -278,7 +294,7 @@ class Lake:
         wait = self.writer_wait_s if wait_s is None else wait_s
         with _file_lock(self.lock_path, wait):
             con = self.connect(create=create)
-            w = LakeWriter(con)
+            w = LakeWriter(con, bulk_append=self.bulk_append)
             try:
                 if transaction:
                     con.execute("BEGIN TRANSACTION")
@@ -290,6 +306,9 @@ class Lake:
                 if transaction:
                     with contextlib.suppress(duckdb.Error):
                         con.execute("ROLLBACK")
+                for path in w.bulk_files:  # registered only in the rolled-back transaction
+                    with contextlib.suppress(OSError):
+                        path.unlink()
                 raise
             finally:
                 con.close()
@@ -298,34 +317,86 @@ class Lake:
 class LakeWriter:
     """Writes inside one lake transaction; see :meth:`Lake.writer`."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, bulk_append: bool = True) -> None:
         self.con = con
+        self.bulk_append = bulk_append
         self.committed = False
         self._n = 0
+        self.bulk_files: list[Path] = []  # written by append_bulk; deleted again if the transaction fails
 
-    def write(self, name: str, data: pa.Table, mode: WriteMode | None = None) -> WriteResult:
+    def append_bulk(self, name: str, data: pa.Table, constants: Mapping[str, Any] | None = None,
+                    keep: pa.Array | None = None) -> WriteResult:
+        """Append the rows of ``data`` where ``keep`` is true (all when ``None``; keys known to be new)
+        as new Parquet files registered in the lake.
+
+        Same result as ``write(name, data.filter(keep), mode="append", constants=constants)``, which it
+        falls back to when the fast path does not apply (see :mod:`warehouse.bulk`); several times
+        faster for large batches. Partition columns must be given as ``constants``."""
+        from warehouse import bulk
+
+        spec = table_spec(name)
+        const = dict(constants or {})
+        part = bulk.partition_directory(spec, const) if self.bulk_append else None
+        directory = bulk.table_directory(self.con, spec.name) if part is not None else None
+        if directory is None or part is None:
+            return self.write(name, data if keep is None else data.filter(keep), mode="append", constants=const)
+        self._check_constants(spec, const)
+        if keep is not None and len(keep) != data.num_rows:
+            raise ValueError(f"keep has {len(keep)} values for {data.num_rows} rows")
+        table = bulk.bulk_file_table(spec, conform(data, spec, omit=const, rows=keep), const)
+        written = bulk.write_bulk_files(directory / part if part else directory, table, keep)
+        self.bulk_files.extend(path for path, _ in written)
+        for path, _ in written:
+            self.con.execute("CALL ducklake_add_data_files(?, ?, ?)", [LAKE_ALIAS, spec.name, str(path)])
+        return WriteResult(name, sum(rows for _, rows in written), 0)
+
+    def write(self, name: str, data: pa.Table, mode: WriteMode | None = None, *,
+              constants: Mapping[str, Any] | None = None) -> WriteResult:
         """Write ``data`` into table ``name`` after checking it against the declared schema.
 
         * ``insert_new`` (default for append-only tables): rows whose key already exists are skipped;
         * ``upsert`` (default otherwise): new keys are inserted, changed rows replaced, equal rows untouched;
         * ``append``: insert as given (the caller guarantees the keys are new).
         Duplicate keys inside ``data`` keep their first row.
+
+        ``constants`` gives columns that hold one value on every row (an expedition id, a file's
+        hash, a batch id): they are bound once as parameters instead of travelling as repeated
+        Arrow columns, which matters for a million rows.
         """
         spec = table_spec(name)
         mode = mode or ("insert_new" if spec.append_only else "upsert")
-        table = conform(data, spec)
+        const = dict(constants or {})
+        self._check_constants(spec, const)
+        table = conform(data, spec, omit=const)
         if table.num_rows == 0:
             return WriteResult(name, 0, 0)
         self._n += 1
         view = f"_qe_in_{self._n}"
-        table = table.append_column("__qe_row", pa.array(range(table.num_rows), pa.int64()))
+        table = table.append_column("__qe_row", pa.array(np.arange(table.num_rows, dtype=np.int64)))
         self.con.register(view, table)
         try:
-            return self._write(spec, view, mode)
+            if not const:
+                return self._write(spec, view, mode, {})
+            params = {f"qe_const_{i}": value for i, value in enumerate(const.values())}
+            exprs = ", ".join(
+                f'CAST($qe_const_{i} AS {duckdb_type(spec.schema.field(col))}) AS "{col}"' for i, col in enumerate(const)
+            )
+            return self._write(spec, f"(SELECT v.*, {exprs} FROM {view} v)", mode, params)
         finally:
             self.con.unregister(view)
 
-    def _write(self, spec: TableSpec, view: str, mode: WriteMode) -> WriteResult:
+    @staticmethod
+    def _check_constants(spec: TableSpec, const: Mapping[str, Any]) -> None:
+        for col, value in const.items():
+            f = spec.schema.field(col) if col in spec.schema.names else None
+            if f is None:
+                raise SchemaMismatch(spec.name, col, "constant column is not declared in the table schema")
+            if col in spec.geometry_columns:
+                raise SchemaMismatch(spec.name, col, "a geometry column cannot be given as a constant")
+            if value is None and not f.nullable:
+                raise SchemaMismatch(spec.name, col, "null constant for a required column")
+
+    def _write(self, spec: TableSpec, source: str, mode: WriteMode, params: dict[str, Any]) -> WriteResult:
         q = f'{LAKE_ALIAS}."{spec.name}"'
         key_match = " AND ".join(f'x."{k}" = i."{k}"' for k in spec.key)
         cols = ", ".join(f'"{c}"' for c in spec.columns)
@@ -333,12 +404,10 @@ class LakeWriter:
             f'ST_GeomFromWKB(i."{c}")' if c in spec.geometry_columns else f'i."{c}"' for c in spec.columns
         )
         keys = ", ".join(f'"{k}"' for k in spec.key)
-        dedup = f"(SELECT * FROM {view} QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY __qe_row) = 1)"
+        dedup = f"(SELECT * FROM {source} QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY __qe_row) = 1)"
         updated = 0
         if mode == "append":
-            before = self._count(q)
-            self.con.execute(f"INSERT INTO {q} ({cols}) SELECT {sel} FROM {view} i")
-            return WriteResult(spec.name, self._count(q) - before, 0)
+            return WriteResult(spec.name, self._inserted(f"INSERT INTO {q} ({cols}) SELECT {sel} FROM {source} i", params), 0)
         if mode == "upsert":
             nonkey = [c for c in spec.columns if c not in spec.key]
             differs = " OR ".join(
@@ -347,23 +416,24 @@ class LakeWriter:
                 for c in nonkey
             ) or "FALSE"
             changed = self.con.execute(
-                f"SELECT count(*) FROM {dedup} i JOIN {q} x ON {key_match} WHERE {differs}"
+                f"SELECT count(*) FROM {dedup} i JOIN {q} x ON {key_match} WHERE {differs}", params
             ).fetchone()
             updated = int(changed[0]) if changed else 0
             if updated:
                 self.con.execute(
-                    f"DELETE FROM {q} x WHERE EXISTS (SELECT 1 FROM {dedup} i WHERE {key_match} AND ({differs}))"
+                    f"DELETE FROM {q} x WHERE EXISTS (SELECT 1 FROM {dedup} i WHERE {key_match} AND ({differs}))",
+                    params,
                 )
-        before = self._count(q)
-        self.con.execute(
+        inserted = self._inserted(
             f"INSERT INTO {q} ({cols}) SELECT {sel} FROM {dedup} i "
-            f"WHERE NOT EXISTS (SELECT 1 FROM {q} x WHERE {key_match}) ORDER BY i.__qe_row"
+            f"WHERE NOT EXISTS (SELECT 1 FROM {q} x WHERE {key_match}) ORDER BY i.__qe_row",
+            params,
         )
-        inserted = self._count(q) - before
         return WriteResult(spec.name, inserted - updated, updated)
 
-    def _count(self, qname: str) -> int:
-        row = self.con.execute(f"SELECT count(*) FROM {qname}").fetchone()
+    def _inserted(self, sql: str, params: dict[str, Any]) -> int:
+        """Run an INSERT and return how many rows it inserted (DuckDB reports the count)."""
+        row = self.con.execute(sql, params).fetchone()
         return int(row[0]) if row else 0
 
     def delete(self, name: str, where_sql: str, params: list[Any]) -> None:

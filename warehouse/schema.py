@@ -100,20 +100,30 @@ def duckdb_type(f: pa.Field) -> str:
     raise TypeError(f"no DuckDB type for Arrow type {t} (column {f.name})")
 
 
-def conform(table: pa.Table, spec: TableSpec, *, fill_missing: Iterable[str] = ()) -> pa.Table:
+def conform(
+    table: pa.Table, spec: TableSpec, *, fill_missing: Iterable[str] = (), omit: Iterable[str] = (),
+    rows: pa.Array | None = None,
+) -> pa.Table:
     """Return ``table`` cast to ``spec.schema`` (column order and types).
 
     Raises :class:`SchemaMismatch` naming the first column that is missing,
     unexpected, or cannot be cast safely. Columns listed in ``fill_missing``
     may be absent and are filled with nulls. Non-nullable columns must not
-    contain nulls.
+    contain nulls. Columns listed in ``omit`` must be absent and are left out
+    of the result (the writer supplies them as constants). ``rows`` (a boolean mask) limits the
+    null check to the rows that will be written.
     """
-    fill = set(fill_missing)
-    extra = [c for c in table.column_names if c not in spec.schema.names]
+    fill, skip = set(fill_missing), set(omit)
+    extra = [c for c in table.column_names if c not in spec.schema.names or c in skip]
     if extra:
-        raise SchemaMismatch(spec.name, extra[0], "column is not declared in the table schema")
+        why = "is given as a constant" if extra[0] in skip else "is not declared in the table schema"
+        raise SchemaMismatch(spec.name, extra[0], f"column {why}")
     arrays = []
+    fields = []
     for f in spec.schema:
+        if f.name in skip:
+            continue
+        fields.append(f)
         if f.name in table.column_names:
             col = table.column(f.name)
             if not col.type.equals(f.type):
@@ -130,7 +140,9 @@ def conform(table: pa.Table, spec: TableSpec, *, fill_missing: Iterable[str] = (
         else:
             raise SchemaMismatch(spec.name, f.name, "required column is missing")
         if not f.nullable and col.null_count:
-            first = pc.index(pc.is_null(col), True).as_py()
-            raise SchemaMismatch(spec.name, f.name, f"null in a required column (row {first})")
+            missing = pc.is_null(col) if rows is None else pc.and_(pc.is_null(col), rows)
+            first = pc.index(missing, True).as_py()
+            if first >= 0:
+                raise SchemaMismatch(spec.name, f.name, f"null in a required column (row {first})")
         arrays.append(col)
-    return pa.Table.from_arrays(arrays, schema=spec.schema)
+    return pa.Table.from_arrays(arrays, schema=pa.schema(fields, metadata=spec.schema.metadata))

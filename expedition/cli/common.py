@@ -27,7 +27,11 @@ FORMATS = ("table", "csv", "json", "parquet")
 
 
 def settings_for(home: Path | None) -> Settings:
-    return load_settings(home)
+    from expedition.process import configure_process
+
+    settings = load_settings(home)
+    configure_process(settings)
+    return settings
 
 
 def lake_for(home: Path | None) -> Any:

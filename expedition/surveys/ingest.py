@@ -153,9 +153,10 @@ def ingest_file(
             )
         now = dt.datetime.now(dt.UTC)
         land = pc.invert(pc.or_(errors, unchanged))
-        rows = _observation_rows(checked, land, context.expedition_id, archived.sha256, batch_id, now)
         # keys are new: repeats inside the file and against the lake were removed above, under the lock
-        report.rows_landed = w.write(checked.kind.table.name, rows, mode="append").inserted
+        report.rows_landed = w.append_bulk(checked.kind.table.name, _observation_rows(checked), constants={
+            "expedition_id": context.expedition_id, "raw_sha256": archived.sha256,
+            "ingest_batch_id": batch_id, "ingested_time_utc": now}, keep=land).inserted
         report.superseded = _supersede(w, checked, context.expedition_id, archived.sha256, now)
         w.write(SURVEY_ISSUES.name, _issue_rows(w.con, checked, problems, canon.raw, context.expedition_id,
                                                 archived, batch_id, now), mode="insert_new")
@@ -236,19 +237,9 @@ def _landed_rows(con: duckdb.DuckDBPyConnection, v: Validated, expedition_id: st
         con.unregister("survey_repeat_ids")
 
 
-def _observation_rows(v: Validated, land: pa.Array, expedition_id: str, raw_sha: str, batch_id: str,
-                      now: dt.datetime) -> pa.Table:
-    t = v.table.append_column("raw_row_number", v.row_numbers)
-    if pc.any(pc.invert(land)).as_py():
-        t = t.filter(land)
-    k = t.num_rows
-    for name, value, typ in (("expedition_id", expedition_id, pa.string()), ("raw_sha256", raw_sha, pa.string()),
-                             ("ingest_batch_id", batch_id, pa.string()),
-                             ("ingested_time_utc", now, pa.timestamp("us", tz="UTC"))):
-        t = t.append_column(name, pa.repeat(pa.scalar(value, typ), k))
-    # batches of DuckDB's row-group size let the lake writer scan them in parallel
-    t = t.select(v.kind.table.columns)
-    return pa.Table.from_batches(t.to_batches(max_chunksize=122_880), schema=t.schema)
+def _observation_rows(v: Validated) -> pa.Table:
+    """The observation rows without the per-file constants (the writer binds those once)."""
+    return v.table.append_column("raw_row_number", v.row_numbers)
 
 
 def _supersede(w: LakeWriter, v: Validated, expedition_id: str, raw_sha: str, now: dt.datetime) -> int:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -101,7 +102,7 @@ def _unique(headers: list[str]) -> list[str]:
 
 
 def _row_numbers(n: int, first: int) -> pa.Array:
-    return pa.array(range(first, first + n), pa.int64())
+    return pa.array(np.arange(first, first + n, dtype=np.int64))
 
 
 def _read_csv(path: Path, encoding: str | None) -> RawTable:
@@ -123,9 +124,6 @@ def _read_csv(path: Path, encoding: str | None) -> RawTable:
         raise SurveyInputError(f"{path}: empty file (expected a header row)") from None
     delimiter = max((",", ";", "\t"), key=first_line.count)
     headers = _unique(next(csv.reader([first_line], delimiter=delimiter)))
-    if enc == "utf8" and _quotes_unbalanced(path):
-        # pyarrow (newlines_in_values) would read everything after the quote as one value, silently
-        raise SurveyInputError(f"{path}: not a readable CSV file: {_unclosed_quote(path, delimiter)}")
     try:
         table = pacsv.read_csv(
             path,
@@ -139,31 +137,57 @@ def _read_csv(path: Path, encoding: str | None) -> RawTable:
             ),
         )
     except (pa.ArrowInvalid, LookupError) as exc:
+        unclosed = _unclosed_quote(path, delimiter) if enc == "utf8" else None
+        if unclosed:
+            raise SurveyInputError(f"{path}: not a readable CSV file: {unclosed}") from exc
         raise SurveyInputError(f"{path}: not a readable CSV file: {_where(path, enc, delimiter, len(headers), exc)}") from exc
+    # pyarrow (newlines_in_values) reads everything after an unclosed quote as one value, silently
+    if enc == "utf8" and _may_hide_unclosed_quote(path, table):
+        unclosed = _unclosed_quote(path, delimiter)
+        if unclosed:
+            raise SurveyInputError(f"{path}: not a readable CSV file: {unclosed}")
     return RawTable(path, "csv", table, _row_numbers(table.num_rows, 2))
 
 
-def _quotes_unbalanced(path: Path) -> bool:
-    """True when the file holds an odd number of ``"``: some quoted field is never closed (escaped
-    quotes come in pairs; in UTF-8 the byte 0x22 is never part of another character)."""
-    count = 0
+_TAIL = 1 << 16
+
+
+def _may_hide_unclosed_quote(path: Path, table: pa.Table) -> bool:
+    """False when no quoted value can have been left open, so the exact check is skipped.
+
+    An unclosed quote swallows the rest of the file into one value of the *last* record. That
+    value holds a line break, unless the quote is on the last line and the file does not end with
+    one. So: no line break in any value of the last record, and no quote on an unterminated last
+    line, rule it out without reading the whole file. (Counting quotes would not do: a quote
+    inside an unquoted value, as in ``5" crack``, is ordinary text.)"""
+    size = path.stat().st_size
     with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 22):
-            count += chunk.count(b'"')
-    return count % 2 == 1
+        fh.seek(max(0, size - _TAIL))
+        tail = fh.read()
+    if not tail.endswith((b"\n", b"\r")):
+        last_line = tail.rsplit(b"\n", 1)[-1]
+        if b'"' in last_line or (size > _TAIL and b"\n" not in tail):
+            return True
+    if table.num_rows == 0:
+        return False
+    last = table.slice(table.num_rows - 1).to_pylist()[0]
+    return any(isinstance(v, str) and ("\n" in v or "\r" in v) for v in last.values())
 
 
-def _unclosed_quote(path: Path, delimiter: str) -> str:
-    """Where the unclosed quoted field starts (error path only)."""
-    last_start = next_start = 1
+def _unclosed_quote(path: Path, delimiter: str) -> str | None:
+    """Where a quoted value that is never closed starts, or ``None`` (reads the file with Python's
+    strict CSV reader, which stops at the end of the data inside quotes; only called when needed)."""
+    next_start = 1
     with open(path, newline="", encoding="utf-8-sig", errors="replace") as fh:
-        reader = csv.reader(fh, delimiter=delimiter)
+        reader = csv.reader(fh, delimiter=delimiter, strict=True)
         try:
             for _record in reader:
-                last_start, next_start = next_start, reader.line_num + 1
-        except csv.Error:
-            pass
-    return f"row {last_start} opens a quoted value that is never closed (the rest of the file would become one value)"
+                next_start = reader.line_num + 1
+        except csv.Error as exc:
+            if "unexpected end of data" in str(exc):
+                return (f"row {next_start} opens a quoted value that is never closed "
+                        "(the rest of the file would become one value)")
+    return None
 
 
 def _where(path: Path, enc: str, delimiter: str, width: int, exc: Exception) -> str:

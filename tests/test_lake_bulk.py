@@ -1,0 +1,128 @@
+"""Bulk append (pyarrow-written Parquet registered in the lake) against the ordinary INSERT."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+
+from expedition.surveys.geometry import point_wkb
+from warehouse import bulk
+from warehouse.errors import SchemaMismatch
+from warehouse.lake import Lake
+from warehouse.maintain import maintain
+
+TABLE = "survey_buildings_obs"
+NOW = dt.datetime(2015, 5, 1, 12, 0, tzinfo=dt.UTC)
+
+
+def _rows(n: int, prefix: str = "B") -> pa.Table:
+    rng = np.random.default_rng(7)
+    lat = pa.array(np.round(rng.uniform(27.5, 28.5, n), 5))
+    lon = pa.array(np.round(rng.uniform(84.5, 86.0, n), 5))
+    grade = pa.array(rng.integers(0, 6, n).astype(np.int8))
+    return pa.table({
+        "observation_id": [f"{prefix}{i}" for i in range(n)],
+        "raw_row_number": pa.array(np.arange(2, n + 2, dtype=np.int64)),
+        "building_id": [f"{prefix}{i}" for i in range(n)],
+        "site_latitude_deg": lat,
+        "site_longitude_deg": lon,
+        "site_geometry": point_wkb(lon, lat),
+        "damage_ems98_grade": grade,
+        "typology_material": pa.array(np.array(["MUR", "CR", "W"])[rng.integers(0, 3, n)]),
+        "surveyed_time_utc": pa.array([NOW] * n, pa.timestamp("us", tz="UTC")),
+    })
+
+
+def _consts(expedition: str) -> dict[str, object]:
+    return {"expedition_id": expedition, "raw_sha256": "f" * 64, "ingest_batch_id": "b" * 32, "ingested_time_utc": NOW}
+
+
+def _read(lake: Lake, expedition: str) -> pa.Table:
+    t = lake.read_table(TABLE, "WHERE expedition_id = ? ORDER BY raw_row_number", [expedition])
+    return t.drop_columns(["expedition_id"])
+
+
+def _data_files(lake: Lake) -> list[str]:
+    con = lake.connect(read_only=True)
+    try:
+        return [r[0] for r in con.execute("SELECT data_file FROM ducklake_list_files('lake', ?)", [TABLE]).fetchall()]
+    finally:
+        con.close()
+
+
+def test_bulk_append_equals_insert_and_honours_the_mask(lake: Lake) -> None:
+    rows = _rows(600_000)  # large enough for several files written in parallel
+    keep = pa.array(np.arange(rows.num_rows) % 7 != 3)
+    with lake.writer() as w:
+        fast = w.append_bulk(TABLE, rows, _consts("EXP-A"), keep=keep)
+        slow = w.write(TABLE, rows.filter(keep), mode="append", constants=_consts("EXP-B"))
+    assert fast.inserted == slow.inserted == int(pc.sum(keep).as_py())
+    a, b = _read(lake, "EXP-A"), _read(lake, "EXP-B")
+    assert a.schema == b.schema and a.equals(b)
+    files = _data_files(lake)
+    bulk_files = [f for f in files if Path(f).name.startswith("qe-bulk-")]
+    assert len(bulk_files) >= 2 and all("expedition_id=EXP-A" in f for f in bulk_files)
+    con = lake.connect(read_only=True)
+    try:  # partition pruning knows the files' expedition, and geometry is GEOMETRY
+        n, kind = con.execute(
+            f"SELECT count(*), any_value(typeof(site_geometry)) FROM lake.{TABLE} WHERE expedition_id = 'EXP-A'"
+        ).fetchone()
+    finally:
+        con.close()
+    assert n == fast.inserted and kind == "GEOMETRY"
+
+
+def test_a_failed_transaction_removes_its_bulk_files(lake: Lake) -> None:
+    before = set(Path(lake.data_path).rglob("*.parquet"))
+    with pytest.raises(RuntimeError, match="boom"), lake.writer() as w:
+        w.append_bulk(TABLE, _rows(1000), _consts("EXP-A"))
+        raise RuntimeError("boom")
+    assert set(Path(lake.data_path).rglob("*.parquet")) == before
+    assert lake.read_table(TABLE).num_rows == 0
+
+
+def test_fallbacks_give_the_same_rows(lake: Lake, settings) -> None:
+    rows = _rows(500)
+    with lake.writer() as w:  # a partition value that is not path-safe: the ordinary INSERT
+        w.append_bulk(TABLE, rows, _consts("EXP/../odd"))
+    off = Lake.from_settings(settings)
+    off.bulk_append = False
+    with off.writer() as w:
+        w.append_bulk(TABLE, rows, _consts("EXP-C"))
+    with lake.writer() as w:
+        w.append_bulk(TABLE, rows, _consts("EXP-D"))
+    assert not any(Path(f).name.startswith("qe-bulk-") and "EXP-C" in f for f in _data_files(lake))
+    assert _read(lake, "EXP/../odd").equals(_read(lake, "EXP-D")) and _read(lake, "EXP-C").equals(_read(lake, "EXP-D"))
+
+
+def test_bulk_rows_are_checked_like_any_write(lake: Lake) -> None:
+    rows = _rows(10)
+    missing = rows.set_column(rows.schema.get_field_index("building_id"), "building_id",
+                              pa.array(["x"] * 9 + [None], pa.string()))
+    with pytest.raises(SchemaMismatch, match="building_id.*null in a required column"), lake.writer() as w:
+        w.append_bulk(TABLE, missing, _consts("EXP-A"))
+    with lake.writer() as w:  # the same null on a row that is not kept is fine
+        r = w.append_bulk(TABLE, missing, _consts("EXP-A"), keep=pa.array([True] * 9 + [False]))
+    assert r.inserted == 9
+    with pytest.raises(SchemaMismatch, match="constant"), lake.writer() as w:
+        w.append_bulk(TABLE, rows.append_column("expedition_id", pa.array(["E"] * 10)), _consts("EXP-A"))
+
+
+def test_maintenance_merges_bulk_files(lake: Lake) -> None:
+    for i in range(3):
+        with lake.writer() as w:
+            w.append_bulk(TABLE, _rows(2000, prefix=f"P{i}-"), _consts("EXP-A"))
+    before = lake.read_table(TABLE).sort_by("observation_id")
+    maintain(lake)
+    assert lake.read_table(TABLE).sort_by("observation_id").equals(before)
+    assert before.num_rows == 6000
+
+
+def test_dictionary_columns_skip_unique_ids() -> None:
+    cols = bulk.dictionary_columns(_rows(20_000))
+    assert "typology_material" in cols and "observation_id" not in cols and "building_id" not in cols
