@@ -30,6 +30,7 @@ __all__ = ["MEMORY_POOLS", "configure_process", "select_memory_pool"]
 log = logging.getLogger(__name__)
 
 MEMORY_POOLS = ("auto", "jemalloc", "mimalloc", "system", "arrow-default")
+JEMALLOC_DECAY_MS = 10_000
 
 
 def _pool(name: str) -> pa.MemoryPool | None:
@@ -50,6 +51,10 @@ def select_memory_pool(name: str) -> str:
     for candidate in (("jemalloc", "system") if name == "auto" else (name,)):
         pool = _pool(candidate)
         if pool is not None:
+            if candidate == "jemalloc":
+                # Arrow's build returns freed pages to the kernel at once (decay 0); jemalloc's own
+                # default keeps them for 10 s, so the next column-sized buffer reuses them.
+                pa.jemalloc_set_decay_ms(JEMALLOC_DECAY_MS)
             pa.set_memory_pool(pool)
             return str(pool.backend_name)
     raise SettingsError(f"arrow_memory_pool {name!r}: this pyarrow build has no {name} allocator")

@@ -126,3 +126,16 @@ def test_maintenance_merges_bulk_files(lake: Lake) -> None:
 def test_dictionary_columns_skip_unique_ids() -> None:
     cols = bulk.dictionary_columns(_rows(20_000))
     assert "typology_material" in cols and "observation_id" not in cols and "building_id" not in cols
+
+
+@pytest.mark.parametrize("pattern", ["all", "none", "first", "last", "sparse", "fragmented"])
+def test_kept_rows_equals_a_filter(pattern: str) -> None:
+    t = _rows(5000)
+    n = t.num_rows
+    idx = np.arange(n)
+    mask = {
+        "all": np.ones(n, bool), "none": np.zeros(n, bool), "first": idx != 0, "last": idx != n - 1,
+        "sparse": idx % 997 != 5, "fragmented": idx % 2 == 0,
+    }[pattern]
+    got = bulk.kept_rows(t, pa.array(mask), max_runs=1000)
+    assert got.equals(t.filter(pa.array(mask)))

@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import os
 import re
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,7 @@ import pyarrow as pa
 from warehouse.tables.system import RAW_FILES
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
-_CHUNK = 1 << 20
+_CHUNK = 1 << 22
 
 
 @dataclass(frozen=True)
@@ -61,25 +62,30 @@ def sha256_file(path: Path) -> str:
 
 
 def archive_file(raw_dir: Path, source: Path, original_name: str | None = None) -> ArchivedFile:
-    """Copy ``source`` into the archive under its content hash (idempotent, atomic)."""
-    sha = sha256_file(source)
+    """Copy ``source`` into the archive under its content hash (idempotent, atomic).
+
+    The bytes are copied first (by the kernel: ``sendfile``) and the hash is taken of the copy, so
+    the name always matches what was archived, even if ``source`` changes meanwhile."""
     name = safe_name(original_name or source.name)
-    dest_dir = raw_dir / sha[:2] / sha
-    dest = dest_dir / name
-    size = source.stat().st_size
-    if dest.is_file() and dest.stat().st_size == size:
-        return ArchivedFile(sha, dest, original_name or source.name, size)
-    dest_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".incoming.", dir=dest_dir)
+    raw_dir.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=".incoming.", dir=raw_dir)
+    tmp = Path(tmp_name)
     try:
-        with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
-            while chunk := src.read(_CHUNK):
-                out.write(chunk)
-            out.flush()
-            os.fsync(out.fileno())
+        os.close(fd)
+        shutil.copyfile(source, tmp)
+        sha = sha256_file(tmp)
+        size = tmp.stat().st_size
+        dest_dir = raw_dir / sha[:2] / sha
+        dest = dest_dir / name
+        if dest.is_file() and dest.stat().st_size == size:
+            tmp.unlink()
+            return ArchivedFile(sha, dest, original_name or source.name, size)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        dest_dir.mkdir(parents=True, exist_ok=True)
         os.replace(tmp, dest)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     return ArchivedFile(sha, dest, original_name or source.name, size)
 

@@ -135,6 +135,22 @@ def dictionary_columns(table: pa.Table, sample_rows: int = 8192) -> list[str]:
     return out
 
 
+def kept_rows(table: pa.Table, keep: pa.Array | pa.ChunkedArray, max_runs: int = 4096) -> pa.Table:
+    """The rows of ``table`` where ``keep`` is true, as zero-copy slices of the runs of kept rows
+    (a filter would copy every column to drop a few quarantined rows); a plain filter when the
+    mask is too fragmented for that to pay."""
+    mask = np.asarray(keep.to_numpy(zero_copy_only=False), dtype=bool)
+    if mask.all():
+        return table
+    edges = np.flatnonzero(np.diff(np.concatenate(([False], mask, [False])).astype(np.int8)))
+    starts, ends = edges[0::2], edges[1::2]
+    if len(starts) == 0:
+        return table.slice(0, 0)
+    if len(starts) > max_runs:
+        return table.filter(pa.array(mask))
+    return pa.concat_tables([table.slice(int(a), int(b - a)) for a, b in zip(starts, ends, strict=True)])
+
+
 def write_bulk_files(directory: Path, table: pa.Table, keep: pa.Array | None = None,
                      threads: int | None = None) -> list[tuple[Path, int]]:
     """Write the rows of ``table`` where ``keep`` is true (all rows when ``None``) as Parquet files in
@@ -150,7 +166,7 @@ def write_bulk_files(directory: Path, table: pa.Table, keep: pa.Array | None = N
     def one(i: int) -> tuple[Path, int] | None:
         part = table.slice(i * step, step)
         if keep is not None:
-            part = part.filter(keep.slice(i * step, step))
+            part = kept_rows(part, keep.slice(i * step, step))
         if part.num_rows == 0:
             return None
         return write_bulk_file(directory, part, dictionary), part.num_rows

@@ -155,6 +155,14 @@ class Lake:
             raise WarehouseError(f"cannot create the lake views: {exc}") from exc
         return con
 
+    def warm(self) -> None:
+        """Open this process's shared DuckDB instance now (extensions loaded, lake attached), for
+        example on a background thread while input is being read. Errors are left for the next
+        :meth:`connect` to raise."""
+        if self.exists():
+            with contextlib.suppress(WarehouseError, duckdb.Error):
+                self._shared()
+
     def _shared(self) -> duckdb.DuckDBPyConnection:
         key = (os.getpid(), self.catalog_url, self.data_path, str(self.extension_dir))
         with _SHARED_LOCK:

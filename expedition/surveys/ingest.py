@@ -20,6 +20,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -37,7 +38,7 @@ from expedition.surveys.problems import concat_problems, describe, problems_at
 from expedition.surveys.readers import read_survey_file
 from expedition.surveys.validate import Validated, error_mask, validate
 from warehouse import sqlfiles
-from warehouse.archive import ArchivedFile, archive_file
+from warehouse.archive import ArchivedFile, archive_file, safe_name
 from warehouse.lake import Lake, LakeWriter
 from warehouse.tables.surveys import SURVEY_ISSUES
 from warehouse.tables.system import INGEST_BATCHES
@@ -113,17 +114,30 @@ def ingest_file(
         if given is not None and not Path(given).is_file():
             raise SurveyInputError(f"{given}: no such file")
     step("archiving")
-    archived = archive_file(raw_dir, path)
-    archived_labels = archive_file(raw_dir, Path(labels)) if labels is not None else None
-    step("reading")
-    raw = read_survey_file(archived.path, sheet=m.sheet if m else None, encoding=m.encoding if m else None,
-                           name=str(path))
-    raw_labels = (read_survey_file(archived_labels.path, encoding=m.encoding if m else None, name=str(labels))
-                  if archived_labels else None)
-    spec = kind_spec(kind) if kind else None
-    canon = to_canonical(raw, spec, m, raw_labels)
-    step("validating")
-    checked = validate(canon, context, raw.problems, file_name=archived.path.name)
+    # The archive copy and hash run on a second thread while the file is read and checked, and the
+    # lake is opened on a third; nothing is written, reported or raised before the archive is done,
+    # so even a file that cannot be read is kept.
+    with ThreadPoolExecutor(2, thread_name_prefix="qe-ingest") as pool:
+        before = _stat(path, labels)
+        archiving = pool.submit(_archive, raw_dir, path, labels)
+        pool.submit(lake.warm)  # best effort: the writer below opens it anyway and reports errors
+        try:
+            step("reading")
+            raw = read_survey_file(path, sheet=m.sheet if m else None, encoding=m.encoding if m else None,
+                                   name=str(path))
+            raw_labels = (read_survey_file(Path(labels), encoding=m.encoding if m else None, name=str(labels))
+                          if labels is not None else None)
+            spec = kind_spec(kind) if kind else None
+            canon = to_canonical(raw, spec, m, raw_labels)
+            step("validating")
+            checked = validate(canon, context, raw.problems, file_name=safe_name(path.name))
+        except BaseException:
+            archiving.result()
+            raise
+        archived, archived_labels = archiving.result()
+    if _stat(path, labels) != before:
+        raise SurveyInputError(f"{path}: the file changed while it was being ingested; nothing was written "
+                               "(the copy taken is archived); ingest it again once it is complete")
     batch_id = _sha(context.expedition_id, canon.kind.name, archived.sha256,
                     archived_labels.sha256 if archived_labels else "", m.sha256 if m else "")[:32]
     report = IngestReport(context.expedition_id, canon.kind.name, path.name, archived.sha256, batch_id,
@@ -167,6 +181,15 @@ def ingest_file(
         w.set_commit_message("survey", f"ingest {path.name} into {context.expedition_id} ({canon.kind.name})")
     log.info("%s", report.summary())
     return report
+
+
+def _stat(path: Path, labels: Path | str | None) -> list[tuple[int, int]]:
+    """Size and modification time of the inputs (a change during the ingest is refused)."""
+    return [(st.st_size, st.st_mtime_ns) for st in (Path(p).stat() for p in (path, labels) if p is not None)]
+
+
+def _archive(raw_dir: Path, path: Path, labels: Path | str | None) -> tuple[ArchivedFile, ArchivedFile | None]:
+    return archive_file(raw_dir, path), archive_file(raw_dir, Path(labels)) if labels is not None else None
 
 
 def ingest_survey_file(
@@ -248,7 +271,7 @@ def _supersede(w: LakeWriter, v: Validated, expedition_id: str, raw_sha: str, no
                                 {"expedition_id": expedition_id, "kind": v.kind.name}).to_arrow_table()
     if open_errors.num_rows == 0:
         return 0
-    hit = pc.and_(pc.is_in(open_errors["observation_match_key"], value_set=pc.unique(v.match_keys)),
+    hit = pc.and_(pc.is_in(open_errors["observation_match_key"], value_set=pc.unique(v.match_keys())),
                   pc.not_equal(open_errors["raw_sha256"], raw_sha))
     old = open_errors.filter(hit)
     if old.num_rows == 0:
@@ -304,7 +327,7 @@ def _issue_rows(con: duckdb.DuckDBPyConnection, v: Validated, problems: pa.Table
         "issue_expected": problems["issue_expected"],
         "issue_reason": problems["issue_reason"],
         "raw_row_json": json_rows,
-        "observation_match_key": pc.take(v.match_keys, idx),
+        "observation_match_key": v.match_keys(idx),
         "superseded": pa.repeat(pa.scalar(False), k),
         "superseded_by_raw_sha256": pa.nulls(k, pa.string()),
         "superseded_time_utc": pa.nulls(k, pa.timestamp("us", tz="UTC")),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TypeAlias
 
@@ -29,6 +30,8 @@ from expedition.surveys.problems import concat_problems, problems_at
 __all__ = ["Validated", "error_mask", "validate"]
 
 _DATE_ONLY = r"^\s*\d{4}-\d{2}-\d{2}\s*$"
+_PARALLEL_ROWS = 50_000  # below this, threads cost more than they save
+_WORKERS = 2
 _BOOKKEEPING = {"expedition_id", "observation_id", "raw_sha256", "raw_row_number", "ingest_batch_id",
                 "ingested_time_utc"}
 Column: TypeAlias = pa.Array | pa.ChunkedArray
@@ -41,8 +44,17 @@ class Validated:
     kind: KindSpec
     table: pa.Table
     problems: pa.Table  # errors and warnings (see problems.PROBLEM_SCHEMA)
-    match_keys: pa.Array  # what a later file repeats to supersede this row's errors
+    natural_ids: pa.Array  # the natural id of each row (null when it has none)
     row_numbers: pa.Array
+    file_name: str = ""
+
+    def match_keys(self, rows: pa.Array | None = None) -> pa.Array:
+        """What a later file repeats to supersede a row's errors, for the rows at indices ``rows``
+        (all rows when ``None``); computed on demand, as most ingests never need it."""
+        natural, numbers = self.natural_ids, self.row_numbers
+        if rows is not None:
+            natural, numbers = pc.take(natural, rows), pc.take(numbers, rows)
+        return _match_keys(natural, numbers, self.file_name)
 
     @property
     def num_rows(self) -> int:
@@ -121,9 +133,21 @@ def validate(canon: CanonicalInput, context: SurveyContext, reader_problems: pa.
     def src(name: str) -> str:
         return canon.sources.get(name, name)
 
+    # Fields are independent: check them on two threads (Arrow kernels release the GIL); problems
+    # are gathered per field and joined in field order, so the result does not depend on timing.
+    def check(f: FieldSpec) -> tuple[Column, list[pa.Table]]:
+        found: list[pa.Table] = []
+        return _check_field(f, text[f.name], canon, context, rows, src(f.name), found), found
+
+    if n >= _PARALLEL_ROWS:
+        with ThreadPoolExecutor(_WORKERS, thread_name_prefix="qe-validate") as pool:
+            checked = list(pool.map(check, kind.fields))
+    else:
+        checked = [check(f) for f in kind.fields]
     out: dict[str, Column] = {}
-    for f in kind.fields:
-        out[f.name] = _check_field(f, text[f.name], canon, context, rows, src(f.name), parts)
+    for f, (column, found) in zip(kind.fields, checked, strict=True):
+        out[f.name] = column
+        parts += found
     if "deployment_end_time_utc" in out:
         parts.append(problems_at(
             pc.less(out["deployment_end_time_utc"], out["deployment_start_time_utc"]), rows,
@@ -139,7 +163,7 @@ def validate(canon: CanonicalInput, context: SurveyContext, reader_problems: pa.
     problems = concat_problems([problems, _duplicates(obs, natural, error_mask(problems, n), rows, src(kid))])
     if context.affected_radius_km is not None and context.epicentre_latitude_deg is not None:
         problems = concat_problems([problems, _distance_warnings(obs, rows, context, src("site_latitude_deg"))])
-    return Validated(kind, obs, problems, _match_keys(natural, rows, file_name), rows)
+    return Validated(kind, obs, problems, natural, rows, file_name)
 
 
 def _window_problems(val: Column, raw: Column, rows: pa.Array, col: str, ctx: SurveyContext) -> pa.Table:
@@ -232,7 +256,7 @@ def _observation_ids(obs: pa.Table, natural: pa.Array) -> pa.Array:
 def _duplicates(obs: pa.Table, natural: pa.Array, errors: pa.Array, rows: pa.Array, column: str) -> pa.Table:
     """Later rows repeating an observation id (among rows without other errors) are errors."""
     n = obs.num_rows
-    if pc.count_distinct(obs["observation_id"]).as_py() == n:  # the usual case: nothing repeats
+    if len(pc.unique(obs["observation_id"])) == n:  # the usual case: nothing repeats
         return problems_at(_false(n), rows, column=column, values=None, expected="", reason="", check="")
     enc = obs["observation_id"].combine_chunks().dictionary_encode()
     codes = np.asarray(enc.indices.to_numpy(zero_copy_only=False))
