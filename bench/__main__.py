@@ -22,6 +22,10 @@ def discover() -> list[str]:
     return sorted(m.name for m in pkgutil.iter_modules([str(ROOT / "bench")]) if m.name.startswith("bench_"))
 
 
+def _verdict(passed: bool | None) -> str:
+    return "info" if passed is None else ("PASS" if passed else "FAIL")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     ap.add_argument("--quick", action="store_true", help="smaller sizes (for smoke runs)")
@@ -49,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     print(header)
     print("-" * len(header))
     for r in results:
-        print(f"{r.what[:58]:<58} {r.baseline[:38]:<38} {r.ratio:>9.2f} {r.target[:22]:<22} {'PASS' if r.passed else 'FAIL'}")
+        print(f"{r.what[:58]:<58} {r.baseline[:38]:<38} {r.ratio:>9.2f} {r.target[:22]:<22} {_verdict(r.passed)}")
     for f in failures:
         print(f"ERROR {f}")
     out = {

@@ -1,8 +1,11 @@
 """Survey ingest speed: building rows archived, read, validated and written to the lake, against a bare
 ``pyarrow.csv.read_csv`` + ``pyarrow.parquet.write_table`` of the same file in the same run.
 
-Target: our time <= 3x the baseline at 1,000,000 rows. Also reported: the growth of our time per row
-from 100,000 to 1,000,000 rows (1.0 = linear). The CSV is generated (seeded) under ``bench/.work/``;
+Target: our time <= 3x the baseline at 1,000,000 rows (the 100,000-row line is for information: there
+the fixed cost of opening the lake and committing, about 0.3 s, dominates a 0.05 s baseline). Also
+reported: the growth of our time per row from 100,000 to 1,000,000 rows (1.0 = linear), and the
+1,000,000-row ratio with pyarrow's default memory pool instead of the one the application selects
+(see ``expedition.process``). Both sides run in the same process under the same pool. The CSV is generated (seeded) under ``bench/.work/``;
 0.1% of its rows carry an error (grade 7 or a date outside the window) so quarantine is exercised.
 """
 
@@ -22,6 +25,7 @@ import pyarrow.parquet as pq
 from bench.common import WORK, BenchResult, best_of
 
 TARGET_RATIO = 3.0
+TARGET_ROWS = 1_000_000
 MAINSHOCK = dt.datetime(2015, 4, 25, 6, 11, 25, tzinfo=dt.UTC)
 
 
@@ -86,23 +90,42 @@ def measure(n: int, repeat: int) -> tuple[float, float, int]:
     return min(t for t, _ in ours), base_s, ours[0][1]
 
 
+def _with_arrow_default_pool(n: int) -> float:
+    """The same ratio with pyarrow's own default pool (mimalloc on Linux), for the record."""
+    current = pa.default_memory_pool()
+    try:
+        pa.set_memory_pool(pa.mimalloc_memory_pool())
+        ours_s, base_s, _ = measure(n, repeat=2)
+    except NotImplementedError:
+        return float("nan")
+    finally:
+        pa.set_memory_pool(current)
+    return ours_s / base_s
+
+
 def run(quick: bool = False) -> list[BenchResult]:
     WORK.mkdir(parents=True, exist_ok=True)
     sizes = (10_000, 100_000) if quick else (100_000, 1_000_000)
     results: list[BenchResult] = []
     per_row: dict[int, float] = {}
     for n in sizes:
-        ours_s, base_s, landed = measure(n, repeat=2)
+        ours_s, base_s, landed = measure(n, repeat=3)
         per_row[n] = ours_s / n
         ratio = ours_s / base_s
+        at_target = n == TARGET_ROWS
         results.append(BenchResult(
             what=f"survey ingest: {n:,} building rows (archive, read, validate, quarantine, lake write)",
             baseline="pyarrow read_csv + parquet write_table",
-            ours_s=ours_s, baseline_s=base_s, ratio=ratio, target=f"<= {TARGET_RATIO:g}x baseline time",
-            passed=ratio <= TARGET_RATIO, ratio_kind="time ratio (our time / baseline time)",
-            details={"rows": n, "rows_landed": landed, "rows_per_s": n / ours_s},
+            ours_s=ours_s, baseline_s=base_s, ratio=ratio,
+            target=f"<= {TARGET_RATIO:g}x baseline time" if at_target else f"info (target at {TARGET_ROWS:,})",
+            passed=(ratio <= TARGET_RATIO) if at_target else None,
+            ratio_kind="time ratio (our time / baseline time)",
+            details={"rows": n, "rows_landed": landed, "rows_per_s": n / ours_s,
+                     "arrow_memory_pool": pa.default_memory_pool().backend_name},
         ))
     small, large = sizes
     growth = per_row[large] / per_row[small]
     results[-1].details["per_row_growth_vs_" + f"{small}"] = growth
+    if not quick:
+        results[-1].details["ratio_with_arrow_default_pool"] = _with_arrow_default_pool(large)
     return results

@@ -26,7 +26,7 @@ class BenchResult:
     baseline_s: float
     ratio: float  # how the target is expressed (e.g. speed-up, or time ratio)
     target: str
-    passed: bool
+    passed: bool | None  # None: reported for information, no target at this size
     ratio_kind: str = "speed-up (baseline time / our time)"
     details: dict[str, Any] = field(default_factory=dict)
 

@@ -250,3 +250,17 @@ def test_intensity_lifelines_and_stations(mlake: Any, tmp_path: Path, q: _Reader
     report = ingest_file(mlake, late, ctx)
     assert report.problems is not None and report.problems.column("issue_reason").to_pylist() == [
         "deployment ends before it starts"]
+
+
+def test_a_file_that_cannot_be_read_is_still_archived(mlake: Any, tmp_path: Path) -> None:
+    from expedition.surveys.errors import SurveyInputError
+    from tests.test_survey_support import gorkha_context
+    from warehouse.archive import sha256_file
+
+    bad = write_csv(tmp_path / "ragged.csv", "building_id,damage_grade\nA,1\nB,2,3\n")
+    before = mlake.current_snapshot()
+    with pytest.raises(SurveyInputError, match="ragged.csv: not a readable CSV file: row 3 has 3 columns"):
+        ingest_file(mlake, bad, gorkha_context(), raw_dir=tmp_path / "raw")
+    sha = sha256_file(bad)
+    assert (tmp_path / "raw" / sha[:2] / sha / "ragged.csv").read_bytes() == bad.read_bytes()
+    assert not list((tmp_path / "raw").glob(".incoming.*")) and mlake.current_snapshot() == before

@@ -16,12 +16,14 @@ constants with path-safe values; anything else falls back to the ordinary INSERT
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
 import uuid
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,12 +33,24 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from warehouse import sqlfiles
-from warehouse.schema import TableSpec, is_geometry
+from warehouse.errors import SchemaMismatch, WarehouseError
+from warehouse.schema import TableSpec, conform, is_geometry
 
 if TYPE_CHECKING:
     import duckdb
 
-__all__ = ["ROW_GROUP_ROWS", "bulk_file_table", "partition_directory", "table_directory", "write_bulk_files"]
+#: The alias the lake is attached under (see warehouse.lake.LAKE_ALIAS).
+LAKE_CATALOG = "lake"
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    table: str
+    inserted: int
+    updated: int
+
+__all__ = ["ROW_GROUP_ROWS", "BulkFiles", "WriteResult", "bulk_file_table", "partition_directory", "stage", "table_directory",
+           "write_bulk_files"]
 
 log = logging.getLogger(__name__)
 
@@ -172,11 +186,17 @@ def write_bulk_files(directory: Path, table: pa.Table, keep: pa.Array | None = N
         return write_bulk_file(directory, part, dictionary), part.num_rows
 
     if parts == 1:
-        written = [one(0)]
-    else:
-        with ThreadPoolExecutor(parts, thread_name_prefix="qe-bulk") as pool:
-            written = list(pool.map(one, range(parts)))
-    return [w for w in written if w is not None]
+        return [w for w in [one(0)] if w is not None]
+    with ThreadPoolExecutor(parts, thread_name_prefix="qe-bulk") as pool:
+        futures = [pool.submit(one, i) for i in range(parts)]
+    done = [f.result() for f in futures if f.exception() is None]
+    failed = [f.exception() for f in futures if f.exception() is not None]
+    written = [w for w in done if w is not None]
+    if failed:  # no half-written batch: remove the parts that did succeed
+        for path, _ in written:
+            path.unlink(missing_ok=True)
+        raise failed[0]  # type: ignore[misc]
+    return written
 
 
 def write_bulk_file(directory: Path, table: pa.Table, dictionary: list[str] | bool = True) -> Path:
@@ -193,3 +213,71 @@ def write_bulk_file(directory: Path, table: pa.Table, dictionary: list[str] | bo
         raise
     log.debug("bulk file %s: %d rows", final, table.num_rows)
     return final
+
+
+class BulkFiles:
+    """Parquet files of one bulk append, written on a background thread; :meth:`register` adds them
+    to a writer's transaction, :meth:`discard` deletes them (waiting for the thread first)."""
+
+    def __init__(self, table: str, future: Future[list[tuple[Path, int]]]) -> None:
+        self.table = table
+        self._future = future
+        self._registered: WriteResult | None = None
+        self._discarded = False
+
+    def files(self) -> list[tuple[Path, int]]:
+        """Wait for the files; (path, rows) of each."""
+        return self._future.result()
+
+    def register(self, con: duckdb.DuckDBPyConnection, owned: list[Path]) -> WriteResult:
+        """Add the files to ``con``'s open transaction (once); their paths go to ``owned``."""
+        if self._registered is not None:
+            return self._registered
+        if self._discarded:
+            raise WarehouseError(f"bulk files for {self.table} were discarded")
+        written = self.files()
+        owned.extend(path for path, _ in written)
+        for path, _ in written:
+            con.execute("CALL ducklake_add_data_files(?, ?, ?)", [LAKE_CATALOG, self.table, str(path)])
+        self._registered = WriteResult(self.table, sum(rows for _, rows in written), 0)
+        return self._registered
+
+    def discard(self) -> None:
+        """Delete the files unless a committed transaction owns them (safe to call twice)."""
+        if self._registered is not None or self._discarded:
+            return
+        self._discarded = True
+        with contextlib.suppress(BaseException):
+            for path, _ in self._future.result():
+                path.unlink(missing_ok=True)
+
+
+def stage(con: duckdb.DuckDBPyConnection, spec: TableSpec, data: pa.Table, constants: Mapping[str, Any] | None,
+          keep: pa.Array | None) -> BulkFiles | None:
+    """Check ``data`` like any write and start writing its files in the background; ``None`` when
+    the fast path does not apply (see the module docstring)."""
+    const = dict(constants or {})
+    part = partition_directory(spec, const)
+    directory = table_directory(con, spec.name) if part is not None else None
+    if directory is None or part is None:
+        return None
+    check_constants(spec, const)
+    if keep is not None and len(keep) != data.num_rows:
+        raise ValueError(f"keep has {len(keep)} values for {data.num_rows} rows")
+    table = bulk_file_table(spec, conform(data, spec, omit=const, rows=keep), const)
+    pool = ThreadPoolExecutor(1, thread_name_prefix="qe-bulk-writer")
+    future = pool.submit(write_bulk_files, directory / part if part else directory, table, keep)
+    pool.shutdown(wait=False)
+    return BulkFiles(spec.name, future)
+
+
+def check_constants(spec: TableSpec, const: Mapping[str, Any]) -> None:
+    """Constant columns must be declared, not geometry, and not null when required."""
+    for col, value in const.items():
+        f = spec.schema.field(col) if col in spec.schema.names else None
+        if f is None:
+            raise SchemaMismatch(spec.name, col, "constant column is not declared in the table schema")
+        if col in spec.geometry_columns:
+            raise SchemaMismatch(spec.name, col, "a geometry column cannot be given as a constant")
+        if value is None and not f.nullable:
+            raise SchemaMismatch(spec.name, col, "null constant for a required column")

@@ -22,8 +22,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -32,7 +31,8 @@ import numpy as np
 import pyarrow as pa
 
 from warehouse import sqlfiles
-from warehouse.errors import LakeNotInitialised, SchemaMismatch, WarehouseBusy, WarehouseError
+from warehouse.bulk import LAKE_CATALOG, WriteResult, check_constants
+from warehouse.errors import LakeNotInitialised, WarehouseBusy, WarehouseError
 from warehouse.extensions import load_extensions
 from warehouse.schema import TableSpec, conform, duckdb_type
 from warehouse.tables import ALL_TABLES
@@ -40,19 +40,15 @@ from warehouse.tables import spec as table_spec
 
 if TYPE_CHECKING:
     from expedition.settings import Settings
+    from warehouse.bulk import BulkFiles
+
+__all__ = ["LAKE_ALIAS", "Lake", "LakeWriter", "WriteResult", "close_shared_connections", "sql_literal"]
 
 log = logging.getLogger(__name__)
 
-LAKE_ALIAS = "lake"
+LAKE_ALIAS = LAKE_CATALOG
 WriteMode = Literal["append", "insert_new", "upsert"]
 _SCHEMA_TABLE = "qe_schema_versions"
-
-
-@dataclass(frozen=True)
-class WriteResult:
-    table: str
-    inserted: int
-    updated: int
 
 
 def sql_literal(value: str) -> str:
@@ -123,7 +119,8 @@ class Lake:
 
     # -- connections -----------------------------------------------------------
     def connect(
-        self, read_only: bool = False, snapshot: int | None = None, create: bool = False, spatial: bool = False
+        self, read_only: bool = False, snapshot: int | None = None, create: bool = False, spatial: bool = False,
+        views: bool = True,
     ) -> duckdb.DuckDBPyConnection:
         """A DuckDB connection with the lake attached as ``lake`` (and ``USE lake``) and the
         analytic views of ``warehouse/sql/views`` defined as temporary views.
@@ -131,7 +128,8 @@ class Lake:
         ``snapshot`` opens the lake as of that snapshot id (time travel, read only).
         ``spatial`` also loads the spatial extension (ST_* functions beyond the WKB conversions,
         which DuckDB 1.5 has built in with its GEOMETRY type); it costs about a second per
-        connection, so only query mode asks for it.
+        connection, so only query mode asks for it. ``views=False`` skips defining the views
+        (internal lookups that read tables only).
         """
         if not create and not self.exists():
             raise LakeNotInitialised(f"no lake under {self.home}: run `expedition init --home {self.home}`")
@@ -148,6 +146,8 @@ class Lake:
             cur = self._shared().cursor()
             cur.execute(f"USE {LAKE_ALIAS}")
             con = cur
+        if not views:
+            return con
         try:
             self._create_views(con)
         except duckdb.Error as exc:
@@ -287,6 +287,21 @@ class Lake:
         return changed
 
     # -- writing -------------------------------------------------------------------
+    def stage_bulk(self, name: str, data: pa.Table, constants: Mapping[str, Any] | None = None,
+                   keep: pa.Array | None = None) -> BulkFiles | None:
+        """Start writing a bulk append's Parquet files before taking the writer lock (they are
+        invisible until a writer adopts them: :meth:`LakeWriter.adopt`; ``.discard()`` otherwise).
+        ``None`` when the fast path does not apply; use :meth:`LakeWriter.start_bulk` then."""
+        from warehouse import bulk
+
+        if not self.bulk_append:
+            return None
+        con = self.connect(read_only=True, views=False)
+        try:
+            return bulk.stage(con, table_spec(name), data, constants, keep)
+        finally:
+            con.close()
+
     @contextlib.contextmanager
     def writer(
         self, create: bool = False, wait_s: float | None = None, transaction: bool = True
@@ -307,6 +322,7 @@ class Lake:
                 if transaction:
                     con.execute("BEGIN TRANSACTION")
                 yield w
+                w.finish_pending()
                 if transaction:
                     con.execute("COMMIT")
                 w.committed = True
@@ -314,12 +330,23 @@ class Lake:
                 if transaction:
                     with contextlib.suppress(duckdb.Error):
                         con.execute("ROLLBACK")
-                for path in w.bulk_files:  # registered only in the rolled-back transaction
-                    with contextlib.suppress(OSError):
-                        path.unlink()
+                w.abandon()
                 raise
             finally:
                 con.close()
+
+
+class _Started:
+    """A bulk append under way; ``finish()`` completes it once and returns its result."""
+
+    def __init__(self, complete: Callable[[], WriteResult]) -> None:
+        self._complete = complete
+        self._result: WriteResult | None = None
+
+    def finish(self) -> WriteResult:
+        if self._result is None:
+            self._result = self._complete()
+        return self._result
 
 
 class LakeWriter:
@@ -330,7 +357,8 @@ class LakeWriter:
         self.bulk_append = bulk_append
         self.committed = False
         self._n = 0
-        self.bulk_files: list[Path] = []  # written by append_bulk; deleted again if the transaction fails
+        self.bulk_files: list[Path] = []  # written by bulk appends; deleted again if the transaction fails
+        self._staged: list[BulkFiles] = []
 
     def append_bulk(self, name: str, data: pa.Table, constants: Mapping[str, Any] | None = None,
                     keep: pa.Array | None = None) -> WriteResult:
@@ -340,23 +368,39 @@ class LakeWriter:
         Same result as ``write(name, data.filter(keep), mode="append", constants=constants)``, which it
         falls back to when the fast path does not apply (see :mod:`warehouse.bulk`); several times
         faster for large batches. Partition columns must be given as ``constants``."""
+        return self.start_bulk(name, data, constants, keep).finish()
+
+    def start_bulk(self, name: str, data: pa.Table, constants: Mapping[str, Any] | None = None,
+                   keep: pa.Array | None = None) -> _Started:
+        """:meth:`append_bulk` in two steps: the Parquet files are written on a background thread
+        while this transaction goes on with other statements; ``.finish()`` registers them (the
+        commit does it too). If the transaction fails, the files are waited for and deleted."""
         from warehouse import bulk
 
-        spec = table_spec(name)
-        const = dict(constants or {})
-        part = bulk.partition_directory(spec, const) if self.bulk_append else None
-        directory = bulk.table_directory(self.con, spec.name) if part is not None else None
-        if directory is None or part is None:
-            return self.write(name, data if keep is None else data.filter(keep), mode="append", constants=const)
-        self._check_constants(spec, const)
-        if keep is not None and len(keep) != data.num_rows:
-            raise ValueError(f"keep has {len(keep)} values for {data.num_rows} rows")
-        table = bulk.bulk_file_table(spec, conform(data, spec, omit=const, rows=keep), const)
-        written = bulk.write_bulk_files(directory / part if part else directory, table, keep)
-        self.bulk_files.extend(path for path, _ in written)
-        for path, _ in written:
-            self.con.execute("CALL ducklake_add_data_files(?, ?, ?)", [LAKE_ALIAS, spec.name, str(path)])
-        return WriteResult(name, sum(rows for _, rows in written), 0)
+        staged = bulk.stage(self.con, table_spec(name), data, constants, keep) if self.bulk_append else None
+        if staged is None:
+            rows = data if keep is None else data.filter(keep)
+            return _Started(lambda: self.write(name, rows, mode="append", constants=constants))
+        return self.adopt(staged)
+
+    def adopt(self, staged: BulkFiles) -> _Started:
+        """Take bulk files staged before the transaction (:meth:`Lake.stage_bulk`) into it: they are
+        registered by ``.finish()`` or at the commit, and deleted if the transaction fails."""
+        self._staged.append(staged)
+        return _Started(lambda: staged.register(self.con, self.bulk_files))
+
+    def finish_pending(self) -> None:
+        """Register bulk files the caller started but did not finish (before the commit)."""
+        for staged in self._staged:
+            staged.register(self.con, self.bulk_files)
+
+    def abandon(self) -> None:
+        """After a failed transaction: wait for background bulk files and delete every bulk file."""
+        for staged in self._staged:
+            staged.discard()
+        for path in self.bulk_files:  # registered only in the rolled-back transaction, if at all
+            with contextlib.suppress(OSError):
+                path.unlink()
 
     def write(self, name: str, data: pa.Table, mode: WriteMode | None = None, *,
               constants: Mapping[str, Any] | None = None) -> WriteResult:
@@ -374,7 +418,7 @@ class LakeWriter:
         spec = table_spec(name)
         mode = mode or ("insert_new" if spec.append_only else "upsert")
         const = dict(constants or {})
-        self._check_constants(spec, const)
+        check_constants(spec, const)
         table = conform(data, spec, omit=const)
         if table.num_rows == 0:
             return WriteResult(name, 0, 0)
@@ -392,17 +436,6 @@ class LakeWriter:
             return self._write(spec, f"(SELECT v.*, {exprs} FROM {view} v)", mode, params)
         finally:
             self.con.unregister(view)
-
-    @staticmethod
-    def _check_constants(spec: TableSpec, const: Mapping[str, Any]) -> None:
-        for col, value in const.items():
-            f = spec.schema.field(col) if col in spec.schema.names else None
-            if f is None:
-                raise SchemaMismatch(spec.name, col, "constant column is not declared in the table schema")
-            if col in spec.geometry_columns:
-                raise SchemaMismatch(spec.name, col, "a geometry column cannot be given as a constant")
-            if value is None and not f.nullable:
-                raise SchemaMismatch(spec.name, col, "null constant for a required column")
 
     def _write(self, spec: TableSpec, source: str, mode: WriteMode, params: dict[str, Any]) -> WriteResult:
         q = f'{LAKE_ALIAS}."{spec.name}"'

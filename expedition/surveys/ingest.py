@@ -39,12 +39,14 @@ from expedition.surveys.readers import read_survey_file
 from expedition.surveys.validate import Validated, error_mask, validate
 from warehouse import sqlfiles
 from warehouse.archive import ArchivedFile, archive_file, safe_name
+from warehouse.errors import WarehouseError
 from warehouse.lake import Lake, LakeWriter
 from warehouse.tables.surveys import SURVEY_ISSUES
 from warehouse.tables.system import INGEST_BATCHES
 
 if TYPE_CHECKING:
     from expedition.settings import Settings
+    from warehouse.bulk import BulkFiles
 
 __all__ = ["IngestReport", "ingest_file", "ingest_survey_file"]
 
@@ -143,44 +145,75 @@ def ingest_file(
     report = IngestReport(context.expedition_id, canon.kind.name, path.name, archived.sha256, batch_id,
                           rows_read=raw.num_rows, column_sources=canon.sources, ignored_columns=canon.ignored)
     step("writing")
-    started = dt.datetime.now(dt.UTC)
-    with lake.writer() as w:
-        w.con.execute("SET enable_progress_bar = false")  # no DuckDB bar on the user's terminal
-        seen = w.con.execute(sqlfiles.query("survey_batch_seen").sql, {"batch_id": batch_id}).fetchall()
-        if seen:
-            report.already_ingested = True
-            log.info("survey file %s already ingested (batch %s)", path.name, batch_id)
-            return report
-        problems, unchanged = _against_lake(w.con, checked, context.expedition_id)
-        errors = error_mask(problems, checked.num_rows)
-        report.problems = problems
-        report.errors = int(pc.sum(pc.equal(problems["issue_severity"], "error")).as_py() or 0)
-        report.warnings = problems.num_rows - report.errors
-        report.rows_quarantined = int(pc.sum(errors).as_py() or 0)
-        report.rows_unchanged = int(pc.sum(pc.and_(unchanged, pc.invert(errors))).as_py() or 0)
-        if strict and report.errors:
-            raise SurveyRejected(
-                f"{path.name}: rejected (--strict): {report.rows_quarantined} of {raw.num_rows} rows have "
-                f"{report.errors} errors; nothing was written. First problems:\n  "
-                + "\n  ".join(report.problem_lines(10)),
-                report.problem_lines(1000),
-            )
-        now = dt.datetime.now(dt.UTC)
-        land = pc.invert(pc.or_(errors, unchanged))
-        # keys are new: repeats inside the file and against the lake were removed above, under the lock
-        report.rows_landed = w.append_bulk(checked.kind.table.name, _observation_rows(checked), constants={
-            "expedition_id": context.expedition_id, "raw_sha256": archived.sha256,
-            "ingest_batch_id": batch_id, "ingested_time_utc": now}, keep=land).inserted
-        report.superseded = _supersede(w, checked, context.expedition_id, archived.sha256, now)
-        w.write(SURVEY_ISSUES.name, _issue_rows(w.con, checked, problems, canon.raw, context.expedition_id,
-                                                archived, batch_id, now), mode="insert_new")
-        for a in (archived, archived_labels):
-            if a is not None:
-                w.write("raw_files", a.as_row(f"survey/{raw.format}"), mode="insert_new")
-        w.write(INGEST_BATCHES.name, _batch_row(report, archived, started, m, archived_labels), mode="insert_new")
-        w.set_commit_message("survey", f"ingest {path.name} into {context.expedition_id} ({canon.kind.name})")
+    started = now = dt.datetime.now(dt.UTC)
+    table = checked.kind.table.name
+    constants = {"expedition_id": context.expedition_id, "raw_sha256": archived.sha256,
+                 "ingest_batch_id": batch_id, "ingested_time_utc": now}
+    # The observation files are written on a background thread from now on, before the writer lock
+    # is taken (invisible until adopted), keeping the rows without file-local errors. Under the lock,
+    # only a re-ingest changes that selection (rows landed before): then the files are discarded and
+    # written again with the final one. A file ingested before discards them unused.
+    local_land = pc.invert(error_mask(checked.problems, checked.num_rows))
+    staged = None
+    if not (strict and pc.any(pc.invert(local_land)).as_py()):
+        staged = lake.stage_bulk(table, _observation_rows(checked), constants, keep=local_land)
+    try:
+        with lake.writer() as w:
+            _write_batch(w, report, checked, canon.raw, archived, archived_labels, m, raw.format, started,
+                         constants, staged, local_land, strict)
+    finally:
+        if staged is not None:
+            staged.discard()  # a no-op once a committed transaction registered them
     log.info("%s", report.summary())
     return report
+
+
+def _write_batch(w: LakeWriter, report: IngestReport, checked: Validated, raw: pa.Table, archived: ArchivedFile,
+                 archived_labels: ArchivedFile | None, m: Mapping | None, fmt: str, started: dt.datetime,
+                 constants: dict[str, object], staged: BulkFiles | None, local_land: pa.Array, strict: bool) -> None:
+    """Everything of one ingest inside the writer's transaction (see the module docstring)."""
+    expedition_id, now = report.expedition_id, constants["ingested_time_utc"]
+    assert isinstance(now, dt.datetime)
+    w.con.execute("SET enable_progress_bar = false")  # no DuckDB bar on the user's terminal
+    if w.con.execute(sqlfiles.query("survey_batch_seen").sql, {"batch_id": report.batch_id}).fetchall():
+        report.already_ingested = True
+        log.info("survey file %s already ingested (batch %s)", report.file_name, report.batch_id)
+        return
+    problems, unchanged = _against_lake(w.con, checked, expedition_id)
+    errors = error_mask(problems, checked.num_rows)
+    report.problems = problems
+    report.errors = int(pc.sum(pc.equal(problems["issue_severity"], "error")).as_py() or 0)
+    report.warnings = problems.num_rows - report.errors
+    report.rows_quarantined = int(pc.sum(errors).as_py() or 0)
+    report.rows_unchanged = int(pc.sum(pc.and_(unchanged, pc.invert(errors))).as_py() or 0)
+    if strict and report.errors:
+        raise SurveyRejected(
+            f"{report.file_name}: rejected (--strict): {report.rows_quarantined} of {report.rows_read} rows have "
+            f"{report.errors} errors; nothing was written. First problems:\n  "
+            + "\n  ".join(report.problem_lines(10)),
+            report.problem_lines(1000),
+        )
+    # keys are new: repeats inside the file and against the lake were removed above, under the lock
+    land = pc.invert(pc.or_(errors, unchanged))
+    table = checked.kind.table.name
+    if staged is not None and pc.all(pc.equal(land, local_land)).as_py():
+        landing = w.adopt(staged)
+    else:  # rows landed before changed the selection (a re-ingest): write the files again, in the background
+        if staged is not None:
+            staged.discard()
+        landing = w.start_bulk(table, _observation_rows(checked), constants, keep=land)
+    report.rows_landed = int(pc.sum(land).as_py() or 0)
+    report.superseded = _supersede(w, checked, expedition_id, archived.sha256, now)
+    w.write(SURVEY_ISSUES.name, _issue_rows(w.con, checked, problems, raw, expedition_id, archived,
+                                            report.batch_id, now), mode="insert_new")
+    for a in (archived, archived_labels):
+        if a is not None:
+            w.write("raw_files", a.as_row(f"survey/{fmt}"), mode="insert_new")
+    w.write(INGEST_BATCHES.name, _batch_row(report, archived, started, m, archived_labels), mode="insert_new")
+    landed = landing.finish().inserted
+    if landed != report.rows_landed:  # only a broken writer could do this: never commit it
+        raise WarehouseError(f"{report.file_name}: {landed} observation rows written, {report.rows_landed} expected")
+    w.set_commit_message("survey", f"ingest {report.file_name} into {expedition_id} ({checked.kind.name})")
 
 
 def _stat(path: Path, labels: Path | str | None) -> list[tuple[int, int]]:

@@ -32,6 +32,9 @@ __all__ = ["Validated", "error_mask", "validate"]
 _DATE_ONLY = r"^\s*\d{4}-\d{2}-\d{2}\s*$"
 _PARALLEL_ROWS = 50_000  # below this, threads cost more than they save
 _WORKERS = 2
+#: Fields read by cross-field checks (site, deployment window): typed even when the file lacks them.
+_USED_ACROSS_FIELDS = frozenset({"site_latitude_deg", "site_longitude_deg", "site_location", "site_trace",
+                                 "deployment_start_time_utc", "deployment_end_time_utc"})
 _BOOKKEEPING = {"expedition_id", "observation_id", "raw_sha256", "raw_row_number", "ingest_batch_id",
                 "ingested_time_utc"}
 Column: TypeAlias = pa.Array | pa.ChunkedArray
@@ -126,8 +129,7 @@ def validate(canon: CanonicalInput, context: SurveyContext, reader_problems: pa.
     n = canon.table.num_rows
     rows = canon.row_numbers
     present = set(canon.table.column_names)
-    text = {f.name: parse.blank_to_null(canon.table[f.name]) if f.name in present else pa.nulls(n, pa.string())
-            for f in kind.fields}
+    text: dict[str, Column] = {}
     parts: list[pa.Table] = [reader_problems] if reader_problems is not None else []
 
     def src(name: str) -> str:
@@ -135,19 +137,36 @@ def validate(canon: CanonicalInput, context: SurveyContext, reader_problems: pa.
 
     # Fields are independent: check them on two threads (Arrow kernels release the GIL); problems
     # are gathered per field and joined in field order, so the result does not depend on timing.
-    def check(f: FieldSpec) -> tuple[Column, list[pa.Table]]:
+    def check(f: FieldSpec) -> tuple[Column, Column | None, list[pa.Table]]:
         found: list[pa.Table] = []
-        return _check_field(f, text[f.name], canon, context, rows, src(f.name), found), found
+        if f.name not in present and not f.required and f.name not in _USED_ACROSS_FIELDS:
+            return pa.nulls(n, pa.string()), None, found  # an optional field the file lacks: all null
+        t = parse.blank_to_null(canon.table[f.name]) if f.name in present else pa.nulls(n, pa.string())
+        return t, _check_field(f, t, canon, context, rows, src(f.name), found), found
 
-    if n >= _PARALLEL_ROWS:
-        with ThreadPoolExecutor(_WORKERS, thread_name_prefix="qe-validate") as pool:
-            checked = list(pool.map(check, kind.fields))
-    else:
-        checked = [check(f) for f in kind.fields]
-    out: dict[str, Column] = {}
-    for f, (column, found) in zip(kind.fields, checked, strict=True):
-        out[f.name] = column
-        parts += found
+    pool = ThreadPoolExecutor(_WORKERS, thread_name_prefix="qe-validate") if n >= _PARALLEL_ROWS else None
+    try:
+        checked = list(pool.map(check, kind.fields)) if pool else [check(f) for f in kind.fields]
+        out: dict[str, Column | None] = {}
+        for f, (t, column, found) in zip(kind.fields, checked, strict=True):
+            text[f.name], out[f.name] = t, column
+            parts += found
+        problems, obs, natural = _rows_and_problems(canon, context, text, out, parts, pool)
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    return Validated(kind, obs, problems, natural, rows, file_name)
+
+
+def _rows_and_problems(canon: CanonicalInput, context: SurveyContext, text: dict[str, Column],
+                       out: dict[str, Column | None], parts: list[pa.Table],
+                       pool: ThreadPoolExecutor | None) -> tuple[pa.Table, pa.Table, pa.Array]:
+    """Cross-field checks, the observation table and its ids, repeats and distance warnings."""
+    kind, n, rows = canon.kind, canon.table.num_rows, canon.row_numbers
+
+    def src(name: str) -> str:
+        return canon.sources.get(name, name)
+
     if "deployment_end_time_utc" in out:
         parts.append(problems_at(
             pc.less(out["deployment_end_time_utc"], out["deployment_start_time_utc"]), rows,
@@ -160,10 +179,18 @@ def validate(canon: CanonicalInput, context: SurveyContext, reader_problems: pa.
     obs = obs.append_column("observation_id", _observation_ids(obs, natural))
     problems = concat_problems(parts)
     kid = kind.natural_id[0] if kind.natural_id else "observation_id"
-    problems = concat_problems([problems, _duplicates(obs, natural, error_mask(problems, n), rows, src(kid))])
-    if context.affected_radius_km is not None and context.epicentre_latitude_deg is not None:
-        problems = concat_problems([problems, _distance_warnings(obs, rows, context, src("site_latitude_deg"))])
-    return Validated(kind, obs, problems, natural, rows, file_name)
+
+    def distance() -> pa.Table | None:
+        if context.affected_radius_km is None or context.epicentre_latitude_deg is None:
+            return None
+        return _distance_warnings(obs, rows, context, src("site_latitude_deg"))
+
+    far = pool.submit(distance) if pool else None  # runs while repeats are looked for
+    extra = [_duplicates(obs, natural, error_mask(problems, n), rows, src(kid))]
+    warnings = far.result() if far else distance()
+    if warnings is not None:
+        extra.append(warnings)
+    return concat_problems([problems, *extra]), obs, natural
 
 
 def _window_problems(val: Column, raw: Column, rows: pa.Array, col: str, ctx: SurveyContext) -> pa.Table:
@@ -187,7 +214,7 @@ def _window_problems(val: Column, raw: Column, rows: pa.Array, col: str, ctx: Su
                        reason="outside the expedition's time window")
 
 
-def _site(canon: CanonicalInput, text: dict[str, Column], out: dict[str, Column], rows: pa.Array,
+def _site(canon: CanonicalInput, text: dict[str, Column], out: dict[str, Column | None], rows: pa.Array,
           src: Callable[[str], str]) -> list[pa.Table]:
     """Fill site_latitude_deg/site_longitude_deg/site_geometry from the best source; report problems."""
     parts: list[pa.Table] = []
@@ -227,7 +254,7 @@ def _site(canon: CanonicalInput, text: dict[str, Column], out: dict[str, Column]
     return parts
 
 
-def _observation_table(kind: KindSpec, out: dict[str, Column], n: int) -> pa.Table:
+def _observation_table(kind: KindSpec, out: dict[str, Column | None], n: int) -> pa.Table:
     fields = [f for f in kind.table.schema if f.name not in _BOOKKEEPING]
     cols = [pa.nulls(n, f.type) if out.get(f.name) is None else pc.cast(out[f.name], f.type, safe=False)
             for f in fields]
