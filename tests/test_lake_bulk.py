@@ -139,3 +139,21 @@ def test_kept_rows_equals_a_filter(pattern: str) -> None:
     }[pattern]
     got = bulk.kept_rows(t, pa.array(mask), max_runs=1000)
     assert got.equals(t.filter(pa.array(mask)))
+
+
+def test_maintenance_leaves_fresh_staged_files_and_removes_old_orphans(lake: Lake) -> None:
+    import os
+    import time
+
+    staged = lake.stage_bulk(TABLE, _rows(300), _consts("EXP-A"))
+    assert staged is not None
+    staged.files()
+    stray = Path(lake.data_path) / "main" / TABLE / "expedition_id=EXP-Z" / "stray.parquet"
+    stray.parent.mkdir(parents=True)
+    stray.write_bytes(b"PAR1")  # what a writer killed two hours ago left behind
+    os.utime(stray, (time.time() - 7200, time.time() - 7200))
+    report = maintain(lake)  # runs while the ingest that staged the files is still going
+    assert report.orphans_deleted == 1 and not stray.exists()
+    with lake.writer() as w:
+        assert w.adopt(staged).finish().inserted == 300
+    assert lake.read_table(TABLE).num_rows == 300

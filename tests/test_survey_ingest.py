@@ -167,6 +167,11 @@ def test_reingest_is_a_no_op_and_corrected_file_supersedes(mlake: Any, tmp_path:
     old = q("SELECT superseded, superseded_by_raw_sha256 FROM survey_issues "
                        "WHERE expedition_id = ? AND raw_sha256 = ? AND issue_severity = 'error'", [exp, first.raw_sha256])
     assert len(old) == 5 and all(o["superseded"] and o["superseded_by_raw_sha256"] == report.raw_sha256 for o in old)
+    # the re-ingest and the corrected file (whose staged files were written again) left no stray file
+    listed = {Path(r["data_file"]).resolve() for r in q("SELECT data_file FROM ducklake_list_files('lake', ?)",
+                                                        ["survey_buildings_obs"])}
+    on_disk = {p.resolve() for p in Path(mlake.data_path).rglob("qe-bulk-*")}
+    assert on_disk and on_disk <= listed
 
 
 def test_same_building_with_other_values_in_another_file_is_a_conflict(mlake: Any, tmp_path: Path, q: _Reader) -> None:

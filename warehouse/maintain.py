@@ -18,9 +18,17 @@ class MaintenanceReport:
     inlined_flushed: bool
 
 
-def maintain(lake: Lake, expire_older_than_days: float | None = None) -> MaintenanceReport:
+#: Unreferenced files younger than this are left alone: a bulk append stages its Parquet files
+#: before it takes the writer lock (see warehouse.bulk), so a fresh unreferenced file may be one
+#: that an ingest running right now is about to register.
+ORPHAN_GRACE_MINUTES = 60.0
+
+
+def maintain(lake: Lake, expire_older_than_days: float | None = None,
+             orphan_grace_minutes: float = ORPHAN_GRACE_MINUTES) -> MaintenanceReport:
     """Flush inlined rows to Parquet, merge adjacent small files, and delete files no snapshot
-    references (left by killed writers) plus those of expired snapshots.
+    references (left by killed writers; only those older than ``orphan_grace_minutes``) plus those
+    of expired snapshots.
 
     Snapshots are kept (history is never lost) unless ``expire_older_than_days`` is given."""
     # Each call commits on its own (DuckLake does not mix compaction with changes), under the writer lock.
@@ -35,8 +43,9 @@ def maintain(lake: Lake, expire_older_than_days: float | None = None) -> Mainten
             )
         # DuckLake deletes only files that no remaining snapshot can see.
         old = len(con.execute("CALL ducklake_cleanup_old_files(?, cleanup_all => true)", [LAKE_ALIAS]).fetchall())
-        orphans = len(
-            con.execute("CALL ducklake_delete_orphaned_files(?, cleanup_all => true)", [LAKE_ALIAS]).fetchall()
-        )
+        orphans = len(con.execute(
+            "CALL ducklake_delete_orphaned_files(?, older_than => now() - to_microseconds(CAST(? AS BIGINT)))",
+            [LAKE_ALIAS, int(orphan_grace_minutes * 60e6)],
+        ).fetchall())
     log.info("maintenance: %d merged, %d orphans, %d old files", merged, orphans, old)
     return MaintenanceReport(merged, orphans, old, True)

@@ -85,6 +85,11 @@ def maintain_cmd(
     expire_days: Optional[float] = typer.Option(
         None, "--expire-days", help="Also expire snapshots older than N days (history before then is dropped)."
     ),
+    orphan_minutes: float = typer.Option(
+        60.0, "--orphans-older-than", min=0.0,
+        help="Delete unreferenced files only when older than this many minutes (an ingest running now may "
+             "be about to register a fresh one).",
+    ),
 ) -> None:
     """Compact small files and delete files left by killed writers.
 
@@ -92,7 +97,7 @@ def maintain_cmd(
     """
     from warehouse.maintain import maintain
 
-    rep = maintain(lake_for(home), expire_older_than_days=expire_days)
+    rep = maintain(lake_for(home), expire_older_than_days=expire_days, orphan_grace_minutes=orphan_minutes)
     typer.echo(
         f"merged {rep.merged} file groups, deleted {rep.orphans_deleted} orphaned and "
         f"{rep.old_files_deleted} expired files"

@@ -300,15 +300,21 @@ def _observation_rows(v: Validated) -> pa.Table:
 
 def _supersede(w: LakeWriter, v: Validated, expedition_id: str, raw_sha: str, now: dt.datetime) -> int:
     """Mark open errors of earlier files about observations this file repeats as superseded by it."""
-    open_errors = w.con.execute(sqlfiles.query("survey_open_errors").sql,
+    open_errors = w.con.execute(sqlfiles.query("survey_open_error_keys").sql,
                                 {"expedition_id": expedition_id, "kind": v.kind.name}).to_arrow_table()
     if open_errors.num_rows == 0:
         return 0
     hit = pc.and_(pc.is_in(open_errors["observation_match_key"], value_set=pc.unique(v.match_keys())),
                   pc.not_equal(open_errors["raw_sha256"], raw_sha))
-    old = open_errors.filter(hit)
-    if old.num_rows == 0:
+    ids = open_errors.filter(hit).select(["issue_id"])
+    if ids.num_rows == 0:
         return 0
+    w.con.register("survey_issue_ids", ids)
+    try:
+        old = w.con.execute(sqlfiles.query("survey_issues_selected").sql,
+                            {"expedition_id": expedition_id}).to_arrow_table()
+    finally:
+        w.con.unregister("survey_issue_ids")
     k = old.num_rows
     old = old.set_column(old.schema.get_field_index("superseded"), "superseded", pa.repeat(pa.scalar(True), k))
     old = old.set_column(old.schema.get_field_index("superseded_by_raw_sha256"), "superseded_by_raw_sha256",

@@ -103,9 +103,14 @@ def codes_of(text: pa.Array | pa.ChunkedArray, vocabulary: Vocabulary) -> pa.Arr
     lookup = vocabulary.lookup()
     keys = pa.array(list(lookup), pa.string())
     codes = pa.array(list(lookup.values()), pa.string())
-    distinct = pc.unique(text)
-    per_value = pc.take(codes, pc.index_in(normalise_array(distinct), value_set=keys))
-    return pc.take(per_value, pc.index_in(text, value_set=distinct))
+    encoded = pc.dictionary_encode(text)  # one hashing pass: each chunk's distinct values and indices
+    out = []
+    for chunk in encoded.chunks if isinstance(encoded, pa.ChunkedArray) else [encoded]:
+        per_value = pc.take(codes, pc.index_in(normalise_array(chunk.dictionary), value_set=keys))
+        out.append(pc.take(per_value, chunk.indices))
+    if isinstance(encoded, pa.ChunkedArray):
+        return pa.chunked_array(out, pa.string())
+    return out[0]
 
 
 def _intensity_table() -> tuple[list[str], list[float]]:

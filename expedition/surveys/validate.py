@@ -25,7 +25,7 @@ from expedition.surveys import parse
 from expedition.surveys.context import SurveyContext
 from expedition.surveys.kinds import FieldSpec, KindSpec
 from expedition.surveys.mapping import CanonicalInput
-from expedition.surveys.problems import concat_problems, problems_at
+from expedition.surveys.problems import concat_problems, empty_problems, problems_at
 
 __all__ = ["Validated", "error_mask", "validate"]
 
@@ -64,10 +64,6 @@ class Validated:
         return self.table.num_rows
 
 
-def _false(n: int) -> pa.Array:
-    return pa.array(np.zeros(n, dtype=bool))
-
-
 def error_mask(problems: pa.Table, n: int) -> pa.Array:
     """True for rows with at least one error."""
     mask = np.zeros(n, dtype=bool)
@@ -79,7 +75,6 @@ def error_mask(problems: pa.Table, n: int) -> pa.Array:
 def _check_field(f: FieldSpec, raw: pa.Array, canon: CanonicalInput, ctx: SurveyContext, rows: pa.Array,
                  col: str, parts: list[pa.Table]) -> Column:
     """Type one field and append its problems to ``parts``; returns the typed column."""
-    n = len(raw)
     present = pc.is_valid(raw)
     if f.required:
         parts.append(problems_at(pc.invert(present), rows, column=col, values=None, expected=f.expected(),
@@ -97,13 +92,12 @@ def _check_field(f: FieldSpec, raw: pa.Array, canon: CanonicalInput, ctx: Survey
         parts.append(problems_at(pc.and_(present, pc.invert(finite)), rows, column=col, values=raw,
                                  expected=f.expected(), reason=f"not a number ({f.name})", check="type"))
         val = pc.if_else(finite, val, pa.scalar(None, pa.float64()))
-        bad: Column = _false(n)
-        if f.minimum is not None:
-            bad = pc.or_(bad, pc.less(val, f.minimum))
-        if f.maximum is not None:
-            bad = pc.or_(bad, pc.greater(val, f.maximum))
-        parts.append(problems_at(bad, rows, column=col, values=raw, expected=f.expected(),
-                                 reason=f"{f.name} out of range", check="range"))
+        low = pc.less(val, f.minimum) if f.minimum is not None else None
+        high = pc.greater(val, f.maximum) if f.maximum is not None else None
+        bad = pc.or_(low, high) if low is not None and high is not None else (low if low is not None else high)
+        if bad is not None:
+            parts.append(problems_at(bad, rows, column=col, values=raw, expected=f.expected(),
+                                     reason=f"{f.name} out of range", check="range"))
         if f.type == "integer":
             whole = pc.equal(val, pc.floor(val))
             parts.append(problems_at(pc.invert(whole), rows, column=col, values=raw, expected=f.expected(),
@@ -130,6 +124,7 @@ def validate(canon: CanonicalInput, context: SurveyContext, reader_problems: pa.
     rows = canon.row_numbers
     present = set(canon.table.column_names)
     text: dict[str, Column] = {}
+    null_text = pa.nulls(n, pa.string())  # one all-null column for every field the file lacks
     parts: list[pa.Table] = [reader_problems] if reader_problems is not None else []
 
     def src(name: str) -> str:
@@ -140,8 +135,8 @@ def validate(canon: CanonicalInput, context: SurveyContext, reader_problems: pa.
     def check(f: FieldSpec) -> tuple[Column, Column | None, list[pa.Table]]:
         found: list[pa.Table] = []
         if f.name not in present and not f.required and f.name not in _USED_ACROSS_FIELDS:
-            return pa.nulls(n, pa.string()), None, found  # an optional field the file lacks: all null
-        t = parse.blank_to_null(canon.table[f.name]) if f.name in present else pa.nulls(n, pa.string())
+            return null_text, None, found  # an optional field the file lacks: all null
+        t = parse.blank_to_null(canon.table[f.name]) if f.name in present else null_text
         return t, _check_field(f, t, canon, context, rows, src(f.name), found), found
 
     pool = ThreadPoolExecutor(_WORKERS, thread_name_prefix="qe-validate") if n >= _PARALLEL_ROWS else None
@@ -194,9 +189,8 @@ def _rows_and_problems(canon: CanonicalInput, context: SurveyContext, text: dict
 
 
 def _window_problems(val: Column, raw: Column, rows: pa.Array, col: str, ctx: SurveyContext) -> pa.Table:
-    n = len(val)
     if ctx.window_start_utc is None and ctx.window_end_utc is None:
-        return problems_at(_false(n), rows, column=col, values=None, expected="", reason="", check="")
+        return empty_problems()
     start = ctx.window_start_utc or dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
     end = ctx.window_end_utc or dt.datetime(2200, 1, 1, tzinfo=dt.UTC)
     early = pc.fill_null(pc.less(val, pa.scalar(start, val.type)), False)
@@ -256,8 +250,9 @@ def _site(canon: CanonicalInput, text: dict[str, Column], out: dict[str, Column 
 
 def _observation_table(kind: KindSpec, out: dict[str, Column | None], n: int) -> pa.Table:
     fields = [f for f in kind.table.schema if f.name not in _BOOKKEEPING]
-    cols = [pa.nulls(n, f.type) if out.get(f.name) is None else pc.cast(out[f.name], f.type, safe=False)
-            for f in fields]
+    nulls: dict[pa.DataType, pa.Array] = {}  # all-null columns are immutable: one per type
+    cols = [nulls.setdefault(f.type, pa.nulls(n, f.type)) if out.get(f.name) is None
+            else pc.cast(out[f.name], f.type, safe=False) for f in fields]
     return pa.Table.from_arrays(cols, schema=pa.schema([f.with_nullable(True) for f in fields]))
 
 
@@ -265,6 +260,9 @@ def _natural_key(kind: KindSpec, obs: pa.Table) -> pa.Array:
     """The natural id as text (parts joined by '|'), null when its first part is missing."""
     if not kind.natural_id:
         return pa.nulls(obs.num_rows, pa.string())
+    first = obs[kind.natural_id[0]]
+    if len(kind.natural_id) == 1 and pa.types.is_string(first.type):
+        return first  # a text id on its own is the key as it is (nulls stay null): no copy
     key = parse.text_key([obs[c] for c in kind.natural_id])
     return pc.if_else(pc.is_valid(obs[kind.natural_id[0]]), key, pa.scalar(None, pa.string()))
 
@@ -284,7 +282,7 @@ def _duplicates(obs: pa.Table, natural: pa.Array, errors: pa.Array, rows: pa.Arr
     """Later rows repeating an observation id (among rows without other errors) are errors."""
     n = obs.num_rows
     if len(pc.unique(obs["observation_id"])) == n:  # the usual case: nothing repeats
-        return problems_at(_false(n), rows, column=column, values=None, expected="", reason="", check="")
+        return empty_problems()
     enc = obs["observation_id"].combine_chunks().dictionary_encode()
     codes = np.asarray(enc.indices.to_numpy(zero_copy_only=False))
     ok = ~np.asarray(errors.to_numpy(zero_copy_only=False))
@@ -294,7 +292,7 @@ def _duplicates(obs: pa.Table, natural: pa.Array, errors: pa.Array, rows: pa.Arr
     first_of[uniq] = positions[first]
     dup = ok & (first_of[codes] != np.arange(n))
     if not dup.any():
-        return problems_at(_false(n), rows, column=column, values=None, expected="", reason="", check="")
+        return empty_problems()
     first_row = pc.take(rows, pa.array(np.where(dup, first_of[codes], 0)))
     reason = pc.binary_join_element_wise(
         "same observation as row ", pc.cast(first_row, pa.string()),
@@ -310,7 +308,7 @@ def _distance_warnings(obs: pa.Table, rows: pa.Array, ctx: SurveyContext, column
                         ctx.epicentre_latitude_deg, ctx.epicentre_longitude_deg)
     idx = pc.indices_nonzero(pc.fill_null(pc.greater(d, radius), False))
     if len(idx) == 0:
-        return problems_at(_false(obs.num_rows), rows, column=column, values=None, expected="", reason="", check="")
+        return empty_problems()
     text = pc.binary_join_element_wise(pc.cast(pc.round(pc.take(d, idx), 0), pa.string()), " km", "")
     reason = pc.binary_join_element_wise(
         "site is ", text, f" from the epicentre, outside the affected area (radius {radius:.0f} km)", "")
