@@ -58,3 +58,29 @@ def test_import_has_no_side_effects(tmp_path: Path) -> None:
     )
     out = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_switches_and_the_memory_pool(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import pyarrow as pa
+
+    from expedition.process import configure_process, select_memory_pool
+
+    monkeypatch.setenv("QE_BULK_APPEND", "off")
+    assert load_settings(tmp_path).bulk_append is False
+    monkeypatch.setenv("QE_BULK_APPEND", "maybe")
+    with pytest.raises(SettingsError, match="QE_BULK_APPEND"):
+        load_settings(tmp_path)
+    monkeypatch.delenv("QE_BULK_APPEND")
+    before = pa.default_memory_pool()
+    try:
+        monkeypatch.setenv("QE_ARROW_MEMORY_POOL", "gold")
+        with pytest.raises(SettingsError, match="arrow_memory_pool must be one of"):
+            configure_process(load_settings(tmp_path))
+        assert select_memory_pool("system") == "system" and pa.default_memory_pool().backend_name == "system"
+        assert select_memory_pool("arrow-default") == "system"  # left as it is
+        monkeypatch.setenv("ARROW_DEFAULT_MEMORY_POOL", "system")
+        assert select_memory_pool("auto") == "system"  # Arrow's own variable is respected
+        monkeypatch.delenv("ARROW_DEFAULT_MEMORY_POOL")
+        assert select_memory_pool("auto") in ("jemalloc", "system")
+    finally:
+        pa.set_memory_pool(before)
