@@ -172,7 +172,9 @@ def _providers_from(raw: Any, origin: str) -> tuple[Provider, ...]:
 
 def load_settings(home: Path | str | None = None, **overrides: Any) -> Settings:
     """Build the settings: defaults < ``qe.toml`` < ``QE_*`` environment < ``overrides``."""
-    root = Path(home).expanduser() if home is not None else default_home()
+    # absolute: the lake's catalog stores its data path, and `--home qe` must mean the same lake
+    # from every working directory
+    root = (Path(home).expanduser() if home is not None else default_home()).absolute()
     values: dict[str, Any] = {}
     providers: tuple[Provider, ...] = DEFAULT_PROVIDERS
     extra: dict[str, Any] = {}

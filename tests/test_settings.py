@@ -84,3 +84,10 @@ def test_switches_and_the_memory_pool(monkeypatch: pytest.MonkeyPatch, tmp_path:
         assert select_memory_pool("auto") in ("jemalloc", "system")
     finally:
         pa.set_memory_pool(before)
+
+
+def test_a_relative_home_is_made_absolute(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert load_settings("qe").home == tmp_path / "qe"
+    monkeypatch.setenv("QE_HOME", "other")
+    assert load_settings().home == tmp_path / "other"

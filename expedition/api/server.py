@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import sys
 import threading
 import time
 from types import TracebackType
@@ -29,7 +30,11 @@ class ServerError(ExpeditionError):
     """The service could not start (address in use, or it did not come up in time)."""
 
 
-def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, log_level: str = "info") -> None:
+SWITCH_INTERVAL_S = 0.0002  # 200 clients: 189 -> 241 requests/s, p99 1.7 -> 1.0 s
+
+
+def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, log_level: str = "info",
+          access_log: bool = True) -> None:
     """Run the service with uvicorn until interrupted (one process; queries run in threads)."""
     from expedition.api.app import create_app
 
@@ -38,7 +43,12 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, log_lev
         sock = _bind(host, port)
     except OSError as exc:
         raise ServerError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
-    config = uvicorn.Config(app, log_level=log_level, proxy_headers=False, timeout_graceful_shutdown=10)
+    # The event loop shares the GIL with the query threads: after every socket call it waits for a
+    # thread to give the GIL back, up to 5 ms by default; a 0.2 ms switch interval keeps the loop
+    # answering while queries run (bench/bench_api_load.py; this process only, set at start).
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
+    config = uvicorn.Config(app, log_level=log_level, proxy_headers=False, timeout_graceful_shutdown=10,
+                            access_log=access_log)
     uvicorn.Server(config).run(sockets=[sock])
 
 

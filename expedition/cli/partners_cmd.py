@@ -135,6 +135,9 @@ def publish(
 def api(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(8000, "--port", help="TCP port."),
+    access_log: bool = typer.Option(
+        False, "--access-log", help="Print one line per request (every query is in the audit table anyway)."
+    ),
     home: HomeOpt = None,
 ) -> None:
     """Run the partner HTTP service (SQL, named queries, expeditions, FDSN events) until Ctrl-C.
@@ -151,4 +154,4 @@ def api(
 
         raise LakeNotInitialised(f"no lake under {settings.home}: run `expedition init --home {settings.home}`")
     typer.echo(f"partner service on http://{host}:{port} (OpenAPI: /docs, FDSN: /fdsnws/event/1/)", err=True)
-    serve(settings, host=host, port=port)
+    serve(settings, host=host, port=port, access_log=access_log)
