@@ -132,11 +132,13 @@ def run(quick: bool = False) -> list[BenchResult]:
     per_row: dict[int, float] = {}
     for n in sorted(set(sizes) | set(naive_sizes)):
         rows = synthesise(base, n)
-        ours_s, res = best_of(lambda r=rows: ours(r), repeat=3)
+        # the same number of runs for both sides (more when a run takes milliseconds)
+        reps = 7 if n <= 10_000 else 3
+        ours_s, res = best_of(lambda r=rows: ours(r), repeat=reps)
         per_row[n] = ours_s / n
         n_events = len(set(res.event_ids.to_pylist()))
         quakes = n // len(AGENCIES)
-        bis_s, bis_events = best_of(lambda r=rows: _python_baseline(r, use_bisect=True), repeat=1)
+        bis_s, bis_events = best_of(lambda r=rows: _python_baseline(r, use_bisect=True), repeat=reps)
         details = {"rows": n, "quakes": quakes, "events_ours": n_events, "events_bisect_baseline": bis_events,
                    "candidate_pairs": res.candidate_pairs, "rows_per_s_ours": round(n / ours_s)}
         if n in naive_sizes:
