@@ -21,8 +21,6 @@ import io
 import math
 import re
 import sys
-import time
-from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -31,7 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from lxml import etree
 
-from bench.common import WORK, BenchResult, shared
+from bench.common import WORK, BenchResult, cpu_time, shared, writer_round_trip
 from catalogs.quakeml import parse_quakeml
 from catalogs.quakeml_write import write_quakeml
 
@@ -105,19 +103,6 @@ def obspy_flatten(path: Path) -> tuple[Any, list[dict[str, Any]]]:
             }
         )
     return catalog, rows
-
-
-def cpu_time(fn: Callable[[], Any], repeat: int = 1) -> tuple[float, float, Any]:
-    """(best CPU seconds, best wall seconds, result). Both sides of these comparisons run on one
-    thread, so CPU time compares them fairly even when the shared machine is heavily loaded."""
-    best_cpu = best_wall = float("inf")
-    out = None
-    for _ in range(repeat):
-        c0, w0 = time.process_time(), time.perf_counter()
-        out = fn()
-        best_cpu = min(best_cpu, time.process_time() - c0)
-        best_wall = min(best_wall, time.perf_counter() - w0)
-    return best_cpu, best_wall, out
 
 
 def _assert_identical(table: pa.Table, ref: list[dict[str, Any]]) -> None:
@@ -195,23 +180,10 @@ def run(quick: bool = False) -> list[BenchResult]:
 
 def _writer(catalog: Any, table: pa.Table) -> BenchResult:
     """write_quakeml vs ObsPy's QuakeML writer on the same events; our output must read back the same."""
-    ours_s, _, data = cpu_time(partial(write_quakeml, table), repeat=3)
-    base_s, _, _ = cpu_time(lambda: catalog.write(io.BytesIO(), format="QUAKEML"))
-    back = parse_quakeml(data)
-    for name in ("provider", "provider_event_id", "origin_time_utc", "origin_latitude_deg", "magnitude_value"):
-        assert back.column(name).equals(table.column(name)), f"write_quakeml round trip changed {name}"
-    speedup = base_s / ours_s
-    return BenchResult(
-        what=f"write_quakeml, {table.num_rows:,} events",
-        baseline="obspy Catalog.write(format='QUAKEML'), same events",
-        ours_s=ours_s,
-        baseline_s=base_s,
-        ratio=speedup,
-        target=">= 10x, reads back identical",
-        passed=speedup >= 10,
-        ratio_kind="speed-up (baseline CPU time / our CPU time)",
-        details={"ours_events_per_cpu_s": round(table.num_rows / ours_s), "mb": round(len(data) / 1e6, 1)},
-    )
+    return writer_round_trip(
+        f"write_quakeml, {table.num_rows:,} events", "obspy Catalog.write(format='QUAKEML'), same events", table,
+        partial(write_quakeml, table), lambda: catalog.write(io.BytesIO(), format="QUAKEML"), parse_quakeml,
+        ("provider", "provider_event_id", "origin_time_utc", "origin_latitude_deg", "magnitude_value"))
 
 
 def _smoke() -> None:  # pragma: no cover - manual check: python -m bench.bench_quakeml

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import io
 import sys
-import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -24,7 +23,7 @@ from typing import Any
 
 import pyarrow.csv as pacsv
 
-from bench.common import WORK, BenchResult, best_of, shared
+from bench.common import WORK, BenchResult, best_of, shared, writer_round_trip
 from catalogs.comcat_csv import parse_comcat_csv
 from catalogs.fdsntext import parse_fdsn_text
 from catalogs.quakeml_write import write_fdsn_text
@@ -116,29 +115,7 @@ def _text_writer(path: Path) -> BenchResult:
 
     rows = parse_fdsn_text(path)
     catalog = obspy.read_events(io.StringIO(path.read_text(encoding="utf-8")), format="EVENTTXT")
-    ours_s, data = _cpu(lambda: write_fdsn_text(rows), 5)
-    base_s, _ = _cpu(lambda: catalog.write(io.StringIO(), format="EVENTTXT"), 1)
-    back = parse_fdsn_text(data)
-    for name in ("provider_event_id", "origin_time_utc", "origin_latitude_deg", "magnitude_value", "region_name"):
-        assert back.column(name).equals(rows.column(name)), f"write_fdsn_text round trip changed {name}"
-    speedup = base_s / ours_s
-    return BenchResult(
-        what=f"write_fdsn_text, {rows.num_rows:,} events",
-        baseline="obspy Catalog.write(format='EVENTTXT'), same events",
-        ours_s=ours_s,
-        baseline_s=base_s,
-        ratio=speedup,
-        target=">= 10x, reads back identical",
-        passed=speedup >= 10,
-        ratio_kind="speed-up (baseline CPU time / our CPU time)",
-        details={"ours_rows_per_cpu_s": round(rows.num_rows / ours_s)},
-    )
-
-
-def _cpu(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        c0 = time.process_time()
-        out = fn()
-        best = min(best, time.process_time() - c0)
-    return best, out
+    return writer_round_trip(
+        f"write_fdsn_text, {rows.num_rows:,} events", "obspy Catalog.write(format='EVENTTXT'), same events", rows,
+        lambda: write_fdsn_text(rows), lambda: catalog.write(io.StringIO(), format="EVENTTXT"), parse_fdsn_text,
+        ("provider_event_id", "origin_time_utc", "origin_latitude_deg", "magnitude_value", "region_name"), repeat=5)
