@@ -23,7 +23,6 @@ import re
 import uuid
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,24 +32,13 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from warehouse import sqlfiles
-from warehouse.errors import SchemaMismatch, WarehouseError
-from warehouse.schema import TableSpec, conform, is_geometry
+from warehouse.schema import TableSpec, check_constants, conform, is_geometry
 
 if TYPE_CHECKING:
     import duckdb
 
-#: The alias the lake is attached under (see warehouse.lake.LAKE_ALIAS).
-LAKE_CATALOG = "lake"
-
-
-@dataclass(frozen=True)
-class WriteResult:
-    table: str
-    inserted: int
-    updated: int
-
-__all__ = ["ROW_GROUP_ROWS", "BulkFiles", "WriteResult", "bulk_file_table", "partition_directory", "stage", "table_directory",
-           "write_bulk_files"]
+__all__ = ["ROW_GROUP_ROWS", "BulkFiles", "bulk_file_table", "kept_rows", "partition_directory", "stage",
+           "table_directory", "write_bulk_files"]
 
 log = logging.getLogger(__name__)
 
@@ -216,37 +204,23 @@ def write_bulk_file(directory: Path, table: pa.Table, dictionary: list[str] | bo
 
 
 class BulkFiles:
-    """Parquet files of one bulk append, written on a background thread; :meth:`register` adds them
-    to a writer's transaction, :meth:`discard` deletes them (waiting for the thread first)."""
+    """Parquet files of one bulk append, written on a background thread. A writer registers them in
+    its transaction (:meth:`warehouse.writer.LakeWriter.adopt`); :meth:`discard` deletes them
+    unless a committed transaction owns them."""
 
     def __init__(self, table: str, future: Future[list[tuple[Path, int]]]) -> None:
         self.table = table
         self._future = future
-        self._registered: WriteResult | None = None
-        self._discarded = False
+        self.committed = False  # set by the writer once its transaction committed
 
     def files(self) -> list[tuple[Path, int]]:
         """Wait for the files; (path, rows) of each."""
         return self._future.result()
 
-    def register(self, con: duckdb.DuckDBPyConnection, owned: list[Path]) -> WriteResult:
-        """Add the files to ``con``'s open transaction (once); their paths go to ``owned``."""
-        if self._registered is not None:
-            return self._registered
-        if self._discarded:
-            raise WarehouseError(f"bulk files for {self.table} were discarded")
-        written = self.files()
-        owned.extend(path for path, _ in written)
-        for path, _ in written:
-            con.execute("CALL ducklake_add_data_files(?, ?, ?)", [LAKE_CATALOG, self.table, str(path)])
-        self._registered = WriteResult(self.table, sum(rows for _, rows in written), 0)
-        return self._registered
-
     def discard(self) -> None:
-        """Delete the files unless a committed transaction owns them (safe to call twice)."""
-        if self._registered is not None or self._discarded:
+        """Delete the files (waiting for them first) unless a committed transaction owns them."""
+        if self.committed:
             return
-        self._discarded = True
         with contextlib.suppress(BaseException):
             for path, _ in self._future.result():
                 path.unlink(missing_ok=True)
@@ -269,15 +243,3 @@ def stage(con: duckdb.DuckDBPyConnection, spec: TableSpec, data: pa.Table, const
     future = pool.submit(write_bulk_files, directory / part if part else directory, table, keep)
     pool.shutdown(wait=False)
     return BulkFiles(spec.name, future)
-
-
-def check_constants(spec: TableSpec, const: Mapping[str, Any]) -> None:
-    """Constant columns must be declared, not geometry, and not null when required."""
-    for col, value in const.items():
-        f = spec.schema.field(col) if col in spec.schema.names else None
-        if f is None:
-            raise SchemaMismatch(spec.name, col, "constant column is not declared in the table schema")
-        if col in spec.geometry_columns:
-            raise SchemaMismatch(spec.name, col, "a geometry column cannot be given as a constant")
-        if value is None and not f.nullable:
-            raise SchemaMismatch(spec.name, col, "null constant for a required column")

@@ -28,13 +28,12 @@ import duckdb
 import pyarrow as pa
 
 from warehouse import sqlfiles
-from warehouse.bulk import LAKE_CATALOG, WriteResult
 from warehouse.errors import LakeNotInitialised, WarehouseError
 from warehouse.extensions import load_extensions
 from warehouse.schema import TableSpec, conform, duckdb_type
 from warehouse.tables import ALL_TABLES
 from warehouse.tables import spec as table_spec
-from warehouse.writer import LakeWriter, WriteMode, file_lock
+from warehouse.writer import LAKE_ALIAS, LakeWriter, WriteMode, WriteResult, file_lock
 
 if TYPE_CHECKING:
     from expedition.settings import Settings
@@ -46,7 +45,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-LAKE_ALIAS = LAKE_CATALOG
 _SCHEMA_TABLE = "qe_schema_versions"
 
 
@@ -324,12 +322,12 @@ class Lake:
                 w.finish_pending()
                 if transaction:
                     con.execute("COMMIT")
-                w.committed = True
+                w.settle(committed=True)
             except BaseException:
                 if transaction:
                     with contextlib.suppress(duckdb.Error):
                         con.execute("ROLLBACK")
-                w.abandon()
+                w.settle(committed=False)
                 raise
             finally:
                 con.close()

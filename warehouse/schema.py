@@ -11,15 +11,16 @@ Geometry columns are declared as ``pa.binary()`` fields whose metadata holds
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from warehouse.errors import SchemaMismatch
 
-__all__ = ["GEOMETRY_META", "TableSpec", "geometry_field", "conform", "duckdb_type"]
+__all__ = ["GEOMETRY_META", "TableSpec", "check_constants", "conform", "duckdb_type", "geometry_field"]
 
 GEOMETRY_META = {b"qe:geometry": b"1"}
 
@@ -146,3 +147,16 @@ def conform(
                 raise SchemaMismatch(spec.name, f.name, f"null in a required column (row {first})")
         arrays.append(col)
     return pa.Table.from_arrays(arrays, schema=pa.schema(fields, metadata=spec.schema.metadata))
+
+
+def check_constants(spec: TableSpec, constants: Mapping[str, Any]) -> None:
+    """Columns a writer fills with one value must be declared, not geometry, and not null when
+    required (raises :class:`SchemaMismatch`)."""
+    for col, value in constants.items():
+        f = spec.schema.field(col) if col in spec.schema.names else None
+        if f is None:
+            raise SchemaMismatch(spec.name, col, "constant column is not declared in the table schema")
+        if col in spec.geometry_columns:
+            raise SchemaMismatch(spec.name, col, "a geometry column cannot be given as a constant")
+        if value is None and not f.nullable:
+            raise SchemaMismatch(spec.name, col, "null constant for a required column")

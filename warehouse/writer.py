@@ -13,6 +13,7 @@ import fcntl
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -20,18 +21,25 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from warehouse.bulk import LAKE_CATALOG, WriteResult, check_constants
 from warehouse.errors import WarehouseBusy
-from warehouse.schema import TableSpec, conform, duckdb_type
+from warehouse.schema import TableSpec, check_constants, conform, duckdb_type
 from warehouse.tables import spec as table_spec
 
 if TYPE_CHECKING:
     from warehouse.bulk import BulkFiles
 
-__all__ = ["LakeWriter", "WriteMode", "WriteResult", "file_lock"]
+__all__ = ["LAKE_ALIAS", "LakeWriter", "WriteMode", "WriteResult", "file_lock"]
 
-LAKE_ALIAS = LAKE_CATALOG
+#: The name the lake is attached under in every connection (``lake.events``).
+LAKE_ALIAS = "lake"
 WriteMode = Literal["append", "insert_new", "upsert"]
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    table: str
+    inserted: int
+    updated: int
 
 
 class _Started:
@@ -55,8 +63,7 @@ class LakeWriter:
         self.bulk_append = bulk_append
         self.committed = False
         self._n = 0
-        self.bulk_files: list[Path] = []  # written by bulk appends; deleted again if the transaction fails
-        self._staged: list[BulkFiles] = []
+        self._staged: dict[int, tuple[BulkFiles, WriteResult | None]] = {}  # adopted bulk files, by id
 
     def append_bulk(self, name: str, data: pa.Table, constants: Mapping[str, Any] | None = None,
                     keep: pa.Array | None = None) -> WriteResult:
@@ -84,21 +91,35 @@ class LakeWriter:
     def adopt(self, staged: BulkFiles) -> _Started:
         """Take bulk files staged before the transaction (:meth:`Lake.stage_bulk`) into it: they are
         registered by ``.finish()`` or at the commit, and deleted if the transaction fails."""
-        self._staged.append(staged)
-        return _Started(lambda: staged.register(self.con, self.bulk_files))
+        self._staged.setdefault(id(staged), (staged, None))
+        return _Started(lambda: self._register(staged))
+
+    def _register(self, staged: BulkFiles) -> WriteResult:
+        """Add the staged files to this transaction (once)."""
+        done = self._staged[id(staged)][1]
+        if done is not None:
+            return done
+        written = staged.files()
+        for path, _ in written:
+            self.con.execute("CALL ducklake_add_data_files(?, ?, ?)", [LAKE_ALIAS, staged.table, str(path)])
+        result = WriteResult(staged.table, sum(rows for _, rows in written), 0)
+        self._staged[id(staged)] = (staged, result)
+        return result
 
     def finish_pending(self) -> None:
         """Register bulk files the caller started but did not finish (before the commit)."""
-        for staged in self._staged:
-            staged.register(self.con, self.bulk_files)
+        for staged, _ in list(self._staged.values()):
+            self._register(staged)
 
-    def abandon(self) -> None:
-        """After a failed transaction: wait for background bulk files and delete every bulk file."""
-        for staged in self._staged:
-            staged.discard()
-        for path in self.bulk_files:  # registered only in the rolled-back transaction, if at all
-            with contextlib.suppress(OSError):
-                path.unlink()
+    def settle(self, committed: bool) -> None:
+        """After the transaction: committed bulk files now belong to the lake; those of a failed
+        transaction are deleted (waiting for any still being written)."""
+        self.committed = committed
+        for staged, _ in self._staged.values():
+            if committed:
+                staged.committed = True
+            else:
+                staged.discard()
 
     def write(self, name: str, data: pa.Table, mode: WriteMode | None = None, *,
               constants: Mapping[str, Any] | None = None) -> WriteResult:
