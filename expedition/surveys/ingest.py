@@ -159,8 +159,8 @@ def ingest_file(
         staged = lake.stage_bulk(table, _observation_rows(checked), constants, keep=local_land)
     try:
         with lake.writer() as w:
-            _write_batch(w, report, checked, canon.raw, archived, archived_labels, m, raw.format, started,
-                         constants, staged, local_land, strict)
+            _write_batch(w, report, _Prepared(checked, canon.raw, raw.format, archived, archived_labels, m, started,
+                                              constants, local_land), staged, strict)
     finally:
         if staged is not None:
             staged.discard()  # a no-op once a committed transaction registered them
@@ -168,12 +168,25 @@ def ingest_file(
     return report
 
 
-def _write_batch(w: LakeWriter, report: IngestReport, checked: Validated, raw: pa.Table, archived: ArchivedFile,
-                 archived_labels: ArchivedFile | None, m: Mapping | None, fmt: str, started: dt.datetime,
-                 constants: dict[str, object], staged: BulkFiles | None, local_land: pa.Array, strict: bool) -> None:
+@dataclass(frozen=True)
+class _Prepared:
+    """One survey file, read, checked and archived, ready for the writer's transaction."""
+
+    checked: Validated
+    raw: pa.Table  # the records as read, for the quarantine's raw_row_json
+    fmt: str
+    archived: ArchivedFile
+    archived_labels: ArchivedFile | None
+    mapping: Mapping | None
+    started: dt.datetime
+    constants: dict[str, object]  # the per-file columns of every observation row
+    local_land: pa.Array  # rows without file-local errors (what the staged files hold)
+
+
+def _write_batch(w: LakeWriter, report: IngestReport, p: _Prepared, staged: BulkFiles | None, strict: bool) -> None:
     """Everything of one ingest inside the writer's transaction (see the module docstring)."""
-    expedition_id, now = report.expedition_id, constants["ingested_time_utc"]
-    assert isinstance(now, dt.datetime)
+    checked, archived, constants = p.checked, p.archived, p.constants
+    expedition_id, now = report.expedition_id, p.started  # also the rows' ingested_time_utc
     w.con.execute("SET enable_progress_bar = false")  # no DuckDB bar on the user's terminal
     if w.con.execute(sqlfiles.query("survey_batch_seen").sql, {"batch_id": report.batch_id}).fetchall():
         report.already_ingested = True
@@ -196,7 +209,7 @@ def _write_batch(w: LakeWriter, report: IngestReport, checked: Validated, raw: p
     # keys are new: repeats inside the file and against the lake were removed above, under the lock
     land = pc.invert(pc.or_(errors, unchanged))
     table = checked.kind.table.name
-    if staged is not None and pc.all(pc.equal(land, local_land)).as_py():
+    if staged is not None and pc.all(pc.equal(land, p.local_land)).as_py():
         landing = w.adopt(staged)
     else:  # rows landed before changed the selection (a re-ingest): write the files again, in the background
         if staged is not None:
@@ -204,12 +217,12 @@ def _write_batch(w: LakeWriter, report: IngestReport, checked: Validated, raw: p
         landing = w.start_bulk(table, _observation_rows(checked), constants, keep=land)
     report.rows_landed = int(pc.sum(land).as_py() or 0)
     report.superseded = _supersede(w, checked, expedition_id, archived.sha256, now)
-    w.write(SURVEY_ISSUES.name, _issue_rows(w.con, checked, problems, raw, expedition_id, archived,
+    w.write(SURVEY_ISSUES.name, _issue_rows(w.con, checked, problems, p.raw, expedition_id, archived,
                                             report.batch_id, now), mode="insert_new")
-    for a in (archived, archived_labels):
+    for a in (archived, p.archived_labels):
         if a is not None:
-            w.write("raw_files", a.as_row(f"survey/{fmt}"), mode="insert_new")
-    w.write(INGEST_BATCHES.name, _batch_row(report, archived, started, m, archived_labels), mode="insert_new")
+            w.write("raw_files", a.as_row(f"survey/{p.fmt}"), mode="insert_new")
+    w.write(INGEST_BATCHES.name, _batch_row(report, archived, p.started, p.mapping, p.archived_labels), mode="insert_new")
     landed = landing.finish().inserted
     if landed != report.rows_landed:  # only a broken writer could do this: never commit it
         raise WarehouseError(f"{report.file_name}: {landed} observation rows written, {report.rows_landed} expected")

@@ -104,6 +104,10 @@ class CanonicalInput:
     ignored: list[str] = field(default_factory=list)
     timezone: str | None = None
 
+    def source_of(self, name: str) -> str:
+        """The file's column(s) a field came from, as problem reports name them."""
+        return self.sources.get(name, name)
+
 
 def shipped_mapping(name: str) -> Path:
     """Path of a mapping shipped with the project (``nepal_2015_richter``...)."""

@@ -126,10 +126,7 @@ def validate(canon: CanonicalInput, context: SurveyContext, reader_problems: pa.
     text: dict[str, Column] = {}
     null_text = pa.nulls(n, pa.string())  # one all-null column for every field the file lacks
     parts: list[pa.Table] = [reader_problems] if reader_problems is not None else []
-
-    def src(name: str) -> str:
-        return canon.sources.get(name, name)
-
+    src = canon.source_of
     # Fields are independent: check them on two threads (Arrow kernels release the GIL); problems
     # are gathered per field and joined in field order, so the result does not depend on timing.
     def check(f: FieldSpec) -> tuple[Column, Column | None, list[pa.Table]]:
@@ -158,10 +155,7 @@ def _rows_and_problems(canon: CanonicalInput, context: SurveyContext, text: dict
                        pool: ThreadPoolExecutor | None) -> tuple[pa.Table, pa.Table, pa.Array]:
     """Cross-field checks, the observation table and its ids, repeats and distance warnings."""
     kind, n, rows = canon.kind, canon.table.num_rows, canon.row_numbers
-
-    def src(name: str) -> str:
-        return canon.sources.get(name, name)
-
+    src = canon.source_of
     if "deployment_end_time_utc" in out:
         parts.append(problems_at(
             pc.less(out["deployment_end_time_utc"], out["deployment_start_time_utc"]), rows,
