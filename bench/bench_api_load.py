@@ -43,7 +43,7 @@ from bench.common import ROOT, WORK, BenchResult, shared
 CLIENTS = 200
 TARGET_RATIO = 0.5
 COMCAT = "catalogs/usgs_csv/comcat_export_2022-2024_m5plus.csv"
-DEMO = ROOT / "expedition" / "demo_data" / "comcat_sample_2023-2024.csv"
+DEMO = ROOT / "flows" / "demo_data" / "comcat_sample_2023-2024.csv"
 
 # (kind, path or query name, parameters): the mix every client cycles through.
 MIX: list[tuple[str, str, dict[str, Any]]] = [
@@ -62,7 +62,7 @@ MIX: list[tuple[str, str, dict[str, Any]]] = [
 
 def _build_lake(home: Path) -> tuple[Any, Any, str]:
     from catalogs.ingest import import_file
-    from expedition.partners import add_partner
+    from expedition.delivery.partners import add_partner
     from expedition.settings import load_settings
     from warehouse.lake import Lake
 
@@ -155,11 +155,11 @@ def _in_process(settings: Any, lake: Any, token: str, rounds: int) -> float:
     """Mean seconds per query of the mix, as library calls in this process."""
     from catalogs.fdsnws_query import parse_query
     from catalogs.quakeml_write import write_fdsn_text, write_quakeml
-    from expedition.api.config import DEFAULT_VISIBLE_STATUSES
-    from expedition.api.fdsnws import catalog_index
-    from expedition.api.routes_query import bind_params, partner_queries
-    from expedition.api.scopes import ScopeCache
-    from expedition.api.source import LakeSource
+    from expedition.delivery.api.config import DEFAULT_VISIBLE_STATUSES
+    from expedition.delivery.api.fdsnws import catalog_index
+    from expedition.delivery.api.routes_query import bind_params, partner_queries
+    from expedition.delivery.api.scopes import ScopeCache
+    from expedition.delivery.api.source import LakeSource
     from warehouse.query import run_query
 
     source = LakeSource(lake)

@@ -14,7 +14,7 @@ import numpy as np
 import shapely
 
 from bench.common import BenchResult, best_of
-from expedition.geo.countries import CountryIndex, load_countries
+from expedition.science.geo.countries import CountryIndex, load_countries
 
 TARGET_POINTS_PER_S = 200_000
 

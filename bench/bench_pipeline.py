@@ -44,7 +44,7 @@ def _rows() -> tuple[Any, Any]:
     import pyarrow.compute as pc
 
     from catalogs.detect import read_catalog_file
-    from expedition.demo import SAMPLE_CATALOG, demo_file
+    from flows.demo import SAMPLE_CATALOG, demo_file
 
     rows = read_catalog_file(demo_file(SAMPLE_CATALOG), provider="USGS")
     held = pc.is_in(rows.column("provider_event_id"), pa.array(PROBE))
@@ -58,8 +58,8 @@ def _rows() -> tuple[Any, Any]:
 
 
 def _prepare(home: Path, url: str) -> Any:
-    from expedition.demo import write_demo_config
     from expedition.settings import load_settings
+    from flows.demo import write_demo_config
     from warehouse.lake import Lake
 
     write_demo_config(home, url)
@@ -76,8 +76,8 @@ STAGES: dict[str, float] = {}
 def _direct_cycle(settings: Any, starttime: datetime | None = None) -> list[str]:
     """One cycle by plain library calls; returns the expeditions opened (stage times in STAGES)."""
     from catalogs.pull import pull_provider
-    from expedition.briefs.generate import generate_brief
-    from expedition.response.evaluate import evaluate_events
+    from expedition.decisions.response.evaluate import evaluate_events
+    from expedition.outputs.briefs.generate import generate_brief
     from warehouse.lake import Lake
 
     lake = Lake.from_settings(settings)
@@ -103,7 +103,7 @@ def _flow_cycle(settings: Any, starttime: datetime | None = None) -> list[str]:
 
 def _measure(mode: str, base: Path) -> dict[str, float]:
     from catalogs.fdsnws_server import serve_events
-    from expedition.demo import DEMO_STARTTIME
+    from flows.demo import DEMO_STARTTIME
 
     cycle = _flow_cycle if mode == "prefect" else _direct_cycle
     background, probe = _rows()

@@ -168,7 +168,7 @@ def write_config(home: Path, url: str, cache_dir: Path) -> None:
 
 def warm_cache(home: Path) -> None:
     """Build the parsed reference data (countries, places) the evaluation reads, in the shared cache."""
-    from expedition.response.assess import load_context
+    from expedition.decisions.response.assess import load_context
     from expedition.settings import load_settings
 
     load_context(load_settings(home))
@@ -206,7 +206,7 @@ def run_steps(home: Path, trial: Trial, survey_rows: int, via: str = "lib",
     """Pull the trial's week, evaluate pending events, ingest its survey. Idempotent: running it again
     after a kill completes what the killed run left undone and duplicates nothing."""
     from catalogs.pull import pull_provider
-    from expedition.response.evaluate import evaluate_events
+    from expedition.decisions.response.evaluate import evaluate_events
     from expedition.settings import load_settings
     from expedition.surveys.ingest import ingest_survey_file
     from warehouse.lake import Lake
@@ -241,7 +241,7 @@ def run_steps(home: Path, trial: Trial, survey_rows: int, via: str = "lib",
 def drive(home: Path, trial: Trial, survey_rows: int, via: str = "lib") -> None:
     """The driver process: import everything, say ``ready``, run the steps announcing each."""
     if via == "lib":  # import and load the reference data before "ready", so that every kill lands in real work
-        for module in ("catalogs.pull", "expedition.response.evaluate", "expedition.surveys.ingest"):
+        for module in ("catalogs.pull", "expedition.decisions.response.evaluate", "expedition.surveys.ingest"):
             importlib.import_module(module)
         warm_cache(home)
     announce("ready")

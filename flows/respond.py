@@ -1,6 +1,6 @@
 """The ``respond`` flow: trigger decisions for new and revised events, then the first brief.
 
-1. ``evaluate-events`` applies the trigger policy (expedition.response.evaluate): for every event
+1. ``evaluate-events`` applies the trigger policy (expedition.decisions.response.evaluate): for every event
    revision not yet judged under the current policy it records a decision (opened, not_opened,
    joined, updated, flagged_for_review) with its reason, opens or updates the expedition, and stores
    its shaking, exposure and aftershock forecast. The library does this inside the lake's single

@@ -40,7 +40,7 @@ def pull_provider_task(
 @task(name="evaluate-events", cache_policy=NO_CACHE, retry_condition_fn=retry_condition_fn, tags=[WRITER_TAG])
 def evaluate_events_task(home: str, event_ids: list[str] | None = None) -> list[Any]:
     """Apply the trigger policy to events: open, join or update expeditions (one transaction each)."""
-    from expedition.response.evaluate import evaluate_events
+    from expedition.decisions.response.evaluate import evaluate_events
 
     settings = settings_for(home)
     return list(evaluate_events(lake_for(settings), settings, event_ids=event_ids))
@@ -58,7 +58,7 @@ def ingest_survey_task(home: str, expedition_id: str, path: str, mapping: str | 
 @task(name="write-brief", cache_policy=NO_CACHE, retry_condition_fn=retry_condition_fn, tags=[WRITER_TAG])
 def write_brief_task(home: str, expedition_id: str, formats: tuple[str, ...] = ("html", "md")) -> list[Any]:
     """Render and store the brief of an expedition in each format (under ``settings.briefs_dir``)."""
-    from expedition.briefs.generate import generate_brief
+    from expedition.outputs.briefs.generate import generate_brief
 
     settings = settings_for(home)
     lake = lake_for(settings)

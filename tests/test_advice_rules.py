@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from expedition.advice.rules import evaluate, format_text, load_rule_set
 from expedition.errors import PolicyError
+from expedition.outputs.advice.rules import evaluate, format_text, load_rule_set
 
 
 def _row(typology: str, n: int, heavy: int, collapse: int, mid: int, material: str = "MUR") -> dict[str, object]:

@@ -102,7 +102,7 @@ def test_mean_grade_confidence_interval_is_normal_approximation(analytics_lake: 
 
 
 def test_distance_bands_and_estimated_intensity(analytics_lake: Any) -> None:
-    from expedition.hazard.ipe import allen2012_rrup
+    from expedition.science.hazard.ipe import allen2012_rrup
 
     b = _q(analytics_lake, "SELECT * FROM analytics_building_grades ORDER BY observation_id")
     located = b.dropna(subset=["site_latitude_deg"])
@@ -119,7 +119,7 @@ def test_distance_bands_and_estimated_intensity(analytics_lake: Any) -> None:
 
 
 def test_intensity_residuals_against_the_ipe(analytics_lake: Any) -> None:
-    from expedition.hazard.ipe import allen2012_rrup
+    from expedition.science.hazard.ipe import allen2012_rrup
 
     r = _q(analytics_lake, "SELECT * FROM analytics_intensity_residuals ORDER BY site_id")
     mmi, sigma = allen2012_rrup(5.5, r["rupture_distance_km"].to_numpy())

@@ -73,7 +73,7 @@ def test_partner_without_embargo_sees_rows_at_once(http: Any, api_world: Any) ->
 
 
 def test_publication_releases_surveys_before_the_embargo(http: Any, api_world: Any) -> None:
-    from expedition.partners import publish_surveys
+    from expedition.delivery.partners import publish_surveys
 
     url = "/v1/expeditions/EXP-2024-CHN-002/surveys/buildings"
     assert http.get(url, headers=api_world.auth("chn")).json()["features"] == []
@@ -124,7 +124,7 @@ def test_brief_withheld_while_surveys_are_under_embargo(http: Any, api_world: An
 
 @pytest.mark.slow
 def test_brief_of_a_fully_visible_expedition(http: Any, api_world: Any) -> None:
-    pytest.importorskip("expedition.briefs.generate", reason="the briefs package is not installed")
+    pytest.importorskip("expedition.outputs.briefs.generate", reason="the briefs package is not installed")
     r = http.get("/v1/expeditions/EXP-2023-AFG-001/brief", headers=api_world.auth("named"),
                  params={"format": "html", "lang": "en"}, timeout=300)
     assert r.status_code == 200, r.text[:500]

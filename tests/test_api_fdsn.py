@@ -32,9 +32,9 @@ def comcat(shared_data: Path) -> pd.DataFrame:
 def real_service(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The service over a lake holding the whole ComCat export (imported by the catalog importer)."""
     from catalogs.ingest import import_file
-    from expedition.api.app import create_app
-    from expedition.api.config import ApiConfig
-    from expedition.api.server import BackgroundServer
+    from expedition.delivery.api.app import create_app
+    from expedition.delivery.api.config import ApiConfig
+    from expedition.delivery.api.server import BackgroundServer
     from expedition.settings import load_settings
     from warehouse.lake import Lake
 
@@ -155,9 +155,9 @@ def test_service_documents(http: Any, api_server: Any) -> None:
 def test_fdsn_is_public_by_default_but_can_require_tokens(api_world: Any) -> None:
     import httpx
 
-    from expedition.api.app import create_app
-    from expedition.api.config import ApiConfig
-    from expedition.api.server import BackgroundServer
+    from expedition.delivery.api.app import create_app
+    from expedition.delivery.api.config import ApiConfig
+    from expedition.delivery.api.server import BackgroundServer
 
     app = create_app(api_world.settings, config=ApiConfig(fdsn_requires_token=True, audit_flush_s=0.0))
     with BackgroundServer(app) as srv, httpx.Client(base_url=srv.url) as c:

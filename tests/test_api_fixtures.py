@@ -2,8 +2,8 @@
 
 ``api_world`` builds ONE lake per test session (memoised: the first module that asks builds it):
 six real earthquakes (values from the USGS ComCat export), four expeditions written through the
-records API (expedition.records.write_version / transition), survey building rows, and partners
-with tokens issued by expedition.partners. ``api_server`` runs the real service with uvicorn on
+records API (expedition.decisions.records.write_version / transition), survey building rows, and partners
+with tokens issued by expedition.delivery.partners. ``api_server`` runs the real service with uvicorn on
 127.0.0.1 (a free port) in a background thread for one test module.
 """
 
@@ -82,7 +82,7 @@ def _events_table() -> tuple[pa.Table, pa.Table]:
 
 
 def _expedition(eid: str, event: tuple[Any, ...], primary: str, countries: list[str]) -> Any:
-    from expedition.records import Expedition
+    from expedition.decisions.records import Expedition
 
     return Expedition(
         expedition_id=eid, expedition_version=1, recorded_utc=T, expedition_status="proposed",
@@ -118,8 +118,8 @@ def survey_rows(expedition_id: str, n: int, ingested: datetime, tag: str) -> pa.
 
 def build_world(home: Path) -> World:
     """The test lake, in ONE transaction after ``init`` (each lake connection costs about a second)."""
-    from expedition.partners import add_partner_in, revoke_partner_in
-    from expedition.records import write_version
+    from expedition.decisions.records import write_version
+    from expedition.delivery.partners import add_partner_in, revoke_partner_in
     from expedition.settings import load_settings
     from warehouse.lake import Lake
 
@@ -170,9 +170,9 @@ def api_world(tmp_path_factory: pytest.TempPathFactory) -> World:
 def api_server(api_world: World, request: pytest.FixtureRequest) -> Any:
     """The real service (uvicorn, 127.0.0.1, free port) over ``api_world``: one per session, stopped
     when the session ends (every lake connection costs about a second, so modules share it)."""
-    from expedition.api.app import create_app
-    from expedition.api.config import ApiConfig
-    from expedition.api.server import BackgroundServer
+    from expedition.delivery.api.app import create_app
+    from expedition.delivery.api.config import ApiConfig
+    from expedition.delivery.api.server import BackgroundServer
 
     if "server" not in _SERVERS:
         cfg = ApiConfig(row_limit=50, timeout_s=1.0, max_sql_chars=5_000, refresh_s=0.0, audit_flush_s=0.0,

@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 
-from expedition.errors import NotFound
-from expedition.partners import (
+from expedition.delivery.partners import (
     PartnerError,
     TokenRegistry,
     add_partner,
@@ -22,6 +21,7 @@ from expedition.partners import (
     rotate_token,
     secret_sha256,
 )
+from expedition.errors import NotFound
 from tests.conftest import run_cli
 from tests.test_api_fixtures import api_world  # noqa: F401  (fixture)
 

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from expedition.api.scopes import (
+from expedition.delivery.api.scopes import (
     Scope,
     ScopeCache,
     open_partner_database,
@@ -20,8 +20,8 @@ from expedition.api.scopes import (
     visible_expeditions,
     visible_surveys,
 )
-from expedition.api.source import LakeData
-from expedition.partners import Partner, TokenRegistry
+from expedition.delivery.api.source import LakeData
+from expedition.delivery.partners import Partner, TokenRegistry
 from tests.test_api_fixtures import api_world  # noqa: F401  (fixture)
 from warehouse.tables import spec
 
@@ -123,8 +123,8 @@ def test_cache_rebuilds_only_when_something_changed() -> None:
 
 
 def test_audit_commits_do_not_invalidate_partner_data(api_world: Any) -> None:
-    from expedition.api.audit import AuditLog
-    from expedition.api.source import LakeSource
+    from expedition.delivery.api.audit import AuditLog
+    from expedition.delivery.api.source import LakeSource
 
     source = LakeSource(api_world.lake, refresh_s=0.0)
     try:

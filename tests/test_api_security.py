@@ -45,7 +45,7 @@ def test_revoked_partner_is_401(http: Any, api_world: Any) -> None:
 
 
 def test_revocation_takes_effect_on_a_running_service(http: Any, api_world: Any) -> None:
-    from expedition.partners import add_partner, revoke_partner
+    from expedition.delivery.partners import add_partner, revoke_partner
 
     token = add_partner(api_world.lake, "short-lived", countries=["CHN"]).token
     hdr = {"Authorization": f"Bearer {token}"}
@@ -105,11 +105,11 @@ REFUSED = {
 @pytest.mark.parametrize("case", sorted(REFUSED))
 def test_sql_refused_and_logged(http: Any, api_world: Any, case: str, caplog: pytest.LogCaptureFixture) -> None:
     sql, status = REFUSED[case]
-    with caplog.at_level(logging.INFO, logger="expedition.api.audit"):
+    with caplog.at_level(logging.INFO, logger="expedition.delivery.api.audit"):
         r = http.post("/v1/query", headers=api_world.auth("afg"), json={"sql": sql})
     assert r.status_code == status, r.text
     assert r.json()["detail"]
-    logged = [rec.getMessage() for rec in caplog.records if rec.name == "expedition.api.audit"]
+    logged = [rec.getMessage() for rec in caplog.records if rec.name == "expedition.delivery.api.audit"]
     assert any("partner=afg-partner" in m and f"status={status}" in m for m in logged), logged
     # the database is untouched and still answers
     again = http.post("/v1/query", headers=api_world.auth("afg"), json={"sql": "SELECT count(*) AS n FROM events"})
@@ -160,7 +160,7 @@ def test_sql_text_too_long_is_413(http: Any, api_world: Any) -> None:
 
 def test_slow_query_is_cancelled(http: Any, api_world: Any, caplog: pytest.LogCaptureFixture) -> None:
     sql = "SELECT sum(a.range * b.range) AS s FROM range(200000) a, range(200000) b"
-    with caplog.at_level(logging.INFO, logger="expedition.api.audit"):
+    with caplog.at_level(logging.INFO, logger="expedition.delivery.api.audit"):
         r = http.post("/v1/query", headers=api_world.auth("chn"), json={"sql": sql})
     assert r.status_code == 422
     assert "time limit" in r.json()["detail"]

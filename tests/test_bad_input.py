@@ -13,7 +13,7 @@ an XLSX, odd file names and path traversal.
 
 The command runs in subprocesses, as a user runs it. To keep well over a hundred invocations within
 the suite's time budget, each subprocess is a *batch*: it calls the console-script entry point
-(``expedition.cli.main:main``) once per case with its own ``argv``, working directory and stdout/stderr
+(``expedition.delivery.cli.main:main``) once per case with its own ``argv``, working directory and stdout/stderr
 file descriptors, and reports an uncaught exception exactly as the interpreter would (a
 ``Traceback`` on stderr, exit code 1). ``test_batch_and_fresh_processes_agree`` checks a sample of
 cases in one fresh ``expedition`` process each (``run_cli``) gives the same answers.
@@ -61,7 +61,7 @@ ODD_SURVEY = "relevé de terrain; n°1.csv"
 #: Runs console-script entry point once per job of a JSON list (argv, cwd), each with its own fds 1/2.
 BATCH = r"""
 import json, os, sys, tempfile, traceback
-from expedition.cli.main import main
+from expedition.delivery.cli.main import main
 spec, target = sys.argv[1], sys.argv[2]
 jobs = json.load(open(spec, encoding="utf-8"))
 results = []
@@ -212,7 +212,7 @@ def recorder() -> Iterator[tuple[str, list[str]]]:
 def home(tmp_path_factory: pytest.TempPathFactory) -> Home:
     """A lake with a catalog, the Gorkha 2015 expedition and a good survey already in it."""
     from catalogs.ingest import import_file
-    from expedition.response.evaluate import open_manually
+    from expedition.decisions.response.evaluate import open_manually
     from expedition.settings import load_settings
     from expedition.surveys.ingest import ingest_survey_file
     from warehouse.lake import Lake

@@ -30,8 +30,8 @@ FLAG_ORDER = [
 
 @pytest.fixture(scope="module")
 def gorkha(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    from expedition.advice.store import advice_of, approve_advice, generate_advice
-    from expedition.records import open_expedition
+    from expedition.decisions.records import open_expedition
+    from expedition.outputs.advice.store import advice_of, approve_advice, generate_advice
     from expedition.settings import load_settings
     from expedition.surveys.context import context_for
     from expedition.surveys.ingest import ingest_file
@@ -77,7 +77,7 @@ def _npc_expected(shared: Path) -> pd.DataFrame:
 
 
 def test_brief_html_shows_damage_statistics_recomputed_with_pandas(gorkha: dict[str, Any]) -> None:
-    from expedition.briefs.generate import generate_brief
+    from expedition.outputs.briefs.generate import generate_brief
 
     res = generate_brief(gorkha["lake"], gorkha["settings"], gorkha["exp"], "html", "en", now=NOW)
     html = res.path.read_text(encoding="utf-8")
@@ -97,8 +97,8 @@ def test_brief_html_shows_damage_statistics_recomputed_with_pandas(gorkha: dict[
 
 
 def test_same_snapshot_gives_the_same_brief(gorkha: dict[str, Any]) -> None:
-    from expedition.briefs.context import build_context
-    from expedition.briefs.generate import render_brief
+    from expedition.outputs.briefs.context import build_context
+    from expedition.outputs.briefs.generate import render_brief
 
     lake, settings = gorkha["lake"], gorkha["settings"]
     snap = lake.current_snapshot()
@@ -114,7 +114,7 @@ def test_same_snapshot_gives_the_same_brief(gorkha: dict[str, Any]) -> None:
 
 
 def test_brief_versions_are_numbered_and_not_duplicated(gorkha: dict[str, Any]) -> None:
-    from expedition.briefs.generate import generate_brief
+    from expedition.outputs.briefs.generate import generate_brief
 
     lake, settings = gorkha["lake"], gorkha["settings"]
     first = generate_brief(lake, settings, gorkha["exp"], "md", "en", now=NOW)
@@ -133,7 +133,7 @@ def test_pdf_renders_non_blank_pages_and_chinese_glyphs(gorkha: dict[str, Any], 
     import numpy as np
     import pypdfium2 as pdfium
 
-    from expedition.briefs.generate import generate_brief
+    from expedition.outputs.briefs.generate import generate_brief
 
     res = generate_brief(gorkha["lake"], gorkha["settings"], gorkha["exp"], "pdf", lang, now=NOW)
     pdf = pdfium.PdfDocument(str(res.path))

@@ -42,7 +42,7 @@ def test_errors_are_one_line_without_traceback(qe_home: Path) -> None:
 def test_every_command_has_help_with_example() -> None:
     from typer.main import get_command
 
-    from expedition.cli.main import app
+    from expedition.delivery.cli.main import app
 
     root = get_command(app)
 

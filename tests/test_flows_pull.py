@@ -24,7 +24,7 @@ SPAN = (datetime(2023, 10, 1, tzinfo=UTC), datetime(2024, 1, 1, tzinfo=UTC))
 @pytest.fixture(scope="module")
 def all_rows() -> pa.Table:
     from catalogs.detect import read_catalog_file
-    from expedition.demo import SAMPLE_CATALOG, demo_file
+    from flows.demo import SAMPLE_CATALOG, demo_file
 
     return read_catalog_file(demo_file(SAMPLE_CATALOG), provider="USGS")
 

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.prefect
 def service() -> Iterator[Any]:
     from catalogs.detect import read_catalog_file
     from catalogs.fdsnws_server import serve_events
-    from expedition.demo import SAMPLE_CATALOG, demo_file
+    from flows.demo import SAMPLE_CATALOG, demo_file
 
     with serve_events(read_catalog_file(demo_file(SAMPLE_CATALOG), provider="USGS")) as server:
         yield server
@@ -29,8 +29,8 @@ def service() -> Iterator[Any]:
 @pytest.fixture
 def pulled_home(prefect_harness: None, service: Any, tmp_path: Path) -> Path:
     """A data root whose lake holds the 40 sample events (pulled by the flow), not yet judged."""
-    from expedition.demo import DEMO_STARTTIME, write_demo_config
     from expedition.settings import load_settings
+    from flows.demo import DEMO_STARTTIME, write_demo_config
     from flows.pull import pull_catalogs
     from warehouse.lake import Lake
 
@@ -81,9 +81,9 @@ def test_two_responds_at_once_open_no_duplicate_expedition(pulled_home: Path) ->
 @pytest.mark.slow
 def test_demo_pipeline_runs_end_to_end(prefect_harness: None, tmp_path: Path) -> None:
     """The demo as ``expedition demo`` runs it (the same flow runner), inside the session's Prefect harness."""
-    from expedition.cli.demo_cmd import FlowRunner
-    from expedition.demo import SAMPLE_SURVEY, demo_file, run_demo
     from expedition.settings import load_settings
+    from flows.demo import SAMPLE_SURVEY, demo_file, run_demo
+    from flows.demo_cmd import FlowRunner
     from flows.surveys import ingest_survey
     from warehouse.lake import Lake
 

@@ -104,7 +104,7 @@ def test_decision_report_lists_acting_decisions_with_reasons() -> None:
 def test_backfill_rejects_bad_times_in_one_line() -> None:
     from typer.testing import CliRunner
 
-    from expedition.cli.main import app
+    from expedition.delivery.cli.main import app
 
     runner = CliRunner()
     bad = runner.invoke(app, ["backfill", "--provider", "USGS", "--starttime", "yesterday", "--endtime", "2024-01-01"])
@@ -114,7 +114,7 @@ def test_backfill_rejects_bad_times_in_one_line() -> None:
 
 
 def test_flow_commands_have_a_worked_example() -> None:
-    from expedition.cli.main import app
+    from expedition.delivery.cli.main import app
 
     commands = {c.name or (c.callback.__name__ if c.callback else ""): c for c in app.registered_commands}
     for name in ("serve", "watch", "backfill", "demo"):

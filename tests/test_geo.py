@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import shapely
 
-from expedition.geo import GeoDataError
-from expedition.geo import countries as countries_mod
-from expedition.geo.countries import CountryIndex, load_countries
-from expedition.geo.distance import EARTH_RADIUS_KM, distance_to_arc_km, haversine_km, local_xy_km
-from expedition.geo.places import Places, load_places, places_file_for
+from expedition.science.geo import GeoDataError
+from expedition.science.geo import countries as countries_mod
+from expedition.science.geo.countries import CountryIndex, load_countries
+from expedition.science.geo.distance import EARTH_RADIUS_KM, distance_to_arc_km, haversine_km, local_xy_km
+from expedition.science.geo.places import Places, load_places, places_file_for
 
 KM_PER_DEG = EARTH_RADIUS_KM * math.pi / 180.0  # 111.195 km per degree of arc
 

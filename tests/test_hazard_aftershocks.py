@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from expedition.hazard import HazardInputError
-from expedition.hazard.aftershocks import (
+from expedition.science.hazard import HazardInputError
+from expedition.science.hazard.aftershocks import (
     REGIMES,
     classify_regime,
     expected_number,

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from expedition.geo.countries import CountryIndex, load_countries
-from expedition.geo.places import Places, load_places
-from expedition.hazard import HazardInputError
-from expedition.hazard.exposure import MMI_BINS, ShakingEstimate, estimate_shaking, mmi_bin_of, reach_km
-from expedition.hazard.ipe import allen2012_rhyp, allen2012_rrup
-from expedition.hazard.rupture import point_rupture, rupture_distance_km, segment_rupture, wc1994_rupture
+from expedition.science.geo.countries import CountryIndex, load_countries
+from expedition.science.geo.places import Places, load_places
+from expedition.science.hazard import HazardInputError
+from expedition.science.hazard.exposure import MMI_BINS, ShakingEstimate, estimate_shaking, mmi_bin_of, reach_km
+from expedition.science.hazard.ipe import allen2012_rhyp, allen2012_rrup
+from expedition.science.hazard.rupture import point_rupture, rupture_distance_km, segment_rupture, wc1994_rupture
 
 EPI = (22.01, 95.92)  # 2025-03-28 M7.7 Myanmar
 

@@ -16,8 +16,8 @@ import math
 import numpy as np
 import pytest
 
-from expedition.hazard import HazardInputError
-from expedition.hazard.ipe import (
+from expedition.science.hazard import HazardInputError
+from expedition.science.hazard.ipe import (
     IPE_MODELS,
     allen2012_rhyp,
     allen2012_rrup,

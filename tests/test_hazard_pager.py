@@ -7,11 +7,11 @@ import math
 import pytest
 from scipy.stats import norm
 
-from expedition.geo.countries import load_countries
-from expedition.geo.places import load_places
-from expedition.hazard import HazardInputError
-from expedition.hazard.exposure import estimate_shaking
-from expedition.hazard.pager import (
+from expedition.science.geo.countries import load_countries
+from expedition.science.geo.places import load_places
+from expedition.science.hazard import HazardInputError
+from expedition.science.hazard.exposure import estimate_shaking
+from expedition.science.hazard.pager import (
     alert_level,
     expected_fatalities,
     fatality_rate,
@@ -19,7 +19,7 @@ from expedition.hazard.pager import (
     pager_estimate,
     reference_fatality_rates,
 )
-from expedition.hazard.rupture import segment_rupture
+from expedition.science.hazard.rupture import segment_rupture
 
 
 def test_published_parameters_shipped() -> None:

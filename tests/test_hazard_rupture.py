@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from expedition.geo.distance import EARTH_RADIUS_KM, haversine_km
-from expedition.hazard import HazardInputError
-from expedition.hazard.ipe import allen2012_rhyp, allen2012_rrup, to_roman
-from expedition.hazard.rupture import (
+from expedition.science.geo.distance import EARTH_RADIUS_KM, haversine_km
+from expedition.science.hazard import HazardInputError
+from expedition.science.hazard.ipe import allen2012_rhyp, allen2012_rrup, to_roman
+from expedition.science.hazard.rupture import (
     RuptureModel,
     aftershock_zone,
     default_rupture,

@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from expedition.geo.distance import EARTH_RADIUS_KM
-from expedition.hazard import HazardInputError
-from expedition.hazard.sequences import (
+from expedition.science.geo.distance import EARTH_RADIUS_KM
+from expedition.science.hazard import HazardInputError
+from expedition.science.hazard.sequences import (
     as_datetime64,
     days_between,
     gardner_knopoff_window,

@@ -58,7 +58,7 @@ def test_library_layers_load_without_prefect() -> None:
 
 def test_cli_help_does_not_import_prefect() -> None:
     out = subprocess.run(
-        [sys.executable, "-c", "import sys; from expedition.cli.main import app; print('prefect' in sys.modules)"],
+        [sys.executable, "-c", "import sys; from expedition.delivery.cli.main import app; print('prefect' in sys.modules)"],
         capture_output=True, text=True, cwd=ROOT,
     )
     assert out.stdout.strip() == "False", out.stderr

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from expedition.decisions.membership import load_membership, parse_membership
 from expedition.errors import PolicyError
-from expedition.membership import load_membership, parse_membership
 from expedition.settings import load_settings
 
 FOUNDED = date(2023, 11, 16)  # 2023 Joint Statement, founding of BRIDRREM (science.md section 7)

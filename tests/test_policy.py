@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from expedition.decisions.policy import EventFacts, judge, load_policy, mmi_class_reached, parse_policy
 from expedition.errors import PolicyError
-from expedition.policy import EventFacts, judge, load_policy, mmi_class_reached, parse_policy
 from expedition.settings import load_settings
 
 SHIPPED = Path(__file__).resolve().parents[1] / "expedition" / "data" / "trigger_policy.toml"

@@ -355,8 +355,8 @@ def _membership_seed() -> str:
 @FAST
 @given(text=st.one_of(st.text(max_size=200), _mutate_text(_policy_seed())))
 def test_trigger_policy_text_gives_a_policy_or_a_policy_error(text: str) -> None:
+    from expedition.decisions.policy import TriggerPolicy, parse_policy
     from expedition.errors import PolicyError
-    from expedition.policy import TriggerPolicy, parse_policy
 
     try:
         assert isinstance(parse_policy(text, "policy.toml"), TriggerPolicy)
@@ -367,8 +367,8 @@ def test_trigger_policy_text_gives_a_policy_or_a_policy_error(text: str) -> None
 @FAST
 @given(text=st.one_of(st.text(max_size=200), _mutate_text(_membership_seed())))
 def test_membership_text_gives_a_membership_or_a_policy_error(text: str) -> None:
+    from expedition.decisions.membership import Membership, parse_membership
     from expedition.errors import PolicyError
-    from expedition.membership import Membership, parse_membership
 
     try:
         assert isinstance(parse_membership(text, "members.csv"), Membership)

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from expedition import records
+from expedition.decisions import records
+from expedition.decisions.records import Expedition, Status
 from expedition.errors import ExpeditionError, InvalidTransition, NotFound
-from expedition.records import Expedition, Status
 
 
 @pytest.fixture(scope="module")

@@ -25,12 +25,12 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from expedition.hazard.ipe import to_roman
-from expedition.hazard.sequences import in_sequence
-from expedition.policy import load_policy, mmi_class_reached
-from expedition.records import acknowledge_review, current_in, list_expeditions
-from expedition.response.details import expedition_details
-from expedition.response.evaluate import evaluate_events, open_manually
+from expedition.decisions.policy import load_policy, mmi_class_reached
+from expedition.decisions.records import acknowledge_review, current_in, list_expeditions
+from expedition.decisions.response.details import expedition_details
+from expedition.decisions.response.evaluate import evaluate_events, open_manually
+from expedition.science.hazard.ipe import to_roman
+from expedition.science.hazard.sequences import in_sequence
 from expedition.settings import load_settings
 from tests.conftest import run_cli
 from warehouse.lake import Lake
@@ -280,7 +280,7 @@ def test_manual_open_is_logged(world: dict[str, Any]) -> None:
 def test_cli_list_show_approve_advance(world: dict[str, Any]) -> None:
     from typer.testing import CliRunner
 
-    from expedition.cli.main import app
+    from expedition.delivery.cli.main import app
     from expedition.errors import InvalidTransition
 
     home = ["--home", str(world["settings"].home)]

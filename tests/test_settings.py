@@ -53,7 +53,7 @@ def test_import_has_no_side_effects(tmp_path: Path) -> None:
 
     code = (
         "import os, sys; os.environ['HOME']=sys.argv[1];"
-        "import catalogs, expedition, warehouse, expedition.settings, warehouse.lake, expedition.cli.main;"
+        "import catalogs, expedition, warehouse, expedition.settings, warehouse.lake, expedition.delivery.cli.main;"
         "print(sorted(os.listdir(sys.argv[1])))"
     )
     out = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, check=True)

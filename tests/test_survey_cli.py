@@ -10,7 +10,7 @@ from typing import Any
 
 from typer.testing import CliRunner
 
-from expedition.cli.main import app
+from expedition.delivery.cli.main import app
 from tests.conftest import run_cli
 from tests.test_survey_support import (
     DATA,
@@ -57,7 +57,7 @@ C-2,27.71,85.33,9,2015-05-02T10:05:00Z
 def test_unknown_expedition_and_strict_are_one_line_errors(survey_lake: Any, capsys: Any, monkeypatch: Any) -> None:
     import pytest
 
-    from expedition.cli.main import main
+    from expedition.delivery.cli.main import main
 
     lake = survey_lake
     qe_home = lake.home

@@ -29,9 +29,9 @@ def survey_lake_fixture(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 
 def seed_expedition(lake: Any, end_date: dt.date | None = None) -> str:
-    """Open a Nepal expedition for the Gorkha mainshock through :mod:`expedition.records`; returns its id."""
-    from expedition import records
-    from expedition.records import Expedition
+    """Open a Nepal expedition for the Gorkha mainshock through :mod:`expedition.decisions.records`; returns its id."""
+    from expedition.decisions import records
+    from expedition.decisions.records import Expedition
 
     with lake.writer() as w:
         exp_id = records.next_expedition_id(w.con, 2015, "NPL")

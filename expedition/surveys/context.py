@@ -1,6 +1,6 @@
 """What a survey is checked against: the expedition's time window and affected area.
 
-Read from the expedition record (:func:`expedition.records.get_expedition`); an unknown id raises
+Read from the expedition record (:func:`expedition.decisions.records.get_expedition`); an unknown id raises
 :class:`~expedition.surveys.errors.UnknownExpedition`.
 
 * Time window: from the mainshock origin time to the end of the expedition's ``end_date`` when
@@ -49,13 +49,13 @@ def affected_radius_km(magnitude: float, floor_km: float = 0.0) -> float:
     """Epicentral distance (km) inside which MMI >= VI is expected for a quake of ``magnitude``.
 
     The rupture distance where the Allen, Wald & Worden (2012) rupture-distance IPE
-    (:func:`expedition.hazard.ipe.allen2012_rrup`) falls below MMI VI, plus half the Wells &
-    Coppersmith (1994) subsurface rupture length (:func:`expedition.hazard.rupture.wells_coppersmith_rld_km`).
+    (:func:`expedition.science.hazard.ipe.allen2012_rrup`) falls below MMI VI, plus half the Wells &
+    Coppersmith (1994) subsurface rupture length (:func:`expedition.science.hazard.rupture.wells_coppersmith_rld_km`).
     """
     import numpy as np
 
-    from expedition.hazard.ipe import allen2012_rrup
-    from expedition.hazard.rupture import wells_coppersmith_rld_km
+    from expedition.science.hazard.ipe import allen2012_rrup
+    from expedition.science.hazard.rupture import wells_coppersmith_rld_km
 
     r = np.geomspace(0.1, 3000.0, 2000)
     mmi, _ = allen2012_rrup(magnitude, r)
@@ -65,7 +65,7 @@ def affected_radius_km(magnitude: float, floor_km: float = 0.0) -> float:
 
 
 def context_from_expedition(exp: Any, now: dt.datetime | None = None, radius_override_km: float | None = None) -> SurveyContext:
-    """Build the context from an :class:`expedition.records.Expedition` (any object with its fields)."""
+    """Build the context from an :class:`expedition.decisions.records.Expedition` (any object with its fields)."""
     now = now or dt.datetime.now(dt.UTC)
     start = exp.mainshock_origin_time_utc
     end = now
@@ -94,8 +94,8 @@ def context_from_expedition(exp: Any, now: dt.datetime | None = None, radius_ove
 def context_for(lake: Lake, expedition_id: str, settings: Settings | None = None,
                 now: dt.datetime | None = None) -> SurveyContext:
     """The context of ``expedition_id`` from the lake (:class:`UnknownExpedition` when it does not exist)."""
+    from expedition.decisions.records import get_expedition
     from expedition.errors import ExpeditionError, NotFound
-    from expedition.records import get_expedition
 
     try:
         exp = get_expedition(lake, expedition_id)

@@ -134,9 +134,9 @@ def distance_km(lat: pa.Array | pa.ChunkedArray, lon: pa.Array | pa.ChunkedArray
     """Great-circle (haversine) distance in km from (lat0, lon0), null where a coordinate is null.
 
     The haversine formula (Sinnott 1984, Sky & Telescope 68(2):159) on a sphere of the IUGG mean
-    radius, as :func:`expedition.geo.distance.haversine_km`, evaluated with Arrow kernels so the
+    radius, as :func:`expedition.science.geo.distance.haversine_km`, evaluated with Arrow kernels so the
     temporaries come from Arrow's memory pool."""
-    from expedition.geo.distance import EARTH_RADIUS_KM
+    from expedition.science.geo.distance import EARTH_RADIUS_KM
 
     rad = math.pi / 180.0
     phi = pc.multiply(lat, rad)

@@ -3,7 +3,7 @@
 -- else the Wells & Coppersmith (1994, BSSA 84(4)) subsurface rupture length log10(RLD) = -2.44 + 0.59 M for
 -- M >= 6 (a point source below). The top of the rupture is the hypocentral depth less half the W&C (1994)
 -- rupture width log10(RW) = -1.01 + 0.32 M, at least 0 km (a vertical rupture centred on the hypocentre:
--- science.md section 9, the same choice as expedition/hazard/rupture.py).
+-- science.md section 9, the same choice as expedition/science/hazard/rupture.py).
 SELECT x.expedition_id,
        x.mainshock_event_id,
        x.mainshock_latitude_deg AS source_latitude_deg,

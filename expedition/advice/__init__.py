@@ -1,2 +1,0 @@
-"""Reconstruction advice: a versioned rule set (a TOML data file) turns an expedition's analytics into
-advice items with their evidence; reviewers sign them off (see :mod:`expedition.advice.store`)."""

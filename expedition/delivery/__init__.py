@@ -1,0 +1,2 @@
+"""Delivery: the partner API (:mod:`expedition.delivery.api`), partner tokens and the ``expedition`` command line
+(:mod:`expedition.delivery.cli`)."""

@@ -1,0 +1,116 @@
+"""The partner service application (FastAPI) and its uvicorn runner.
+
+Usage::
+
+    from expedition.delivery.api.app import create_app
+    app = create_app(load_settings())          # an ASGI app; run it with expedition.delivery.api.server
+
+Routes: ``/v1/query``, ``/v1/tables``, ``/v1/queries[/{name}]``, ``/v1/expeditions[...]`` (partner
+token required), ``/fdsnws/event/1/...`` (public by default), ``/health``, ``/openapi.json`` and
+``/docs``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from expedition.delivery.api import fdsnws, routes_expeditions, routes_query
+from expedition.delivery.api.audit import AuditLog
+from expedition.delivery.api.auth import ApiState, get_state
+from expedition.delivery.api.config import ApiConfig
+from expedition.delivery.api.scopes import ScopeCache
+from expedition.delivery.api.source import LakeSource, ServiceUnavailable
+from expedition.errors import NotFound
+from expedition.settings import Settings
+from warehouse.errors import LakeNotInitialised
+from warehouse.lake import Lake
+
+log = logging.getLogger(__name__)
+
+API_VERSION = "1.0.0"
+DESCRIPTION = """\
+Read access for BRIDRREM alliance partners to the Quake Expedition warehouse.
+
+* **Catalog**: the associated earthquake catalog as a standard FDSN event web service under
+  `/fdsnws/event/1/` (QuakeML or FDSN text; ObsPy's `Client` works with it), and as the `events`
+  table for SQL.
+* **Expeditions, briefs, surveys**: what your partner scope allows (your member countries and
+  named expeditions); survey observations after your embargo or once the expedition lead
+  publishes them.
+* **SQL**: `POST /v1/query` runs one read-only `SELECT` over your own tables (`GET /v1/tables`),
+  with a row limit and a time limit; named, parameterised queries under `/v1/queries`.
+
+Send your token as `Authorization: Bearer qe_...` (`expedition partners add` prints it once).
+"""
+
+
+def create_app(
+    settings: Settings,
+    *,
+    lake: Lake | None = None,
+    config: ApiConfig | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> FastAPI:
+    """The partner service for the lake of ``settings``.
+
+    ``clock`` (default: the UTC wall clock) decides embargo ends; tests pass their own."""
+    cfg = config or ApiConfig.from_settings(settings)
+    lk = lake or Lake.from_settings(settings)
+    state = ApiState(
+        settings=settings,
+        lake=lk,
+        config=cfg,
+        source=LakeSource(lk, refresh_s=cfg.refresh_s),
+        scopes=ScopeCache(cfg.visible_statuses, cfg.partner_memory_limit),
+        audit=AuditLog(lk, flush_s=cfg.audit_flush_s),
+        clock=clock or (lambda: datetime.now(UTC)),
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        import anyio.to_thread
+
+        # Partner queries run in worker threads (DuckDB releases the GIL): allow more than 40.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = 64
+        try:
+            yield
+        finally:
+            state.close()
+
+    app = FastAPI(
+        title="Quake Expedition partner service",
+        version=API_VERSION,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.qe = state
+    app.include_router(routes_query.router)
+    app.include_router(routes_expeditions.router)
+    app.include_router(fdsnws.router)
+    _add_handlers(app)
+
+    @app.get("/health", tags=["service"], summary="Liveness and the lake snapshot served")
+    def health(request: Request) -> dict[str, Any]:
+        data = get_state(request).source.current()
+        return {"status": "ok", "snapshot_id": data.snapshot_id, "api_version": API_VERSION}
+
+    return app
+
+
+def _add_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ServiceUnavailable)
+    @app.exception_handler(LakeNotInitialised)
+    async def unavailable(request: Request, exc: Exception) -> JSONResponse:
+        log.warning("service unavailable: %s", exc)
+        return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": "5"})
+
+    @app.exception_handler(NotFound)
+    async def not_found(request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=404)

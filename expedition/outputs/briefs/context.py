@@ -1,0 +1,247 @@
+"""Everything a brief shows, gathered from the lake at ONE snapshot.
+
+:func:`build_context` opens the lake at a single snapshot (``Lake.connect(snapshot=N)``), reads the
+expedition, its event and every agency's solution, the stored assessment (exposure, places, alert,
+forecast, provenance), the analytics views of the field surveys and the advice with its sign-offs,
+and returns a :class:`BriefContext`: plain JSON-ready data in a deterministic order. The same
+snapshot always gives the same context (its hash, :attr:`BriefContext.sha256`, leaves out the
+snapshot id), so the same brief. Sections without data are empty and the brief says so.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import duckdb
+import numpy as np
+
+from expedition.decisions.response.details import expedition_details
+from expedition.errors import BriefError
+from expedition.outputs.advice.rules import load_rule_set
+from expedition.outputs.advice.store import advice_of, rule_set_for
+
+if TYPE_CHECKING:
+    from expedition.settings import Settings
+    from warehouse.lake import Lake
+
+__all__ = ["BriefContext", "build_context", "haversine_km"]
+
+log = logging.getLogger(__name__)
+
+ROMAN = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X")
+MAP_RADIUS_KM = 300.0
+MAP_PLACE_MIN_POPULATION = 15000
+
+
+@dataclass(frozen=True)
+class BriefContext:
+    """The data of one brief. ``data`` is JSON-ready; ``snapshot_id`` is the lake snapshot it was read at."""
+
+    expedition_id: str
+    snapshot_id: int
+    data: dict[str, Any]
+
+    @property
+    def sha256(self) -> str:
+        """Hash of what the brief shows (the snapshot id and generation time are not part of it)."""
+        return hashlib.sha256(_canonical(self.data).encode("utf-8")).hexdigest()
+
+
+def _canonical(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, ensure_ascii=False, default=_jsonable, separators=(",", ":"))
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, dt.datetime | dt.date):
+        return v.isoformat()
+    if isinstance(v, np.generic):
+        return v.item()
+    return str(v)
+
+
+def _clean(v: Any) -> Any:
+    """Recursively: datetimes to ISO text, floats rounded to 6 digits (NaN to None), tuples to lists."""
+    if isinstance(v, dict):
+        return {str(k): _clean(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_clean(x) for x in v]
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float):
+        return None if math.isnan(v) or math.isinf(v) else round(v, 6)
+    if isinstance(v, dt.datetime | dt.date):
+        return v.isoformat()
+    return v
+
+
+def haversine_km(lat1: Any, lon1: Any, lat2: Any, lon2: Any) -> Any:
+    """Great-circle distance (km) on a sphere of radius 6371.0088 km (vectorised)."""
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    dp, dl = p2 - p1, np.radians(np.asarray(lon2) - np.asarray(lon1))
+    a = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+    return 2 * 6371.0088 * np.arcsin(np.sqrt(a))
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+    try:
+        cur = con.execute(sql, params)
+    except duckdb.CatalogException:
+        return []  # the table or view does not exist in this lake yet
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, r)) for r in cur.fetchall()]
+
+
+def _view(con: duckdb.DuckDBPyConnection, view: str, expedition_id: str) -> list[dict[str, Any]]:
+    # identifiers: our own view names; the value is bound
+    return _rows(con, f'SELECT * EXCLUDE (expedition_id) FROM "{view}" WHERE expedition_id = ? ORDER BY ALL',
+                 [expedition_id])
+
+
+def _event(con: duckdb.DuckDBPyConnection, event_id: str) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any]]:
+    ev = _rows(con, "SELECT * FROM events WHERE event_id = ?", [event_id])
+    sols = _rows(
+        con,
+        "SELECT provider, provider_event_id, origin_agency, origin_time_utc, origin_latitude_deg, origin_longitude_deg, "
+        "origin_depth_km, magnitude_value, magnitude_type FROM event_solutions WHERE event_id = ? "
+        "QUALIFY row_number() OVER (PARTITION BY provider ORDER BY updated_time_utc DESC NULLS LAST, solution_id) = 1 "
+        "ORDER BY provider",
+        [event_id],
+    )
+    event = ev[0] if ev else {}
+    spread: dict[str, Any] = {"agency_count": len(sols)}
+    if len(sols) >= 2:
+        mags = [s["magnitude_value"] for s in sols if s["magnitude_value"] is not None]
+        lat = np.array([s["origin_latitude_deg"] for s in sols], dtype=float)
+        lon = np.array([s["origin_longitude_deg"] for s in sols], dtype=float)
+        times = [s["origin_time_utc"] for s in sols if s["origin_time_utc"] is not None]
+        d = haversine_km(lat[:, None], lon[:, None], lat[None, :], lon[None, :])
+        spread.update({
+            "magnitude": (max(mags) - min(mags)) if mags else None,
+            "location_km": float(np.nanmax(d)),
+            "time_s": (max(times) - min(times)).total_seconds() if times else None,
+        })
+    return event, sols, spread
+
+
+def _local_time(places: Any, lat: float, lon: float, origin: dt.datetime | None) -> dict[str, Any]:
+    if places is None or origin is None or len(places) == 0:
+        return {}
+    d = haversine_km(lat, lon, places.lat, places.lon)
+    i = int(np.argmin(d))
+    tz = str(places.timezone[i] or "")
+    try:
+        local = origin.astimezone(ZoneInfo(tz))
+    except (ZoneInfoNotFoundError, ValueError):
+        return {"timezone_place": str(places.name[i])}
+    offset = local.utcoffset()
+    return {"local_time": local.isoformat(), "timezone": tz, "timezone_place": str(places.name[i]),
+            "utc_offset_h": offset.total_seconds() / 3600 if offset is not None else 0.0}
+
+
+def _map_places(settings: Settings, exp: dict[str, Any]) -> tuple[Any, list[dict[str, Any]], dict[str, str]]:
+    """Populated places near the epicentre with their estimated MMI (the shaking model of the assessment)."""
+    from expedition.science.geo.places import load_places
+    from expedition.science.hazard.ipe import clip_mmi, predict_mmi
+    from expedition.science.hazard.rupture import default_rupture, rupture_distance_km
+
+    lat, lon = exp["mainshock_latitude_deg"], exp["mainshock_longitude_deg"]
+    mag, depth = exp["mainshock_magnitude_value"], exp.get("mainshock_depth_km") or 10.0
+    if lat is None or lon is None or mag is None:
+        return None, [], {}
+    places = load_places(min_population=MAP_PLACE_MIN_POPULATION, cache_dir=settings.home / "cache")
+    near = places.within(lat, lon, MAP_RADIUS_KM)
+    rupture = default_rupture(mag, lat, lon, depth)
+    rrup = rupture_distance_km(rupture, near.lat, near.lon)
+    mmi, _sigma = predict_mmi("allen2012_rrup", mag, rrup)
+    mmi = clip_mmi(mmi)
+    out: list[dict[str, Any]] = [
+        {"name": str(near.name[i]), "country_iso3": str(near.country_iso3[i]), "latitude": float(near.lat[i]),
+         "longitude": float(near.lon[i]), "population": int(near.population[i]), "mmi": float(mmi[i])}
+        for i in range(len(near))
+    ]
+    out.sort(key=lambda p: (-int(p["population"]), str(p["name"])))
+    prov = {"places": f"{places.source}, population >= {MAP_PLACE_MIN_POPULATION}, within {MAP_RADIUS_KM:.0f} km",
+            "model": "allen2012_rrup", "rupture": rupture.source}
+    return places, out[:400], prov
+
+
+def _members(settings: Settings, at: dt.datetime | None) -> list[str]:
+    from expedition.decisions.membership import load_membership
+
+    if at is None:
+        return []
+    return sorted(load_membership(settings).members_at(at))
+
+
+def _findings(con: duckdb.DuckDBPyConnection, expedition_id: str) -> dict[str, Any]:
+    v: dict[str, Any] = {name: _view(con, f"analytics_{name}", expedition_id) for name in (
+        "damage_by_typology", "damage_share_by_typology", "damage_grade_mean", "damage_by_distance",
+        "damage_by_intensity", "intensity_residuals", "intensity_residual_summary", "ground_failure",
+        "lifeline_functionality", "survey_coverage")}
+    points = _rows(
+        con,
+        "SELECT site_latitude_deg, site_longitude_deg, damage_grade, damage_scale_grades FROM analytics_building_grades "
+        "WHERE expedition_id = ? AND site_latitude_deg IS NOT NULL ORDER BY observation_id LIMIT 5000",
+        [expedition_id],
+    )
+    located = _rows(con, "SELECT count(*) FILTER (WHERE site_latitude_deg IS NULL) AS unlocated, count(*) AS n "
+                         "FROM analytics_building_grades WHERE expedition_id = ?", [expedition_id])
+    v["survey_points"] = points
+    v["building_count"] = int(located[0]["n"]) if located else 0
+    v["unlocated_count"] = int(located[0]["unlocated"] or 0) if located else 0
+    v["residuals"] = v.pop("intensity_residuals")
+    return v
+
+
+def build_context(lake: Lake, settings: Settings, expedition_id: str, snapshot: int | None = None) -> BriefContext:
+    """Read everything the brief of ``expedition_id`` shows at one lake snapshot (default: the current one)."""
+    snap = snapshot if snapshot is not None else lake.current_snapshot()
+    con = lake.connect(read_only=True, snapshot=snap)
+    try:
+        details = expedition_details(lake, expedition_id, con=con)
+        exp = details["expedition"]
+        event, solutions, spread = _event(con, exp["mainshock_event_id"])
+        findings = _findings(con, exp["expedition_id"])
+        advice = advice_of(con, exp["expedition_id"])
+    finally:
+        con.close()
+    assessment = details.get("mainshock_assessment") or {}
+    try:
+        places, map_places, map_prov = _map_places(settings, exp)
+    except Exception as exc:  # reference data missing: the map shows the epicentre only
+        raise BriefError(f"cannot read populated places for the map of {expedition_id}: {exc}") from exc
+    origin = exp.get("mainshock_origin_time_utc")
+    local = _local_time(places, exp["mainshock_latitude_deg"], exp["mainshock_longitude_deg"], origin)
+    rule_set = rule_set_for(settings) if advice else load_rule_set()
+    statuses = {a.status for a in advice}
+    data = {
+        "expedition": exp,
+        "event": {**event, **local},
+        "solutions": solutions,
+        "spread": spread,
+        "assessment": {k: assessment.get(k) for k in (
+            "assessment_id", "event_revision", "alert_level", "fatality_expected", "fatality_method", "mmi_max",
+            "mmi_max_place", "mmi_max_country_iso3", "mmi_by_country", "population_by_mmi",
+            "population_mmi7plus_count", "forecast", "caveats", "provenance", "model_versions", "shaking_model",
+            "rupture_method", "rupture_length_km", "aftershock_regime")} if assessment else {},
+        "map_places": map_places,
+        "map_provenance": map_prov,
+        "members": _members(settings, origin),
+        "findings": findings,
+        "advice": [{
+            "advice_id": a.advice_id, "rule_id": a.rule_id, "rule_version": a.rule_version,
+            "rule_set_version": a.rule_set_version, "category": a.category, "subject": a.subject,
+            "text_en": a.text_en, "text_zh": a.text_zh, "source": a.source, "evidence": a.evidence,
+            "status": a.status, "approved_by": a.approved_by,
+        } for a in advice],
+        "advice_status": "none" if not advice else ("approved" if statuses == {"approved"} else "draft"),
+        "rule_set": {"name": rule_set.name, "version": rule_set.version, "sha256": rule_set.sha256},
+    }
+    return BriefContext(exp["expedition_id"], int(snap), _clean(data))

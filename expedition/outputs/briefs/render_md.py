@@ -1,0 +1,41 @@
+"""The brief as Markdown. Images are written beside the file (``<stem>_N.png``) and linked relatively,
+so the Markdown stays readable in any viewer; :func:`render_md` returns the text and the images."""
+
+from __future__ import annotations
+
+from expedition.outputs.briefs.document import Document
+
+__all__ = ["render_md"]
+
+
+def _cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def render_md(doc: Document, image_stem: str) -> tuple[bytes, dict[str, bytes]]:
+    """Markdown text and ``{file name: PNG bytes}`` of its images."""
+    out: list[str] = []
+    images: dict[str, bytes] = {}
+    for b in doc.blocks:
+        if b.kind == "h1":
+            out += [f"# {b.text}", ""]
+        elif b.kind == "h2":
+            out += [f"## {b.text}", ""]
+        elif b.kind == "h3":
+            out += [f"### {b.text}", ""]
+        elif b.kind == "p":
+            out += [b.text, ""]
+        elif b.kind == "note":
+            out += [f"> {b.text}", ""]
+        elif b.kind == "status":
+            out += [f"**{b.text}**", ""]
+        elif b.kind == "table":
+            out.append("| " + " | ".join(_cell(h) for h in b.header) + " |")
+            out.append("|" + "---|" * len(b.header))
+            out += ["| " + " | ".join(_cell(c) for c in r) + " |" for r in b.rows]
+            out += ["", f"*{b.caption}*" if b.caption else "", ""]
+        elif b.kind == "img":
+            name = f"{image_stem}_{len(images) + 1}.png"
+            images[name] = b.image
+            out += [f"![{_cell(b.caption)[:80]}]({name})", "", f"*{b.caption}*", ""]
+    return ("\n".join(out).rstrip() + "\n").encode("utf-8"), images

@@ -1,0 +1,1 @@
+"""Science: geography (:mod:`expedition.science.geo`) and hazard models (:mod:`expedition.science.hazard`)."""
