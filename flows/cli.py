@@ -1,4 +1,7 @@
-"""Flow commands: ``expedition serve``, ``expedition watch``, ``expedition backfill``.
+"""Flow commands: ``expedition serve``, ``expedition watch``, ``expedition backfill`` (and ``expedition demo``).
+
+They join the one ``expedition`` command through the entry point ``quake_expedition.commands``
+(``flows = "flows.cli:register"`` in pyproject.toml), so the library never imports ``flows``.
 
 Prefect is imported only when one of these commands runs, after :func:`flows.env.prepare_prefect_env`
 has set its environment (telemetry off; a private Prefect home under the data root unless the user
@@ -17,7 +20,10 @@ from expedition.delivery.cli.common import HomeOpt, settings_for
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to ``app``."""
+    """Add the flow commands and the demo to ``app`` (imports neither Prefect nor the flows)."""
+    from flows import demo_cmd
+
+    demo_cmd.register(app)
     app.command("serve")(serve)
     app.command("watch")(watch)
     app.command("backfill")(backfill)

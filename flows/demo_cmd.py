@@ -20,6 +20,7 @@ from expedition.settings import Settings
 
 
 def register(app: typer.Typer) -> None:
+    """Add ``expedition demo`` to ``app``."""
     app.command("demo")(demo)
 
 

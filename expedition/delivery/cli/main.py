@@ -2,18 +2,20 @@
 
 Each concern registers its commands from its own module (``register(app)``), so
 this file only wires them together and turns known errors into one clear line
-(no traceback reaches the user)."""
+(no traceback reaches the user). Commands of higher layers (the flow commands and
+the demo of ``flows/``) register through the entry-point group ``quake_expedition.commands``
+(declared in pyproject.toml): this package never imports them by name. A plugin's
+``register`` must not import Prefect; its commands do that when they run."""
 
 from __future__ import annotations
 
 import logging
 import sys
+from importlib.metadata import entry_points
 
 import typer
 
 from expedition.delivery.cli import brief_cmd, catalog_cmd, core, partners_cmd, response_cmd, survey_cmd
-from flows import cli as flows_cmd  # moved; registered through an entry point in the next commit
-from flows import demo_cmd
 
 app = typer.Typer(
     name="expedition",
@@ -39,8 +41,31 @@ def _root(
     )
 
 
-for _module in (core, demo_cmd, catalog_cmd, response_cmd, survey_cmd, brief_cmd, partners_cmd, flows_cmd):
+#: Entry-point group through which other packages add commands: ``name = "module:register"``.
+COMMANDS_GROUP = "quake_expedition.commands"
+
+log = logging.getLogger(__name__)
+
+for _module in (core, catalog_cmd, response_cmd, survey_cmd, brief_cmd, partners_cmd):
     _module.register(app)
+
+
+def register_plugins(target: typer.Typer) -> list[str]:
+    """Call ``register(target)`` of every entry point in :data:`COMMANDS_GROUP`; returns their names.
+
+    A plugin that fails to load is logged and skipped, so the library's own commands keep working."""
+    loaded = []
+    for ep in sorted(entry_points(group=COMMANDS_GROUP), key=lambda e: e.name):
+        try:
+            ep.load()(target)
+        except Exception as exc:  # a broken plugin must not take the whole command down
+            log.warning("command plugin %s (%s) not loaded: %s", ep.name, ep.value, exc)
+            continue
+        loaded.append(ep.name)
+    return loaded
+
+
+register_plugins(app)
 
 
 def _known_errors() -> tuple[type[BaseException], ...]:
