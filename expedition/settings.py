@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from warehouse.config import LakeConfig
+
 __all__ = ["Provider", "Settings", "SettingsError", "default_home", "load_settings"]
 
 
@@ -109,6 +111,11 @@ class Settings:
     @property
     def data_path(self) -> str:
         return self.lake_data_path or str(self.lake_dir / "data") + os.sep
+
+    def lake_config(self) -> LakeConfig:
+        """The warehouse's configuration of this lake (``warehouse.lake.Lake.from_settings`` calls it)."""
+        return LakeConfig(home=self.home, catalog_url=self.catalog_url, data_path=self.data_path,
+                          writer_wait_s=self.writer_wait_s, bulk_append=self.bulk_append)
 
     @property
     def raw_dir(self) -> Path:

@@ -2,7 +2,7 @@
 
 Usage::
 
-    lake = Lake.from_settings(load_settings())
+    lake = Lake.from_config(LakeConfig.local(home))   # or Lake.from_settings(settings): anything with lake_config()
     lake.init()                                   # idempotent: creates tables, migrates columns
     with lake.writer() as w:                      # single writer, one ACID transaction
         w.write("events", events_table, mode="upsert")
@@ -28,6 +28,7 @@ import duckdb
 import pyarrow as pa
 
 from warehouse import sqlfiles
+from warehouse.config import HasLakeConfig, LakeConfig
 from warehouse.errors import LakeNotInitialised, WarehouseError
 from warehouse.extensions import load_extensions
 from warehouse.schema import TableSpec, conform, duckdb_type
@@ -36,11 +37,10 @@ from warehouse.tables import spec as table_spec
 from warehouse.writer import LAKE_ALIAS, LakeWriter, WriteMode, WriteResult, file_lock
 
 if TYPE_CHECKING:
-    from expedition.settings import Settings
     from warehouse.bulk import BulkFiles
 
 __all__ = [
-    "LAKE_ALIAS", "Lake", "LakeWriter", "WriteMode", "WriteResult", "close_shared_connections", "sql_literal",
+    "LAKE_ALIAS", "Lake", "LakeConfig", "LakeWriter", "WriteMode", "WriteResult", "close_shared_connections", "sql_literal",
 ]
 
 log = logging.getLogger(__name__)
@@ -80,9 +80,14 @@ class Lake:
         self.bulk_append = bulk_append
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Lake:
-        return cls(settings.home, settings.catalog_url, settings.data_path, settings.writer_wait_s,
-                   settings.bulk_append)
+    def from_config(cls, config: LakeConfig) -> Lake:
+        """The lake described by ``config``."""
+        return cls(config.home, config.catalog_url, config.data_path, config.writer_wait_s, config.bulk_append)
+
+    @classmethod
+    def from_settings(cls, settings: HasLakeConfig) -> Lake:
+        """The lake of an application settings object (``expedition.settings.Settings``)."""
+        return cls.from_config(settings.lake_config())
 
     # -- paths ---------------------------------------------------------------
     @property

@@ -1,0 +1,49 @@
+"""The lake's own configuration: what :class:`warehouse.lake.Lake` needs to open a lake, nothing more.
+
+The warehouse layer never reads the application's settings: ``expedition.settings.Settings``
+builds this object (``settings.lake_config()``), and any other caller can build it directly::
+
+    lake = Lake.from_config(LakeConfig.local(Path("~/qe").expanduser()))
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+__all__ = ["HasLakeConfig", "LakeConfig"]
+
+
+@dataclass(frozen=True)
+class LakeConfig:
+    """Where a lake lives and how its writer behaves.
+
+    ``home`` holds ``lake/`` (catalog and data by default), the writer lock and DuckDB's
+    extension directory; ``catalog_url`` is the DuckLake catalog without its ``ducklake:`` prefix
+    (``sqlite:...`` or a PostgreSQL URL); ``data_path`` the directory (or object-store prefix) of the
+    Parquet files; ``writer_wait_s`` how long a writer waits for the single-writer lock;
+    ``bulk_append`` whether large appends are written as Parquet by pyarrow and registered.
+    """
+
+    home: Path
+    catalog_url: str
+    data_path: str
+    writer_wait_s: float = 30.0
+    bulk_append: bool = True
+
+    @classmethod
+    def local(cls, home: Path, *, writer_wait_s: float = 30.0, bulk_append: bool = True) -> LakeConfig:
+        """A lake entirely under ``home``: SQLite catalog ``home/lake/catalog.sqlite``, data in ``home/lake/data``."""
+        lake_dir = Path(home) / "lake"
+        return cls(Path(home), f"sqlite:{lake_dir / 'catalog.sqlite'}", str(lake_dir / "data") + os.sep,
+                   writer_wait_s, bulk_append)
+
+
+class HasLakeConfig(Protocol):
+    """Anything that can describe a lake (the application's settings object)."""
+
+    def lake_config(self) -> LakeConfig:
+        """The lake part of the configuration."""
+        ...
