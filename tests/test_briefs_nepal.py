@@ -30,7 +30,7 @@ FLAG_ORDER = [
 
 @pytest.fixture(scope="module")
 def gorkha(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    from expedition.decisions.records import open_expedition
+    from expedition.decisions.response.evaluate import open_expedition
     from expedition.outputs.advice.store import advice_of, approve_advice, generate_advice
     from expedition.settings import load_settings
     from expedition.surveys.context import context_for

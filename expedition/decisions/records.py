@@ -42,7 +42,6 @@ from warehouse import sqlfiles
 from warehouse.tables import spec as table_spec
 
 if TYPE_CHECKING:
-    from expedition.settings import Settings
     from warehouse.lake import Lake, LakeWriter
 
 log = logging.getLogger(__name__)
@@ -59,7 +58,6 @@ __all__ = [
     "expedition_log",
     "get_expedition",
     "list_expeditions",
-    "open_expedition",
     "parse_expedition_id",
     "sequence_events",
     "transition",
@@ -413,14 +411,3 @@ def acknowledge_review(lake: Lake, expedition_id: str, by: str, note: str) -> Ex
             return exp
         new = exp.evolve(review_flag=False, review_reason=None)
         return write_version(w, new, actor=actor, action="review", reason=note, previous=exp)
-
-
-def open_expedition(lake: Lake, event_id: str, reason: str, by: str, settings: Settings | None = None) -> Expedition:
-    """Open an expedition for any event by a person's decision (recorded in the decision log).
-
-    The event's shaking, exposure and alert are assessed as for an automatic decision; if the event
-    already belongs to an expedition, that expedition is returned unchanged.
-    """
-    from expedition.decisions.response.evaluate import open_manually
-
-    return open_manually(lake, event_id, reason=reason, by=by, settings=settings)[0]

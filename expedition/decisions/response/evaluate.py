@@ -63,7 +63,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-__all__ = ["evaluate_events", "open_manually"]
+__all__ = ["evaluate_events", "open_expedition", "open_manually"]
 
 POLICY = "policy"
 
@@ -384,3 +384,12 @@ def open_manually(
         run.flush()
         w.set_commit_message(by, f"manual open of {event_id}: {d.expedition_id}")
         return run.expeditions[str(d.expedition_id)], True
+
+
+def open_expedition(lake: Lake, event_id: str, reason: str, by: str, settings: Settings | None = None) -> Expedition:
+    """Open an expedition for any event by a person's decision (recorded in the decision log).
+
+    The event's shaking, exposure and alert are assessed as for an automatic decision; if the event
+    already belongs to an expedition, that expedition is returned unchanged.
+    """
+    return open_manually(lake, event_id, reason=reason, by=by, settings=settings)[0]
