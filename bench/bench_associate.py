@@ -34,6 +34,7 @@ import pyarrow.compute as pc
 
 from bench.common import BenchResult, best_of, shared
 from catalogs.associate import AssociationParams, associate
+from catalogs.distance import EARTH_RADIUS_KM
 
 COMCAT = "catalogs/usgs_csv/comcat_export_2022-2024_m5plus.csv"
 AGENCIES = ("USGS", "EMSC", "ISC")
@@ -95,7 +96,7 @@ def _python_baseline(rows: pa.Table, use_bisect: bool) -> int:
                 continue
             p1, p2 = math.radians(lat[i]), math.radians(e[1])
             a = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(e[2] - lon[i]) / 2) ** 2
-            dd = 2 * 6371.0 * math.asin(math.sqrt(min(1.0, a)))
+            dd = 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(min(1.0, a)))
             dm = abs(mag[i] - e[3]) if mag[i] is not None and e[3] is not None else 0.0
             if dd <= dd_max and dm <= dm_max + 1e-9:
                 cands.append((dt, dd, dm, e))

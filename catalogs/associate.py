@@ -35,6 +35,8 @@ import pyarrow.compute as pc
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from catalogs.distance import haversine_km
+from catalogs.fdsn import Provider
 from catalogs.preferred import (
     NULL_TIME,
     STATUS_SCORES,
@@ -55,19 +57,10 @@ __all__ = [
     "mint_event_id",
     "mint_event_ids",
     "status_score",
-    "haversine_km",
     "STATUS_SCORES",
 ]
 
-EARTH_RADIUS_KM = 6371.0
 _SEP = "\x1f"
-
-class _ProviderLike(Protocol):
-    @property
-    def name(self) -> str: ...
-    @property
-    def priority(self) -> int: ...
-
 
 class AssociationSettings(Protocol):
     """What association reads from the settings (``expedition.settings.Settings`` satisfies it)."""
@@ -79,7 +72,7 @@ class AssociationSettings(Protocol):
     @property
     def association_dmag(self) -> float: ...
     @property
-    def providers(self) -> Sequence[_ProviderLike]: ...
+    def providers(self) -> Sequence[Provider]: ...
 
 
 @dataclass(frozen=True)
@@ -109,15 +102,6 @@ class Association:
     is_new_event: np.ndarray  # bool, one per incoming row: its event did not exist before
     candidate_pairs: int  # unordered candidate pairs inside the windows (for logs and benchmarks)
     conflicts: list[str] = field(default_factory=list)  # alias links that span two existing events
-
-
-def haversine_km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
-    """Great-circle distance in km on a sphere of radius 6371 km."""
-    p1, p2 = np.radians(lat1), np.radians(lat2)
-    dphi = p2 - p1
-    dlmb = np.radians(lon2 - lon1)
-    a = np.sin(dphi / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlmb / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
 
 
 def _keys(provider: pa.Array | pa.ChunkedArray, ids: pa.Array | pa.ChunkedArray) -> pa.Array:

@@ -39,15 +39,14 @@ import urllib.request
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from catalogs.errors import CatalogError, ParseError, PermanentProviderError, ProviderError, TransientProviderError
 
 log = logging.getLogger(__name__)
 
 __all__ = [
-    "ProviderLike",
-    "ProviderSpec",
+    "Provider",
     "RetryPolicy",
     "RequestTooLarge",
     "HttpResponse",
@@ -64,28 +63,14 @@ _TOO_LARGE_400 = re.compile(r"exceeds search limit|too many|too large|limit of \
 _TRANSIENT_STATUS = {408, 425, 429, 500, 502, 503, 504}
 
 
-class ProviderLike(Protocol):
-    """What the client reads of a provider (``expedition.settings.Provider`` satisfies it)."""
-
-    @property
-    def name(self) -> str: ...
-    @property
-    def url(self) -> str | None: ...
-    @property
-    def priority(self) -> int: ...
-    @property
-    def max_events_per_request(self) -> int: ...
-    @property
-    def min_interval_s(self) -> float: ...
-    @property
-    def timeout_s(self) -> float: ...
-    @property
-    def supports_updatedafter(self) -> bool: ...
-
-
 @dataclass(frozen=True)
-class ProviderSpec:
-    """A provider given on the command line (``--url``) rather than in ``qe.toml``."""
+class Provider:
+    """An FDSN event service the pipeline pulls from (from ``qe.toml``'s ``[[providers]]`` or ``--url``).
+
+    ``name`` is an ObsPy short name (``USGS``, ``EMSC``, ``ISC``, ``GFZ``) or any
+    label; ``url`` overrides the base URL (any FDSN event service). Lower
+    ``priority`` numbers win when agencies disagree on the preferred solution.
+    """
 
     name: str
     url: str | None = None
@@ -166,7 +151,7 @@ def http_get(url: str, headers: dict[str, str], timeout: float) -> HttpResponse:
     return HttpResponse(url, status, hdrs, body)
 
 
-def resolve_base_url(provider: ProviderLike) -> str:
+def resolve_base_url(provider: Provider) -> str:
     """The provider's base URL: its ``url``, else ObsPy's short-name mapping (USGS, EMSC, ISC, GFZ...)."""
     if provider.url:
         return provider.url.rstrip("/")
@@ -302,7 +287,7 @@ def _make_client_class() -> type:
 class FDSNEventClient:
     """One provider's FDSN event service: discovery once, then throttled, retried queries."""
 
-    def __init__(self, provider: ProviderLike, user_agent: str, retry: RetryPolicy | None = None,
+    def __init__(self, provider: Provider, user_agent: str, retry: RetryPolicy | None = None,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.provider = provider
         self.base_url = resolve_base_url(provider)

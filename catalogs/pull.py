@@ -33,7 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from catalogs.errors import PermanentProviderError, ProviderError
-from catalogs.fdsn import FDSNEventClient, ProviderLike, ProviderSpec, RequestTooLarge, RetryPolicy
+from catalogs.fdsn import FDSNEventClient, Provider, RequestTooLarge, RetryPolicy
 from catalogs.ingest import IngestSettings, ingest_solutions
 from catalogs.rows import empty_solutions
 from warehouse.archive import ArchivedFile, archive_bytes
@@ -62,7 +62,7 @@ class PullSettings(IngestSettings, Protocol):
     @property
     def overlap_days(self) -> float: ...
     @property
-    def providers(self) -> Sequence[ProviderLike]: ...
+    def providers(self) -> Sequence[Provider]: ...
     @property
     def extra(self) -> Any: ...
 
@@ -102,16 +102,16 @@ def retry_policy(settings: PullSettings) -> RetryPolicy:
     )
 
 
-def find_provider(settings: PullSettings, name: str, url: str | None = None) -> ProviderLike:
+def find_provider(settings: PullSettings, name: str, url: str | None = None) -> Provider:
     """The configured provider ``name`` (case-insensitive), its URL replaced by ``url`` if given;
     an unconfigured name gets default limits (ObsPy short name, or ``url``)."""
     for p in settings.providers:
         if p.name.upper() == name.upper():
             if url is None:
                 return p
-            return ProviderSpec(p.name, url, p.priority, p.max_events_per_request, p.min_interval_s,
+            return Provider(p.name, url, p.priority, p.max_events_per_request, p.min_interval_s,
                                 p.timeout_s, p.supports_updatedafter)
-    return ProviderSpec(name, url)
+    return Provider(name, url)
 
 
 def read_watermark(lake: Lake, provider: str) -> dict[str, Any] | None:
@@ -174,7 +174,7 @@ def _utc(value: dt.datetime | dt.date | str) -> dt.datetime:
 def pull_provider(
     lake: Lake,
     settings: PullSettings,
-    provider: str | ProviderLike,
+    provider: str | Provider,
     starttime: dt.datetime | str | None = None,
     endtime: dt.datetime | str | None = None,
     minmagnitude: float | None = None,
@@ -229,7 +229,7 @@ def pull_provider(
 class _Run:
     lake: Lake
     settings: PullSettings
-    provider: ProviderLike
+    provider: Provider
     client: FDSNEventClient
     state: _State
     report: PullReport

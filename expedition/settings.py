@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from catalogs.fdsn import Provider
 from warehouse.config import LakeConfig
 
 __all__ = ["Provider", "Settings", "SettingsError", "default_home", "load_settings"]
@@ -26,25 +27,6 @@ __all__ = ["Provider", "Settings", "SettingsError", "default_home", "load_settin
 
 class SettingsError(ValueError):
     """A configuration value (file, environment or option) is invalid."""
-
-
-@dataclass(frozen=True)
-class Provider:
-    """An FDSN event service the pipeline pulls from.
-
-    ``name`` is an ObsPy short name (``USGS``, ``EMSC``, ``ISC``, ``GFZ``) or any
-    label; ``url`` overrides the base URL (any FDSN event service). Lower
-    ``priority`` numbers win when agencies disagree on the preferred solution.
-    """
-
-    name: str
-    url: str | None = None
-    priority: int = 100
-    max_events_per_request: int = 20_000
-    min_interval_s: float = 0.6
-    timeout_s: float = 60.0
-    supports_updatedafter: bool = True
-    enabled: bool = True
 
 
 DEFAULT_PROVIDERS: tuple[Provider, ...] = (

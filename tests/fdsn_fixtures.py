@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from catalogs.fdsn import ProviderSpec, RetryPolicy
+from catalogs.fdsn import Provider, RetryPolicy
 from catalogs.fdsnws_server import FDSNEventServer, serve_events
 from catalogs.rows import SOLUTION_ROW_SCHEMA
 
@@ -42,11 +42,11 @@ def fdsn_service(comcat_rows: pa.Table) -> Iterator[FDSNEventServer]:
         yield server
 
 
-def provider_for(server: FDSNEventServer, name: str = "USGS", **kw: Any) -> ProviderSpec:
+def provider_for(server: FDSNEventServer, name: str = "USGS", **kw: Any) -> Provider:
     """A provider pointing at ``server``, no throttling, short timeouts."""
     opts: dict[str, Any] = {"priority": 10, "max_events_per_request": 20_000, "min_interval_s": 0.0, "timeout_s": 5.0}
     opts.update(kw)
-    return ProviderSpec(name, server.url, **opts)
+    return Provider(name, server.url, **opts)
 
 
 def window(rows: pa.Table, start: str, end: str) -> pa.Table:

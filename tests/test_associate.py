@@ -12,11 +12,11 @@ import pytest
 from catalogs.associate import (
     AssociationParams,
     associate,
-    haversine_km,
     mint_event_id,
     preference_keys,
     status_score,
 )
+from catalogs.distance import haversine_km
 from tests.fdsn_fixtures import comcat_rows, solution, table  # noqa: F401 - comcat_rows is a fixture
 from warehouse.tables.catalog import EVENT_ALIASES, EVENTS
 

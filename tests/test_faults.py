@@ -24,7 +24,7 @@ import pytest
 
 from bench.soak import synthetic_rows
 from catalogs.errors import ProviderError, TransientProviderError
-from catalogs.fdsn import ProviderSpec, RetryPolicy
+from catalogs.fdsn import Provider, RetryPolicy
 from catalogs.fdsnws_server import FDSNEventServer, serve_events
 from catalogs.pull import PullReport, pull_provider, read_watermark
 from tests.conftest import run_cli
@@ -88,10 +88,10 @@ def service(served: pa.Table) -> Iterator[FDSNEventServer]:
         yield server
 
 
-def provider(server: FDSNEventServer, name: str, **kw: Any) -> ProviderSpec:
+def provider(server: FDSNEventServer, name: str, **kw: Any) -> Provider:
     opts: dict[str, Any] = {"priority": 10, "max_events_per_request": 20_000, "min_interval_s": 0.0, "timeout_s": 2.0}
     opts.update(kw)
-    return ProviderSpec(name, server.url, **opts)
+    return Provider(name, server.url, **opts)
 
 
 def lake_catalog(lake: Any, provider_name: str) -> dict[str, Any]:

@@ -371,6 +371,8 @@ STATIONS = KindSpec(
 )
 
 KINDS: dict[str, KindSpec] = {k.name: k for k in (BUILDINGS, INTENSITY, GROUND_FAILURE, LIFELINES, STATIONS)}
+if tuple(KINDS) != tables.SURVEY_KINDS or any(k.table is not tables.OBSERVATION_TABLES[n] for n, k in KINDS.items()):
+    raise AssertionError("survey kinds differ from warehouse.tables.surveys.OBSERVATION_TABLES")  # pragma: no cover
 
 
 def kind_spec(name: str) -> KindSpec:

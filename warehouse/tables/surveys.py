@@ -207,6 +207,17 @@ SURVEY_ISSUES = TableSpec(
     },
 )
 
+#: The one list of survey observation kinds, each with its lake table (``survey_<kind>_obs``).
+#: ``expedition.surveys.kinds`` defines the fields of each; the API, the CLI and the views follow it.
+OBSERVATION_TABLES: dict[str, TableSpec] = {
+    "buildings": SURVEY_BUILDINGS,
+    "intensity": SURVEY_INTENSITY,
+    "ground_failure": SURVEY_GROUND_FAILURE,
+    "lifelines": SURVEY_LIFELINES,
+    "stations": SURVEY_STATIONS,
+}
+SURVEY_KINDS: tuple[str, ...] = tuple(OBSERVATION_TABLES)
+
 TABLES: tuple[TableSpec, ...] = (
     SURVEY_BUILDINGS,
     SURVEY_INTENSITY,

@@ -16,7 +16,8 @@ from fastapi.responses import Response
 
 from expedition.delivery.api.auth import CurrentPartner, get_state
 from expedition.delivery.api.formats import FormatError, choose_format, records, table_response
-from expedition.delivery.api.scopes import SURVEY_KINDS, PartnerView, hidden_survey_rows
+from expedition.delivery.api.scopes import PartnerView, hidden_survey_rows
+from warehouse.tables.surveys import SURVEY_KINDS
 
 router = APIRouter(prefix="/v1/expeditions", tags=["expeditions"])
 

@@ -41,10 +41,10 @@ from expedition.delivery.api.source import PUBLIC_RELATIONS, LakeData
 from expedition.delivery.partners import Partner
 from warehouse import sqlfiles
 from warehouse.query import lock_down
+from warehouse.tables.surveys import SURVEY_KINDS
 
 log = logging.getLogger(__name__)
 
-SURVEY_KINDS = ("buildings", "intensity", "ground_failure", "lifelines", "stations")
 EXPEDITION_HIDDEN_COLUMNS = ("review_flag", "review_reason", "changed_by", "change_note", "opened_by")
 SURVEY_HIDDEN_COLUMNS = ("surveyor_name", "submission_uuid")
 _PER_EXPEDITION = ("expedition_events", "expedition_assessments", "survey_publications")

@@ -8,6 +8,9 @@ from typing import Optional
 import typer
 
 from expedition.delivery.cli.common import HomeOpt, emit_table, lake_for, progress, settings_for
+from warehouse.tables.surveys import SURVEY_KINDS
+
+_KINDS_HELP = ", ".join(SURVEY_KINDS[:-1]) + " or " + SURVEY_KINDS[-1]
 
 survey_app = typer.Typer(
     name="survey",
@@ -31,7 +34,7 @@ def ingest(
     file: Path = typer.Argument(..., help="CSV, XLSX, GeoJSON, or an ODK Central / KoboToolbox export."),
     expedition: str = typer.Option(..., "--expedition", "-x", help="Expedition id (EXP-YYYY-ISO-NNN)."),
     kind: Optional[str] = typer.Option(
-        None, "--kind", "-k", help="buildings, intensity, ground_failure, lifelines or stations (default: from the columns)."
+        None, "--kind", "-k", help=f"{_KINDS_HELP} (default: from the columns)."
     ),
     mapping: Optional[str] = typer.Option(
         None, "--mapping", "-m", help="Mapping file (TOML/YAML) or a shipped mapping name, e.g. nepal_2015_richter."
@@ -76,7 +79,7 @@ def ingest(
 
 @survey_app.command("template")
 def template(
-    kind: str = typer.Option(..., "--kind", "-k", help="buildings, intensity, ground_failure, lifelines or stations."),
+    kind: str = typer.Option(..., "--kind", "-k", help=f"{_KINDS_HELP}."),
     out: Path = typer.Option(..., "--out", "-o", help="XLSForm file to write (.xlsx)."),
     home: HomeOpt = None,
 ) -> None:
@@ -127,7 +130,7 @@ def errors(
 @survey_app.command("export")
 def export(
     expedition: str = typer.Option(..., "--expedition", "-x", help="Expedition id."),
-    kind: str = typer.Option(..., "--kind", "-k", help="buildings, intensity, ground_failure, lifelines or stations."),
+    kind: str = typer.Option(..., "--kind", "-k", help=f"{_KINDS_HELP}."),
     fmt: str = typer.Option("parquet", "--format", "-f", help="parquet (GeoParquet 1.1), geojson or csv."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output file (default <expedition>_<kind>.<ext>)."),
     home: HomeOpt = None,

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import duckdb
 import numpy as np
 
+from catalogs.distance import haversine_km
 from expedition.decisions.response.details import expedition_details
 from expedition.errors import BriefError
 from expedition.outputs.advice.rules import load_rule_set
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
     from expedition.settings import Settings
     from warehouse.lake import Lake
 
-__all__ = ["BriefContext", "build_context", "haversine_km"]
+__all__ = ["BriefContext", "build_context"]
 
 log = logging.getLogger(__name__)
 
@@ -79,14 +80,6 @@ def _clean(v: Any) -> Any:
     if isinstance(v, dt.datetime | dt.date):
         return v.isoformat()
     return v
-
-
-def haversine_km(lat1: Any, lon1: Any, lat2: Any, lon2: Any) -> Any:
-    """Great-circle distance (km) on a sphere of radius 6371.0088 km (vectorised)."""
-    p1, p2 = np.radians(lat1), np.radians(lat2)
-    dp, dl = p2 - p1, np.radians(np.asarray(lon2) - np.asarray(lon1))
-    a = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
-    return 2 * 6371.0088 * np.arcsin(np.sqrt(a))
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:

@@ -1,7 +1,8 @@
 """Great-circle geometry on a spherical Earth, vectorised with numpy.
 
 Every function takes degrees and kilometres and broadcasts its array arguments. The Earth is a
-sphere of radius 6371.0088 km (the IUGG mean radius); against the WGS84 ellipsoid the error of a
+sphere of radius 6371.0088 km (the IUGG mean radius; :data:`EARTH_RADIUS_KM` and
+:func:`haversine_km` come from :mod:`catalogs.distance`, the one distance of the project); against the WGS84 ellipsoid the error of a
 great-circle distance stays below about 0.5 %, far inside the scatter of any intensity equation.
 
 * :func:`haversine_km` - distance between points (haversine formula, Sinnott 1984, Sky & Telescope 68(2)).
@@ -16,6 +17,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from catalogs.distance import EARTH_RADIUS_KM, haversine_km
+
 __all__ = [
     "EARTH_RADIUS_KM",
     "arc_km_to_chord",
@@ -27,19 +30,7 @@ __all__ = [
     "unit_vectors",
 ]
 
-EARTH_RADIUS_KM = 6371.0088
-
 FloatArray = NDArray[np.float64]
-
-
-def haversine_km(lat1: ArrayLike, lon1: ArrayLike, lat2: ArrayLike, lon2: ArrayLike) -> FloatArray:
-    """Great-circle distance in km between (lat1, lon1) and (lat2, lon2), broadcasting."""
-    p1 = np.radians(np.asarray(lat1, dtype=float))
-    p2 = np.radians(np.asarray(lat2, dtype=float))
-    dphi = p2 - p1
-    dlmb = np.radians(np.asarray(lon2, dtype=float) - np.asarray(lon1, dtype=float))
-    a = np.sin(dphi / 2.0) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlmb / 2.0) ** 2
-    return np.asarray(2.0 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0))), dtype=float)
 
 
 def unit_vectors(lat: ArrayLike, lon: ArrayLike) -> FloatArray:
