@@ -26,14 +26,16 @@ import shapely
 from expedition.decisions.membership import Membership, load_membership
 from expedition.decisions.policy import TriggerPolicy, load_policy
 from expedition.decisions.response.events import EventRow
+from expedition.decisions.response.products import Authoritative, finite_fault_rupture
 from expedition.science.geo.countries import CountryIndex, load_countries
 from expedition.science.geo.distance import haversine_km
 from expedition.science.geo.places import Places, load_places
 from expedition.science.hazard import HazardInputError
 from expedition.science.hazard.aftershocks import Forecast, classify_regime, forecast
 from expedition.science.hazard.exposure import MMI_BINS, ShakingEstimate, estimate_shaking, reach_km
+from expedition.science.hazard.grid_exposure import points_from_places, shaking_on_grid
 from expedition.science.hazard.pager import PagerResult, pager_estimate
-from expedition.science.hazard.rupture import RuptureModel, default_rupture, wells_coppersmith_rld_km
+from expedition.science.hazard.rupture import RuptureModel, default_rupture, rupture_width_km, wells_coppersmith_rld_km
 
 if TYPE_CHECKING:
     from expedition.settings import Settings
@@ -170,10 +172,31 @@ class Assessment:
     member_mmi: dict[str, tuple[float, str]]  # member countries at origin time: (max MMI, place)
     people_severe: int  # population at MMI >= VII
     caveats: tuple[str, ...]
+    authoritative: Authoritative | None = None
+
+    @property
+    def own_alert_level(self) -> str | None:
+        """The alert of our own estimate (PAGER model on our exposure)."""
+        return self.pager.level if self.pager else None
+
+    @property
+    def authoritative_alert_level(self) -> str | None:
+        """USGS PAGER's alert, when a ``losspager`` product is known."""
+        return self.authoritative.pager_alert if self.authoritative else None
 
     @property
     def alert_level(self) -> str | None:
-        return self.pager.level if self.pager else None
+        """The alert we act on: USGS PAGER's when present, else ours."""
+        return self.authoritative_alert_level or self.own_alert_level
+
+    @property
+    def alert_basis(self) -> str:
+        """``authoritative`` when USGS PAGER's alert drives the decision, else ``ours``."""
+        return "authoritative" if self.authoritative_alert_level else "ours"
+
+    @property
+    def intensity_from_shakemap(self) -> bool:
+        return self.shaking.model == "shakemap"
 
     @property
     def strongest_member(self) -> tuple[str, float, str] | None:
@@ -183,16 +206,34 @@ class Assessment:
         return iso3, mmi, place
 
 
-def assess(ctx: Context, ev: EventRow, rupture: RuptureModel | None = None) -> Assessment:
-    """Shaking, exposure, PAGER alert and aftershock forecast of ``ev`` (finite fault when M >= 6)."""
+def assess(
+    ctx: Context, ev: EventRow, rupture: RuptureModel | None = None, products: Authoritative | None = None
+) -> Assessment:
+    """Shaking, exposure, PAGER alert and aftershock forecast of ``ev`` (finite fault when M >= 6).
+
+    With ``products``: exposure comes from the ShakeMap grid when there is one, the rupture from the
+    finite-fault product when there is no aftershock-zone rupture, and the alert we act on is USGS
+    PAGER's (ours is kept beside it)."""
     if ev.magnitude is None:
         raise HazardInputError(f"event {ev.event_id} has no magnitude: cannot estimate shaking")
     depth = max(ev.depth_km or 0.0, 0.0)
-    rup = rupture or default_rupture(ev.magnitude, ev.latitude_deg, ev.longitude_deg, depth)
-    shaking = estimate_shaking(
-        ev.magnitude, ev.latitude_deg, ev.longitude_deg, depth, rup, ctx.places, ctx.countries, model=ctx.shaking_model
-    )
+    rup = rupture
+    if rup is None and products is not None:
+        rup = finite_fault_rupture(products, ev.latitude_deg, ev.longitude_deg, _top_depth(ev.magnitude, depth))
+    rup = rup or default_rupture(ev.magnitude, ev.latitude_deg, ev.longitude_deg, depth)
+    if products is not None and products.grid is not None:
+        grid = products.grid
+        shaking = shaking_on_grid(
+            grid, ev.magnitude, ev.latitude_deg, ev.longitude_deg, depth, rup, points_from_places(ctx.places, grid),
+            ctx.countries,
+        )
+    else:
+        shaking = estimate_shaking(
+            ev.magnitude, ev.latitude_deg, ev.longitude_deg, depth, rup, ctx.places, ctx.countries, model=ctx.shaking_model
+        )
     caveats = list(shaking.caveats)
+    if products is not None:
+        caveats.extend(products.problems)
     pager: PagerResult | None
     try:
         pager = pager_estimate(shaking)
@@ -207,7 +248,12 @@ def assess(ctx: Context, ev: EventRow, rupture: RuptureModel | None = None) -> A
         if ctx.membership.is_member(c.country_iso3, ev.origin_time_utc)
     }
     severe = int(sum(shaking.exposure_by_mmi.get(b, 0) for b in SEVERE_BINS))
-    return Assessment(rup, shaking, pager, outlook, regime, member_mmi, severe, tuple(caveats))
+    return Assessment(rup, shaking, pager, outlook, regime, member_mmi, severe, tuple(caveats), products)
+
+
+def _top_depth(magnitude: float, depth_km: float) -> float:
+    """Top of a rupture centred on the hypocentre with the Wells & Coppersmith (1994) width."""
+    return max(depth_km - rupture_width_km(magnitude) / 2.0, 0.0)
 
 
 def _forecast(ev: EventRow, depth: float, caveats: list[str]) -> tuple[Forecast | None, str | None]:
