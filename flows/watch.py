@@ -56,7 +56,8 @@ def watch(home: str | None = None, starttime: datetime | None = None) -> WatchSu
     error = "" if summary else f"{type(result).__name__}: {result}"
     products = _pull_products(home, started)
     response = respond(home=home)
-    out = WatchSummary(summary, error, response, products.lines())
+    news = [r.summary() for r in products.reports if r.changed or r.problems]  # quiet when nothing arrived
+    out = WatchSummary(summary, error, response, news)
     opened = f", {len(response.opened)} expeditions opened" if response.opened else ""
     rename_flow_run(f"{summary.describe() if summary else 'pull failed'}{opened}")
     if summary is None:
