@@ -154,14 +154,14 @@ def parse_shakemap_grid(data: bytes, source: str = "grid.xml", expected_ids: set
             source, f"grid of event {', '.join(sorted(ids)) or '(none)'}: expected event {', '.join(sorted(expected_ids))}"
         )
     nf = len(names)
-    values = _numbers(data[start + len(_DATA_OPEN):end], nf, source)
+    columns = _columns(data[start + len(_DATA_OPEN):end], nf, source)
+    count = sum(c.size for c in columns)
     want = nlon * nlat * nf
-    if values.size != want:
+    if count != want or any(c.size != nlon * nlat for c in columns):
         raise TruncatedGrid(
-            f"{values.size} numbers in <grid_data>: expected {nlon} x {nlat} points x {nf} fields = {want} (truncated?)", source
+            f"{count} numbers in <grid_data>: expected {nlon} x {nlat} points x {nf} fields = {want} (truncated?)", source
         )
-    table = values.reshape(nlat, nlon, nf)
-    cols = {n: np.ascontiguousarray(table[:, :, k]) for k, n in enumerate(names)}
+    cols = {n: columns[k].reshape(nlat, nlon) for k, n in enumerate(names)}
     lons = cols["LON"][0, :].copy()
     lats = cols["LAT"][:, 0].copy()
     if np.any(np.diff(lons) < 0):  # a grid across the date line: keep longitudes increasing (> 180)
@@ -188,15 +188,16 @@ def parse_shakemap_grid(data: bytes, source: str = "grid.xml", expected_ids: set
     )
 
 
-def _numbers(block: bytes, nfields: int, source: str) -> NDArray[np.float64]:
-    """Every number of the data block, row-major.
+def _columns(block: bytes, nfields: int, source: str) -> list[NDArray[np.float64]]:
+    """The data block as one array per field, in file order.
 
     Fast path: Arrow's multi-threaded CSV reader with a single-space delimiter (how ShakeMap writes
-    the block). Any irregular spacing or a short last line makes Arrow refuse the block; it is then
-    read by a plain split, and the caller's count check reports what is missing."""
+    the block); its columns become numpy arrays without a copy. Any irregular spacing or a short
+    last line makes Arrow refuse the block; it is then read by a plain split, and the caller's count
+    check reports what is missing."""
     body = block.strip()
     if not body:
-        return np.zeros(0)
+        return [np.zeros(0) for _ in range(nfields)]
     if not body.isascii():
         raise _fail(source, "non-ASCII bytes in <grid_data>: expected numbers only")
     names = [f"f{i}" for i in range(nfields)]
@@ -208,13 +209,17 @@ def _numbers(block: bytes, nfields: int, source: str) -> NDArray[np.float64]:
             convert_options=pcsv.ConvertOptions(column_types=dict.fromkeys(names, pa.float64())),
         )
         if table.num_rows and table.num_columns == nfields and all(c.null_count == 0 for c in table.columns):
-            return np.column_stack([c.to_numpy() for c in table.columns]).ravel()
+            return [c.to_numpy() for c in table.combine_chunks().columns]
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         pass
     try:
-        return np.array(body.split(), dtype=np.float64)
+        flat = np.array(body.split(), dtype=np.float64)
     except ValueError as exc:
         raise _fail(source, f"<grid_data> holds a value that is not a number: {exc}") from exc
+    if flat.size % nfields:
+        return [flat]  # not a whole number of rows: the count check names the shortfall
+    rows = flat.reshape(-1, nfields)
+    return [np.ascontiguousarray(rows[:, k]) for k in range(nfields)]
 
 
 def read_shakemap_grid(path: Path | str, expected_ids: set[str] | None = None) -> ShakeMapGridData:
