@@ -179,3 +179,20 @@ def test_grid_across_the_date_line_keeps_longitudes_increasing() -> None:
     ig = parse_shakemap((rows[0] + "<grid_data>\n" + "\n".join(wrapped)).encode(), "dateline.xml")
     assert ig.lons[0] == 178.0 and ig.lons[-1] == 181.0 and bool(np.all(np.diff(ig.lons) > 0))
     assert ig.sample(np.array([EVENT.lat]), np.array([-179.5]))[0] == pytest.approx(9.0 - np.log2(111.2 * np.cos(np.radians(EVENT.lat)) / 10.0), abs=0.05)
+
+
+def test_finite_fault_rupture_follows_the_product_strike_and_length() -> None:
+    from expedition.decisions.response.products import Authoritative, finite_fault_rupture
+    from expedition.science.hazard.rupture import rupture_distance_km
+
+    a = Authoritative("e1", fault_product_id="urn:usgs-product:us:finite-fault:x_1:1", fault_strike_deg=0.0, fault_length_km=200.0)
+    r = finite_fault_rupture(a, 22.0, 96.0, 1.0)
+    assert r is not None and r.kind == "segment" and r.length_km == pytest.approx(200.0, rel=1e-3)
+    (lat0, lon0), (lat1, lon1) = r.vertices
+    assert lon0 == pytest.approx(96.0) and lon1 == pytest.approx(96.0)
+    assert lat0 == pytest.approx(22.0 - 100 / 111.2, abs=0.01) and lat1 == pytest.approx(22.0 + 100 / 111.2, abs=0.01)
+    assert "finite-fault product urn:usgs-product:us:finite-fault:x_1:1: strike 0 deg, 200 km" in r.source
+    # a site 90 km north of the hypocentre is on the trace (1 km above it), one 90 km east is not
+    d = rupture_distance_km(r, np.array([22.0 + 90 / 111.2, 22.0]), np.array([96.0, 96.0 + 90 / (111.2 * np.cos(np.radians(22)))]))
+    assert d[0] == pytest.approx(1.0, abs=0.5) and d[1] == pytest.approx(90.0, abs=1.0)
+    assert finite_fault_rupture(Authoritative("e2", fault_strike_deg=10.0), 22.0, 96.0, 1.0) is None
