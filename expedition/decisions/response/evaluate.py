@@ -95,12 +95,15 @@ class _Run:
         self.touched: set[str] = set()
         self.locations: dict[tuple[str, int], Location] = {}
         self.products: dict[str, Authoritative] = {}
+        self.products_read: set[str] = set()
 
     def load_products(self, event_ids: Sequence[str]) -> None:
-        """Authoritative products (PAGER alert, ShakeMap grid, finite fault) of these events."""
-        missing = [e for e in event_ids if e not in self.products]
+        """Authoritative products (PAGER alert, ShakeMap grid, finite fault) of these events (one
+        query for all of them; each event is read once per run)."""
+        missing = [e for e in dict.fromkeys(event_ids) if e not in self.products_read]
         if missing:
             self.products.update(load_authoritative(self.w.con, missing))
+            self.products_read.update(missing)
 
     def policy_source(self, ev: EventRow) -> str:
         """``policy``, or ``policy:products:<fingerprint>`` when authoritative products exist: a new
