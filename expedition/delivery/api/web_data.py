@@ -85,9 +85,9 @@ def expedition_page(lake: Lake, settings: Settings, data: LakeData, view: Partne
                     lang: str) -> dict[str, Any]:
     """Everything the page of one (visible) expedition shows, in ``lang``."""
     from expedition.delivery.api.briefs_bridge import brief_context
+    from expedition.outputs.briefs.blocks import Lang
     from expedition.outputs.briefs.changes import history_with_changes
     from expedition.outputs.briefs.detail import evidence_text
-    from expedition.outputs.briefs.document import Lang
     from expedition.outputs.briefs.first_page import change_lines, event_title
     from expedition.outputs.briefs.i18n import texts
     from expedition.outputs.briefs.reasons import decision_sentence, roman

@@ -8,8 +8,8 @@ import re
 from typing import Any
 
 from expedition.outputs.briefs import charts
+from expedition.outputs.briefs.blocks import Document, Lang
 from expedition.outputs.briefs.context import ROMAN, BriefContext
-from expedition.outputs.briefs.document import Document, Lang
 from expedition.outputs.briefs.reasons import caveats, decision_sentence, roman
 
 __all__ = ["build"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from expedition.outputs.briefs import charts
+from expedition.outputs.briefs.blocks import Document, Lang, Notes
 from expedition.outputs.briefs.context import ROMAN, BriefContext
-from expedition.outputs.briefs.document import Document, Lang, Notes
 from expedition.outputs.briefs.reasons import roman
 
 __all__ = ["build", "change_lines", "event_title"]

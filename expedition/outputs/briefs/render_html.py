@@ -8,7 +8,7 @@ from functools import cache
 
 import jinja2
 
-from expedition.outputs.briefs.document import Document
+from expedition.outputs.briefs.blocks import Document
 
 __all__ = ["render_html"]
 

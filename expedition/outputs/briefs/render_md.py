@@ -3,7 +3,7 @@ so the Markdown stays readable in any viewer; :func:`render_md` returns the text
 
 from __future__ import annotations
 
-from expedition.outputs.briefs.document import Document
+from expedition.outputs.briefs.blocks import Document
 
 __all__ = ["render_md"]
 

@@ -12,7 +12,7 @@ from fpdf.enums import XPos, YPos
 from fpdf.fonts import FontFace
 from fpdf.util import Padding
 
-from expedition.outputs.briefs.document import Block, Document
+from expedition.outputs.briefs.blocks import Block, Document
 from expedition.outputs.briefs.fonts import cjk_font, latin_fonts
 
 __all__ = ["render_pdf"]
