@@ -211,10 +211,12 @@ def pull_provider(
             run.windows(HISTORY_START, start, start - HISTORY_START, advance_origin=False,
                         updatedafter=previous_updated - overlap)
     except ProviderError as exc:
-        with lake.writer() as w:
+        def record_error(w: LakeWriter) -> None:
             state.sync(w)
             state.last_error = f"{dt.datetime.now(dt.UTC):%Y-%m-%dT%H:%M:%SZ} {exc}"
             w.write("provider_watermarks", state.row(), mode="upsert")
+
+        lake.run_writer(record_error, what=f"pull {prov.name}: error")
         report.requests = client.requests
         report.incidents = client.incidents
         raise
@@ -316,8 +318,7 @@ class _Run:
             w.write("provider_watermarks", self.state.row(), mode="upsert")
 
         if rows.num_rows == 0:
-            with self.lake.writer() as w:
-                update_watermark(w)
+            self.lake.run_writer(update_watermark, what=f"pull {self.provider.name}: watermark")
         else:
             rep = ingest_solutions(
                 self.lake, rows, "catalog_pull", f"{self.provider.name} {label}", url, archived, self.settings,

@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from catalogs.fdsn import Provider
+from warehouse.backend import S3Options
+from warehouse.concurrency import RetryPolicy
 from warehouse.config import LakeConfig
 
 __all__ = ["Provider", "Settings", "SettingsError", "default_home", "load_settings"]
@@ -58,7 +60,19 @@ class Settings:
     # Lake: catalog URL for DuckLake and the directory holding its Parquet files.
     lake_catalog: str | None = None
     lake_data_path: str | None = None
+    # S3-compatible storage for an ``s3://`` data path (unset: the AWS_* environment variables)
+    lake_s3_endpoint: str | None = None  # host:port of a non-AWS server (MinIO, Ceph, moto)
+    lake_s3_region: str | None = None
+    lake_s3_access_key_id: str | None = None
+    lake_s3_secret_access_key: str | None = None
+    lake_s3_session_token: str | None = None
+    lake_s3_url_style: str | None = None  # "path" for most non-AWS servers
+    lake_s3_use_ssl: bool = True
     writer_wait_s: float = 30.0
+    # Concurrent writers on a PostgreSQL catalog: attempts of one transaction, jittered backoff
+    writer_max_attempts: int = 8
+    writer_retry_base_s: float = 0.05
+    writer_retry_cap_s: float = 2.0
     # Large appends (survey files) write Parquet with pyarrow and register it (warehouse.bulk)
     bulk_append: bool = True
     query_row_limit: int = 100_000
@@ -96,8 +110,14 @@ class Settings:
 
     def lake_config(self) -> LakeConfig:
         """The warehouse's configuration of this lake (``warehouse.lake.Lake.from_settings`` calls it)."""
+        s3 = S3Options(
+            endpoint=self.lake_s3_endpoint, region=self.lake_s3_region, access_key_id=self.lake_s3_access_key_id,
+            secret_access_key=self.lake_s3_secret_access_key, session_token=self.lake_s3_session_token,
+            url_style=self.lake_s3_url_style, use_ssl=self.lake_s3_use_ssl,
+        )
+        retry = RetryPolicy(self.writer_max_attempts, self.writer_retry_base_s, self.writer_retry_cap_s)
         return LakeConfig(home=self.home, catalog_url=self.catalog_url, data_path=self.data_path,
-                          writer_wait_s=self.writer_wait_s, bulk_append=self.bulk_append)
+                          writer_wait_s=self.writer_wait_s, bulk_append=self.bulk_append, s3=s3, retry=retry)
 
     @property
     def raw_dir(self) -> Path:

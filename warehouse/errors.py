@@ -6,6 +6,7 @@ Tree::
     ├── LakeNotInitialised   the data root has no lake yet (run ``expedition init``)
     ├── SchemaMismatch       rows do not match a declared table schema (names the column)
     ├── WarehouseBusy        another process holds the single-writer lock
+    │   └── WriteConflict    concurrent writers changed the same table; retries ran out
     └── QueryRefused         a query-mode statement is not a read-only SELECT, or is bounded out
 """
 
@@ -32,6 +33,11 @@ class SchemaMismatch(WarehouseError):
 
 class WarehouseBusy(WarehouseError):
     """The single-writer lock could not be taken in time."""
+
+
+class WriteConflict(WarehouseBusy):
+    """Another writer committed a change to the same table first (optimistic concurrency on a
+    PostgreSQL catalog); raised after the bounded retries ran out."""
 
 
 class QueryRefused(WarehouseError):

@@ -17,7 +17,8 @@ import duckdb
 log = logging.getLogger(__name__)
 
 # DuckDB's extension name for each wheel name.
-_LOAD_NAME = {"sqlite": "sqlite_scanner", "ducklake": "ducklake", "spatial": "spatial"}
+_LOAD_NAME = {"sqlite": "sqlite_scanner", "ducklake": "ducklake", "spatial": "spatial", "postgres": "postgres_scanner",
+              "httpfs": "httpfs", "mysql": "mysql_scanner"}
 
 
 class ExtensionUnavailable(RuntimeError):

@@ -4,10 +4,15 @@ Usage::
 
     lake = Lake.from_config(LakeConfig.local(home))   # or Lake.from_settings(settings): anything with lake_config()
     lake.init()                                   # idempotent: creates tables, migrates columns
-    with lake.writer() as w:                      # single writer, one ACID transaction
+    def body(w: LakeWriter) -> None:              # one ACID transaction, run again on a write conflict
         w.write("events", events_table, mode="upsert")
         w.write("event_aliases", aliases, mode="insert_new")
+    lake.run_writer(body, what="events")
     con = lake.connect(read_only=True)            # readers work while a writer writes
+
+The catalog is SQLite (one writer at a time under a file lock) or PostgreSQL (several writers on
+several machines, optimistic concurrency: :mod:`warehouse.concurrency`); the data path a local or
+shared folder or S3-compatible storage (:mod:`warehouse.backend`).
 
 A process killed mid-write leaves only unreferenced Parquet files, which
 ``expedition maintain`` deletes; the catalog commit is atomic, so no partial
@@ -20,16 +25,18 @@ import contextlib
 import logging
 import os
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import duckdb
 import pyarrow as pa
 
 from warehouse import sqlfiles
+from warehouse.backend import Backend, S3Options, backend_of, s3_secret_sql
+from warehouse.concurrency import RetryPolicy, create_fences, is_write_conflict, run_with_retries
 from warehouse.config import HasLakeConfig, LakeConfig
-from warehouse.errors import LakeNotInitialised, WarehouseError
+from warehouse.errors import LakeNotInitialised, WarehouseError, WriteConflict
 from warehouse.extensions import load_extensions
 from warehouse.schema import TableSpec, conform, duckdb_type
 from warehouse.tables import ALL_TABLES
@@ -44,6 +51,8 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 _SCHEMA_TABLE = "qe_schema_versions"
 
@@ -72,22 +81,30 @@ class Lake:
     """Paths and connections of one lake."""
 
     def __init__(self, home: Path, catalog_url: str, data_path: str, writer_wait_s: float = 30.0,
-                 bulk_append: bool = True) -> None:
+                 bulk_append: bool = True, s3: S3Options | None = None, retry: RetryPolicy | None = None) -> None:
         self.home = Path(home)
         self.catalog_url = catalog_url
         self.data_path = data_path if data_path.endswith(("/", os.sep)) else data_path + "/"
         self.writer_wait_s = writer_wait_s
         self.bulk_append = bulk_append
+        self.s3 = s3 or S3Options()
+        self.retry = retry or RetryPolicy()
 
     @classmethod
     def from_config(cls, config: LakeConfig) -> Lake:
         """The lake described by ``config``."""
-        return cls(config.home, config.catalog_url, config.data_path, config.writer_wait_s, config.bulk_append)
+        return cls(config.home, config.catalog_url, config.data_path, config.writer_wait_s, config.bulk_append,
+                   s3=config.s3, retry=config.retry)
 
     @classmethod
     def from_settings(cls, settings: HasLakeConfig) -> Lake:
         """The lake of an application settings object (``expedition.settings.Settings``)."""
         return cls.from_config(settings.lake_config())
+
+    @property
+    def backend(self) -> Backend:
+        """The kind of catalog and storage (``backend.describe()`` for people)."""
+        return backend_of(self.catalog_url, self.data_path)
 
     # -- paths ---------------------------------------------------------------
     @property
@@ -137,7 +154,7 @@ class Lake:
             raise LakeNotInitialised(f"no lake under {self.home}: run `expedition init --home {self.home}`")
         if create:
             self.lake_dir.mkdir(parents=True, exist_ok=True)
-            if not self.data_path.startswith(("s3://", "gs://", "az://", "http")):
+            if not self.backend.is_remote_storage:
                 Path(self.data_path).mkdir(parents=True, exist_ok=True)
             return self._open(read_only=False, snapshot=None, spatial=spatial)
         if snapshot is not None or spatial:
@@ -177,10 +194,11 @@ class Lake:
     def _open(self, read_only: bool, snapshot: int | None, spatial: bool) -> duckdb.DuckDBPyConnection:
         """A new DuckDB instance with the extensions loaded and the lake attached."""
         con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
+        backend = self.backend
         try:
-            load_extensions(
-                con, ("sqlite", "ducklake", "spatial") if spatial else ("sqlite", "ducklake"), self.extension_dir
-            )
+            load_extensions(con, (*backend.extensions, "spatial") if spatial else backend.extensions, self.extension_dir)
+            if backend.storage_kind == "s3":
+                con.execute(s3_secret_sql(self.s3.with_environment()))
             # ATTACH takes no bound parameters: paths come from settings and are quoted as literals.
             opts = [f"DATA_PATH {sql_literal(self.data_path)}"]
             if read_only or snapshot is not None:
@@ -249,43 +267,50 @@ class Lake:
 
     # -- schema ------------------------------------------------------------------
     def init(self, tables: tuple[TableSpec, ...] = ALL_TABLES) -> list[str]:
-        """Create missing tables and add columns new in their declared schema. Idempotent.
+        """Create missing tables and add columns new in their declared schema. Idempotent (two
+        processes may run it at once on a PostgreSQL catalog: the second retries and finds them).
 
         Returns the names of the tables created or migrated."""
+        return self.run_writer(lambda w: self._init_in(w, tables), create=True, what="init")
+
+    def _init_in(self, w: LakeWriter, tables: tuple[TableSpec, ...]) -> list[str]:
         changed: list[str] = []
-        with self.writer(create=True) as w:
-            con = w.con
-            con.execute(
-                f"CREATE TABLE IF NOT EXISTS {LAKE_ALIAS}.{_SCHEMA_TABLE} "
-                "(table_name VARCHAR, schema_version INTEGER, applied_utc TIMESTAMPTZ)"
-            )
-            versions = dict(con.execute(
-                f"SELECT table_name, max(schema_version) FROM {LAKE_ALIAS}.{_SCHEMA_TABLE} GROUP BY 1"
-            ).fetchall())
-            existing = {r[0] for r in con.execute(
-                "SELECT table_name FROM information_schema.tables WHERE table_catalog = ?", [LAKE_ALIAS]
-            ).fetchall()}
-            for spec in tables:
-                qname = f'{LAKE_ALIAS}."{spec.name}"'
-                if spec.name not in existing:
-                    con.execute(spec.ddl(qname))
-                    if spec.partition_by:
-                        cols = ", ".join(f'"{c}"' for c in spec.partition_by)
-                        con.execute(f"ALTER TABLE {qname} SET PARTITIONED BY ({cols})")
-                    changed.append(spec.name)
-                elif versions.get(spec.name, 0) < spec.version:
-                    have = {r[0] for r in con.execute(
-                        "SELECT column_name FROM information_schema.columns WHERE table_catalog = ? AND table_name = ?",
-                        [LAKE_ALIAS, spec.name],
-                    ).fetchall()}
-                    for f in spec.schema:
-                        if f.name not in have:
-                            con.execute(f'ALTER TABLE {qname} ADD COLUMN "{f.name}" {duckdb_type(f)}')
-                    changed.append(spec.name)
-                if versions.get(spec.name, 0) < spec.version:
-                    con.execute(
-                        f"INSERT INTO {LAKE_ALIAS}.{_SCHEMA_TABLE} VALUES (?, ?, now())", [spec.name, spec.version]
-                    )
+        con = w.con
+        con.execute(
+            f"CREATE TABLE IF NOT EXISTS {LAKE_ALIAS}.{_SCHEMA_TABLE} "
+            "(table_name VARCHAR, schema_version INTEGER, applied_utc TIMESTAMPTZ)"
+        )
+        versions = dict(con.execute(
+            f"SELECT table_name, max(schema_version) FROM {LAKE_ALIAS}.{_SCHEMA_TABLE} GROUP BY 1"
+        ).fetchall())
+        existing = {r[0] for r in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_catalog = ? AND table_schema = 'main'",
+            [LAKE_ALIAS],
+        ).fetchall()}
+        for spec in tables:
+            qname = f'{LAKE_ALIAS}."{spec.name}"'
+            if spec.name not in existing:
+                con.execute(spec.ddl(qname))
+                if spec.partition_by:
+                    cols = ", ".join(f'"{c}"' for c in spec.partition_by)
+                    con.execute(f"ALTER TABLE {qname} SET PARTITIONED BY ({cols})")
+                changed.append(spec.name)
+            elif versions.get(spec.name, 0) < spec.version:
+                have = {r[0] for r in con.execute(
+                    "SELECT column_name FROM information_schema.columns WHERE table_catalog = ? AND table_schema = 'main' "
+                "AND table_name = ?",
+                    [LAKE_ALIAS, spec.name],
+                ).fetchall()}
+                for f in spec.schema:
+                    if f.name not in have:
+                        con.execute(f'ALTER TABLE {qname} ADD COLUMN "{f.name}" {duckdb_type(f)}')
+                changed.append(spec.name)
+            if versions.get(spec.name, 0) < spec.version:
+                con.execute(
+                    f"INSERT INTO {LAKE_ALIAS}.{_SCHEMA_TABLE} VALUES (?, ?, now())", [spec.name, spec.version]
+                )
+        if self.backend.concurrent_writers:
+            create_fences(con, [spec.name for spec in tables])
         return changed
 
     # -- writing -------------------------------------------------------------------
@@ -304,29 +329,56 @@ class Lake:
         finally:
             con.close()
 
+    def run_writer(self, body: Callable[[LakeWriter], T], *, create: bool = False, what: str = "write") -> T:
+        """Run ``body(writer)`` in one lake transaction and commit; on a PostgreSQL catalog, run it
+        again (a new transaction, re-reading the lake) when another writer committed a change to the
+        same table first, up to ``retry.attempts`` times with jittered backoff (see
+        :mod:`warehouse.concurrency`). ``body`` must keep its effects inside the transaction.
+
+        Raises :class:`WriteConflict` when the retries run out, :class:`WarehouseBusy` when the
+        SQLite single-writer lock is not free within ``writer_wait_s``."""
+
+        def attempt(k: int) -> T:
+            with self.writer(create=create, attempt=k) as w:
+                return body(w)
+
+        return run_with_retries(attempt, self.retry, what)
+
     @contextlib.contextmanager
     def writer(
-        self, create: bool = False, wait_s: float | None = None, transaction: bool = True
+        self, create: bool = False, wait_s: float | None = None, transaction: bool = True, attempt: int = 1
     ) -> Iterator[LakeWriter]:
-        """Take the single-writer lock, open one transaction, commit on success.
+        """Open one transaction, commit on success: under the single-writer lock on a SQLite
+        catalog; without a lock on a PostgreSQL catalog, where a commit that conflicts with
+        another writer's raises :class:`WriteConflict` (:meth:`run_writer` retries those).
 
-        ``transaction=False`` holds the lock but lets each statement commit on its own
+        ``transaction=False`` lets each statement commit on its own
         (maintenance: DuckLake refuses compaction and changes in one transaction).
 
         Raises :class:`WarehouseBusy` when another process keeps the lock longer than
         ``wait_s`` (default: the ``writer_wait_s`` setting)."""
         self.lake_dir.mkdir(parents=True, exist_ok=True)
         wait = self.writer_wait_s if wait_s is None else wait_s
-        with file_lock(self.lock_path, wait):
+        concurrent = self.backend.concurrent_writers
+        with contextlib.nullcontext() if concurrent else file_lock(self.lock_path, wait):
             con = self.connect(create=create)
-            w = LakeWriter(con, bulk_append=self.bulk_append)
+            w = LakeWriter(con, bulk_append=self.bulk_append, fences=concurrent and transaction, attempt=attempt)
             try:
                 if transaction:
                     con.execute("BEGIN TRANSACTION")
                 yield w
                 w.finish_pending()
                 if transaction:
-                    con.execute("COMMIT")
+                    try:
+                        con.execute("COMMIT")
+                    except duckdb.Error as exc:
+                        if is_write_conflict(exc):
+                            raise WriteConflict(
+                                f"another writer changed the same lake table first (attempt {attempt} of "
+                                f"{self.retry.attempts}); nothing of this transaction was written. Retry, or raise "
+                                f"QE_WRITER_MAX_ATTEMPTS: {exc}"
+                            ) from exc
+                        raise
                 w.settle(committed=True)
             except BaseException:
                 if transaction:

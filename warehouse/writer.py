@@ -1,4 +1,6 @@
-"""Writing to the lake: one transaction under the single-writer lock (see :meth:`Lake.writer`).
+"""Writing to the lake: one transaction, under the single-writer lock on a SQLite catalog, claiming
+the fence of every table it writes on a PostgreSQL catalog (see :meth:`Lake.writer` and
+:mod:`warehouse.concurrency`).
 
 :class:`LakeWriter` checks rows against the declared table schemas and writes them in three
 modes (``insert_new``, ``upsert``, ``append``), or as bulk Parquet files registered in the same
@@ -21,6 +23,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from warehouse.concurrency import claim_fence
 from warehouse.errors import WarehouseBusy
 from warehouse.schema import TableSpec, check_constants, conform, duckdb_type
 from warehouse.tables import spec as table_spec
@@ -58,10 +61,15 @@ class _Started:
 class LakeWriter:
     """Writes inside one lake transaction; see :meth:`Lake.writer`."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, bulk_append: bool = True) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, bulk_append: bool = True, *, fences: bool = False,
+                 attempt: int = 1) -> None:
         self.con = con
         self.bulk_append = bulk_append
         self.committed = False
+        #: 1 for the first run of a transaction, 2.. when :meth:`Lake.run_writer` runs it again
+        self.attempt = attempt
+        self._fences = fences
+        self._claimed: set[str] = set()
         self._n = 0
         self._staged: dict[int, tuple[BulkFiles, WriteResult | None]] = {}  # adopted bulk files, by id
 
@@ -94,12 +102,22 @@ class LakeWriter:
         self._staged.setdefault(id(staged), (staged, None))
         return _Started(lambda: self._register(staged))
 
+    def claim(self, name: str) -> None:
+        """Make this transaction conflict with any other that writes table ``name`` and commits
+        first (PostgreSQL catalog; a no-op under the SQLite lock). Every write claims its table;
+        call it directly when a decision rests on reading a table this transaction does not write."""
+        if self._fences and name not in self._claimed:
+            claim_fence(self.con, name)
+            self._claimed.add(name)
+
     def _register(self, staged: BulkFiles) -> WriteResult:
         """Add the staged files to this transaction (once)."""
         done = self._staged[id(staged)][1]
         if done is not None:
             return done
         written = staged.files()
+        if written:
+            self.claim(staged.table)
         for path, _ in written:
             self.con.execute("CALL ducklake_add_data_files(?, ?, ?)", [LAKE_ALIAS, staged.table, str(path)])
         result = WriteResult(staged.table, sum(rows for _, rows in written), 0)
@@ -141,6 +159,7 @@ class LakeWriter:
         table = conform(data, spec, omit=const)
         if table.num_rows == 0:
             return WriteResult(name, 0, 0)
+        self.claim(name)
         self._n += 1
         view = f"_qe_in_{self._n}"
         table = table.append_column("__qe_row", pa.array(np.arange(table.num_rows, dtype=np.int64)))
@@ -199,6 +218,7 @@ class LakeWriter:
     def delete(self, name: str, where_sql: str, params: list[Any]) -> None:
         """Delete rows of ``name`` matching a trusted predicate with bound ``params``."""
         table_spec(name)
+        self.claim(name)
         self.con.execute(f'DELETE FROM {LAKE_ALIAS}."{name}" WHERE {where_sql}', params)
 
     def set_commit_message(self, author: str, message: str) -> None:

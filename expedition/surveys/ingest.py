@@ -157,10 +157,12 @@ def ingest_file(
     staged = None
     if not (strict and pc.any(pc.invert(local_land)).as_py()):
         staged = lake.stage_bulk(table, _observation_rows(checked), constants, keep=local_land)
+    prepared = _Prepared(checked, canon.raw, raw.format, archived, archived_labels, m, started, constants, local_land)
     try:
-        with lake.writer() as w:
-            _write_batch(w, report, _Prepared(checked, canon.raw, raw.format, archived, archived_labels, m, started,
-                                              constants, local_land), staged, strict)
+        # A run again after a write conflict (PostgreSQL catalog) re-reads the lake and writes its
+        # files again: the staged ones were deleted with the rolled-back transaction.
+        lake.run_writer(lambda w: _write_batch(w, report, prepared, staged if w.attempt == 1 else None, strict),
+                        what=f"survey {path.name}")
     finally:
         if staged is not None:
             staged.discard()  # a no-op once a committed transaction registered them
