@@ -211,9 +211,11 @@ def pull_provider(
             run.windows(HISTORY_START, start, start - HISTORY_START, advance_origin=False,
                         updatedafter=previous_updated - overlap)
     except ProviderError as exc:
+        error = f"{dt.datetime.now(dt.UTC):%Y-%m-%dT%H:%M:%SZ} {exc}"
+
         def record_error(w: LakeWriter) -> None:
             state.sync(w)
-            state.last_error = f"{dt.datetime.now(dt.UTC):%Y-%m-%dT%H:%M:%SZ} {exc}"
+            state.last_error = error
             w.write("provider_watermarks", state.row(), mode="upsert")
 
         lake.run_writer(record_error, what=f"pull {prov.name}: error")

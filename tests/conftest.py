@@ -186,3 +186,27 @@ def myanmar(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Any:
 
     root = tmp_path_factory.mktemp("myanmar")
     return myanmar_home(shared_data, root / "home", root / "cache")
+
+
+# --- real servers for the scale-out tests (bench/servers.py) -------------------------------------
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[Any]:
+    """A real PostgreSQL 15 server on 127.0.0.1 for the session (skips when its binaries are absent)."""
+    from bench.servers import postgres_missing
+    from bench.servers import postgres_server as start
+
+    why = postgres_missing()
+    if why:
+        pytest.skip(why)
+    with start() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[Any]:
+    """moto's standalone S3 server on 127.0.0.1 for the session."""
+    pytest.importorskip("moto.server", reason="moto[server] (dev extra) is not installed")
+    from bench.servers import s3_server as start
+
+    with start() as server:
+        yield server

@@ -30,6 +30,7 @@ def init(home: HomeOpt = None) -> None:
     for sub in (settings.raw_dir, settings.briefs_dir):
         sub.mkdir(parents=True, exist_ok=True)
     typer.echo(f"lake ready at {settings.home} ({len(changed)} tables created or migrated)")
+    typer.echo(f"backend:   {lake.backend.describe()}")
 
 
 def status(
@@ -50,6 +51,7 @@ def status(
         return
     typer.echo(f"home:      {st['home']}")
     typer.echo(f"catalog:   {st['catalog']}")
+    typer.echo(f"backend:   {st['backend']}")
     typer.echo(f"snapshot:  {st['snapshot_id']} at {st['last_update_utc']}")
     typer.echo(f"data size: {st['data_bytes'] / 1e6:.2f} MB in {st['data_files']} files")
     for t in st["tables"]:
