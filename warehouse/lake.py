@@ -89,6 +89,8 @@ class Lake:
         self.bulk_append = bulk_append
         self.s3 = s3 or S3Options()
         self.retry = retry or RetryPolicy()
+        #: write conflicts this object's :meth:`run_writer` has retried (for benchmarks and logs)
+        self.conflicts_retried = 0
 
     @classmethod
     def from_config(cls, config: LakeConfig) -> Lake:
@@ -342,7 +344,10 @@ class Lake:
             with self.writer(create=create, attempt=k) as w:
                 return body(w)
 
-        return run_with_retries(attempt, self.retry, what)
+        def conflicted(_k: int, _exc: BaseException) -> None:
+            self.conflicts_retried += 1
+
+        return run_with_retries(attempt, self.retry, what, on_conflict=conflicted)
 
     @contextlib.contextmanager
     def writer(
@@ -369,6 +374,7 @@ class Lake:
                 yield w
                 w.finish_pending()
                 if transaction:
+                    log.debug("committing (attempt %d)", attempt)
                     try:
                         con.execute("COMMIT")
                     except duckdb.Error as exc:
