@@ -21,7 +21,7 @@ import json
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -161,8 +161,12 @@ def ingest_file(
     try:
         # A run again after a write conflict (PostgreSQL catalog) re-reads the lake and writes its
         # files again: the staged ones were deleted with the rolled-back transaction.
-        lake.run_writer(lambda w: _write_batch(w, report, prepared, staged if w.attempt == 1 else None, strict),
-                        what=f"survey {path.name}")
+        def attempt(w: LakeWriter) -> IngestReport:
+            fresh = replace(report)  # nothing of a rolled-back attempt carries over
+            _write_batch(w, fresh, prepared, staged if w.attempt == 1 else None, strict)
+            return fresh
+
+        report = lake.run_writer(attempt, what=f"survey {path.name}")
     finally:
         if staged is not None:
             staged.discard()  # a no-op once a committed transaction registered them
