@@ -63,3 +63,15 @@ def write_brief_task(home: str, expedition_id: str, formats: tuple[str, ...] = (
     settings = settings_for(home)
     lake = lake_for(settings)
     return [generate_brief(lake, settings, expedition_id, fmt=fmt) for fmt in formats]
+
+
+@task(name="notify-decisions", cache_policy=NO_CACHE, retry_condition_fn=retry_condition_fn, tags=[WRITER_TAG])
+def notify_decisions_task(home: str, decisions: list[Any]) -> Any:
+    """Tell the configured channels (webhook, e-mail, chat) about decisions that open, upgrade or flag an
+    expedition; each (decision, channel) once, however often this runs."""
+    from expedition.notify import notify_decisions
+
+    settings = settings_for(home)
+    report = notify_decisions(lake_for(settings), settings, decisions)
+    logger().info("notifications: %s", report.summary())
+    return report
