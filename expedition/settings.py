@@ -40,7 +40,7 @@ class NotifyChannel:
     ``kind``: ``webhook`` (JSON POST), ``chat`` (Slack/Mattermost-style incoming webhook: ``{"text": ...}``)
     or ``email`` (SMTP). Filters: ``countries`` (ISO3; any of the decision's countries; empty: all),
     ``min_alert`` (green < yellow < orange < red; unset: all) and ``decisions`` (which kinds). An SMTP
-    password may come from ``QE_NOTIFY_<NAME>_PASSWORD`` instead of the file.
+    password may come from ``QE_NOTIFY_<NAME>_PASSWORD`` (name upper-cased, other characters as ``_``).
     """
 
     name: str
@@ -230,7 +230,8 @@ def _channels_from(raw: Any, origin: str) -> tuple[NotifyChannel, ...]:
             raise SettingsError(f"{origin}: notify[{i}].min_alert must be green, yellow, orange or red")
         values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in item.items()}
         if values["kind"] == "email" and not values.get("smtp_password"):
-            values["smtp_password"] = os.environ.get(f"QE_NOTIFY_{str(values['name']).upper()}_PASSWORD") or None
+            env_name = "".join(c if c.isalnum() else "_" for c in str(values["name"])).upper()
+            values["smtp_password"] = os.environ.get(f"QE_NOTIFY_{env_name}_PASSWORD") or None
         out.append(NotifyChannel(**values))
     if len({c.name for c in out}) != len(out):
         raise SettingsError(f"{origin}: notify channel names must be unique")
