@@ -18,8 +18,9 @@ from flows.retry import retry_condition_fn
 from flows.runtime import lake_for, logger, settings_for
 
 #: Tag of every task that writes the lake: ``prefect concurrency-limit create qe-lake-writer 1`` makes a
-#: Prefect server run one of them at a time (the lake's writer lock already serialises the writes
-#: themselves; the limit also serialises the fetches, so use it only to spare a slow machine).
+#: Prefect server run one of them at a time (the lake already keeps writes exactly-once: the writer
+#: lock on SQLite, conflict retries on PostgreSQL; the limit also serialises the fetches, so use it
+#: only to spare a slow machine or a small database).
 WRITER_TAG = "qe-lake-writer"
 
 
