@@ -50,6 +50,7 @@ def in_process(home: Path, job: str) -> dict[str, Any]:
     return run_job(Lake.from_settings(settings), settings, job)
 
 
+@pytest.mark.slow
 def test_postgres_catalog_with_s3_data_end_to_end(postgres_server: Any, s3_server: Any, tmp_path: Path) -> None:
     """`expedition init`/`status` name the backend; a catalog file lands with its Parquet files in the bucket."""
     bucket = s3_server.new_bucket()
@@ -173,3 +174,46 @@ def test_a_writer_killed_mid_commit_leaves_nothing_partial(pg_home: Path, tmp_pa
         assert scalar(pg_home, "SELECT count(*) FROM survey_buildings_obs WHERE building_id LIKE ?",
                       [f"T000k{trial}-%"]) == 200
     assert check(pg_home) == []
+
+
+def test_retries_are_bounded_jittered_and_only_for_write_conflicts() -> None:
+    import duckdb
+
+    from warehouse.concurrency import RetryPolicy, is_write_conflict, run_with_retries
+    from warehouse.errors import WriteConflict
+
+    policy = RetryPolicy(attempts=4, base_s=0.1, cap_s=0.25)
+    rng = random.Random(3)
+    delays = [policy.delay(k, rng) for k in (1, 2, 3, 4) for _ in range(50)]
+    assert min(delays) >= 0 and max(delays[:50]) <= 0.1 and max(delays) <= 0.25 and len(set(delays)) > 100
+    conflict = duckdb.TransactionException('Transaction conflict - attempting to insert into table with index "2"')
+    assert is_write_conflict(conflict) and not is_write_conflict(duckdb.TransactionException("cannot commit"))
+    slept: list[float] = []
+    calls: list[int] = []
+
+    def flaky(k: int) -> str:
+        calls.append(k)
+        if k < 3:
+            raise WriteConflict("another writer changed the same lake table first") from conflict
+        return "done"
+
+    assert run_with_retries(flaky, policy, "test", sleep=slept.append) == "done"
+    assert calls == [1, 2, 3] and len(slept) == 2 and all(0 <= s <= 0.25 for s in slept)
+
+    def always(k: int) -> str:
+        calls.append(k)
+        raise WriteConflict("conflict") from conflict
+
+    calls.clear()
+    with pytest.raises(WriteConflict):
+        run_with_retries(always, policy, "test", sleep=slept.append)
+    assert calls == [1, 2, 3, 4]  # bounded
+
+    def broken(k: int) -> str:
+        calls.append(k)
+        raise ValueError("not a conflict")
+
+    calls.clear()
+    with pytest.raises(ValueError):
+        run_with_retries(broken, policy, "test", sleep=slept.append)
+    assert calls == [1]  # never retried
