@@ -64,7 +64,7 @@ def run_job(lake: Any, settings: Any, job: str) -> dict[str, Any]:
         srep = ingest_survey_file(lake, settings, exp, Path(path), kind="buildings")
         return {"job": job, "rows_landed": srep.rows_landed, "already": srep.already_ingested}
     if kind == "evaluate":
-        from expedition.response.evaluate import evaluate_events
+        from expedition.decisions.response.evaluate import evaluate_events
 
         return {"job": job, "decisions": len(evaluate_events(lake, settings))}
     raise SystemExit(f"unknown job {job!r}")
@@ -72,7 +72,7 @@ def run_job(lake: Any, settings: Any, job: str) -> dict[str, Any]:
 
 def worker(home: Path, jobs: Sequence[str], announce: bool, wait_go: bool) -> None:
     """Open the lake, say ``ready``, wait for ``go`` (stdin), run ``jobs`` in turn, print a JSON line."""
-    from expedition.response.assess import load_context
+    from expedition.decisions.response.assess import load_context
     from expedition.settings import load_settings
     from warehouse.lake import Lake
 
@@ -148,7 +148,7 @@ def make_home(root: Path, catalog: str | None) -> Path:
     """An initialised lake (``catalog`` None: SQLite) with weeks 0 and 1 ingested and evaluated (two
     expeditions for the surveys)."""
     from catalogs.ingest import ingest_solutions
-    from expedition.response.evaluate import evaluate_events
+    from expedition.decisions.response.evaluate import evaluate_events
     from expedition.settings import load_settings
     from warehouse.lake import Lake
 

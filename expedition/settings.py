@@ -119,7 +119,7 @@ class Settings:
     # Flows and scale-out
     dask_address: str | None = None
     dask_workers: int = 2
-    # Notifications to people (expedition.notify): channels, the briefs' public address, retries
+    # Notifications to people (expedition.delivery.notify): channels, the briefs' public address, retries
     notify_channels: tuple[NotifyChannel, ...] = ()
     brief_base_url: str | None = None  # e.g. https://qe.example.org/briefs -> <url>/<expedition>/
     notify_attempts: int = 4

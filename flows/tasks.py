@@ -70,7 +70,7 @@ def write_brief_task(home: str, expedition_id: str, formats: tuple[str, ...] = (
 def notify_decisions_task(home: str, decisions: list[Any]) -> Any:
     """Tell the configured channels (webhook, e-mail, chat) about decisions that open, upgrade or flag an
     expedition; each (decision, channel) once, however often this runs."""
-    from expedition.notify import notify_decisions
+    from expedition.delivery.notify import notify_decisions
 
     settings = settings_for(home)
     report = notify_decisions(lake_for(settings), settings, decisions)

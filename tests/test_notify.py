@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from expedition.response.decisions import Decision
+from expedition.decisions.response.decisions import Decision
 from expedition.settings import NotifyChannel, SettingsError, load_settings
 
 
@@ -114,7 +114,7 @@ def test_each_decision_reaches_each_channel_that_wants_it_once(
 ) -> None:
     from dataclasses import replace
 
-    from expedition.notify import notify_decisions
+    from expedition.delivery.notify import notify_decisions
 
     cfg = replace(settings, notify_channels=channels(receiver, mailbox), brief_base_url="https://qe.example.org/briefs",
                   notify_retry_base_s=0.01)
@@ -154,7 +154,7 @@ def test_a_refused_notification_is_recorded_and_sent_by_the_next_dispatch(
 ) -> None:
     from dataclasses import replace
 
-    from expedition.notify import notify_decisions
+    from expedition.delivery.notify import notify_decisions
 
     cfg = replace(settings, notify_channels=(NotifyChannel("ops", "webhook", url=f"{receiver.url}/ops"),),
                   notify_retry_base_s=0.01, notify_attempts=3)
@@ -179,7 +179,7 @@ def dispatch_main() -> None:
     """A dispatcher process (``python -c``): settings from the environment, ready/go on stdio."""
     import sys
 
-    from expedition.notify import notify_decisions
+    from expedition.delivery.notify import notify_decisions
     from warehouse.lake import Lake
 
     cfg = load_settings()

@@ -20,8 +20,8 @@ from email.utils import make_msgid
 
 import httpx
 
+from expedition.delivery.notify.message import Message
 from expedition.errors import ExpeditionError
-from expedition.notify.message import Message
 from expedition.settings import NotifyChannel
 
 __all__ = ["NotifyError", "PermanentSendError", "TransientSendError", "send", "send_with_retries"]

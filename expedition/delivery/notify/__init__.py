@@ -4,7 +4,7 @@
 written). Channels and their filters come from the settings (``[[notify]]`` in ``qe.toml``).
 """
 
-from expedition.notify.dispatch import NotifyReport, notify_decisions
-from expedition.notify.message import Message, build_message, wants
+from expedition.delivery.notify.dispatch import NotifyReport, notify_decisions
+from expedition.delivery.notify.message import Message, build_message, wants
 
 __all__ = ["Message", "NotifyReport", "build_message", "notify_decisions", "wants"]

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from expedition.notify.message import Message, brief_link, build_message, wants
-from expedition.notify.transports import NotifyError, send_with_retries
+from expedition.delivery.notify.message import Message, brief_link, build_message, wants
+from expedition.delivery.notify.transports import NotifyError, send_with_retries
 from expedition.settings import NotifyChannel, Settings
 from warehouse import sqlfiles
 from warehouse.tables.notifications import NOTIFICATIONS
