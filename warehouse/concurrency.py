@@ -17,6 +17,7 @@ The SQLite catalog keeps its single-writer file lock instead, and never claims f
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import random
 import time
@@ -32,8 +33,10 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-#: The lake schema holding one fence table per data table.
+#: The lake schema holding the fence tables.
 FENCE_SCHEMA = "qe_fence"
+#: Buckets of a table with ``fence_by``: writers of values in different buckets do not conflict.
+FENCE_BUCKETS = 64
 
 
 @dataclass(frozen=True)
@@ -63,8 +66,16 @@ def is_write_conflict(exc: BaseException) -> bool:
 
 
 def fence_table(table: str) -> str:
-    """The qualified name of ``table``'s fence (identifiers come from the declared table specs)."""
+    """The qualified name of fence ``table`` (names come from the declared table specs)."""
     return f'lake.{FENCE_SCHEMA}."{table}"'
+
+
+def fence_name(table: str, value: object | None = None) -> str:
+    """The fence of ``table`` (``value`` None), or of the bucket of one ``fence_by`` value."""
+    if value is None:
+        return table
+    bucket = int(hashlib.sha256(str(value).encode()).hexdigest()[:8], 16) % FENCE_BUCKETS
+    return f"{table}#{bucket:02d}"
 
 
 def create_fences(con: duckdb.DuckDBPyConnection, tables: Iterable[str]) -> list[str]:
@@ -85,13 +96,16 @@ def create_fences(con: duckdb.DuckDBPyConnection, tables: Iterable[str]) -> list
     return made
 
 
-def claim_fence(con: duckdb.DuckDBPyConnection, table: str) -> None:
-    """Claim ``table``'s fence in the current transaction: any other transaction that claims it
-    and commits first makes this one fail at commit with a write conflict."""
-    row = con.execute(f"UPDATE {fence_table(table)} SET fence_claims_count = fence_claims_count + 1").fetchone()
-    if not row or not row[0]:  # an empty fence would claim nothing: put its row back (next claims conflict)
-        log.warning("fence of %s had no row; recreating it", table)
-        con.execute(f"INSERT INTO {fence_table(table)} VALUES (1)")
+def claim_fence(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Claim fence ``name`` (see :func:`fence_name`) in the current transaction: any other transaction
+    that claims it and commits first makes this one fail at commit with a write conflict.
+
+    Bucket fences are created on first use: two writers creating the same one also conflict."""
+    if "#" in name:
+        con.execute(f"CREATE TABLE IF NOT EXISTS {fence_table(name)} (fence_claims_count BIGINT)")
+    row = con.execute(f"UPDATE {fence_table(name)} SET fence_claims_count = fence_claims_count + 1").fetchone()
+    if not row or not row[0]:  # a new (or emptied) fence: its row makes the next claims conflict
+        con.execute(f"INSERT INTO {fence_table(name)} VALUES (1)")
 
 
 def run_with_retries(attempt: Callable[[int], T], policy: RetryPolicy, what: str,
