@@ -217,3 +217,50 @@ def test_retries_are_bounded_jittered_and_only_for_write_conflicts() -> None:
     with pytest.raises(ValueError):
         run_with_retries(broken, policy, "test", sleep=slept.append)
     assert calls == [1]  # never retried
+
+
+def _batches(ids: list[str]) -> pa.Table:
+    import datetime as dt
+
+    from warehouse.tables.system import INGEST_BATCHES
+
+    now = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    n = len(ids)
+    return pa.table({"batch_id": ids, "batch_kind": ["test"] * n, "source_name": ["s"] * n, "source_uri": ["u"] * n,
+                     "raw_sha256": [None] * n, "started_utc": [now] * n, "finished_utc": [now] * n,
+                     "rows_read": [1] * n, "rows_written": [1] * n, "note": [None] * n}, schema=INGEST_BATCHES.schema)
+
+
+def test_two_transactions_conflict_only_on_the_same_fence(postgres_server: Any, tmp_path: Path) -> None:
+    """Two open transactions on a PostgreSQL catalog: the same key conflicts at commit, keys in
+    different fence buckets both commit (DuckLake alone would have let the same key in twice)."""
+    import duckdb
+
+    from warehouse.concurrency import fence_name
+    from warehouse.lake import Lake, LakeWriter
+    from warehouse.tables.system import INGEST_BATCHES
+
+    lake = Lake(tmp_path, postgres_server.new_database(), str(tmp_path / "data"))
+    lake.init(tables=(INGEST_BATCHES,))
+    other = next(f"b{i}" for i in range(100) if fence_name("ingest_batches", f"b{i}") != fence_name("ingest_batches", "a"))
+
+    def begin() -> tuple[duckdb.DuckDBPyConnection, LakeWriter]:
+        con = lake._open(read_only=False, snapshot=None, spatial=False)
+        con.execute("BEGIN TRANSACTION")
+        return con, LakeWriter(con, fences=True)
+
+    (a, wa), (b, wb) = begin(), begin()
+    wa.write("ingest_batches", _batches(["a"]), mode="insert_new")
+    wb.write("ingest_batches", _batches([other]), mode="insert_new")
+    a.execute("COMMIT")
+    b.execute("COMMIT")  # different buckets: both land
+    (a, wa), (b, wb) = begin(), begin()
+    wa.write("ingest_batches", _batches(["same"]), mode="insert_new")
+    wb.write("ingest_batches", _batches(["same"]), mode="insert_new")  # its read saw no "same" yet
+    a.execute("COMMIT")
+    with pytest.raises(duckdb.TransactionException, match="Transaction conflict"):
+        b.execute("COMMIT")
+    for con in (a, b):
+        con.close()
+    got = lake.read_table("ingest_batches").column("batch_id").to_pylist()
+    assert sorted(got) == sorted(["a", other, "same"])
