@@ -176,8 +176,10 @@ def test_a_refused_notification_is_recorded_and_sent_by_the_next_dispatch(
 
 
 def dispatch_main() -> None:
-    """A dispatcher process (``python -c``): settings from the environment, ready/go on stdio."""
-    import sys
+    """A dispatcher process (``python -c``): settings from the environment; says it is ready with a file
+    in ``QE_TEST_SYNC_DIR`` and starts when the ``go`` file appears there."""
+    import os
+    import time
 
     from expedition.delivery.notify import notify_decisions
     from warehouse.lake import Lake
@@ -185,8 +187,10 @@ def dispatch_main() -> None:
     cfg = load_settings()
     lake = Lake.from_settings(cfg)
     lake.warm()
-    print("ready", flush=True)
-    sys.stdin.readline()
+    sync = Path(os.environ["QE_TEST_SYNC_DIR"])
+    (sync / f"ready-{os.getpid()}").touch()
+    while not (sync / "go").exists():
+        time.sleep(0.01)
     report = notify_decisions(lake, cfg, DECISIONS)
     print(json.dumps({"sent": len(report.sent), "skipped": len(report.skipped)}), flush=True)
 
@@ -200,24 +204,25 @@ def test_two_dispatchers_at_once_on_postgres_send_each_message_once(
     import os
     import subprocess
     import sys
+    import time
 
     from warehouse.lake import Lake
 
-    env = {**os.environ, "QE_HOME": str(tmp_path / "home"), "QE_LAKE_CATALOG": postgres_server.new_database(),
+    sync = tmp_path / "sync"
+    sync.mkdir()
+    env = {**os.environ, "QE_HOME": str(tmp_path / "home"), "QE_TEST_SYNC_DIR": str(sync), "QE_LAKE_CATALOG": postgres_server.new_database(),
            "QE_WRITER_MAX_ATTEMPTS": "20", "QE_NOTIFY": json.dumps([
                {"name": "ops", "kind": "webhook", "url": f"{receiver.url}/ops"},
                {"name": "chat", "kind": "chat", "url": f"{receiver.url}/chat"}])}
     Lake(tmp_path / "home", env["QE_LAKE_CATALOG"], str(tmp_path / "home" / "lake" / "data")).init()
     root = Path(__file__).resolve().parents[1]
     procs = [subprocess.Popen([sys.executable, "-c", "import tests.test_notify as t; t.dispatch_main()"],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                               env=env, cwd=root) for _ in range(2)]
-    for p in procs:
-        assert p.stdout is not None and p.stdout.readline().strip() == "ready", p.stderr and p.stderr.read()
-    for p in procs:
-        assert p.stdin is not None
-        p.stdin.write("go\n")
-        p.stdin.flush()
+    deadline = time.monotonic() + 300
+    while len(list(sync.glob("ready-*"))) < 2 and all(p.poll() is None for p in procs) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    (sync / "go").touch()  # both start dispatching at the same moment
     outs = [p.communicate(timeout=300) for p in procs]
     for p, (_, err) in zip(procs, outs):
         assert p.returncode == 0, err[-3000:]
