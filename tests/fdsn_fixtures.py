@@ -37,10 +37,10 @@ def comcat_rows(shared_data: Path) -> pa.Table:
 
 @pytest.fixture(scope="session")
 def demo_rows() -> pa.Table:
-    """The 40 real ComCat events bundled with the demo (expedition/demo_data/), parsed by our CSV
+    """The 40 real ComCat events bundled with the demo (flows/demo_data/), parsed by our CSV
     parser: real rows for the tests that need no ../shared (a fresh clone runs them)."""
     from catalogs.comcat_csv import parse_comcat_csv
-    from expedition.demo import SAMPLE_CATALOG, demo_file
+    from flows.demo import SAMPLE_CATALOG, demo_file
 
     return parse_comcat_csv(demo_file(SAMPLE_CATALOG))
 

@@ -1,4 +1,4 @@
-"""PDF briefs in English and Chinese on a fresh clone: the bundled demo data (expedition/demo_data/),
+"""PDF briefs in English and Chinese on a fresh clone: the bundled demo data (flows/demo_data/),
 the real 2023-12-02 M7.6 off Mindanao (USGS us7000lff4) and the SYNTHETIC survey of 24 buildings made
 for it. (tests/test_briefs_nepal.py does the same with the real Nepal surveys of ../shared.)"""
 
@@ -19,12 +19,12 @@ SURVEY_ROWS = 24
 @pytest.fixture(scope="module")
 def mindanao(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     from catalogs.ingest import import_file
-    from expedition.advice.store import generate_advice
-    from expedition.demo import SAMPLE_CATALOG, SAMPLE_SURVEY, SURVEY_EVENT_ID, demo_file
-    from expedition.records import open_expedition
+    from expedition.decisions.response.evaluate import open_expedition
+    from expedition.outputs.advice.store import generate_advice
     from expedition.settings import load_settings
     from expedition.surveys.context import context_for
     from expedition.surveys.ingest import ingest_file
+    from flows.demo import SAMPLE_CATALOG, SAMPLE_SURVEY, SURVEY_EVENT_ID, demo_file
     from warehouse.lake import Lake
 
     home = tmp_path_factory.mktemp("mindanao")
@@ -47,7 +47,7 @@ def test_pdf_renders_non_blank_pages_and_chinese_glyphs(mindanao: dict[str, Any]
     import numpy as np
     import pypdfium2 as pdfium
 
-    from expedition.briefs.generate import generate_brief
+    from expedition.outputs.briefs.generate import generate_brief
 
     res = generate_brief(mindanao["lake"], mindanao["settings"], mindanao["exp"], "pdf", lang, now=NOW)
     pdf = pdfium.PdfDocument(str(res.path))
@@ -71,7 +71,7 @@ def test_pdf_renders_non_blank_pages_and_chinese_glyphs(mindanao: dict[str, Any]
 
 
 def _damage_by_material() -> pd.DataFrame:
-    from expedition.demo import SAMPLE_SURVEY, demo_file
+    from flows.demo import SAMPLE_SURVEY, demo_file
 
     df = pd.read_csv(demo_file(SAMPLE_SURVEY))
     assert len(df) == SURVEY_ROWS and df["notes"].str.startswith("SYNTHETIC").all()

@@ -67,7 +67,7 @@ def small_service(demo_rows: pa.Table) -> Iterator[FDSNEventServer]:  # noqa: F8
 
 
 def test_the_demo_sample_is_what_its_readme_says(demo_rows: pa.Table) -> None:  # noqa: F811
-    """40 events from 2023-01-08 to 2024-02-20, M 5.1 to 7.8 (expedition/demo_data/README.md)."""
+    """40 events from 2023-01-08 to 2024-02-20, M 5.1 to 7.8 (flows/demo_data/README.md)."""
     times = demo_rows.column("origin_time_utc")
     mags = demo_rows.column("magnitude_value")
     assert demo_rows.num_rows == 40 and len(set(demo_rows.column("provider_event_id").to_pylist())) == 40

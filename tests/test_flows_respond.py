@@ -2,7 +2,7 @@
 (watch, survey, brief) through the same flow runner as ``expedition demo``.
 
 The catalog is the bundled sample of 40 real ComCat events, pulled through the local FDSN service.
-What the response must do with them is known (expedition/demo_data/README.md; the shipped membership
+What the response must do with them is known (flows/demo_data/README.md; the shipped membership
 has every member from the alliance's founding, 2023-11-16, expedition/data/alliance_membership_APPROXIMATION.csv):
 
 * three events open an expedition: the first M6+ in a member country after the founding, the M6.7

@@ -25,7 +25,7 @@ SEEDED_TABLES = ("events", "event_aliases", "event_solutions", "event_revisions"
 COUNT_SEEDED = "SELECT " + ", ".join(f'(SELECT count(*) FROM lake."{n}")' for n in SEEDED_TABLES)
 
 
-SAMPLE_EVENTS = 40  # the bundled demo sample of real ComCat events (expedition/demo_data/README.md)
+SAMPLE_EVENTS = 40  # the bundled demo sample of real ComCat events (flows/demo_data/README.md)
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
     """A lake holding the 40 sample events (imported by the catalog importer), its state, and an
     observer connection to read it with."""
     from catalogs.ingest import import_file
-    from expedition.demo import SAMPLE_CATALOG, demo_file
+    from flows.demo import SAMPLE_CATALOG, demo_file
 
     settings = load_settings(tmp_path_factory.mktemp("qhome"))
     lk = Lake.from_settings(settings)
