@@ -60,8 +60,8 @@ def test_pdf_renders_non_blank_pages_and_chinese_glyphs(mindanao: dict[str, Any]
         pdf.close()
     assert f"{mindanao['exp']} · " in text
     if lang == "zh":
-        assert "考察简报" in text and "震级 7.6 mww" in text and "余震预测" in text and "恢复重建建议" in text
-        assert f"已调查建筑: {SURVEY_ROWS} (" in text
+        assert "菲律宾 7.6 级地震" in text and "余震预测" in text and "恢复重建建议" in text
+        assert f"已调查建筑：{SURVEY_ROWS} 栋（" in text
     else:
         assert "Magnitude 7.6 mww" in text and "Aftershock forecast" in text and "Reconstruction advice" in text
         assert f"Buildings surveyed: {SURVEY_ROWS} (" in text
