@@ -7,6 +7,7 @@ and reports the ratio (``higher_is_better`` says which way the target points).
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -14,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = ROOT.parent / "shared" / "data"
+# QE_SHARED_DATA: the shared data from a worktree that is not beside it (e.g. /work/shared/data)
+SHARED_DATA = Path(os.environ.get("QE_SHARED_DATA") or ROOT.parent / "shared" / "data")
 WORK = ROOT / "bench" / ".work"
 
 

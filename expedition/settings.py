@@ -105,6 +105,8 @@ class Settings:
     bulk_append: bool = True
     query_row_limit: int = 100_000
     query_timeout_s: float = 30.0
+    # `expedition query` bounds its own process (warehouse.limits): RLIMIT_DATA, and CPU = timeout x 4
+    query_memory_limit: str = "4GB"
     # Catalog pulls
     providers: tuple[Provider, ...] = DEFAULT_PROVIDERS
     user_agent: str = "QuakeExpedition/0.1 (+https://github.com/quake-expedition; BRIDRREM expeditions)"

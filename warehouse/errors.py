@@ -8,6 +8,7 @@ Tree::
     ├── WarehouseBusy        another process holds the single-writer lock
     │   └── WriteConflict    concurrent writers changed the same table; retries ran out
     └── QueryRefused         a query-mode statement is not a read-only SELECT, or is bounded out
+        └── QueryLimitExceeded   a query passed its time, memory or answer-size limit
 """
 
 from __future__ import annotations
@@ -42,3 +43,11 @@ class WriteConflict(WarehouseBusy):
 
 class QueryRefused(WarehouseError):
     """A statement was refused by the read-only query mode."""
+
+
+class QueryLimitExceeded(QueryRefused):
+    """A query passed one of its limits: ``limit`` is ``"time"``, ``"memory"`` or ``"answer_size"``."""
+
+    def __init__(self, limit: str, message: str) -> None:
+        self.limit = limit
+        super().__init__(message)

@@ -2,30 +2,42 @@
 
 Defence in depth:
 
-1. the statement is parsed by DuckDB and must be exactly one ``SELECT`` (or ``EXPLAIN``):
-   ``INSTALL``/``LOAD``/``ATTACH``/``COPY``/``SET``/``PRAGMA``/``CREATE``/``INSERT``... are refused;
+1. the statement is classified by DuckDB's own parser (``con.extract_statements``: the statement
+   type), never by text patterns, and must be exactly one ``SELECT`` (which includes ``FROM``,
+   ``VALUES``, ``WITH ... SELECT``, ``DESCRIBE``/``SUMMARIZE``/``SHOW`` of a query). Every other
+   statement type is refused, ``EXPLAIN`` included: ``EXPLAIN ANALYZE`` *runs* the statement it
+   explains (``EXPLAIN ANALYZE COPY ... TO`` wrote into the lake directory), and DuckDB's Python
+   parser API gives an ``EXPLAIN`` statement's type only, not whether it is ``ANALYZE`` nor what it
+   explains (``Statement`` exposes ``type``, ``query``, ``named_parameters``,
+   ``expected_result_type``, identical for both; ``json_serialize_sql`` serialises SELECT only).
+   A plan is asked for with ``explain="plan"`` (or ``"analyze"``) instead: the statement is checked
+   to be one SELECT first, so what is explained is a SELECT by construction;
 2. the lake is attached ``READ_ONLY``;
 3. DuckDB's own settings: ``enable_external_access = false`` with ``allowed_directories`` limited
    to the lake's own directories, then ``lock_configuration = true`` so no statement can undo it;
-4. a row limit and a time limit (the query is interrupted, not left running).
+4. a row limit and a time limit (the query is interrupted, not left running), and the OS bounds of
+   :mod:`warehouse.limits` around the process that runs it.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import duckdb
 import pyarrow as pa
 
-from warehouse.errors import QueryRefused, WarehouseError
+from warehouse.errors import QueryLimitExceeded, QueryRefused, WarehouseError
 from warehouse.lake import Lake
+from warehouse.limits import Watchdog
 
 log = logging.getLogger(__name__)
 
-ALLOWED_STATEMENTS = {"SELECT", "EXPLAIN"}
+#: The only statement type that runs (DuckDB's ``StatementType`` names).
+ALLOWED_STATEMENTS = frozenset({"SELECT"})
+Explain = Literal["plan", "analyze"]
+_EXPLAIN_PREFIX = {"plan": "EXPLAIN ", "analyze": "EXPLAIN ANALYZE "}
 
 
 @dataclass(frozen=True)
@@ -52,21 +64,53 @@ def open_query_connection(lake: Lake, snapshot: int | None = None) -> duckdb.Duc
     return con
 
 
-def check_statement(con: duckdb.DuckDBPyConnection, sql: str) -> str:
-    """Return the single read-only statement in ``sql`` or raise :class:`QueryRefused`."""
+def check_text(sql: object) -> str:
+    """``sql`` as text DuckDB can take: a str with no lone surrogate or NUL (else :class:`QueryRefused`)."""
+    if not isinstance(sql, str):
+        raise QueryRefused(f"SQL must be text, got {type(sql).__name__}")
     try:
-        statements = con.extract_statements(sql)
+        sql.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise QueryRefused(
+            f"SQL is not valid Unicode text: a lone surrogate at character {exc.start} (send UTF-8 text)"
+        ) from exc
+    if "\x00" in sql:
+        raise QueryRefused(f"SQL contains a NUL character at character {sql.index(chr(0))}")
+    return sql
+
+
+def statement_kinds(con: duckdb.DuckDBPyConnection, sql: str) -> list[str]:
+    """DuckDB's statement types of ``sql`` (``["SELECT"]``, ``["EXPLAIN"]``...), from its own parser."""
+    try:
+        statements = con.extract_statements(check_text(sql))
     except duckdb.Error as exc:
         raise QueryRefused(f"SQL does not parse: {exc}") from exc
-    if len(statements) != 1:
-        raise QueryRefused(f"query mode runs exactly one statement; got {len(statements)}")
-    kind = str(statements[0].type).rsplit(".", 1)[-1]
+    return [str(s.type).rsplit(".", 1)[-1] for s in statements]
+
+
+def check_statement(con: duckdb.DuckDBPyConnection, sql: str, explain: Explain | None = None) -> str:
+    """The SQL to run for ``sql``: its single SELECT, or that SELECT's plan; else :class:`QueryRefused`."""
+    kinds = statement_kinds(con, sql)
+    if len(kinds) != 1:
+        raise QueryRefused(f"query mode runs exactly one statement; got {len(kinds)} ({', '.join(kinds) or 'none'})")
+    kind = kinds[0]
     if kind not in ALLOWED_STATEMENTS:
-        raise QueryRefused(
-            f"query mode is read-only: only SELECT is allowed, not {kind} "
-            "(no INSTALL/LOAD/ATTACH/COPY/SET/PRAGMA or writes)"
+        hint = (
+            " (write the SELECT itself and ask for its plan: `expedition query --explain plan` or "
+            '"explain": "plan" in the request; EXPLAIN ANALYZE would run the statement it explains)'
+            if kind == "EXPLAIN" else " (no INSTALL/LOAD/ATTACH/COPY/SET/PRAGMA/CALL or writes)"
         )
-    return sql
+        raise QueryRefused(f"query mode is read-only: only SELECT is allowed, not {kind}{hint}")
+    if explain is None:
+        return sql
+    if explain not in _EXPLAIN_PREFIX:
+        raise QueryRefused(f"explain must be 'plan' or 'analyze', got {explain!r}")
+    # The SELECT was verified above, so the composed text is EXPLAIN [ANALYZE] of that SELECT;
+    # checked once more by the parser all the same.
+    composed = _EXPLAIN_PREFIX[explain] + sql
+    if statement_kinds(con, composed) != ["EXPLAIN"]:
+        raise QueryRefused("the plan of this statement cannot be shown")
+    return composed
 
 
 def run_query(
@@ -75,25 +119,39 @@ def run_query(
     params: list[Any] | dict[str, Any] | None = None,
     row_limit: int = 100_000,
     timeout_s: float = 30.0,
+    explain: Explain | None = None,
+    cpu_s: float | None = None,
+    grace_s: float = 2.0,
 ) -> QueryResult:
-    """Run one read-only statement with a row limit and a time limit."""
-    check_statement(con, sql)
-    timer = threading.Timer(timeout_s, con.interrupt)
-    timer.start()
+    """Run one read-only statement with a row limit and a time limit.
+
+    Past ``timeout_s`` (or ``cpu_s`` CPU seconds) the query is interrupted; if it does not stop
+    within ``grace_s`` the process ends (:class:`~warehouse.limits.Watchdog`): call this in a
+    process that may end (the CLI, a service worker)."""
+    to_run = check_statement(con, sql, explain)
+    dog = Watchdog(con.interrupt, wall_s=timeout_s, cpu_s=cpu_s, grace_s=grace_s,
+                   message=f"query ended: it passed its {timeout_s:g} s time limit and did not stop when interrupted")
     try:
-        reader = con.execute(sql, params or []).to_arrow_reader(min(row_limit + 1, 65_536))
-        batches: list[pa.RecordBatch] = []
-        n = 0
-        truncated = False
-        for batch in reader:
-            batches.append(batch)
-            n += batch.num_rows
-            if n > row_limit:
-                truncated = True
-                break
-        table = pa.Table.from_batches(batches, schema=reader.schema).slice(0, row_limit)
+        with dog:
+            reader = con.execute(to_run, params or []).to_arrow_reader(min(row_limit + 1, 65_536))
+            batches: list[pa.RecordBatch] = []
+            n = 0
+            truncated = False
+            for batch in reader:
+                batches.append(batch)
+                n += batch.num_rows
+                if n > row_limit:
+                    truncated = True
+                    break
+            table = pa.Table.from_batches(batches, schema=reader.schema).slice(0, row_limit)
     except duckdb.InterruptException as exc:
-        raise QueryRefused(f"query cancelled after the {timeout_s:g} s time limit") from exc
+        what = "CPU" if dog.reason == "cpu" else "time"
+        budget = cpu_s if dog.reason == "cpu" else timeout_s
+        raise QueryLimitExceeded("time", f"query cancelled after the {budget:g} s {what} limit") from exc
+    except duckdb.OutOfMemoryException as exc:
+        raise QueryLimitExceeded("memory", f"the query needs more memory than allowed: {_first_line(exc)}") from exc
+    except MemoryError as exc:
+        raise QueryLimitExceeded("memory", "the answer needs more memory than allowed") from exc
     except duckdb.PermissionException as exc:
         raise QueryRefused(f"refused: {exc}") from exc
     except duckdb.InvalidInputException as exc:
@@ -102,8 +160,10 @@ def run_query(
         raise WarehouseError(f"query failed: {exc}") from exc
     except duckdb.Error as exc:
         raise WarehouseError(f"query failed: {exc}") from exc
-    finally:
-        timer.cancel()
     if truncated:
         log.info("query result truncated at %d rows", row_limit)
     return QueryResult(table, truncated, row_limit)
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__

@@ -64,17 +64,33 @@ def query(
     fmt: str = typer.Option("table", "--format", "-f", help=f"One of {', '.join(FORMATS)}."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write to this file instead of stdout."),
     snapshot: Optional[int] = typer.Option(None, "--snapshot", help="Query the lake as of this snapshot id."),
+    explain: Optional[str] = typer.Option(
+        None, "--explain", help="Show the plan of the SELECT instead of its rows: 'plan', or 'analyze' (runs it)."
+    ),
 ) -> None:
     """Run read-only SQL on the lake (tables and views; no file access, no writes).
 
+    Only a SELECT runs (DuckDB's parser decides); for its plan use --explain plan. This process
+    bounds itself: memory (query_memory_limit), time (query_timeout_s: interrupted, then ended).
+
     Example: expedition query "SELECT 42 AS answer" --format json
     """
+    from warehouse.limits import limit_cpu_from_now, limit_memory, parse_bytes
     from warehouse.query import open_query_connection, run_query
 
     settings = settings_for(home)
+    if explain is not None and explain not in ("plan", "analyze"):
+        raise typer.BadParameter("--explain must be 'plan' or 'analyze'")
+    try:
+        limit_memory(parse_bytes(settings.query_memory_limit))
+    except ValueError as exc:
+        raise typer.BadParameter(f"query_memory_limit: {exc}") from exc
+    cpu_s = settings.query_timeout_s * 4  # DuckDB uses every core; the wall-clock limit is the real bound
+    limit_cpu_from_now(cpu_s + 10)  # the kernel's backstop (SIGXCPU) behind the watchdog
     con = open_query_connection(lake_for(home), snapshot=snapshot)
     try:
-        res = run_query(con, sql, row_limit=settings.query_row_limit, timeout_s=settings.query_timeout_s)
+        res = run_query(con, sql, row_limit=settings.query_row_limit, timeout_s=settings.query_timeout_s,
+                        explain=explain, cpu_s=cpu_s)  # type: ignore[arg-type]  # checked above
     finally:
         con.close()
     emit_table(res.table, fmt, out)
