@@ -11,7 +11,11 @@ Defence in depth:
    explains (``Statement`` exposes ``type``, ``query``, ``named_parameters``,
    ``expected_result_type``, identical for both; ``json_serialize_sql`` serialises SELECT only).
    A plan is asked for with ``explain="plan"`` (or ``"analyze"``) instead: the statement is checked
-   to be one SELECT first, so what is explained is a SELECT by construction;
+   to be one SELECT first, so what is explained is a SELECT by construction. A SELECT can still
+   call a table function that acts (``ducklake_cleanup_old_files`` deletes files, ``query('...')``
+   runs SQL text the parser did not see): the SELECT's parse tree (``json_serialize_sql``, DuckDB's
+   own serialisation of it) is walked and such functions are refused (:data:`ACTING_FUNCTIONS`,
+   and every ``ducklake_*`` function but the read-only ones in :data:`READ_ONLY_DUCKLAKE`);
 2. the lake is attached ``READ_ONLY``;
 3. DuckDB's own settings: ``enable_external_access = false`` with ``allowed_directories`` limited
    to the lake's own directories, then ``lock_configuration = true`` so no statement can undo it;
@@ -21,6 +25,7 @@ Defence in depth:
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -36,6 +41,14 @@ log = logging.getLogger(__name__)
 
 #: The only statement type that runs (DuckDB's ``StatementType`` names).
 ALLOWED_STATEMENTS = frozenset({"SELECT"})
+#: Table functions a read-only query may not call: they act, or run SQL text the check never saw.
+ACTING_FUNCTIONS = frozenset({"query", "checkpoint", "force_checkpoint"})
+#: The ``ducklake_*`` table functions that only read the catalog; every other one is refused.
+READ_ONLY_DUCKLAKE = frozenset({
+    "ducklake_snapshots", "ducklake_table_info", "ducklake_list_files", "ducklake_table_changes",
+    "ducklake_table_insertions", "ducklake_table_deletions", "ducklake_current_snapshot",
+    "ducklake_last_committed_snapshot", "ducklake_options", "ducklake_settings",
+})
 Explain = Literal["plan", "analyze"]
 _EXPLAIN_PREFIX = {"plan": "EXPLAIN ", "analyze": "EXPLAIN ANALYZE "}
 
@@ -88,6 +101,29 @@ def statement_kinds(con: duckdb.DuckDBPyConnection, sql: str) -> list[str]:
     return [str(s.type).rsplit(".", 1)[-1] for s in statements]
 
 
+def table_functions(con: duckdb.DuckDBPyConnection, sql: str) -> set[str]:
+    """Names (lower case) of the table functions a SELECT calls, from DuckDB's parse tree of it."""
+    try:
+        raw = con.execute("SELECT json_serialize_sql(?)", [sql]).fetchall()[0][0]
+        tree = json.loads(raw)
+    except (duckdb.Error, ValueError, IndexError) as exc:
+        raise QueryRefused(f"the statement cannot be checked: {exc}") from exc
+    if tree.get("error"):
+        raise QueryRefused(f"the statement cannot be checked: {tree.get('error_message')}")
+    found: set[str] = set()
+    stack: list[Any] = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            fn = node.get("function")
+            if node.get("type") == "TABLE_FUNCTION" and isinstance(fn, dict):
+                found.add(str(fn.get("function_name", "")).lower())
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return found
+
+
 def check_statement(con: duckdb.DuckDBPyConnection, sql: str, explain: Explain | None = None) -> str:
     """The SQL to run for ``sql``: its single SELECT, or that SELECT's plan; else :class:`QueryRefused`."""
     kinds = statement_kinds(con, sql)
@@ -101,6 +137,10 @@ def check_statement(con: duckdb.DuckDBPyConnection, sql: str, explain: Explain |
             if kind == "EXPLAIN" else " (no INSTALL/LOAD/ATTACH/COPY/SET/PRAGMA/CALL or writes)"
         )
         raise QueryRefused(f"query mode is read-only: only SELECT is allowed, not {kind}{hint}")
+    acting = sorted(f for f in table_functions(con, sql)
+                    if f in ACTING_FUNCTIONS or (f.startswith("ducklake_") and f not in READ_ONLY_DUCKLAKE))
+    if acting:
+        raise QueryRefused(f"query mode is read-only: the table function {acting[0]}() is not allowed")
     if explain is None:
         return sql
     if explain not in _EXPLAIN_PREFIX:
@@ -133,7 +173,11 @@ def run_query(
                    message=f"query ended: it passed its {timeout_s:g} s time limit and did not stop when interrupted")
     try:
         with dog:
-            reader = con.execute(to_run, params or []).to_arrow_reader(min(row_limit + 1, 65_536))
+            result = con.execute(to_run, params or [])
+            try:
+                reader = result.to_arrow_reader(min(row_limit + 1, 65_536))
+            except (pa.ArrowException, OSError) as exc:
+                raise WarehouseError(_unsendable(result, exc)) from exc
             batches: list[pa.RecordBatch] = []
             n = 0
             truncated = False
@@ -163,6 +207,15 @@ def run_query(
     if truncated:
         log.info("query result truncated at %d rows", row_limit)
     return QueryResult(table, truncated, row_limit)
+
+
+def _unsendable(result: duckdb.DuckDBPyConnection, exc: BaseException) -> str:
+    """The message for a result DuckDB cannot hand over as Arrow, naming the column(s) concerned."""
+    message = _first_line(exc).removeprefix("Not implemented Error: ")
+    cols = [(str(d[0]), str(d[1])) for d in (result.description or [])]
+    named = [f"{name} ({typ})" for name, typ in cols if typ.split("(")[0].upper() in message.upper()]
+    which = ", ".join(named) if named else ", ".join(f"{n} ({t})" for n, t in cols)
+    return f"result column {which} cannot be sent: {message}; cast it in the query (e.g. to VARCHAR)"
 
 
 def _first_line(exc: BaseException) -> str:

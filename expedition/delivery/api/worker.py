@@ -168,3 +168,7 @@ def main(conn: Connection, limits: WorkerLimits) -> None:
         except duckdb.OutOfMemoryException as exc:
             conn.send(("answer", Answer(413, "too_large", f"the query needs more memory than a partner may use: "
                                                           f"{str(exc).splitlines()[0]}")))
+        except Exception as exc:  # an unforeseen failure answers, and the worker stays (its state is per job)
+            log.exception("query worker: %s failed", kind)
+            conn.send(("answer", Answer(400, "failed", f"the query failed: {type(exc).__name__}: "
+                                                       f"{str(exc).splitlines()[0] if str(exc) else ''}")))
