@@ -51,9 +51,9 @@ def before(world: World) -> tuple[int, dict[str, str]]:
 
 @pytest.fixture(scope="module")
 def server(world: World, before: Any) -> Iterator[Any]:
-    from expedition.api.app import create_app
-    from expedition.api.config import ApiConfig
-    from expedition.api.server import BackgroundServer
+    from expedition.delivery.api.app import create_app
+    from expedition.delivery.api.config import ApiConfig
+    from expedition.delivery.api.server import BackgroundServer
 
     cfg = ApiConfig(row_limit=100_000, timeout_s=TIMEOUT_S, refresh_s=0.0, audit_flush_s=0.0, query_workers=2,
                     worker_memory="768MB", partner_memory_limit="256MB", max_answer_bytes=MAX_ANSWER,
@@ -315,7 +315,7 @@ def test_repeated_bad_tokens_are_throttled_and_logged(http: Any, world: World,
     good = world.tokens["phl"]
     token_id = good.split("_")[1]
     wrong = f"qe_{token_id}_" + "A" * (len(good) - len(token_id) - 4)
-    with caplog.at_level(logging.WARNING, logger="expedition.api.throttle"):
+    with caplog.at_level(logging.WARNING, logger="expedition.delivery.api.throttle"):
         codes = [http.get("/v1/tables", headers={"Authorization": f"Bearer {wrong}"}).status_code for _ in range(8)]
     first = codes.index(429)  # at most auth_max_failures (5) failures per client, earlier tests' included
     assert 1 <= first <= 5 and set(codes[:first]) == {401} and set(codes[first:]) == {429}
