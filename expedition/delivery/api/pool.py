@@ -40,6 +40,10 @@ _PRELOAD = ["duckdb", "pyarrow", "pyarrow.ipc", "expedition.delivery.api.worker"
             "expedition.delivery.api.formats", "warehouse.query"]
 
 
+#: Seconds a worker may take to load a partner's tables into its own database.
+LOAD_DEADLINE_S = 120.0
+
+
 class PoolBusy(ExpeditionError):
     """No query worker became free in time (the service is at capacity): retry later."""
 
@@ -194,9 +198,11 @@ class QueryPool:
                 answer: Answer = msg[1]
                 return answer
             if msg[0] == "missing":
+                # Loading a partner's tables is the service's own work, not the query's: its own deadline.
                 _send(w, ("load", view.view_id, view.ipc_tables()))
-                if _recv(w, deadline)[0] != "loaded":
+                if _recv(w, time.monotonic() + LOAD_DEADLINE_S)[0] != "loaded":
                     raise _Died()
+                deadline = time.monotonic() + job.timeout_s + 2 * self.limits.grace_s + 1.0
                 _send(w, ("run", job))
                 continue
             raise _Died()
