@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -124,8 +126,31 @@ def table_functions(con: duckdb.DuckDBPyConnection, sql: str) -> set[str]:
     return found
 
 
+_CHECKED: OrderedDict[tuple[str, str | None], str] = OrderedDict()
+_CHECKED_LOCK = threading.Lock()
+CHECKED_KEPT = 512
+
+
 def check_statement(con: duckdb.DuckDBPyConnection, sql: str, explain: Explain | None = None) -> str:
-    """The SQL to run for ``sql``: its single SELECT, or that SELECT's plan; else :class:`QueryRefused`."""
+    """The SQL to run for ``sql``: its single SELECT, or that SELECT's plan; else :class:`QueryRefused`.
+
+    The verdict depends on the text alone (DuckDB's parser), so texts that passed are remembered
+    (the last :data:`CHECKED_KEPT`): named queries repeat, and the check costs two parses."""
+    key = (sql, explain)
+    with _CHECKED_LOCK:
+        hit = _CHECKED.get(key)
+        if hit is not None:
+            _CHECKED.move_to_end(key)
+            return hit
+    to_run = _check(con, sql, explain)
+    with _CHECKED_LOCK:
+        _CHECKED[key] = to_run
+        while len(_CHECKED) > CHECKED_KEPT:
+            _CHECKED.popitem(last=False)
+    return to_run
+
+
+def _check(con: duckdb.DuckDBPyConnection, sql: str, explain: Explain | None) -> str:
     kinds = statement_kinds(con, sql)
     if len(kinds) != 1:
         raise QueryRefused(f"query mode runs exactly one statement; got {len(kinds)} ({', '.join(kinds) or 'none'})")

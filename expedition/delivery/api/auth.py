@@ -5,8 +5,8 @@ token registry is part of the lake data the service reads (:mod:`expedition.deli
 revocation takes effect within ``[api] refresh_s`` seconds, without a restart.
 
 Failed attempts are counted per client address and per token id (:class:`FailureThrottle`): past
-``[api] auth_max_failures`` in ``auth_window_s`` the address or token id gets 429 before its token is
-even checked, and the lock-out is logged. An authenticated partner is held to its request rate
+``[api] auth_max_failures`` in ``auth_window_s`` the address gets 429 before its token is even
+checked; both are logged (a token id is never locked: that would let anyone lock a partner out). An authenticated partner is held to its request rate
 (``partner_rate_per_s``, 429 with ``Retry-After``). Requests with a body are authenticated by the
 edge middleware (:mod:`expedition.delivery.api.edge`) before their body is read.
 """
@@ -113,9 +113,9 @@ def authenticate(state: ApiState, token: str | None, client: str | None) -> Part
     keys = [f"client {client or '?'}"]
     parsed = parse_token(token) if token else None
     if parsed is not None:
-        keys.append(f"token id {parsed[0]}")
+        keys.append(f"token id {parsed[0]}")  # counted and logged, never locked (see throttle)
     try:
-        state.auth_failures.check(*keys)
+        state.auth_failures.check(keys[0])
     except Limited as exc:
         raise limited(exc) from None
     if not token:

@@ -5,9 +5,11 @@
   ``Retry-After``).
 * :class:`ConcurrencyLimiter`: at most ``limit`` queries of one partner running at once; a further
   one waits up to ``wait_s`` for a slot, then gets 429.
-* :class:`FailureThrottle`: failed authentications counted per client address and per token id in
-  a sliding window; past ``max_failures`` the key is refused (429) until the window has passed,
-  *before* the token is checked, and the lock-out is logged (WARNING, once per window and key).
+* :class:`FailureThrottle`: failed authentications counted per client address in a sliding window;
+  past ``max_failures`` the address is refused (429) until the window has passed, *before* the
+  token is checked, and the lock-out is logged (WARNING, once per window and key). Failures per
+  token id are counted and logged the same way but never lock the token id: secrets have 256 bits
+  (brute force is hopeless), and a lock per token id would let anyone lock a partner out.
 
 All are thread-safe and in memory (one service process); keys are bounded (oldest forgotten).
 """
@@ -135,7 +137,7 @@ class FailureThrottle:
                                   q[0] + self.window_s - now)
 
     def failed(self, *keys: str) -> None:
-        """Count one failed authentication for each of ``keys``."""
+        """Count one failed authentication for each of ``keys`` (logged once a window past the limit)."""
         now = self.clock()
         with self._lock:
             for key in keys:
@@ -143,5 +145,8 @@ class FailureThrottle:
                 q.append(now)
                 self._fails[key] = q
                 self._fails.move_to_end(key)
+                if len(q) >= self.max_failures > 0 and now - self._logged.get(key, -math.inf) >= self.window_s:
+                    self._logged[key] = now
+                    log.warning("repeated bad tokens from %s: %d failed attempts in %g s", key, len(q), self.window_s)
             while len(self._fails) > MAX_KEYS:
                 self._fails.popitem(last=False)
