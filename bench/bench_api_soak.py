@@ -159,11 +159,12 @@ def _hostile(port: int, kind: str, token: str, victim: str, stop: float, k: int,
             time.sleep(0.2)
 
 
-def soak(seconds: float, n_good: int, n_hostile: int, ceiling_mb: int = CEILING_MB) -> dict[str, Any]:
-    """Run the soak; the figures (see the module docstring)."""
+def soak(seconds: float, n_good: int, n_hostile: int, ceiling_mb: int = CEILING_MB,
+         home: Path | None = None) -> dict[str, Any]:
+    """Run the soak on a lake built at ``home`` (default bench/.work/api_soak/home); the figures."""
     from expedition.delivery.partners import add_partner
 
-    home = WORK / "api_soak" / "home"
+    home = home or WORK / "api_soak" / "home"
     _settings, lake, _token = _build_lake(home)
     good_tokens = [add_partner(lake, f"good-{i}", countries=["CHN"]).token for i in range(GOOD_PARTNERS)]
     evil = add_partner(lake, "hostile", countries=["AFG"]).token

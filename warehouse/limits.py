@@ -12,7 +12,9 @@ These bounds hold whatever DuckDB does:
   ``OutOfMemoryException`` and keeps the process usable; with a 768 MiB ``RLIMIT_DATA`` the peak
   RSS of the ``len(range(...))`` and ``list(range)`` attacks stayed under 400 MiB, without any
   limit it reached 4.4 GB. ``RLIMIT_AS`` alone counts ~520 MiB of untouched reservations of a
-  fresh process, so it is the backstop, not the bound.
+  fresh process (far more with the lake and the spatial extension attached: a 1 GB data limit
+  with only 1 GiB of address-space slack made thread creation fail and the CLI abort), so it is a
+  backstop ``ADDRESS_SPACE_SLACK`` (4 GiB) above the data limit, not the bound.
 * :class:`Watchdog` watches one running query from a thread: past its wall-clock or CPU budget it
   interrupts the connection, and if the query still runs ``grace_s`` later it ends the whole
   process (``os._exit``): the process *is* the bounded unit (the CLI, or a service worker that the
@@ -35,7 +37,7 @@ log = logging.getLogger(__name__)
 #: Exit status of a process ended by its watchdog (like timeout(1)).
 EXIT_DEADLINE = 124
 #: Address space beyond the data limit kept for reservations (thread stacks, allocator arenas).
-ADDRESS_SPACE_SLACK = 1 << 30
+ADDRESS_SPACE_SLACK = 4 << 30
 
 _UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
           "KIB": 1 << 10, "MIB": 1 << 20, "GIB": 1 << 30, "TIB": 1 << 40}

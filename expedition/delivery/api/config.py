@@ -16,7 +16,7 @@ Every key is optional::
     audit_sql_chars = 2000       # SQL text kept per audit row (longer: cut; the sha256 of the whole text is kept)
     audit_retention_days = 90.0  # audit rows older than this are deleted (at most once an hour); 0 keeps all
     query_workers = 3            # pre-started worker processes running partner SQL (0: in-process, tests only)
-    worker_memory = "512MB"      # RLIMIT_DATA of each worker (RLIMIT_AS: 1 GiB more); a query past it gets 413
+    worker_memory = "512MB"      # RLIMIT_DATA of each worker (RLIMIT_AS: 4 GiB more); a query past it gets 413
     worker_threads = 1           # DuckDB threads per worker (CPU time is bounded per worker: timeout_s x threads)
     max_answer_bytes = 67108864  # encoded answer larger than this: 413 (ask for fewer rows or columns)
     max_body_bytes = 262144      # request bodies larger than this: 413 before anything is read or parsed
