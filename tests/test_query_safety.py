@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -159,3 +160,48 @@ def test_spill_directory_is_not_readable(lake, tmp_path: Path, monkeypatch: pyte
             run_query(con, "SELECT * FROM read_csv('.tmp/secret.csv')")
     finally:
         con.close()
+
+
+HOSTILE_ON_THE_LAKE = [
+    "EXPLAIN ANALYZE COPY (SELECT 1) TO '{lake}/catalog.sqlite'",
+    "EXPLAIN ANALYZE COPY (SELECT 1) TO '{lake}/data/evil.parquet' (FORMAT parquet)",
+    "EXPLAIN (ANALYZE) DELETE FROM events",
+    "EXPLAIN ANALYZE DROP TABLE events",
+    "SELECT * FROM ducklake_cleanup_old_files('lake', cleanup_all => true)",
+    "SELECT * FROM ducklake_expire_snapshots('lake', older_than => now())",
+    "SELECT * FROM ducklake_merge_adjacent_files('lake')",
+    "SELECT * FROM query('DELETE FROM events')",
+    "COPY (SELECT 1) TO '{lake}/catalog.sqlite'",
+]
+
+
+def test_lake_unchanged_after_hostile_statements(lake: Any, tmp_path: Path) -> None:
+    """Rows first (an event written, then replaced: old files to clean up), then every hostile
+    statement: same snapshot, same bytes in every file of the lake directory."""
+    import hashlib
+
+    import pyarrow as pa
+
+    from warehouse.tables import spec
+
+    row = {"event_id": "e1", "origin_time_utc": datetime(2023, 2, 6, 1, 17, tzinfo=UTC), "magnitude_value": 7.8,
+           "event_revision": 1}
+    for mag in (7.8, 7.9):
+        with lake.writer() as w:
+            w.write("events", pa.Table.from_pylist([{**row, "magnitude_value": mag}], schema=spec("events").schema))
+    lake_dir = lake.lake_dir
+
+    def state() -> tuple[int, dict[str, str]]:
+        files = {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(lake_dir.rglob("*")) if p.is_file()}
+        return lake.current_snapshot(), files
+
+    before = state()
+    con = open_query_connection(lake)
+    try:
+        for sql in HOSTILE_ON_THE_LAKE:
+            with pytest.raises(QueryRefused):
+                run_query(con, sql.format(lake=lake_dir))
+        assert run_query(con, "SELECT magnitude_value FROM events").table.to_pylist() == [{"magnitude_value": 7.9}]
+    finally:
+        con.close()
+    assert state() == before

@@ -20,8 +20,8 @@ Every key is optional::
     worker_threads = 1           # DuckDB threads per worker (CPU time is bounded per worker: timeout_s x threads)
     max_answer_bytes = 67108864  # encoded answer larger than this: 413 (ask for fewer rows or columns)
     max_body_bytes = 262144      # request bodies larger than this: 413 before anything is read or parsed
-    queue_wait_s = 5.0           # wait at most this long for a free worker / partner slot, then 503 / 429
-    partner_concurrency = 2      # queries of one partner running at once (more wait queue_wait_s, then 429)
+    queue_wait_s = 2.0           # wait at most this long for a free worker / partner slot, then 503 / 429
+    partner_concurrency = 1      # queries of one partner running at once (more wait queue_wait_s, then 429)
     partner_rate_per_s = 20.0    # sustained requests/s per partner on /v1 (token bucket), 0: unlimited
     partner_burst = 40           # requests at once per partner before the rate applies
     auth_max_failures = 20       # failed token checks per client address or token id in auth_window_s: 429
@@ -62,8 +62,8 @@ class ApiConfig:
     worker_threads: int = 1
     max_answer_bytes: int = 64 * 1024 * 1024
     max_body_bytes: int = 256 * 1024
-    queue_wait_s: float = 5.0
-    partner_concurrency: int = 2
+    queue_wait_s: float = 2.0
+    partner_concurrency: int = 1
     partner_rate_per_s: float = 20.0
     partner_burst: int = 40
     auth_max_failures: int = 20
