@@ -50,7 +50,7 @@ HOSTILE_SQL = {
                "SELECT range AS i, repeat('x', 1000) AS pad FROM range(2000000)"],
     "time": ["SELECT max(levenshtein(repeat('a', 2000) || range::VARCHAR, repeat('b', 2000))) AS d FROM range(2000)"],
 }
-GOOD_PARTNERS = 5
+GOOD_PARTNERS = 10
 
 
 def tree_rss(pid: int) -> int:

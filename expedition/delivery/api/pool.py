@@ -187,7 +187,10 @@ class QueryPool:
         except BaseException:
             self._discard(w, kill=True)
             raise
-        self._idle.put(w)
+        if answer.retire:  # the worker ends itself after this answer: a fresh one replaces it
+            self._discard(w, kill=False)
+        else:
+            self._idle.put(w)
         return answer
 
     def _exchange(self, w: _Worker, view: PartnerView, job: Job, deadline: float) -> Answer:

@@ -24,23 +24,22 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal, Optional
 
-import duckdb
 from fastapi import APIRouter, Body, HTTPException, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from expedition.delivery.api.auth import CurrentPartner, get_state, limited
 from expedition.delivery.api.formats import MEDIA_TYPES, FormatError, choose_format, encode
+from expedition.delivery.api.outcomes import classify
 from expedition.delivery.api.pool import PoolBusy
 from expedition.delivery.api.scopes import PartnerView
 from expedition.delivery.api.throttle import Limited
 from expedition.delivery.api.worker import Answer, Job
 from warehouse import sqlfiles
-from warehouse.errors import QueryLimitExceeded, QueryRefused, WarehouseError
+from warehouse.errors import WarehouseError
 from warehouse.query import run_query
 
 router = APIRouter(prefix="/v1", tags=["queries"])
@@ -56,43 +55,6 @@ class SqlRequest(BaseModel):
     explain: Optional[Literal["plan", "analyze"]] = Field(
         None, description="Answer the plan of the SELECT instead of its rows ('analyze': run it and show timings)."
     )
-
-
-@dataclass(frozen=True)
-class Outcome:
-    status: int
-    outcome: str
-    detail: str
-
-
-def classify(exc: WarehouseError, relations: list[str] | None = None) -> Outcome:
-    """HTTP status and audit outcome of a failed query (``relations``: what the partner may read)."""
-    cause = exc.__cause__
-    if isinstance(exc, QueryLimitExceeded):
-        if exc.limit == "time":
-            return Outcome(422, "timeout", str(exc))
-        return Outcome(413, "too_large", str(exc))
-    if isinstance(cause, duckdb.InterruptException):
-        return Outcome(422, "timeout", str(exc))
-    if isinstance(cause, duckdb.OutOfMemoryException):
-        return Outcome(413, "too_large", f"the query needs more memory than a partner may use: {exc}")
-    if isinstance(exc, QueryRefused):
-        if isinstance(cause, duckdb.ParserException) or str(exc).startswith(("SQL does not parse", "SQL is not",
-                                                                               "SQL contains", "SQL must")):
-            return Outcome(400, "failed", str(exc))
-        return Outcome(403, "refused", str(exc))
-    if isinstance(cause, duckdb.CatalogException):
-        first = str(cause).splitlines()[0]  # without DuckDB's "Did you mean" guesses at system tables
-        yours = ", ".join(relations or []) or "see GET /v1/tables"
-        return Outcome(400, "refused", f"query failed: {first} Your tables: {yours}")
-    if isinstance(cause, duckdb.NotImplementedException) and "Arrow type" in str(cause):
-        return Outcome(400, "failed", f"a result column has a type the service cannot send ({_first(cause)}); "
-                                      "cast it, e.g. to VARCHAR")
-    return Outcome(400, "failed", str(exc))
-
-
-def _first(exc: BaseException) -> str:
-    return str(exc).splitlines()[0]
 
 
 def _in_process(view: PartnerView, job: Job, max_answer_bytes: int) -> Answer:

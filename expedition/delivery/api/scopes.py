@@ -174,6 +174,22 @@ def hidden_survey_rows(data: LakeData, view: PartnerView, expedition_id: str) ->
     return hidden
 
 
+def tables_to_ipc(tables: dict[str, pa.Table]) -> dict[str, bytes]:
+    """The tables of a partner view as Arrow IPC streams (what is sent to a worker)."""
+    out = {}
+    for name, tbl in tables.items():
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, tbl.schema) as writer:
+            writer.write_table(tbl)
+        out[name] = sink.getvalue().to_pybytes()
+    return out
+
+
+def tables_from_ipc(data: dict[str, bytes]) -> dict[str, pa.Table]:
+    """The tables of :func:`tables_to_ipc` back (in a query worker)."""
+    return {name: pa.ipc.open_stream(raw).read_all() for name, raw in data.items()}
+
+
 def open_partner_database(
     tables: dict[str, pa.Table], memory_limit: str = "512MB", threads: int | None = None
 ) -> tuple[duckdb.DuckDBPyConnection, list[str]]:
@@ -262,8 +278,6 @@ class PartnerView:
 
     def ipc_tables(self) -> dict[str, bytes]:
         """The filtered tables as Arrow IPC streams, made once (what a query worker is sent)."""
-        from expedition.delivery.api.worker import tables_to_ipc
-
         with self._lock:
             if self._ipc is None:
                 self._ipc = tables_to_ipc(self.tables)

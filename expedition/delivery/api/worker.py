@@ -25,7 +25,6 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 
 log = logging.getLogger(__name__)
 
@@ -67,21 +66,7 @@ class Answer:
     body: bytes = b""
     rows: int | None = None
     truncated: bool = False
-
-
-def tables_to_ipc(tables: dict[str, pa.Table]) -> dict[str, bytes]:
-    """The tables of a partner view as Arrow IPC streams (what is sent to a worker)."""
-    out = {}
-    for name, tbl in tables.items():
-        sink = pa.BufferOutputStream()
-        with pa.ipc.new_stream(sink, tbl.schema) as writer:
-            writer.write_table(tbl)
-        out[name] = sink.getvalue().to_pybytes()
-    return out
-
-
-def _tables_from_ipc(data: dict[str, bytes]) -> dict[str, pa.Table]:
-    return {name: pa.ipc.open_stream(raw).read_all() for name, raw in data.items()}
+    retire: bool = False  # the worker ends after this answer (it ran out of memory: start afresh)
 
 
 class _Views:
@@ -100,9 +85,9 @@ class _Views:
         return hit
 
     def load(self, view_id: int, tables: dict[str, bytes]) -> None:
-        from expedition.delivery.api.scopes import open_partner_database
+        from expedition.delivery.api.scopes import open_partner_database, tables_from_ipc
 
-        con, names = open_partner_database(_tables_from_ipc(tables), self.memory_limit, threads=self.threads)
+        con, names = open_partner_database(tables_from_ipc(tables), self.memory_limit, threads=self.threads)
         self._dbs[view_id] = (con, names)
         while len(self._dbs) > self.keep:
             _vid, (old, _names) = self._dbs.popitem(last=False)
@@ -112,7 +97,7 @@ class _Views:
 def run_job(views: _Views, job: Job, limits: WorkerLimits) -> Answer | None:
     """Run ``job``; ``None`` when this worker does not hold its view (the service then sends it)."""
     from expedition.delivery.api.formats import FormatError, encode
-    from expedition.delivery.api.routes_query import classify
+    from expedition.delivery.api.outcomes import classify
     from warehouse.errors import WarehouseError
     from warehouse.limits import limit_cpu_from_now
     from warehouse.query import run_query
@@ -128,7 +113,9 @@ def run_job(views: _Views, job: Job, limits: WorkerLimits) -> Answer | None:
                         cpu_s=limits.cpu_s, grace_s=limits.grace_s)
     except WarehouseError as exc:
         out = classify(exc, relations)
-        return Answer(out.status, out.outcome, out.detail)
+        # After an allocation failed at the process limit, memory stays fragmented or cached in this
+        # process and later, small queries fail too (seen in the soak): such a worker retires.
+        return Answer(out.status, out.outcome, out.detail, retire=out.outcome == "too_large")
     meta = {**job.meta, "row_count": res.table.num_rows, "truncated": res.truncated, "row_limit": job.row_limit}
     try:
         body = encode(res.table, job.fmt, meta, max_bytes=limits.max_answer_bytes)
@@ -136,7 +123,7 @@ def run_job(views: _Views, job: Job, limits: WorkerLimits) -> Answer | None:
         return Answer(exc.status, "too_large" if exc.status == 413 else "failed", str(exc))
     except MemoryError:
         return Answer(413, "too_large", "the answer needs more memory to encode than a partner may use; "
-                                        "ask for fewer rows or columns")
+                                        "ask for fewer rows or columns", retire=True)
     return Answer(200, "truncated" if res.truncated else "ok", None, body, res.table.num_rows, res.truncated)
 
 
@@ -161,14 +148,21 @@ def main(conn: Connection, limits: WorkerLimits) -> None:
             elif kind == "run":
                 answer = run_job(views, msg[1], limits)
                 conn.send(("missing", msg[1].view_id) if answer is None else ("answer", answer))
+                if answer is not None and answer.retire:
+                    return
             elif kind == "stop":
                 return
-        except MemoryError:
-            conn.send(("answer", Answer(413, "too_large", "the query needs more memory than a partner may use")))
-        except duckdb.OutOfMemoryException as exc:
+        except (MemoryError, duckdb.OutOfMemoryException) as exc:
+            first = str(exc).splitlines()[0] if str(exc) else "out of memory"
             conn.send(("answer", Answer(413, "too_large", f"the query needs more memory than a partner may use: "
-                                                          f"{str(exc).splitlines()[0]}")))
-        except Exception as exc:  # an unforeseen failure answers, and the worker stays (its state is per job)
+                                                          f"{first}", retire=True)))
+            return
+        except Exception as exc:  # an unforeseen failure answers, then this worker retires (a fresh one starts)
             log.exception("query worker: %s failed", kind)
-            conn.send(("answer", Answer(400, "failed", f"the query failed: {type(exc).__name__}: "
-                                                       f"{str(exc).splitlines()[0] if str(exc) else ''}")))
+            first = str(exc).splitlines()[0] if str(exc) else ""
+            memory = "out of memory" in first.lower()
+            conn.send(("answer", Answer(413 if memory else 400, "too_large" if memory else "failed",
+                                        f"the query failed: {first}" if not memory else
+                                        f"the query needs more memory than a partner may use: {first}",
+                                        retire=True)))
+            return
