@@ -117,6 +117,8 @@ def authenticate(state: ApiState, token: str | None, client: str | None) -> Part
     try:
         state.auth_failures.check(keys[0])
     except Limited as exc:
+        if len(keys) > 1:  # a locked-out address still trying a token id: counted for that id too
+            state.auth_failures.failed(keys[1])
         raise limited(exc) from None
     if not token:
         raise _unauthorized("a partner token is required: send 'Authorization: Bearer qe_...'")
