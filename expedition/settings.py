@@ -107,6 +107,10 @@ class Settings:
     query_timeout_s: float = 30.0
     # `expedition query` bounds its own process (warehouse.limits): RLIMIT_DATA, and CPU = timeout x 4
     query_memory_limit: str = "4GB"
+    # True: DuckDB checks each extension's signature at every load (about 0.2 s of CPU per extension
+    # and process); False: the binaries of the installed wheels are trusted like the rest of the
+    # Python environment (see warehouse.extensions)
+    duckdb_extension_signatures: bool = False
     # Catalog pulls
     providers: tuple[Provider, ...] = DEFAULT_PROVIDERS
     user_agent: str = "QuakeExpedition/0.1 (+https://github.com/quake-expedition; BRIDRREM expeditions)"
@@ -153,7 +157,8 @@ class Settings:
         )
         retry = RetryPolicy(self.writer_max_attempts, self.writer_retry_base_s, self.writer_retry_cap_s)
         return LakeConfig(home=self.home, catalog_url=self.catalog_url, data_path=self.data_path,
-                          writer_wait_s=self.writer_wait_s, bulk_append=self.bulk_append, s3=s3, retry=retry)
+                          writer_wait_s=self.writer_wait_s, bulk_append=self.bulk_append, s3=s3, retry=retry,
+                          verify_extension_signatures=self.duckdb_extension_signatures)
 
     @property
     def raw_dir(self) -> Path:

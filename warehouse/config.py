@@ -30,6 +30,8 @@ class LakeConfig:
     ``bulk_append`` whether large appends are written as Parquet by pyarrow and registered;
     ``s3`` how to reach an ``s3://`` data path; ``retry`` how often a writer on a PostgreSQL
     catalog runs its transaction again after a write conflict (:mod:`warehouse.concurrency`).
+    ``verify_extension_signatures`` whether DuckDB checks each extension's signature at every load
+    (see :mod:`warehouse.extensions`).
     """
 
     home: Path
@@ -39,6 +41,7 @@ class LakeConfig:
     bulk_append: bool = True
     s3: S3Options = field(default_factory=S3Options)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    verify_extension_signatures: bool = False
 
     @classmethod
     def local(cls, home: Path, *, writer_wait_s: float = 30.0, bulk_append: bool = True) -> LakeConfig:

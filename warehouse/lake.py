@@ -25,20 +25,21 @@ import contextlib
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import duckdb
 import pyarrow as pa
 
-from warehouse import sqlfiles
+from warehouse import extensions, sqlfiles
 from warehouse.backend import Backend, S3Options, backend_of, s3_secret_sql
 from warehouse.concurrency import RetryPolicy, create_fences, is_write_conflict, run_with_retries
 from warehouse.config import HasLakeConfig, LakeConfig
 from warehouse.errors import LakeNotInitialised, WarehouseError, WriteConflict
-from warehouse.extensions import load_extensions
+from warehouse.needs import view_closure
 from warehouse.schema import TableSpec, conform, duckdb_type
+from warehouse.sqlfiles import sql_literal
 from warehouse.tables import ALL_TABLES
 from warehouse.tables import spec as table_spec
 from warehouse.writer import LAKE_ALIAS, LakeWriter, WriteMode, WriteResult, file_lock
@@ -57,14 +58,9 @@ T = TypeVar("T")
 _SCHEMA_TABLE = "qe_schema_versions"
 
 
-def sql_literal(value: str) -> str:
-    """A SQL string literal for statements that cannot bind parameters (ATTACH, INSTALL)."""
-    return "'" + value.replace("'", "''") + "'"
-
-
 # One DuckDB instance per (process, lake), with the extensions loaded and the lake attached;
 # connections handed out are cursors of it (about 30x cheaper than a new instance each time).
-_SHARED: dict[tuple[int, str, str, str], duckdb.DuckDBPyConnection] = {}
+_SHARED: dict[tuple[int, str, str, str, bool], duckdb.DuckDBPyConnection] = {}
 _SHARED_LOCK = threading.Lock()
 
 
@@ -81,8 +77,10 @@ class Lake:
     """Paths and connections of one lake."""
 
     def __init__(self, home: Path, catalog_url: str, data_path: str, writer_wait_s: float = 30.0,
-                 bulk_append: bool = True, s3: S3Options | None = None, retry: RetryPolicy | None = None) -> None:
+                 bulk_append: bool = True, s3: S3Options | None = None, retry: RetryPolicy | None = None,
+                 verify_extension_signatures: bool = False) -> None:
         self.home = Path(home)
+        self.verify_extension_signatures = verify_extension_signatures
         self.catalog_url = catalog_url
         self.data_path = data_path if data_path.endswith(("/", os.sep)) else data_path + "/"
         self.writer_wait_s = writer_wait_s
@@ -96,7 +94,7 @@ class Lake:
     def from_config(cls, config: LakeConfig) -> Lake:
         """The lake described by ``config``."""
         return cls(config.home, config.catalog_url, config.data_path, config.writer_wait_s, config.bulk_append,
-                   s3=config.s3, retry=config.retry)
+                   s3=config.s3, retry=config.retry, verify_extension_signatures=config.verify_extension_signatures)
 
     @classmethod
     def from_settings(cls, settings: HasLakeConfig) -> Lake:
@@ -141,7 +139,7 @@ class Lake:
     # -- connections -----------------------------------------------------------
     def connect(
         self, read_only: bool = False, snapshot: int | None = None, create: bool = False, spatial: bool = False,
-        views: bool = True,
+        views: bool | Collection[str] = True, own: bool = False,
     ) -> duckdb.DuckDBPyConnection:
         """A DuckDB connection with the lake attached as ``lake`` (and ``USE lake``) and the
         analytic views of ``warehouse/sql/views`` defined as temporary views.
@@ -150,7 +148,9 @@ class Lake:
         ``spatial`` also loads the spatial extension (ST_* functions beyond the WKB conversions,
         which DuckDB 1.5 has built in with its GEOMETRY type); it costs about a second per
         connection, so only query mode asks for it. ``views=False`` skips defining the views
-        (internal lookups that read tables only).
+        (internal lookups that read tables only); a collection of names defines those views and the
+        views they read (see :func:`warehouse.needs.statement_needs`). ``own=True`` gives a DuckDB
+        instance of its own (query mode: ``read_only`` is then enforced by the attach).
         """
         if not create and not self.exists():
             raise LakeNotInitialised(f"no lake under {self.home}: run `expedition init --home {self.home}`")
@@ -159,7 +159,7 @@ class Lake:
             if not self.backend.is_remote_storage:
                 Path(self.data_path).mkdir(parents=True, exist_ok=True)
             return self._open(read_only=False, snapshot=None, spatial=spatial)
-        if snapshot is not None or spatial:
+        if snapshot is not None or spatial or own:
             con = self._open(read_only=read_only, snapshot=snapshot, spatial=spatial)
         else:
             # Internal reads and writes share one instance per process; ``read_only`` is then
@@ -170,11 +170,18 @@ class Lake:
         if not views:
             return con
         try:
-            self._create_views(con)
-        except duckdb.Error as exc:
+            self.define_views(con, None if views is True else views)
+        except WarehouseError:
             con.close()
-            raise WarehouseError(f"cannot create the lake views: {exc}") from exc
+            raise
         return con
+
+    def define_views(self, con: duckdb.DuckDBPyConnection, names: Collection[str] | None = None) -> None:
+        """Define the views ``names`` (``None``: all) and the views they read on ``con``, as temporary views."""
+        try:
+            self._create_views(con, names)
+        except duckdb.Error as exc:
+            raise WarehouseError(f"cannot create the lake views: {exc}") from exc
 
     def warm(self) -> None:
         """Open this process's shared DuckDB instance now (extensions loaded, lake attached), for
@@ -185,7 +192,8 @@ class Lake:
                 self._shared()
 
     def _shared(self) -> duckdb.DuckDBPyConnection:
-        key = (os.getpid(), self.catalog_url, self.data_path, str(self.extension_dir))
+        key = (os.getpid(), self.catalog_url, self.data_path, str(self.extension_dir),
+               self.verify_extension_signatures)
         with _SHARED_LOCK:
             base = _SHARED.get(key)
             if base is None:
@@ -195,10 +203,13 @@ class Lake:
 
     def _open(self, read_only: bool, snapshot: int | None, spatial: bool) -> duckdb.DuckDBPyConnection:
         """A new DuckDB instance with the extensions loaded and the lake attached."""
-        con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
         backend = self.backend
         try:
-            load_extensions(con, (*backend.extensions, "spatial") if spatial else backend.extensions, self.extension_dir)
+            con = extensions.connect((*backend.extensions, "spatial") if spatial else backend.extensions,
+                                     self.extension_dir, self.verify_extension_signatures)
+        except duckdb.Error as exc:
+            raise WarehouseError(f"cannot load the DuckDB extensions: {exc}") from exc
+        try:
             if backend.storage_kind == "s3":
                 con.execute(s3_secret_sql(self.s3.with_environment()))
             # ATTACH takes no bound parameters: paths come from settings and are quoted as literals.
@@ -215,20 +226,24 @@ class Lake:
             raise WarehouseError(f"cannot open the lake at {self.home}: {exc}") from exc
         return con
 
-    def _create_views(self, con: duckdb.DuckDBPyConnection) -> None:
+    def _create_views(self, con: duckdb.DuckDBPyConnection, names: Collection[str] | None = None) -> None:
+        all_views = sqlfiles.views()
+        wanted = all_views if names is None else {n: all_views[n] for n in view_closure(con, names)}
+        if not wanted:
+            return
         # One transaction for all of them: DuckLake then reads its catalog once, not once per view
         # (about 4x cheaper per connection).
         con.execute("BEGIN TRANSACTION")
         try:
-            self._create_views_in(con)
+            self._create_views_in(con, wanted)
         except BaseException:
             with contextlib.suppress(duckdb.Error):
                 con.execute("ROLLBACK")
             raise
         con.execute("COMMIT")
 
-    def _create_views_in(self, con: duckdb.DuckDBPyConnection) -> None:
-        pending = dict(sqlfiles.views())
+    def _create_views_in(self, con: duckdb.DuckDBPyConnection, views: Mapping[str, str]) -> None:
+        pending = dict(views)
         # Views may read other views: retry until no progress (sorted order is the first guess).
         while pending:
             progress = False
