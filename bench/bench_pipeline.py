@@ -9,7 +9,7 @@ Markdown). The polling interval (``watch_interval_s``) is excluded: the cycle st
 
 * ours: the ``watch`` flow (Prefect, temporary local server, heartbeat off as in ``expedition watch --once``);
 * baseline: the same library calls without Prefect (``pull_provider``, ``evaluate_events``,
-  ``generate_brief`` html + md), on an identically prepared lake in the same process.
+  ``generate_briefs`` html + md), on an identically prepared lake in the same process.
 
 A second pair times an idle cycle (nothing new) to isolate Prefect's fixed cost per cycle.
 Target: the pipeline under 15 s; Prefect's fixed cost under 2 s per cycle.
@@ -77,7 +77,7 @@ def _direct_cycle(settings: Any, starttime: datetime | None = None) -> list[str]
     """One cycle by plain library calls; returns the expeditions opened (stage times in STAGES)."""
     from catalogs.pull import pull_provider
     from expedition.decisions.response.evaluate import evaluate_events
-    from expedition.outputs.briefs.generate import generate_brief
+    from expedition.outputs.briefs.generate import generate_briefs
     from warehouse.lake import Lake
 
     lake = Lake.from_settings(settings)
@@ -87,11 +87,10 @@ def _direct_cycle(settings: Any, starttime: datetime | None = None) -> list[str]
     t = time.perf_counter()
     opened = [d.expedition_id for d in evaluate_events(lake, settings) if d.decision == "opened" and d.expedition_id]
     STAGES["evaluate_s"] = time.perf_counter() - t
-    for exp_id in opened:
-        for fmt in ("html", "md"):
-            t = time.perf_counter()
-            generate_brief(lake, settings, exp_id, fmt=fmt)
-            STAGES[f"brief_{fmt}_s"] = time.perf_counter() - t
+    for exp_id in opened:  # the call the write-brief task makes
+        t = time.perf_counter()
+        generate_briefs(lake, settings, exp_id, ("html", "md"))
+        STAGES["briefs_html_md_s"] = time.perf_counter() - t
     return opened
 
 

@@ -59,11 +59,10 @@ def ingest_survey_task(home: str, expedition_id: str, path: str, mapping: str | 
 @task(name="write-brief", cache_policy=NO_CACHE, retry_condition_fn=retry_condition_fn, tags=[WRITER_TAG])
 def write_brief_task(home: str, expedition_id: str, formats: tuple[str, ...] = ("html", "md")) -> list[Any]:
     """Render and store the brief of an expedition in each format (under ``settings.briefs_dir``)."""
-    from expedition.outputs.briefs.generate import generate_brief
+    from expedition.outputs.briefs.generate import generate_briefs
 
     settings = settings_for(home)
-    lake = lake_for(settings)
-    return [generate_brief(lake, settings, expedition_id, fmt=fmt) for fmt in formats]
+    return generate_briefs(lake_for(settings), settings, expedition_id, formats)
 
 
 @task(name="notify-decisions", cache_policy=NO_CACHE, retry_condition_fn=retry_condition_fn, tags=[WRITER_TAG])

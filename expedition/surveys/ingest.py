@@ -166,7 +166,8 @@ def ingest_file(
             _write_batch(w, fresh, prepared, staged if w.attempt == 1 else None, strict)
             return fresh
 
-        report = lake.run_writer(attempt, what=f"survey {path.name}")
+        # the writer reads one view (survey_landed_keys: survey_observation_keys)
+        report = lake.run_writer(attempt, what=f"survey {path.name}", views=("survey_observation_keys",))
     finally:
         if staged is not None:
             staged.discard()  # a no-op once a committed transaction registered them
