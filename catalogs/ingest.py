@@ -173,7 +173,7 @@ def ingest_solutions(
         w.set_commit_message("catalogs.ingest", f"{batch_kind} {source_name}: {report.summary()}")
         return report
 
-    report = lake.run_writer(attempt, what=f"ingest {source_name}")
+    report = lake.run_writer(attempt, what=f"ingest {source_name}", views=False)  # the catalog SQL reads tables only
     if not report.already_ingested:
         log.info("%s: %s", source_name, report.summary())
     return report

@@ -77,6 +77,8 @@ log = logging.getLogger(__name__)
 __all__ = ["evaluate_events", "open_expedition", "open_manually"]
 
 POLICY = "policy"
+#: The views the evaluation reads (the named queries expedition_list and expedition_current)
+_VIEWS = ("expeditions",)
 
 
 class _Run:
@@ -396,7 +398,7 @@ def evaluate_events(
             w.set_commit_message(POLICY, f"evaluate: {len(run.decisions)} decision(s), policy {ctx.policy.version}")
         return run.decisions
 
-    return lake.run_writer(attempt, what="evaluate")
+    return lake.run_writer(attempt, what="evaluate", views=_VIEWS)
 
 
 def open_manually(
