@@ -39,7 +39,7 @@ RUNS = 7
 #: The baseline: the same statement, opened as before this work (see the module docstring).
 _BASELINE = """
 import sys
-from expedition.cli.common import emit_table, settings_for
+from expedition.delivery.cli.common import emit_table, settings_for
 from warehouse.lake import Lake
 from warehouse.query import open_query_connection, run_query
 settings = settings_for(sys.argv[1])
@@ -51,7 +51,7 @@ finally:
 emit_table(res.table, "table")
 """
 
-#: Each step of ``expedition query`` timed in one process (mirrors expedition/cli/core.py).
+#: Each step of ``expedition query`` timed in one process (mirrors expedition/delivery/cli/core.py).
 _STEPS = """
 import json, sys, time
 t0 = time.perf_counter(); steps = {}
@@ -59,9 +59,9 @@ def mark(name):
     global t0
     t = time.perf_counter(); steps[name] = round(t - t0, 4); t0 = t
 import typer
-from expedition.cli import main as _main
+from expedition.delivery.cli import main as _main
 mark("import the command line (typer, command modules)")
-from expedition.cli.common import emit_table, settings_for
+from expedition.delivery.cli.common import emit_table, settings_for
 from warehouse.lake import Lake
 from warehouse.needs import statement_needs
 from warehouse.query import lock_down, run_query

@@ -7,12 +7,14 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
-import pyarrow as pa
 import typer
 
 from expedition.settings import Settings, load_settings
+
+if TYPE_CHECKING:  # pyarrow is imported by the commands that make tables, not at start-up
+    import pyarrow as pa
 
 HomeOpt = Annotated[
     Optional[Path],
