@@ -24,7 +24,7 @@ import pyarrow as pa
 
 from expedition.errors import BriefError
 from expedition.outputs.briefs.context import BriefContext, build_context
-from expedition.outputs.briefs.document import build_document
+from expedition.outputs.briefs.document import Document, build_document
 from expedition.outputs.briefs.i18n import LANGS
 from expedition.outputs.briefs.render_html import render_html
 from expedition.outputs.briefs.render_md import render_md
@@ -79,7 +79,10 @@ def render_brief(ctx: BriefContext, fmt: str, lang: str, version: int, generated
         raise BriefError(f"unknown brief format {fmt!r}: expected one of {', '.join(FORMATS)}")
     if lang not in LANGS:
         raise BriefError(f"unknown brief language {lang!r}: expected one of {', '.join(LANGS)}")
-    doc = build_document(ctx, lang, version, generated_utc, cache_dir)
+    return _render(build_document(ctx, lang, version, generated_utc, cache_dir), fmt, generated_utc, image_stem)
+
+
+def _render(doc: Document, fmt: str, generated_utc: dt.datetime, image_stem: str) -> tuple[bytes, dict[str, bytes]]:
     if fmt == "html":
         return render_html(doc, font_url), {}
     if fmt == "md":
@@ -117,14 +120,18 @@ def generate_briefs(lake: Lake, settings: Settings, expedition_id: str, formats:
     for fmt in formats:  # refuse before any work
         if fmt not in FORMATS:
             raise BriefError(f"unknown brief format {fmt!r}: expected one of {', '.join(FORMATS)}")
+    if lang not in LANGS:
+        raise BriefError(f"unknown brief language {lang!r}: expected one of {', '.join(LANGS)}")
     now = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
     ctx = build_context(lake, settings, expedition_id, snapshot)
     version = brief_version_for(lake, ctx)
     stem = f"{ctx.expedition_id}_v{version}_{lang}"
     rows, results = [], []
+    # the document (texts, tables, charts, map) does not depend on the format: built once
+    doc = build_document(ctx, lang, version, now, settings.home / "cache")
     for fmt in formats:
         path = Path(out) if out is not None else settings.briefs_dir / ctx.expedition_id / f"{stem}.{fmt}"
-        data, images = render_brief(ctx, fmt, lang, version, now, settings.home / "cache", image_stem=path.stem)
+        data, images = _render(doc, fmt, now, path.stem)
         for name, png in sorted(images.items()):
             _write_atomic(path.parent / name, png)
         _write_atomic(path, data)
