@@ -23,8 +23,9 @@ import duckdb
 import pyarrow as pa
 
 from expedition.errors import BriefError
+from expedition.outputs.briefs.blocks import Document
 from expedition.outputs.briefs.context import BriefContext, build_context
-from expedition.outputs.briefs.document import Document, build_document
+from expedition.outputs.briefs.document import build_document
 from expedition.outputs.briefs.i18n import LANGS
 from expedition.outputs.briefs.render_html import render_html
 from expedition.outputs.briefs.render_md import render_md
@@ -79,10 +80,12 @@ def render_brief(ctx: BriefContext, fmt: str, lang: str, version: int, generated
         raise BriefError(f"unknown brief format {fmt!r}: expected one of {', '.join(FORMATS)}")
     if lang not in LANGS:
         raise BriefError(f"unknown brief language {lang!r}: expected one of {', '.join(LANGS)}")
-    return _render(build_document(ctx, lang, version, generated_utc, cache_dir), fmt, generated_utc, image_stem)
+    return _render(build_document(ctx, lang, version, generated_utc, cache_dir), fmt, generated_utc, image_stem,
+                   font_url)
 
 
-def _render(doc: Document, fmt: str, generated_utc: dt.datetime, image_stem: str) -> tuple[bytes, dict[str, bytes]]:
+def _render(doc: Document, fmt: str, generated_utc: dt.datetime, image_stem: str,
+            font_url: str | None = None) -> tuple[bytes, dict[str, bytes]]:
     if fmt == "html":
         return render_html(doc, font_url), {}
     if fmt == "md":
