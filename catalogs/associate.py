@@ -53,6 +53,7 @@ __all__ = [
     "AssociationParams",
     "Association",
     "associate",
+    "associate_rows",
     "preference_keys",
     "mint_event_id",
     "mint_event_ids",
@@ -230,6 +231,23 @@ def associate(
     for msg in conflicts:
         log.warning("association conflict: %s", msg)
     return Association(event_ids, is_new, pairs, conflicts)
+
+
+_NO_EVENTS = pa.schema([
+    ("event_id", pa.string()), ("origin_time_utc", pa.timestamp("us", tz="UTC")),
+    ("origin_latitude_deg", pa.float64()), ("origin_longitude_deg", pa.float64()), ("magnitude_value", pa.float64()),
+])
+_NO_ALIASES = pa.schema([("provider", pa.string()), ("provider_event_id", pa.string()), ("event_id", pa.string())])
+
+
+def associate_rows(rows: pa.Table, params: AssociationParams | None = None) -> Association:
+    """Which solution rows are the same quake, with no lake: :func:`associate` against no known event.
+
+    ``rows`` may mix catalogs (e.g. a USGS and an EMSC file concatenated); every row gets the
+    project event id of its quake, minted from the quake's preferred row. ``params`` defaults to the
+    ComCat windows (16 s, 100 km, 0.5 magnitude units). Pure: reads nothing, writes nothing.
+    """
+    return associate(rows, _NO_EVENTS.empty_table(), _NO_ALIASES.empty_table(), params or AssociationParams())
 
 
 def _alias_components(

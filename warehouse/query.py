@@ -25,11 +25,16 @@ from warehouse.lake import Lake
 
 log = logging.getLogger(__name__)
 
+__all__ = ["ALLOWED_STATEMENTS", "QueryResult", "check_statement", "lock_down", "open_query_connection", "query_lake",
+           "run_query"]
+
 ALLOWED_STATEMENTS = {"SELECT", "EXPLAIN"}
 
 
 @dataclass(frozen=True)
 class QueryResult:
+    """Rows of a query (at most ``row_limit``; ``truncated`` when more were there)."""
+
     table: pa.Table
     truncated: bool
     row_limit: int
@@ -107,3 +112,24 @@ def run_query(
     if truncated:
         log.info("query result truncated at %d rows", row_limit)
     return QueryResult(table, truncated, row_limit)
+
+
+def query_lake(
+    lake: Lake,
+    sql: str,
+    params: list[Any] | dict[str, Any] | None = None,
+    *,
+    snapshot: int | None = None,
+    row_limit: int = 100_000,
+    timeout_s: float = 30.0,
+) -> QueryResult:
+    """Run one read-only statement on ``lake`` (optionally as of ``snapshot``) on a locked-down connection.
+
+    Example: ``query_lake(lake, "SELECT count(*) AS n FROM events").table``.
+    Raises :class:`QueryRefused` for anything but one ``SELECT``/``EXPLAIN``.
+    """
+    con = open_query_connection(lake, snapshot=snapshot)
+    try:
+        return run_query(con, sql, params, row_limit=row_limit, timeout_s=timeout_s)
+    finally:
+        con.close()

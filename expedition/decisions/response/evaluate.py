@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from expedition.decisions import records
-from expedition.decisions.policy import EventFacts, Verdict, judge
+from expedition.decisions.policy import Verdict, judge
 from expedition.decisions.records import Expedition, Status
 from expedition.decisions.response import decisions as dec
 from expedition.decisions.response.assess import (
@@ -53,6 +53,7 @@ from expedition.decisions.response.assess import (
 )
 from expedition.decisions.response.events import EventRow, events_by_id, pending_events, prefer_moment_magnitudes, rows
 from expedition.decisions.response.products import Authoritative, load_authoritative
+from expedition.decisions.response.judge import event_facts, gates_pass
 from expedition.decisions.response.sequences import (
     ZONE_HOURS,
     SequenceMatch,
@@ -113,13 +114,7 @@ class _Run:
 
     # -- facts -------------------------------------------------------------------------------
     def gates_pass(self, ev: EventRow) -> bool:
-        p = self.ctx.policy
-        floor = min([p.magnitude_floor, *p.country_floors.values()])
-        return (
-            (ev.event_type or "earthquake").lower() in p.event_types
-            and (ev.depth_km is None or ev.depth_km <= p.max_depth_km)
-            and ev.magnitude is not None and ev.magnitude >= floor
-        )
+        return gates_pass(self.ctx.policy, ev)
 
     def radius(self, ev: EventRow) -> float:
         return search_radius_km(self.ctx.policy, ev.magnitude) if self.gates_pass(ev) else 0.0
@@ -141,13 +136,7 @@ class _Run:
             return None
 
     def judge(self, ev: EventRow, loc: Location, a: Assessment | None) -> Verdict:
-        facts = EventFacts(
-            event_id=ev.event_id, origin_time=ev.origin_time_utc, magnitude=ev.magnitude, magnitude_type=ev.magnitude_type,
-            depth_km=ev.depth_km, event_type=ev.event_type, epicentre_iso3=loc.epicentre_iso3,
-            near_member_iso3=loc.near_member_iso3, near_member_distance_km=loc.near_member_km,
-            member_mmi=a.member_mmi if a else {}, alert_level=a.alert_level if a else None,
-        )
-        return judge(self.ctx.policy, facts)
+        return judge(self.ctx.policy, event_facts(ev, loc, a))
 
     # -- recording ---------------------------------------------------------------------------
     def record(
