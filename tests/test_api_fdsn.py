@@ -1,9 +1,8 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.test_api_fixtures)
 """The FDSN event service over the lake, used by ObsPy's real client against uvicorn on 127.0.0.1.
 
 Real data: the USGS ComCat export 2022-2024 (M5+, 4,118 events) imported with
 catalogs.ingest.import_file; expected answers are computed independently from the CSV with pandas
-and ObsPy's own geodetics. Tests without ../shared use the six events of tests.test_api_fixtures.
+and ObsPy's own geodetics. Tests without ../shared use the six events of tests.api_world.
 """
 
 from __future__ import annotations
@@ -15,8 +14,6 @@ from typing import Any
 
 import pandas as pd
 import pytest
-
-from tests.test_api_fixtures import api_server, api_world, http  # noqa: F401  (fixtures)
 
 COMCAT = "catalogs/usgs_csv/comcat_export_2022-2024_m5plus.csv"
 

@@ -17,7 +17,7 @@ from catalogs.associate import (
     status_score,
 )
 from catalogs.distance import haversine_km
-from tests.fdsn_fixtures import comcat_rows, solution, table  # noqa: F401 - comcat_rows is a fixture
+from tests.fdsn_fixtures import solution, table
 from warehouse.tables.catalog import EVENT_ALIASES, EVENTS
 
 PARAMS = AssociationParams(priority={"USGS": 10, "EMSC": 20, "GFZ": 30, "ISC": 40})
@@ -179,7 +179,7 @@ def test_preferred_order_priority_then_status_then_recency() -> None:
     assert status_score(pa.array([None, "AUTOMATIC"])).tolist() == status_score(pa.array(["automatic", "automatic"])).tolist()
 
 
-def test_real_comcat_rows_against_themselves(comcat_rows: pa.Table) -> None:  # noqa: F811
+def test_real_comcat_rows_against_themselves(comcat_rows: pa.Table) -> None:
     """Re-associating the real catalog with itself as existing events maps every row to its own event,
     and an 'other agency' copy jittered inside the windows joins the same events."""
     n = comcat_rows.num_rows

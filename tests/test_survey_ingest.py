@@ -14,11 +14,10 @@ import pytest
 from expedition.surveys.context import context_for
 from expedition.surveys.errors import SurveyRejected, UnknownExpedition
 from expedition.surveys.ingest import ingest_file
-from tests.test_survey_support import (
+from tests.survey_support import (
     DATA,
     GORKHA_TIME,
     seed_expedition,
-    survey_lake_fixture,  # noqa: F401  (the session-scoped survey_lake)
     write_csv,
 )
 
@@ -259,7 +258,7 @@ def test_intensity_lifelines_and_stations(mlake: Any, tmp_path: Path, q: _Reader
 
 def test_a_file_that_cannot_be_read_is_still_archived(mlake: Any, tmp_path: Path) -> None:
     from expedition.surveys.errors import SurveyInputError
-    from tests.test_survey_support import gorkha_context
+    from tests.survey_support import gorkha_context
     from warehouse.archive import sha256_file
 
     bad = write_csv(tmp_path / "ragged.csv", "building_id,damage_grade\nA,1\nB,2,3\n")
