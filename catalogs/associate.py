@@ -381,7 +381,7 @@ def _ranked_union(uf: _UnionFind, a: np.ndarray, b: np.ndarray, q: np.ndarray, d
 
     def norm(x: np.ndarray) -> np.ndarray:
         mx = np.maximum.reduceat(x, starts)[group]
-        return np.divide(x, mx, out=np.zeros_like(x), where=mx > 0)
+        return np.asarray(np.divide(x, mx, out=np.zeros_like(x), where=mx > 0), dtype=np.float64)
 
     score = np.sqrt(norm(dt) ** 2 + norm(dd) ** 2 + norm(dm) ** 2)
     closeness = np.sqrt((dt / params.dt_s) ** 2 + (dd / params.distance_km) ** 2 + (dm / max(params.dmag, 1e-9)) ** 2)
@@ -431,7 +431,7 @@ def _merge_clean_components(uf: _UnionFind, a: np.ndarray, b: np.ndarray) -> np.
     uf.parent = parent.tolist()
     for r, bits in zip(rep[clean].tolist(), union_bits[clean].tolist()):
         uf.mask[r] = bits
-    return ~clean[label[la]]
+    return np.asarray(~clean[label[la]], dtype=bool)
 
 
 def _greedy_union(uf: _UnionFind, qn: list[int], cn: list[int]) -> None:

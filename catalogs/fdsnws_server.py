@@ -289,7 +289,10 @@ def geojson_feed(rows: pa.Table, url: str) -> bytes:
     """A USGS-style GeoJSON summary ``FeatureCollection`` of solution rows."""
 
     def ms(col: str) -> list[int | None]:
-        return pc.cast(pc.cast(rows.column(col), pa.timestamp("ms", tz="UTC"), safe=False), pa.int64()).to_pylist()
+        values: list[int | None] = pc.cast(
+            pc.cast(rows.column(col), pa.timestamp("ms", tz="UTC"), safe=False), pa.int64()
+        ).to_pylist()
+        return values
 
     features = []
     cols = {c: rows.column(c).to_pylist() for c in rows.column_names}

@@ -301,7 +301,7 @@ def _revise(
     changed = is_new | any_diff
 
     def d(*cols: str) -> np.ndarray:
-        return np.logical_or.reduce([differs[c] for c in cols])
+        return np.asarray(np.logical_or.reduce([differs[c] for c in cols]), dtype=bool)
 
     reason = np.select(
         [is_new, d("preferred_provider"), d("preferred_provider_event_id"), d(*_MAGNITUDE), d(*_LOCATION), d("review_status")],
