@@ -87,6 +87,7 @@ class AssociationParams:
 
     @classmethod
     def from_settings(cls, settings: AssociationSettings) -> AssociationParams:
+        """The windows and provider priorities of a settings object."""
         return cls(
             dt_s=float(settings.association_dt_s),
             distance_km=float(settings.association_distance_km),

@@ -177,7 +177,7 @@ class EventIndex:
         col = pc.utf8_lower(pc.fill_null(self.rows.column(name), ""))
         return np.asarray(pc.equal(col, value.lower()).to_numpy(zero_copy_only=False), dtype=bool)
 
-    def select(self, q: EventQuery) -> np.ndarray:
+    def select(self, q: EventQuery) -> np.ndarray:  # noqa: C901
         """Indices of the matching rows in the requested order (offset and limit not applied)."""
         keep = np.ones(self.rows.num_rows, dtype=bool)
         with np.errstate(invalid="ignore"):

@@ -339,7 +339,7 @@ def _error_text(status: int, title: str, message: str) -> bytes:
             f"Request Submitted:\n{stamp}\n\nService version:\n{SERVICE_VERSION}\n").encode()
 
 
-def _make_handler(server: FDSNEventServer) -> type[BaseHTTPRequestHandler]:
+def _make_handler(server: FDSNEventServer) -> type[BaseHTTPRequestHandler]:  # noqa: C901
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.0"
         server_version = "QuakeExpeditionFDSNWS/" + SERVICE_VERSION
@@ -389,7 +389,8 @@ def _make_handler(server: FDSNEventServer) -> type[BaseHTTPRequestHandler]:
                            "text/plain")
                 return int(kind)
             if kind == "html200":
-                page = b"<!DOCTYPE html><html><head><title>Maintenance</title></head><body><h1>Down for maintenance</h1></body></html>"
+                page = (b"<!DOCTYPE html><html><head><title>Maintenance</title></head>"
+                        b"<body><h1>Down for maintenance</h1></body></html>")
                 self._send(200, page, "text/html")
                 return 200
             if kind == "empty200":

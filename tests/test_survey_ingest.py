@@ -250,7 +250,8 @@ def test_intensity_lifelines_and_stations(mlake: Any, tmp_path: Path, q: _Reader
         src = sorted(csv.DictReader(fh, delimiter=";"), key=lambda r: r["site_id"])
     assert [(g["site_id"], g["intensity_value"], g["intensity_scale_name"]) for g in got] == [
         (s["site_id"], roman[s["intensity"]], scale[s["scale"]]) for s in src]
-    late = write_csv(tmp_path / "st.csv", "network,station,start_time,end_time\nXQ,BAD01,2015-05-05T00:00:00Z,2015-05-01T00:00:00Z")
+    late = write_csv(tmp_path / "st.csv",
+                     "network,station,start_time,end_time\nXQ,BAD01,2015-05-05T00:00:00Z,2015-05-01T00:00:00Z")
     report = ingest_file(mlake, late, ctx)
     assert report.problems is not None and report.problems.column("issue_reason").to_pylist() == [
         "deployment ends before it starts"]

@@ -139,7 +139,7 @@ class _Run:
         return judge(self.ctx.policy, event_facts(ev, loc, a))
 
     # -- recording ---------------------------------------------------------------------------
-    def record(
+    def record(  # noqa: PLR0913
         self, ev: EventRow, kind: str, reason: str, *, loc: Location | None, verdict: Verdict | None,
         a: Assessment | None, exp: Expedition | None, source: str = POLICY, by: str = POLICY,
     ) -> dec.Decision:
@@ -170,7 +170,8 @@ class _Run:
         return d
 
     def version(
-        self, exp: Expedition, changes: dict[str, Any], *, action: str, reason: str, by: str = POLICY, previous: Expedition | None = None
+        self, exp: Expedition, changes: dict[str, Any], *, action: str, reason: str, by: str = POLICY,
+        previous: Expedition | None = None,
     ) -> Expedition:
         """Queue a new version of ``exp`` (written at :meth:`flush`) and make it the current state."""
         count = sum(1 for x in self.event_exp.values() if x == exp.expedition_id)
@@ -279,7 +280,10 @@ class _Run:
             kind = "flagged_for_review"
             why = dec.describe_verdict(self.ctx, verdict)
             changes.update(review_flag=True, review_reason=f"revision {ev.event_revision}: {why}")
-            notes.append(f"the revised mainshock no longer meets the policy ({why}); {exp.expedition_id} flagged for review, nothing deleted")
+            notes.append(
+                f"the revised mainshock no longer meets the policy ({why}); {exp.expedition_id} flagged for review, "
+                "nothing deleted"
+            )
         elif a is not None:
             more, words = merge_assessment(exp, verdict, a.alert_level, self.ctx.policy, self.ctx.country_name)
             changes.update(more)
@@ -327,7 +331,8 @@ class _Run:
 
 
 def _new_expedition(
-    ctx: Context, exp_id: str, ev: EventRow, verdict: Verdict, a: Assessment | None, countries: list[str], *, by: str, now: datetime
+    ctx: Context, exp_id: str, ev: EventRow, verdict: Verdict, a: Assessment | None, countries: list[str], *,
+    by: str, now: datetime,
 ) -> Expedition:
     where = ev.region_name or ctx.country_name(countries[0])
     title = f"M {ev.magnitude or 0:.1f} {where}, {ev.origin_time_utc:%Y-%m-%d}"
@@ -411,7 +416,10 @@ def open_manually(
         a = run.assess(ev) if ev.magnitude is not None else None
         verdict = run.judge(ev, loc, a)
         fallback = [loc.epicentre_iso3 or loc.nearest_iso3]
-        policy_view = "the policy would open it too" if verdict.opens else dec.describe_verdict(ctx, verdict).replace("not opened", "the policy alone would not open it")
+        policy_view = (
+            "the policy would open it too" if verdict.opens
+            else dec.describe_verdict(ctx, verdict).replace("not opened", "the policy alone would not open it")
+        )
         source = f"manual:{event_id}:{len(run.expeditions)}"
         d = run.open(ev, loc, verdict, a, source=source, by=by, countries=fallback,
                      note=f"opened by {by}: {reason} ({policy_view})")
