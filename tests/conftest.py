@@ -170,6 +170,13 @@ def shared_data() -> Path:
 
 
 # --- Prefect ---------------------------------------------------------------------------------
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every test that uses the Prefect harness is marked ``prefect`` (the fast lane leaves them out)."""
+    for item in items:
+        if "prefect_harness" in getattr(item, "fixturenames", ()) and item.get_closest_marker("prefect") is None:
+            item.add_marker(pytest.mark.prefect)
+
+
 @pytest.fixture(scope="session")
 def prefect_harness() -> Iterator[None]:
     """One Prefect test harness for the whole session, heartbeat off (see stack notes)."""
