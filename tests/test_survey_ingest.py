@@ -169,7 +169,8 @@ def test_reingest_is_a_no_op_and_corrected_file_supersedes(mlake: Any, tmp_path:
     # the re-ingest and the corrected file (whose staged files were written again) left no stray file
     listed = {Path(r["data_file"]).resolve() for r in q("SELECT data_file FROM ducklake_list_files('lake', ?)",
                                                         ["survey_buildings_obs"])}
-    on_disk = {p.resolve() for p in Path(mlake.data_path).rglob("qe-bulk-*")}
+    # this expedition's files only: the session's lake holds other tests' expeditions too
+    on_disk = {p.resolve() for p in Path(mlake.data_path).rglob(f"expedition_id={exp}/qe-bulk-*")}
     assert on_disk and on_disk <= listed
 
 
