@@ -157,7 +157,7 @@ def test_fdsn_is_public_by_default_but_can_require_tokens(api_world: Any) -> Non
     from expedition.delivery.api.server import BackgroundServer
 
     app = create_app(api_world.settings, config=ApiConfig(fdsn_requires_token=True, audit_flush_s=0.0))
-    with BackgroundServer(app) as srv, httpx.Client(base_url=srv.url) as c:
+    with BackgroundServer(app) as srv, httpx.Client(base_url=srv.url, timeout=30) as c:  # httpx: 5 s by default
         assert c.get("/fdsnws/event/1/query", params={"limit": 1}).status_code == 401
         ok = c.get("/fdsnws/event/1/query", params={"limit": 1}, headers=api_world.auth("afg"))
         assert ok.status_code == 200 and "<q:quakeml" in ok.text
