@@ -170,7 +170,7 @@ def describe_alert(a: Assessment) -> str:
     ours = "unknown"
     if a.pager is not None:
         deaths = a.pager.expected_fatalities
-        ours = f"{a.pager.level} (PAGER model: {deaths:,.0f} expected deaths)" if deaths >= 10 else f"{a.pager.level} (PAGER model: {deaths:.1f} expected deaths)"
+        ours = f"{a.pager.level} (PAGER model: {deaths:,.0f} expected deaths)" if deaths >= 10 else f"{a.pager.level} (PAGER model: {deaths:.1f} expected deaths)"  # noqa: E501
     auth = a.authoritative_alert_level
     if auth and a.authoritative is not None:
         return f"alert {auth} from {a.authoritative.pager_label}, which drove the decision; ours {ours}"

@@ -52,8 +52,8 @@ from expedition.decisions.response.assess import (
     search_radius_km,
 )
 from expedition.decisions.response.events import EventRow, events_by_id, pending_events, prefer_moment_magnitudes, rows
-from expedition.decisions.response.products import Authoritative, load_authoritative
 from expedition.decisions.response.judge import event_facts, gates_pass
+from expedition.decisions.response.products import Authoritative, load_authoritative
 from expedition.decisions.response.sequences import (
     ZONE_HOURS,
     SequenceMatch,
