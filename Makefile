@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test check bench soak clean venv
+.PHONY: demo test test-fast check bench soak clean venv
 
 venv: $(STAMP)
 
@@ -18,11 +18,16 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/expedition demo
 
-## Run the whole test suite (creates .venv on first use).
+## Run the whole test suite (creates .venv on first use); the 15 slowest tests are listed at the end.
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=15
 
-## Lint and type-check.
+## The fast lane: everything but the slow tests and those that run flows on the Prefect test server.
+test-fast: $(STAMP)
+	$(PY) -m pytest -q --durations=15 -m "not slow and not prefect"
+
+## Lint (ruff: style, imports, complexity, argument counts, API docstrings, line length) and type-check
+## (mypy; strict for catalogs and warehouse). The same hooks run on commit with pre-commit.
 check: $(STAMP)
 	$(VENV)/bin/ruff check catalogs expedition warehouse flows tests bench
 	$(VENV)/bin/mypy

@@ -7,7 +7,8 @@ imported with ``catalogs.ingest.import_file``; one partner with a token. The ser
 separate process (``expedition api``, uvicorn, 127.0.0.1).
 
 Load: 200 client threads, each with its own kept-alive HTTP/1.1 connection (stdlib
-``http.client``), loop for 60 s (quick: 5 s) over a fixed mix of named queries (``recent_events``, ``event_lookup``, ``events_near``) and
+``http.client``), loop for 60 s (quick: 5 s) over a fixed mix of named queries (``recent_events``,
+``event_lookup``, ``events_near``) and
 FDSN event queries (QuakeML and text; time, magnitude, box, radius, eventid). Reported: throughput,
 p50/p99 latency, and errors (anything but 200; must be zero). Threads rather than one
 ``httpx.AsyncClient``: on this 2-core machine a shared AsyncClient with 200 connections managed only

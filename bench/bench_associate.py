@@ -120,8 +120,10 @@ def run(quick: bool = False) -> list[BenchResult]:
     base = parse_comcat_csv(src)
     sizes = (10_000, 30_000) if quick else (10_000, 100_000, 300_000)
     naive_sizes = (5_000,) if quick else (10_000,)
-    empty_events = pa.table({"event_id": pa.array([], pa.string()), "origin_time_utc": pa.array([], pa.timestamp("us", tz="UTC")),
-                             "origin_latitude_deg": pa.array([], pa.float64()), "origin_longitude_deg": pa.array([], pa.float64()),
+    empty_events = pa.table({"event_id": pa.array([], pa.string()),
+                             "origin_time_utc": pa.array([], pa.timestamp("us", tz="UTC")),
+                             "origin_latitude_deg": pa.array([], pa.float64()),
+                             "origin_longitude_deg": pa.array([], pa.float64()),
                              "magnitude_value": pa.array([], pa.float64())})
     empty_aliases = pa.table({"provider": pa.array([], pa.string()), "provider_event_id": pa.array([], pa.string()),
                               "event_id": pa.array([], pa.string())})

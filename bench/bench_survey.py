@@ -5,7 +5,8 @@ Target: our time <= 2x the baseline at 1,000,000 rows (the 100,000-row line is f
 the fixed cost of opening the lake and committing, about 0.3 s, dominates a 0.05 s baseline). Also
 reported: the growth of our time per row from 100,000 to 1,000,000 rows (1.0 = linear), and the
 1,000,000-row ratio with pyarrow's default memory pool instead of the one the application selects
-(see ``expedition.process``). Both sides run in the same process under the same pool. The CSV is generated (seeded) under ``bench/.work/``;
+(see ``expedition.process``). Both sides run in the same process under the same pool. The CSV is generated
+(seeded) under ``bench/.work/``;
 0.1% of its rows carry an error (grade 7 or a date outside the window) so quarantine is exercised.
 """
 

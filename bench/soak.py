@@ -361,7 +361,8 @@ def committed(home: Path) -> str:
             row = con.execute(sql).fetchone()
             return int(row[0]) if row else 0
 
-        return (f"{n('SELECT count(*) FROM events')} ev, {n('SELECT count(DISTINCT expedition_id) FROM expedition_versions')} exp, "
+        return (f"{n('SELECT count(*) FROM events')} ev, "
+                f"{n('SELECT count(DISTINCT expedition_id) FROM expedition_versions')} exp, "
                 f"{n('SELECT count(*) FROM survey_buildings_obs')} svy")
 
 

@@ -53,6 +53,7 @@ __all__ = [
     "AssociationParams",
     "Association",
     "associate",
+    "associate_rows",
     "preference_keys",
     "mint_event_id",
     "mint_event_ids",
@@ -86,6 +87,7 @@ class AssociationParams:
 
     @classmethod
     def from_settings(cls, settings: AssociationSettings) -> AssociationParams:
+        """The windows and provider priorities of a settings object."""
         return cls(
             dt_s=float(settings.association_dt_s),
             distance_km=float(settings.association_distance_km),
@@ -232,6 +234,23 @@ def associate(
     return Association(event_ids, is_new, pairs, conflicts)
 
 
+_NO_EVENTS = pa.schema([
+    ("event_id", pa.string()), ("origin_time_utc", pa.timestamp("us", tz="UTC")),
+    ("origin_latitude_deg", pa.float64()), ("origin_longitude_deg", pa.float64()), ("magnitude_value", pa.float64()),
+])
+_NO_ALIASES = pa.schema([("provider", pa.string()), ("provider_event_id", pa.string()), ("event_id", pa.string())])
+
+
+def associate_rows(rows: pa.Table, params: AssociationParams | None = None) -> Association:
+    """Which solution rows are the same quake, with no lake: :func:`associate` against no known event.
+
+    ``rows`` may mix catalogs (e.g. a USGS and an EMSC file concatenated); every row gets the
+    project event id of its quake, minted from the quake's preferred row. ``params`` defaults to the
+    ComCat windows (16 s, 100 km, 0.5 magnitude units). Pure: reads nothing, writes nothing.
+    """
+    return associate(rows, _NO_EVENTS.empty_table(), _NO_ALIASES.empty_table(), params or AssociationParams())
+
+
 def _alias_components(
     rows: pa.Table, prov_up: pa.Array, row_keys: pa.Array, aliases: pa.Table, alias_ev: np.ndarray,
     event_list: list[str],
@@ -363,7 +382,7 @@ def _ranked_union(uf: _UnionFind, a: np.ndarray, b: np.ndarray, q: np.ndarray, d
 
     def norm(x: np.ndarray) -> np.ndarray:
         mx = np.maximum.reduceat(x, starts)[group]
-        return np.divide(x, mx, out=np.zeros_like(x), where=mx > 0)
+        return np.asarray(np.divide(x, mx, out=np.zeros_like(x), where=mx > 0), dtype=np.float64)
 
     score = np.sqrt(norm(dt) ** 2 + norm(dd) ** 2 + norm(dm) ** 2)
     closeness = np.sqrt((dt / params.dt_s) ** 2 + (dd / params.distance_km) ** 2 + (dm / max(params.dmag, 1e-9)) ** 2)
@@ -413,7 +432,7 @@ def _merge_clean_components(uf: _UnionFind, a: np.ndarray, b: np.ndarray) -> np.
     uf.parent = parent.tolist()
     for r, bits in zip(rep[clean].tolist(), union_bits[clean].tolist()):
         uf.mask[r] = bits
-    return ~clean[label[la]]
+    return np.asarray(~clean[label[la]], dtype=bool)
 
 
 def _greedy_union(uf: _UnionFind, qn: list[int], cn: list[int]) -> None:

@@ -118,7 +118,7 @@ def _read(
     )
 
 
-def _locate(
+def _locate(  # noqa: C901
     source: str | bytes,
     label: str,
     delimiter: str,

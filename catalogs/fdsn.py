@@ -97,7 +97,7 @@ class RetryPolicy:
         if retry_after is not None:
             return min(max(retry_after, 0.0), self.max_retry_after_s)
         backoff = min(self.base_s * 2 ** (attempt - 1), self.max_s)
-        return backoff * (1.0 + 0.1 * random.random())
+        return float(backoff * (1.0 + 0.1 * random.random()))
 
 
 class RequestTooLarge(ProviderError):

@@ -177,7 +177,7 @@ class EventIndex:
         col = pc.utf8_lower(pc.fill_null(self.rows.column(name), ""))
         return np.asarray(pc.equal(col, value.lower()).to_numpy(zero_copy_only=False), dtype=bool)
 
-    def select(self, q: EventQuery) -> np.ndarray:
+    def select(self, q: EventQuery) -> np.ndarray:  # noqa: C901
         """Indices of the matching rows in the requested order (offset and limit not applied)."""
         keep = np.ones(self.rows.num_rows, dtype=bool)
         with np.errstate(invalid="ignore"):
@@ -242,4 +242,4 @@ def _angular_deg(lat0: float, lon0: float, lat: np.ndarray, lon: np.ndarray) -> 
     """Great-circle angle in degrees (haversine)."""
     p0, p = np.radians(lat0), np.radians(lat)
     a = np.sin((p - p0) / 2) ** 2 + np.cos(p0) * np.cos(p) * np.sin(np.radians(lon - lon0) / 2) ** 2
-    return np.degrees(2 * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0))))
+    return np.asarray(np.degrees(2 * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))), dtype=np.float64)

@@ -297,7 +297,10 @@ def geojson_feed(rows: pa.Table, url: str) -> bytes:
     """A USGS-style GeoJSON summary ``FeatureCollection`` of solution rows."""
 
     def ms(col: str) -> list[int | None]:
-        return pc.cast(pc.cast(rows.column(col), pa.timestamp("ms", tz="UTC"), safe=False), pa.int64()).to_pylist()
+        values: list[int | None] = pc.cast(
+            pc.cast(rows.column(col), pa.timestamp("ms", tz="UTC"), safe=False), pa.int64()
+        ).to_pylist()
+        return values
 
     features = []
     cols = {c: rows.column(c).to_pylist() for c in rows.column_names}
@@ -344,7 +347,7 @@ def _error_text(status: int, title: str, message: str) -> bytes:
             f"Request Submitted:\n{stamp}\n\nService version:\n{SERVICE_VERSION}\n").encode()
 
 
-def _make_handler(server: FDSNEventServer) -> type[BaseHTTPRequestHandler]:
+def _make_handler(server: FDSNEventServer) -> type[BaseHTTPRequestHandler]:  # noqa: C901
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.0"
         server_version = "QuakeExpeditionFDSNWS/" + SERVICE_VERSION
@@ -402,7 +405,8 @@ def _make_handler(server: FDSNEventServer) -> type[BaseHTTPRequestHandler]:
                            "text/plain")
                 return int(kind)
             if kind == "html200":
-                page = b"<!DOCTYPE html><html><head><title>Maintenance</title></head><body><h1>Down for maintenance</h1></body></html>"
+                page = (b"<!DOCTYPE html><html><head><title>Maintenance</title></head>"
+                        b"<body><h1>Down for maintenance</h1></body></html>")
                 self._send(200, page, "text/html")
                 return 200
             if kind == "empty200":

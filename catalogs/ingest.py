@@ -125,7 +125,7 @@ def _ids_table(ids: Sequence[str]) -> pa.Table:
     return pa.table({"event_id": pa.array(list(ids), pa.string())})
 
 
-def ingest_solutions(
+def ingest_solutions(  # noqa: PLR0913
     lake: Lake,
     rows: pa.Table,
     batch_kind: str,
@@ -282,8 +282,11 @@ def _revise(
     """The events whose preferred solution changed (new rows for ``events``), their revision rows,
     and how many touched events stayed unchanged."""
     # Only the latest solution of each (provider, provider_event_id) competes.
-    key = pc.binary_join_element_wise(pc.utf8_upper(candidates.column("provider")), candidates.column("provider_event_id"), "\x1f")
-    upd = np.asarray(pc.fill_null(pc.cast(candidates.column("updated_time_utc"), pa.int64()), np.iinfo(np.int64).min).to_numpy(zero_copy_only=False))
+    key = pc.binary_join_element_wise(
+        pc.utf8_upper(candidates.column("provider")), candidates.column("provider_event_id"), "\x1f"
+    )
+    upd_us = pc.fill_null(pc.cast(candidates.column("updated_time_utc"), pa.int64()), np.iinfo(np.int64).min)
+    upd = np.asarray(upd_us.to_numpy(zero_copy_only=False))
     seen = np.asarray(pc.fill_null(pc.cast(candidates.column("first_seen_utc"), pa.int64()), 0).to_numpy(zero_copy_only=False))
     kcode = np.asarray(pc.dictionary_encode(key).combine_chunks().indices.to_numpy(zero_copy_only=False))
     order = np.lexsort([-seen, -upd.astype(np.float64), kcode])
@@ -307,14 +310,16 @@ def _revise(
     changed = is_new | any_diff
 
     def d(*cols: str) -> np.ndarray:
-        return np.logical_or.reduce([differs[c] for c in cols])
+        return np.asarray(np.logical_or.reduce([differs[c] for c in cols]), dtype=bool)
 
     reason = np.select(
         [is_new, d("preferred_provider"), d("preferred_provider_event_id"), d(*_MAGNITUDE), d(*_LOCATION), d("review_status")],
         ["new", "preferred_source", "new_id", "magnitude", "relocation", "review"],
         default="update",
     )
-    old_rev = np.asarray(pc.fill_null(current.column("event_revision").take(idx), 0).to_numpy(zero_copy_only=False), dtype=np.int64)
+    old_rev = np.asarray(
+        pc.fill_null(current.column("event_revision").take(idx), 0).to_numpy(zero_copy_only=False), dtype=np.int64
+    )
     revision = np.where(is_new, 1, old_rev + 1)
     sel = pa.array(changed)
     k = int(changed.sum())

@@ -85,7 +85,8 @@ def preference_keys(solutions: pa.Table, priority: Mapping[str, int]) -> list[np
         tie_seen = -np.where(seen == NULL_TIME, 0, seen)
     tie_id = zero
     if "solution_id" in solutions.column_names:
-        tie_id = np.asarray(pc.rank(pc.fill_null(solutions.column("solution_id"), ""), "ascending").to_numpy(zero_copy_only=False))
+        ranks = pc.rank(pc.fill_null(solutions.column("solution_id"), ""), "ascending")
+        tie_id = np.asarray(ranks.to_numpy(zero_copy_only=False))
     updated = micros(solutions.column("updated_time_utc"))
     missing = (updated == NULL_TIME).astype(np.int64)
     return [

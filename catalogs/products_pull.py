@@ -188,7 +188,8 @@ def _sigma_method(g: ShakeMapGridData) -> str:
 def _rows(lake: Lake, name: str, **params: Any) -> list[dict[str, Any]]:
     con = lake.connect(read_only=True)
     try:
-        return con.execute(query(name).sql, params).to_arrow_table().to_pylist()
+        rows: list[dict[str, Any]] = con.execute(query(name).sql, params).to_arrow_table().to_pylist()
+        return rows
     finally:
         con.close()
 

@@ -171,7 +171,7 @@ def _utc(value: dt.datetime | dt.date | str) -> dt.datetime:
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
-def pull_provider(
+def pull_provider(  # noqa: PLR0913
     lake: Lake,
     settings: PullSettings,
     provider: str | Provider,
@@ -242,7 +242,7 @@ class _Run:
     progress_cb: ProgressCallback | None
     focal: list[Any] = field(default_factory=list)  # focal mechanisms of the window being committed
 
-    def windows(self, start: dt.datetime, end: dt.datetime, size: dt.timedelta, *, advance_origin: bool,
+    def windows(self, start: dt.datetime, end: dt.datetime, size: dt.timedelta, *, advance_origin: bool,  # noqa: C901
                 updatedafter: dt.datetime | None = None) -> None:
         cap = int(self.provider.max_events_per_request) if self.provider.max_events_per_request else None
         cursor = start

@@ -359,12 +359,13 @@ def _better_region(desc: Any, loc: _Local, current: tuple[int, str] | None) -> t
 
 
 def _event_id(ev: Any, public_id: str, number: int) -> str:
-    source = code = None
+    source: str | None = None
+    code: str | None = None
     for key, value in ev.attrib.items():
         if key.endswith("}eventid"):
-            code = value.strip()
+            code = str(value).strip()
         elif key.endswith("}eventsource"):
-            source = value.strip()
+            source = str(value).strip()
     if code:
         return code if not source or code.startswith(source) else source + code
     if public_id:

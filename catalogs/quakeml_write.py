@@ -198,7 +198,7 @@ def _concat(strings: Any) -> bytes:
     width = np.int64 if pa.types.is_large_string(arr.type) else np.int32
     offsets = np.frombuffer(arr.buffers()[1], dtype=width)
     start, end = int(offsets[arr.offset]), int(offsets[arr.offset + len(arr)])
-    return arr.buffers()[2][start:end].to_pybytes()
+    return bytes(arr.buffers()[2][start:end].to_pybytes())
 
 
 def _text(values: Any) -> Any:

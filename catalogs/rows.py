@@ -41,6 +41,7 @@ SOLUTION_VALUE_COLUMNS = [f.name for f in SOLUTION_FIELDS]
 
 
 def empty_solutions() -> pa.Table:
+    """No rows, with :data:`SOLUTION_ROW_SCHEMA`."""
     return SOLUTION_ROW_SCHEMA.empty_table()
 
 

@@ -28,7 +28,7 @@ from numpy.typing import NDArray
 
 from catalogs.errors import CatalogError, ParseError
 
-__all__ = ["AGENCY_NAMESPACES", "ShakeMapGridError", "ShakeMapGridData", "TruncatedGrid", "parse_shakemap_grid", "read_shakemap_grid"]
+__all__ = ["AGENCY_NAMESPACES", "ShakeMapGridError", "ShakeMapGridData", "TruncatedGrid", "parse_shakemap_grid", "read_shakemap_grid"]  # noqa: E501
 
 AGENCY_NAMESPACES = {
     "http://earthquake.usgs.gov/eqcenter/shakemap": "USGS",
@@ -108,7 +108,7 @@ def _id_matches(found: set[str], expected: set[str]) -> bool:
     return False
 
 
-def parse_shakemap_grid(data: bytes, source: str = "grid.xml", expected_ids: set[str] | None = None) -> ShakeMapGridData:
+def parse_shakemap_grid(data: bytes, source: str = "grid.xml", expected_ids: set[str] | None = None) -> ShakeMapGridData:  # noqa: C901
     """Parse the bytes of a ``grid.xml`` (see the module notes for what is refused)."""
     start = data.find(_DATA_OPEN)
     if start < 0:

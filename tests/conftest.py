@@ -6,6 +6,12 @@
 * The network is cut for real: a namespace with only loopback, and a guard in this process and every
   Python subprocess that fails the test on any try to reach another host (TCP, UDP or DNS).
 * ``shared_data`` points at ``../shared/data`` and skips cleanly when it is absent.
+* The ``expedition`` command runs in-process through :func:`invoke_cli` (the ``cli`` fixture), with the
+  same exit codes and error lines as the console script; :func:`run_cli` runs the real executable in a
+  subprocess for the few smoke tests that need one.
+* Shared fixtures of several files live in plugins (``tests.fdsn_fixtures``, ``tests.api_world``,
+  ``tests.survey_support``),
+  registered below: test files never import fixtures from each other.
 """
 
 from __future__ import annotations
@@ -13,11 +19,18 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from expedition.settings import Settings
+    from warehouse.lake import Lake
+
+pytest_plugins = ("tests.fdsn_fixtures", "tests.api_world", "tests.survey_support")
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -109,14 +122,15 @@ def qe_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def settings(qe_home: Path) -> Any:
+def settings(qe_home: Path) -> Settings:
+    """The settings of the test's data root."""
     from expedition.settings import load_settings
 
     return load_settings(qe_home)
 
 
 @pytest.fixture
-def lake(settings: Any) -> Any:
+def lake(settings: Settings) -> Lake:
     """An initialised, empty lake in the test's data root."""
     from warehouse.lake import Lake
 
@@ -134,6 +148,13 @@ def shared_data() -> Path:
 
 
 # --- Prefect ---------------------------------------------------------------------------------
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every test that uses the Prefect harness is marked ``prefect`` (the fast lane leaves them out)."""
+    for item in items:
+        if "prefect_harness" in getattr(item, "fixturenames", ()) and item.get_closest_marker("prefect") is None:
+            item.add_marker(pytest.mark.prefect)
+
+
 @pytest.fixture(scope="session")
 def prefect_harness() -> Iterator[None]:
     """One Prefect test harness for the whole session, heartbeat off (see stack notes)."""
@@ -145,15 +166,60 @@ def prefect_harness() -> Iterator[None]:
             yield
 
 
-def run_cli(args: list[str], env: dict[str, str] | None = None, timeout: float = 300) -> Any:
-    """Run the real ``expedition`` command in a subprocess (as a user would)."""
+@dataclass(frozen=True)
+class CliResult:
+    """What one ``expedition`` command returned and printed."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_cli(args: list[str], env: dict[str, str] | None = None, timeout: float = 300) -> CliResult:
+    """Run the real ``expedition`` command in a subprocess (as a user would): for smoke tests."""
     import subprocess
 
     exe = Path(sys.executable).parent / "expedition"
     full_env = {**os.environ, **(env or {})}
-    return subprocess.run(
+    done = subprocess.run(
         [str(exe), *args], capture_output=True, text=True, env=full_env, timeout=timeout, check=False
     )
+    return CliResult(done.returncode, done.stdout, done.stderr)
+
+
+def invoke_cli(args: list[str], env: dict[str, str] | None = None) -> CliResult:
+    """Run ``expedition ARGS`` in this process through the console script's own ``main`` (same exit
+    codes, same one-line errors), output captured by Click's runner.
+
+    The process-wide settings a command applies (Arrow's memory pool, the GIL switch interval) are
+    put back afterwards, so in-process commands leave the test session as they found it."""
+    import pyarrow as pa
+    from typer.testing import CliRunner
+
+    from expedition.delivery.cli.main import main
+
+    pool, interval = pa.default_memory_pool(), sys.getswitchinterval()
+    runner = CliRunner()
+    try:
+        with runner.isolation(env=env) as streams:
+            try:
+                main(list(args))
+                code = 0
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            out, err = streams[0].getvalue(), streams[1].getvalue()
+    finally:
+        pa.set_memory_pool(pool)
+        sys.setswitchinterval(interval)
+    return CliResult(code, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"))
+
+
+@pytest.fixture
+def cli() -> Callable[..., CliResult]:
+    """:func:`invoke_cli`: the ``expedition`` command in-process."""
+    return invoke_cli
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,8 @@
 """Fixtures for catalog tests: real ComCat rows (the shared export, or the 40 bundled with the demo),
 a real local FDSN event service, quick retries.
 
-Import explicitly where needed: ``from tests.fdsn_fixtures import comcat_rows, fdsn_service``.
+A pytest plugin (registered in tests/conftest.py): fixtures need no import; helpers are imported
+explicitly (``from tests.fdsn_fixtures import provider_for, window``).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -18,6 +19,10 @@ import pytest
 from catalogs.fdsn import Provider, RetryPolicy
 from catalogs.fdsnws_server import FDSNEventServer, serve_events
 from catalogs.rows import SOLUTION_ROW_SCHEMA
+
+if TYPE_CHECKING:
+    from expedition.settings import Settings
+    from warehouse.lake import Lake
 
 COMCAT_CSV = "catalogs/usgs_csv/comcat_export_2022-2024_m5plus.csv"
 COMCAT_TEXT = "catalogs/fdsn_text/DERIVED_comcat_2022-2024_m5plus_as_fdsn_text.txt"
@@ -92,7 +97,7 @@ def table(*rows: dict[str, Any]) -> pa.Table:
 CATALOG_TABLES = ("events", "event_aliases", "event_solutions", "event_revisions", "ingest_batches", "raw_files")
 
 
-def counts(lake: Any, *names: str) -> dict[str, int]:
+def counts(lake: Lake, *names: str) -> dict[str, int]:
     """Row counts of catalog tables (one read-only connection)."""
     con = lake.connect(read_only=True)
     try:
@@ -101,7 +106,7 @@ def counts(lake: Any, *names: str) -> dict[str, int]:
         con.close()
 
 
-def lake_state(lake: Any) -> tuple[int, dict[str, int]]:
+def lake_state(lake: Lake) -> tuple[int, dict[str, int]]:
     """(current snapshot id, row counts of the catalog tables), from one connection."""
     con = lake.connect(read_only=True)
     try:
@@ -119,14 +124,16 @@ def module_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def module_settings(module_home: Path) -> Any:
+def module_settings(module_home: Path) -> Settings:
+    """The settings of the module's data root."""
     from expedition.settings import load_settings
 
     return load_settings(module_home)
 
 
 @pytest.fixture(scope="module")
-def module_lake(module_settings: Any) -> Any:
+def module_lake(module_settings: Settings) -> Lake:
+    """An initialised lake shared by the tests of one module."""
     from warehouse.lake import Lake
 
     lk = Lake.from_settings(module_settings)

@@ -112,7 +112,8 @@ def test_distance_bands_and_estimated_intensity(analytics_lake: Any) -> None:
     assert at_half["rupture_distance_km"] == pytest.approx(math.hypot(0.5 * 111.195, 10.0), rel=1e-3)
     mmi, _ = allen2012_rrup(5.5, [at_half["rupture_distance_km"]])
     assert at_half["estimated_mmi"] == pytest.approx(float(mmi[0]))
-    d = _q(analytics_lake, "SELECT distance_band_min_km, sum(building_count) AS n FROM analytics_damage_by_distance GROUP BY ALL ORDER BY 1")
+    d = _q(analytics_lake, "SELECT distance_band_min_km, sum(building_count) AS n "
+                           "FROM analytics_damage_by_distance GROUP BY ALL ORDER BY 1")
     assert d.set_index("distance_band_min_km")["n"].to_dict() == {10: 3, 50: 2, 100: 1}
     i = _q(analytics_lake, "SELECT sum(building_count) AS n FROM analytics_damage_by_intensity")
     assert int(i["n"].iloc[0]) == 6

@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.test_api_fixtures)
 """Expeditions, survey downloads, embargo and publication, through the real service."""
 
 from __future__ import annotations
@@ -12,7 +11,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
-from tests.test_api_fixtures import T, api_server, api_world, http  # noqa: F401  (fixtures)
+from tests.api_world import T
 
 
 def _ids(http: Any, world: Any, partner: str) -> list[str]:

@@ -1,9 +1,8 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.test_api_fixtures)
 """The FDSN event service over the lake, used by ObsPy's real client against uvicorn on 127.0.0.1.
 
 Real data: the USGS ComCat export 2022-2024 (M5+, 4,118 events) imported with
 catalogs.ingest.import_file; expected answers are computed independently from the CSV with pandas
-and ObsPy's own geodetics. Tests without ../shared use the six events of tests.test_api_fixtures.
+and ObsPy's own geodetics. Tests without ../shared use the six events of tests.api_world.
 """
 
 from __future__ import annotations
@@ -15,8 +14,6 @@ from typing import Any
 
 import pandas as pd
 import pytest
-
-from tests.test_api_fixtures import api_server, api_world, http  # noqa: F401  (fixtures)
 
 COMCAT = "catalogs/usgs_csv/comcat_export_2022-2024_m5plus.csv"
 
@@ -160,7 +157,7 @@ def test_fdsn_is_public_by_default_but_can_require_tokens(api_world: Any) -> Non
     from expedition.delivery.api.server import BackgroundServer
 
     app = create_app(api_world.settings, config=ApiConfig(fdsn_requires_token=True, audit_flush_s=0.0))
-    with BackgroundServer(app) as srv, httpx.Client(base_url=srv.url) as c:
+    with BackgroundServer(app) as srv, httpx.Client(base_url=srv.url, timeout=30) as c:  # httpx: 5 s by default
         assert c.get("/fdsnws/event/1/query", params={"limit": 1}).status_code == 401
         ok = c.get("/fdsnws/event/1/query", params={"limit": 1}, headers=api_world.auth("afg"))
         assert ok.status_code == 200 and "<q:quakeml" in ok.text

@@ -1,6 +1,6 @@
 """The partner service against a determined partner: each class of attack, against the real server.
 
-One lake seeded with real rows (tests/test_api_fixtures.build_world) and one service (uvicorn on
+One lake seeded with real rows (tests/api_world.build_world) and one service (uvicorn on
 127.0.0.1, two query workers, small limits) for the module. The audit stays in memory
 (``audit_flush_s = 0``), so the last test can require the lake to be byte-for-byte what it was
 before the first: same snapshot id, same catalog and data file hashes.
@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from tests.test_api_fixtures import World, build_world
+from tests.api_world import World, build_world
 
 TIMEOUT_S = 1.0
 MAX_ANSWER = 200_000

@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.test_api_fixtures)
 """The partner registry (tokens, scopes, revocation, publication) and its commands."""
 
 from __future__ import annotations
@@ -22,8 +21,7 @@ from expedition.delivery.partners import (
     secret_sha256,
 )
 from expedition.errors import NotFound
-from tests.conftest import run_cli
-from tests.test_api_fixtures import api_world  # noqa: F401  (fixture)
+from tests.conftest import invoke_cli
 
 
 @pytest.fixture(scope="module")
@@ -110,8 +108,8 @@ def test_publish_needs_an_existing_expedition(reg_lake: Any) -> None:
 
 def test_cli_prints_the_token_once_and_stores_only_its_hash(reg_lake: Any) -> None:
     qe_home = reg_lake.home
-    res = run_cli(["partners", "add", "cli-partner", "--countries", "NIC,HND", "--embargo-days", "21",
-                   "--home", str(qe_home)])
+    res = invoke_cli(["partners", "add", "cli-partner", "--countries", "NIC,HND", "--embargo-days", "21",
+                      "--home", str(qe_home)])
     assert res.returncode == 0, res.stderr
     token = res.stdout.strip().splitlines()[-1]
     parsed = parse_token(token)
@@ -120,18 +118,18 @@ def test_cli_prints_the_token_once_and_stores_only_its_hash(reg_lake: Any) -> No
     for f in qe_home.rglob("*"):  # the secret is nowhere on disk
         if f.is_file():
             assert secret not in f.read_bytes(), f
-    listed = run_cli(["partners", "list", "--json", "--home", str(qe_home)])
+    listed = invoke_cli(["partners", "list", "--json", "--home", str(qe_home)])
     [row] = [r for r in json.loads(listed.stdout) if r["partner_name"] == "cli-partner"]
     assert row["countries"] == ["HND", "NIC"] and row["embargo_days"] == 21 and row["active_tokens"] == 1
     assert token not in listed.stdout
-    revoked = run_cli(["partners", "revoke", "cli-partner", "--home", str(qe_home)])
+    revoked = invoke_cli(["partners", "revoke", "cli-partner", "--home", str(qe_home)])
     assert revoked.returncode == 0 and "revoked" in revoked.stdout
-    again = run_cli(["partners", "revoke", "cli-partner", "--home", str(qe_home)])
+    again = invoke_cli(["partners", "revoke", "cli-partner", "--home", str(qe_home)])
     assert again.returncode == 2 and re.match(r"^error: partner 'cli-partner' was revoked", again.stderr)
     assert "Traceback" not in again.stderr
 
 
 def test_cli_publish_unknown_expedition_is_one_error_line(reg_lake: Any) -> None:
-    res = run_cli(["publish", "EXP-2030-XXX-001", "--by", "Lead", "--home", str(reg_lake.home)])
+    res = invoke_cli(["publish", "EXP-2030-XXX-001", "--by", "Lead", "--home", str(reg_lake.home)])
     assert res.returncode == 2
     assert res.stderr.strip() == "error: no expedition 'EXP-2030-XXX-001' (see `expedition list`)"

@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.test_api_fixtures)
 """Read-only SQL and named queries over HTTP: answer formats, parameters, limits."""
 
 from __future__ import annotations
@@ -11,7 +10,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
-from tests.test_api_fixtures import EVENTS, api_server, api_world, http  # noqa: F401  (fixtures)
+from tests.api_world import EVENTS
 
 SQL = "SELECT event_id, origin_time_utc, magnitude_value FROM events ORDER BY magnitude_value DESC, event_id"
 

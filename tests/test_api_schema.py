@@ -1,11 +1,8 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.test_api_fixtures)
 """The OpenAPI description, and a bounded schemathesis run against the live service: no 5xx."""
 
 from __future__ import annotations
 
 from typing import Any
-
-from tests.test_api_fixtures import api_server, api_world, http  # noqa: F401  (fixtures)
 
 EXAMPLES_PER_OPERATION = 6
 

@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.test_api_fixtures)
 """The data layer of partner scopes: filtering, the locked-down per-partner database, the cache key."""
 
 from __future__ import annotations
@@ -22,7 +21,6 @@ from expedition.delivery.api.scopes import (
 )
 from expedition.delivery.api.source import LakeData
 from expedition.delivery.partners import Partner, TokenRegistry
-from tests.test_api_fixtures import api_world  # noqa: F401  (fixture)
 from warehouse.tables import spec
 
 NOW = datetime(2024, 3, 1, tzinfo=UTC)

@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.test_api_fixtures)
 """Security of the partner service, against the real server (uvicorn on 127.0.0.1).
 
 Each refusal case is its own test: no or a revoked token (401), another partner's expedition
@@ -13,8 +12,6 @@ import logging
 from typing import Any
 
 import pytest
-
-from tests.test_api_fixtures import api_server, api_world, http  # noqa: F401  (fixtures)
 
 
 def _audit_rows(api_server: Any, world: Any) -> list[dict[str, Any]]:

@@ -17,7 +17,7 @@ from catalogs.associate import (
     status_score,
 )
 from catalogs.distance import haversine_km
-from tests.fdsn_fixtures import comcat_rows, solution, table  # noqa: F401 - comcat_rows is a fixture
+from tests.fdsn_fixtures import solution, table
 from warehouse.tables.catalog import EVENT_ALIASES, EVENTS
 
 PARAMS = AssociationParams(priority={"USGS": 10, "EMSC": 20, "GFZ": 30, "ISC": 40})
@@ -71,7 +71,8 @@ def test_same_quake_from_two_agencies_is_one_event() -> None:
 def test_same_provider_never_merges_distinct_ids() -> None:
     a = solution("USGS", "us1", "2023-05-01T10:00:00", 10.0, 120.0, 5.5)
     b = solution("USGS", "us2", "2023-05-01T10:00:05", 10.09, 120.0, 5.4)  # 5 s and 10 km apart
-    assert haversine_km(np.array([10.0]), np.array([120.0]), np.array([10.09]), np.array([120.0]))[0] == pytest.approx(10.0, abs=0.1)
+    km = haversine_km(np.array([10.0]), np.array([120.0]), np.array([10.09]), np.array([120.0]))[0]
+    assert km == pytest.approx(10.0, abs=0.1)
     res = associate(table(a, b), no_events(), no_aliases(), PARAMS)
     assert groups(res.event_ids) == [{0}, {1}]
     # Also when one of them is already in the lake.
@@ -174,12 +175,14 @@ def test_preferred_order_priority_then_status_then_recency() -> None:
     got = [rows.column("provider_event_id")[int(i)].as_py() for i in order]
     assert got == ["u-new", "u-old", "u-none", "u-auto", "i", "x"]
     # SeisComP order, manual above automatic, unknown with automatic.
-    ladder = status_score(pa.array(["final", "reviewed", "confirmed", "manual", "preliminary", "automatic", "reported", "rejected"]))
+    ladder = status_score(
+        pa.array(["final", "reviewed", "confirmed", "manual", "preliminary", "automatic", "reported", "rejected"])
+    )
     assert (np.diff(ladder) < 0).all()
     assert status_score(pa.array([None, "AUTOMATIC"])).tolist() == status_score(pa.array(["automatic", "automatic"])).tolist()
 
 
-def test_real_comcat_rows_against_themselves(comcat_rows: pa.Table) -> None:  # noqa: F811
+def test_real_comcat_rows_against_themselves(comcat_rows: pa.Table) -> None:
     """Re-associating the real catalog with itself as existing events maps every row to its own event,
     and an 'other agency' copy jittered inside the windows joins the same events."""
     n = comcat_rows.num_rows

@@ -306,7 +306,8 @@ def generated(tmp_path_factory: pytest.TempPathFactory, recorder: tuple[str, lis
     jobs.append(Job("traversal:good", "catalog", "../../x.csv", deep))
     jobs.append(Job("traversal:bad", "catalog", "../bad.csv", deep))
     (root / "a_directory.csv").mkdir()  # a directory where a file is expected
-    jobs += [Job("dir:catalog", "catalog", str(root / "a_directory.csv")), Job("dir:survey", "survey", str(root / "a_directory.csv"))]
+    jobs += [Job("dir:catalog", "catalog", str(root / "a_directory.csv")),
+             Job("dir:survey", "survey", str(root / "a_directory.csv"))]
     writes = {"survey_next_year.csv", "xinclude.xml", f"odd:{ODD_SURVEY}", "traversal:good"}
     return {"root": root, "jobs": jobs, "writes": writes, "year": year, "canary": canary, "odd": odd}
 

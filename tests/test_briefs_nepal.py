@@ -151,10 +151,10 @@ def test_pdf_renders_non_blank_pages_and_chinese_glyphs(gorkha: dict[str, Any], 
 
 
 def test_advice_list_command(gorkha: dict[str, Any]) -> None:
-    from tests.conftest import run_cli
+    from tests.conftest import invoke_cli
 
-    r = run_cli(["advice", "list", "--expedition", gorkha["exp"], "--home", str(gorkha["settings"].home)])
+    r = invoke_cli(["advice", "list", "--expedition", gorkha["exp"], "--home", str(gorkha["settings"].home)])
     assert r.returncode == 0, r.stderr
     assert gorkha["items"][0].advice_id in r.stdout and "approved by Dr. Reviewer" in r.stdout
-    bad = run_cli(["advice", "approve", "zzzzzzzz", "--by", "x", "--home", str(gorkha["settings"].home)])
+    bad = invoke_cli(["advice", "approve", "zzzzzzzz", "--by", "x", "--home", str(gorkha["settings"].home)])
     assert bad.returncode == 2 and bad.stderr.startswith("error: no advice item") and "Traceback" not in bad.stderr

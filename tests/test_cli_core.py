@@ -1,37 +1,41 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
-from tests.conftest import run_cli
+from tests.conftest import CliResult, run_cli
+
+Cli = Callable[..., CliResult]
 
 
-def test_init_query_status(qe_home: Path) -> None:
-    r = run_cli(["init"])
+def test_init_query_status(qe_home: Path, cli: Cli) -> None:
+    r = cli(["init"])
     assert r.returncode == 0, r.stderr
-    r = run_cli(["query", "SELECT 42 AS answer", "--format", "json"])
+    r = cli(["query", "SELECT 42 AS answer", "--format", "json"])
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout) == [{"answer": 42}]
-    r = run_cli(["status", "--json"])
+    r = cli(["status", "--json"])
     st = json.loads(r.stdout)
     assert {t["table"] for t in st["tables"]} >= {"events", "event_aliases", "event_revisions"}
     assert st["snapshot_id"] >= 1
 
 
-def test_home_option_and_formats(tmp_path: Path) -> None:
+def test_home_option_and_formats(tmp_path: Path, cli: Cli) -> None:
     home = tmp_path / "h"
-    assert run_cli(["init", "--home", str(home)]).returncode == 0
+    assert cli(["init", "--home", str(home)]).returncode == 0
     out = tmp_path / "r.parquet"
-    r = run_cli(["query", "SELECT 1 AS a, 'x' AS b", "--home", str(home), "--format", "parquet", "--out", str(out)])
+    r = cli(["query", "SELECT 1 AS a, 'x' AS b", "--home", str(home), "--format", "parquet", "--out", str(out)])
     assert r.returncode == 0, r.stderr
     import pyarrow.parquet as pq
 
     assert pq.read_table(out).to_pylist() == [{"a": 1, "b": "x"}]
-    r = run_cli(["query", "SELECT 1 AS a", "--home", str(home), "--format", "csv"])
+    r = cli(["query", "SELECT 1 AS a", "--home", str(home), "--format", "csv"])
     assert r.stdout.splitlines() == ['"a"', "1"]
 
 
 def test_errors_are_one_line_without_traceback(qe_home: Path) -> None:
+    """Smoke test of the real console script in a subprocess: one error line, exit code 2, no traceback."""
     r = run_cli(["query", "SELECT 1"])
     assert r.returncode == 2 and "expedition init" in r.stderr and "Traceback" not in r.stderr
     run_cli(["init"])
@@ -56,3 +60,14 @@ def test_every_command_has_help_with_example() -> None:
 
     missing = [" ".join(p) for p, c in walk(root, []) if "Example" not in (c.help or "")]
     assert not missing, f"commands without a worked example in --help: {missing}"
+
+
+def test_in_process_errors_match_the_console_script(qe_home: Path, cli: Cli) -> None:
+    r = cli(["query", "SELECT 1"])
+    assert r.returncode == 2 and r.stderr.startswith("error: ") and "expedition init" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert cli(["init"]).returncode == 0
+    r = cli(["query", "DELETE FROM events"])
+    assert r.returncode == 2 and "only SELECT is allowed, not DELETE" in r.stderr
+    r = cli(["query"])  # a usage error is Click's: exit code 2 and the usage line
+    assert r.returncode == 2 and r.stderr.startswith("Usage: expedition query") and "Missing argument" in r.stderr

@@ -68,30 +68,63 @@ def served() -> pa.Table:
     return pa.concat_tables([Trial.of(k).rows(30 if k < 2 else 60) for k in range(3)])
 
 
+@dataclass
+class Service:
+    url: str
+    cache: Path
+    trials: list[Trial]
+    server: Any  # the running catalogs.fdsnws_server, for holding a pull at a known point
+
+
 @pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory, served: pa.Table) -> Iterator[Home]:
-    """A lake holding weeks 0 and 1 (not yet evaluated); week 2 is left for the pull."""
+def service(tmp_path_factory: pytest.TempPathFactory, served: pa.Table) -> Iterator[Service]:
+    """The local FDSN service serving the three weeks, and one reference-data cache for every home."""
     from catalogs.fdsnws_server import serve_events
+
+    with serve_events(served) as server:
+        yield Service(server.url, tmp_path_factory.mktemp("concurrency-cache"), [Trial.of(k) for k in range(3)], server)
+
+
+def _home_with_weeks_0_1(root: Path, service: Service) -> Home:
+    """A lake holding weeks 0 and 1 (not yet evaluated); week 2 is left for the pull."""
     from catalogs.ingest import ingest_solutions
     from expedition.settings import load_settings
     from warehouse.lake import Lake
 
-    root = tmp_path_factory.mktemp("concurrency") / "home"
-    trials = [Trial.of(k) for k in range(3)]
-    with serve_events(served) as server:
-        write_config(root, server.url, root.parent / "cache")
-        cfg = root / "qe.toml"  # a pull held by a test (see below) must not time out meanwhile
-        cfg.write_text(cfg.read_text().replace("timeout_s = 20.0", "timeout_s = 600.0"))
-        settings = load_settings(root)
-        lake = Lake.from_settings(settings)
-        lake.init()
-        first_two = pa.concat_tables([t.rows(30) for t in trials[:2]])
-        ingest_solutions(lake, first_two, "test", "weeks 0-1", "test://weeks", None, settings)
-        yield Home(root, server.url, trials, server)
+    write_config(root, service.url, service.cache)
+    cfg = root / "qe.toml"  # a pull held by a test (see below) must not time out meanwhile
+    cfg.write_text(cfg.read_text().replace("timeout_s = 20.0", "timeout_s = 600.0"))
+    settings = load_settings(root)
+    lake = Lake.from_settings(settings)
+    lake.init()
+    first_two = pa.concat_tables([t.rows(30) for t in service.trials[:2]])
+    ingest_solutions(lake, first_two, "test", "weeks 0-1", "test://weeks", None, settings)
+    return Home(root, service.url, service.trials, service.server)
+
+
+@pytest.fixture
+def fresh_home(tmp_path: Path, service: Service) -> Home:
+    """Weeks 0 and 1 in a lake of this test's own, nothing evaluated."""
+    return _home_with_weeks_0_1(tmp_path / "home", service)
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory, service: Service) -> Home:
+    """Weeks 0 and 1, evaluated (one expedition per week's mainshock): shared by the tests that need
+    expeditions, whatever ran before them."""
+    from expedition.decisions.response.evaluate import evaluate_events
+    from expedition.settings import load_settings
+    from warehouse.lake import Lake
+
+    built = _home_with_weeks_0_1(tmp_path_factory.mktemp("concurrency") / "home", service)
+    settings = load_settings(built.path)
+    evaluate_events(Lake.from_settings(settings), settings)
+    return built
 
 
 @pytest.mark.slow
-def test_two_evaluations_at_once_open_each_expedition_once(home: Home) -> None:
+def test_two_evaluations_at_once_open_each_expedition_once(fresh_home: Home) -> None:
+    home = fresh_home
     procs = [start(["evaluate", "--home", str(home.path)], LONG_WAIT) for _ in range(2)]
     results = [finish(p) for p in procs]
     for code, _, err in results:

@@ -12,14 +12,11 @@ import pytest
 
 from catalogs.errors import ParseError
 from catalogs.ingest import event_detail, import_file, ingest_solutions
-from tests.conftest import run_cli
-from tests.fdsn_fixtures import (  # noqa: F401 - fixtures
+from tests.conftest import invoke_cli
+from tests.fdsn_fixtures import (
     COMCAT_CSV,
     COMCAT_TEXT,
     lake_state,
-    module_home,
-    module_lake,
-    module_settings,
     solution,
     table,
 )
@@ -64,7 +61,7 @@ def test_comcat_csv_and_its_text_twin_are_one_catalog(lake: Any, settings: Any, 
     assert archived == sorted([csv.name, text.name])
 
 
-def test_revisions_append_and_keep_the_event_id(module_lake: Any, module_settings: Any) -> None:  # noqa: F811
+def test_revisions_append_and_keep_the_event_id(module_lake: Any, module_settings: Any) -> None:
     lake, settings = module_lake, module_settings
     v1 = solution("USGS", "us7000k1", "2023-09-08T22:11:01", 31.06, -8.39, 6.8, updated="2023-09-08T23:00:00")
     v2 = dict(v1, magnitude_value=6.9, updated_time_utc=v1["updated_time_utc"].replace(hour=23, minute=30))
@@ -88,7 +85,7 @@ def test_revisions_append_and_keep_the_event_id(module_lake: Any, module_setting
     assert len(d["solutions"]) == 5 and {a["provider_event_id"] for a in d["aliases"]} == {"us7000k1", "us7000k1b"}
 
 
-def test_multi_agency_one_event_preferred_by_priority(module_lake: Any, module_settings: Any) -> None:  # noqa: F811
+def test_multi_agency_one_event_preferred_by_priority(module_lake: Any, module_settings: Any) -> None:
     lake, settings = module_lake, module_settings
     isc = solution("ISC", "625971234", "2023-02-06T01:17:36", 37.17, 37.08, 7.7, status="final", mag_type="MW")
     usgs = solution("USGS", "us6000jllz", "2023-02-06T01:17:34", 37.226, 37.014, 7.8)
@@ -112,7 +109,7 @@ def mint_suffix(provider: str, provider_event_id: str) -> str:
     return "-" + hashlib.sha1(f"{provider}:{provider_event_id}".encode()).hexdigest()[:6]
 
 
-def test_same_provider_close_events_stay_two(module_lake: Any, module_settings: Any) -> None:  # noqa: F811
+def test_same_provider_close_events_stay_two(module_lake: Any, module_settings: Any) -> None:
     lake, settings = module_lake, module_settings
     a = solution("USGS", "us1", "2023-05-01T10:00:00", 10.0, 120.0, 5.5)
     b = solution("USGS", "us2", "2023-05-01T10:00:05", 10.09, 120.0, 5.4)
@@ -124,14 +121,14 @@ def test_same_provider_close_events_stay_two(module_lake: Any, module_settings: 
     assert (rep.new_events, rep.revised_events, rep.unchanged) == (0, 0, 2)
 
 
-def test_same_rows_twice_is_one_batch(module_lake: Any, module_settings: Any) -> None:  # noqa: F811
+def test_same_rows_twice_is_one_batch(module_lake: Any, module_settings: Any) -> None:
     rows = (solution("GFZ", "gfz2023abcd", "2023-01-01T00:00:00", 1.0, 2.0, 5.0),)
     first = ingest(module_lake, module_settings, *rows, name="one")
     again = ingest(module_lake, module_settings, *rows, name="one-again")  # no raw file: the batch id hashes the solutions
     assert first.new_events == 1 and again.already_ingested and again.batch_id == first.batch_id
 
 
-def test_rows_must_match_the_row_schema(module_lake: Any, module_settings: Any) -> None:  # noqa: F811
+def test_rows_must_match_the_row_schema(module_lake: Any, module_settings: Any) -> None:
     bad = table(solution("USGS", "u", "2023-01-01T00:00:00", 0, 0, 5.0)).drop_columns(["origin_depth_km"])
     with pytest.raises(ParseError, match="origin_depth_km"):
         ingest_solutions(module_lake, bad, "test_rows", "bad.csv", "memory:bad", None, module_settings)
@@ -143,7 +140,7 @@ def test_rows_must_match_the_row_schema(module_lake: Any, module_settings: Any) 
 
 def test_cli_import_and_show(lake: Any, shared_data: Path) -> None:  # lake: QE_HOME is initialised
     qml = shared_data / "catalogs/quakeml/usgs_comcat_2008-01_m6plus.qml"
-    r = run_cli(["catalog", "import", str(qml), str(qml)])
+    r = invoke_cli(["catalog", "import", str(qml), str(qml)])
     assert r.returncode == 0, r.stderr
     from catalogs.quakeml import parse_quakeml
 
@@ -151,12 +148,12 @@ def test_cli_import_and_show(lake: Any, shared_data: Path) -> None:  # lake: QE_
     first_line, second_line = r.stdout.splitlines()
     assert f"{rows.num_rows} new" in first_line and "already imported" in second_line
     first_id = rows.column("provider_event_id")[0].as_py()
-    shown = run_cli(["catalog", "show", first_id, "--json"])
+    shown = invoke_cli(["catalog", "show", first_id, "--json"])
     assert shown.returncode == 0, shown.stderr
     doc = json.loads(shown.stdout)
     assert doc["event"]["preferred_provider_event_id"] == first_id
     assert doc["event"]["magnitude_value"] == pytest.approx(pc.max(rows.slice(0, 1).column("magnitude_value")).as_py())
     assert [a["provider_event_id"] for a in doc["aliases"]] == [first_id]
     assert [r["revision_reason"] for r in doc["revisions"]] == ["new"]
-    missing = run_cli(["catalog", "show", "no-such-event"])
+    missing = invoke_cli(["catalog", "show", "no-such-event"])
     assert missing.returncode == 2 and "Traceback" not in missing.stderr and "no event" in missing.stderr

@@ -122,7 +122,8 @@ def test_geometry_roundtrip(lake: Lake) -> None:
 
     from warehouse.schema import TableSpec, geometry_field
 
-    spec = TableSpec("t_geom", pa.schema([pa.field("k", pa.string(), nullable=False), geometry_field("site_geometry")]), key=("k",))
+    schema = pa.schema([pa.field("k", pa.string(), nullable=False), geometry_field("site_geometry")])
+    spec = TableSpec("t_geom", schema, key=("k",))
     lake.init(tables=(spec,))
     wkb = shapely.to_wkb(shapely.points([85.3, 84.7], [27.7, 28.2]))
     import warehouse.tables as tables
@@ -132,7 +133,8 @@ def test_geometry_roundtrip(lake: Lake) -> None:
         with lake.writer() as w:
             w.write("t_geom", pa.table({"k": ["a", "b"], "site_geometry": list(wkb)}))
         con = lake.connect(read_only=True, spatial=True)
-        assert con.execute("SELECT typeof(site_geometry), ST_X(site_geometry) FROM t_geom WHERE k='a'").fetchone() == ("GEOMETRY", 85.3)
+        got = con.execute("SELECT typeof(site_geometry), ST_X(site_geometry) FROM t_geom WHERE k='a'").fetchone()
+        assert got == ("GEOMETRY", 85.3)
         con.close()
         back = lake.read_table("t_geom")
         assert shapely.from_wkb(back.column("site_geometry").to_pylist()[1]).y == 28.2

@@ -109,7 +109,10 @@ def test_comcat_network_codes_mean_usgs_and_uri_ids_are_reduced() -> None:
     assert {r["origin_time_utc"].isoformat() for r in rows} == {"2024-01-01T00:00:00+00:00"}
 
 
-HEADER = "#EventID|Time|Latitude|Longitude|Depth/km|Author|Catalog|Contributor|ContributorID|MagType|Magnitude|MagAuthor|EventLocationName\n"
+HEADER = (
+    "#EventID|Time|Latitude|Longitude|Depth/km|Author|Catalog|Contributor|ContributorID|MagType|Magnitude|"
+    "MagAuthor|EventLocationName\n"
+)
 
 
 def _line(

@@ -231,7 +231,9 @@ def test_mutated_workbooks_fail_only_with_survey_errors(cut: int, noise: bytes, 
     _through_the_pipeline(path)
 
 
-_grade = st.one_of(st.integers(0, 5).map(lambda g: (str(g), True)), st.sampled_from(["6", "9", "-1", "x"]).map(lambda g: (g, False)))
+_grade = st.one_of(
+    st.integers(0, 5).map(lambda g: (str(g), True)), st.sampled_from(["6", "9", "-1", "x"]).map(lambda g: (g, False))
+)
 _storeys = st.one_of(st.integers(1, 60).map(lambda s: (str(s), True)),
                      st.sampled_from(["0", "-3", "201", "three", "2.5"]).map(lambda s: (s, False)))
 _lat = st.one_of(st.floats(27.0, 28.5).map(lambda v: (f"{v:.5f}", True)),

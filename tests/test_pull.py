@@ -13,17 +13,8 @@ import pytest
 from catalogs.errors import PermanentProviderError, TransientProviderError
 from catalogs.fdsnws_server import FDSNEventServer, serve_events
 from catalogs.pull import pull_provider, read_watermark
-from tests.conftest import run_cli
-from tests.fdsn_fixtures import (  # noqa: F401 - fixtures
-    QUICK_RETRY,
-    comcat_rows,
-    counts,
-    module_home,
-    module_lake,
-    module_settings,
-    provider_for,
-    window,
-)
+from tests.conftest import invoke_cli
+from tests.fdsn_fixtures import QUICK_RETRY, counts, provider_for, window
 
 DAY = dt.timedelta(days=1)
 
@@ -39,7 +30,7 @@ class Sleeps:
 
 
 @pytest.fixture
-def feb_rows(comcat_rows: pa.Table) -> pa.Table:  # noqa: F811
+def feb_rows(comcat_rows: pa.Table) -> pa.Table:
     """Four days of real ComCat events around the 2023-02-06 Türkiye earthquakes."""
     return window(comcat_rows, "2023-02-06", "2023-02-10")
 
@@ -60,7 +51,7 @@ def pull(lake: Any, settings: Any, server: FDSNEventServer, **kw: Any) -> Any:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("cap_mode", ["413", "truncate"])
-def test_capped_service_gives_every_event_once(lake: Any, settings: Any, comcat_rows: pa.Table, cap_mode: str) -> None:  # noqa: F811
+def test_capped_service_gives_every_event_once(lake: Any, settings: Any, comcat_rows: pa.Table, cap_mode: str) -> None:
     with serve_events(comcat_rows, cap=500, cap_mode=cap_mode) as server:  # type: ignore[arg-type]
         rep = pull_provider(lake, settings, provider_for(server, max_events_per_request=500), "2022-01-01",
                             "2024-06-01", initial_window=dt.timedelta(days=365), retry=QUICK_RETRY)
@@ -78,7 +69,7 @@ def test_capped_service_gives_every_event_once(lake: Any, settings: Any, comcat_
 # and counts stay separate where they are asserted.
 
 
-def test_no_data_is_not_an_error(module_lake: Any, module_settings: Any, feb_service: FDSNEventServer) -> None:  # noqa: F811
+def test_no_data_is_not_an_error(module_lake: Any, module_settings: Any, feb_service: FDSNEventServer) -> None:
     rep = pull(module_lake, module_settings, feb_service, starttime="1990-01-01", endtime="1990-01-03", name="NODATA")
     assert (rep.events_received, rep.windows, rep.incidents) == (0, 1, [])
     assert [r.status for r in feb_service.query_requests()] == [204]
@@ -87,7 +78,7 @@ def test_no_data_is_not_an_error(module_lake: Any, module_settings: Any, feb_ser
     assert wm["last_error"] is None
 
 
-def test_400_surfaces_the_message_and_is_not_retried(module_lake: Any, module_settings: Any,  # noqa: F811
+def test_400_surfaces_the_message_and_is_not_retried(module_lake: Any, module_settings: Any,
                                                      feb_service: FDSNEventServer) -> None:
     feb_service.faults.push("400", times=3, message="minmagnitude below 4 is not served here")
     sleeps = Sleeps()
@@ -98,7 +89,7 @@ def test_400_surfaces_the_message_and_is_not_retried(module_lake: Any, module_se
     assert wm is not None and "minmagnitude below 4" in wm["last_error"]
 
 
-def test_503_and_429_are_retried_after_retry_after(module_lake: Any, module_settings: Any,  # noqa: F811
+def test_503_and_429_are_retried_after_retry_after(module_lake: Any, module_settings: Any,
                                                    feb_service: FDSNEventServer, feb_rows: pa.Table) -> None:
     feb_service.faults.push("503", times=2, retry_after=3)
     feb_service.faults.push("429", retry_after=2)
@@ -110,7 +101,7 @@ def test_503_and_429_are_retried_after_retry_after(module_lake: Any, module_sett
     assert [r.status for r in feb_service.query_requests()] == [503, 503, 429, 200]
 
 
-def test_transport_faults_are_retried_until_the_pull_completes(module_lake: Any, module_settings: Any,  # noqa: F811
+def test_transport_faults_are_retried_until_the_pull_completes(module_lake: Any, module_settings: Any,
                                                                 feb_service: FDSNEventServer, feb_rows: pa.Table) -> None:
     feb_service.faults.push("503", path="event/1/application.wadl")  # discovery fails once
     for kind in ("500", "reset", "truncated", "html200", "empty200"):
@@ -143,7 +134,8 @@ def test_watermark_resume_after_a_provider_failure(lake: Any, settings: Any, feb
     c = counts(lake, "events", "event_solutions", "event_revisions")
     assert c == {"events": feb_rows.num_rows, "event_solutions": feb_rows.num_rows, "event_revisions": feb_rows.num_rows}
     wm = read_watermark(lake, "USGS")
-    assert wm is not None and wm["last_error"] is None and wm["watermark_origin_time_utc"] == dt.datetime(2023, 2, 10, tzinfo=dt.UTC)
+    assert wm is not None and wm["last_error"] is None
+    assert wm["watermark_origin_time_utc"] == dt.datetime(2023, 2, 10, tzinfo=dt.UTC)
 
 
 def revised(rows: pa.Table, index: int, **changes: Any) -> pa.Table:
@@ -188,10 +180,10 @@ def test_usgs_geojson_feed(lake: Any, settings: Any, feb_service: FDSNEventServe
 
 
 def test_cli_pull_from_any_fdsn_url(lake: Any, feb_service: FDSNEventServer, feb_rows: pa.Table) -> None:
-    r = run_cli(["catalog", "pull", "--provider", "LOCAL", "--url", feb_service.url, "--starttime", "2023-02-06",
-                 "--endtime", "2023-02-10", "--format", "text"])
+    r = invoke_cli(["catalog", "pull", "--provider", "LOCAL", "--url", feb_service.url, "--starttime", "2023-02-06",
+                    "--endtime", "2023-02-10", "--format", "text"])
     assert r.returncode == 0, r.stderr
     assert f"LOCAL: {feb_rows.num_rows} events" in r.stdout
     assert all(q.params.get("format") == "text" for q in feb_service.query_requests())
-    bad = run_cli(["catalog", "pull", "--provider", "NOWHERE"])
+    bad = invoke_cli(["catalog", "pull", "--provider", "NOWHERE"])
     assert bad.returncode == 2 and "unknown provider" in bad.stderr and "Traceback" not in bad.stderr

@@ -191,7 +191,8 @@ def test_mindanao_sequence_is_one_expedition_for_phl(world: dict[str, Any]) -> N
     m = box[box.id == MAINSHOCK["mindanao"]].iloc[0]
     after = box[box.t > m.t]
     # Gardner & Knopoff (1974) window of the M7.6, computed independently of the evaluator
-    inside = in_sequence(m.latitude, m.longitude, m.t.to_pydatetime(), m.mag, after.latitude, after.longitude, list(after.t.dt.to_pydatetime()))
+    inside = in_sequence(m.latitude, m.longitude, m.t.to_pydatetime(), m.mag, after.latitude, after.longitude,
+                         list(after.t.dt.to_pydatetime()))
     outside, after = after[~inside], after[inside]
     big_same_day = after[(after.mag >= 6.0) & (after.t < "2023-12-03")]
     assert len(big_same_day) >= 3  # the M6.0-6.4 aftershocks of 2023-12-02
@@ -266,7 +267,8 @@ def test_rerun_changes_nothing(world: dict[str, Any]) -> None:
 
 def test_manual_open_is_logged(world: dict[str, Any]) -> None:
     lake, eid = world["lake"], SINGLES["chile_m53"]
-    exp, created = open_manually(lake, eid, reason="request from the national agency", by="Duty Officer Li", settings=world["settings"])
+    exp, created = open_manually(lake, eid, reason="request from the national agency", by="Duty Officer Li",
+                                 settings=world["settings"])
     assert created and exp.expedition_id.startswith("EXP-2024-CHL-") and exp.opened_by == "Duty Officer Li"
     again, created_again = open_manually(lake, eid, reason="again", by="Someone", settings=world["settings"])
     assert not created_again and again.expedition_id == exp.expedition_id
@@ -274,7 +276,8 @@ def test_manual_open_is_logged(world: dict[str, Any]) -> None:
     manual = [x for x in decisions if x["decision"] == "manual_open"]
     assert len(manual) == 1 and manual[0]["decided_by"] == "Duty Officer Li"
     assert "request from the national agency" in manual[0]["decision_reason"]
-    assert "the policy alone would not open it" in manual[0]["decision_reason"] and "below the magnitude floor" in manual[0]["decision_reason"]
+    assert "the policy alone would not open it" in manual[0]["decision_reason"]
+    assert "below the magnitude floor" in manual[0]["decision_reason"]
 
 
 def test_cli_list_show_approve_advance(world: dict[str, Any]) -> None:
@@ -345,7 +348,8 @@ def test_revisions_raise_the_alert_or_flag_for_review(world: dict[str, Any]) -> 
     assert upd.decision == "updated" and upd.expedition_id == mindanao.expedition_id
     assert m2.mainshock_magnitude_value == 8.2
     order = ["green", "yellow", "orange", "red"]
-    revised = [a["alert_level"] for a in info["assessments"] if a["event_id"] == MAINSHOCK["mindanao"] and a["event_revision"] == 2]
+    revised = [a["alert_level"] for a in info["assessments"]
+               if a["event_id"] == MAINSHOCK["mindanao"] and a["event_revision"] == 2]
     top = max([mindanao.alert_level, *revised], key=order.index)
     assert m2.alert_level == top  # alerts only rise
     if top != mindanao.alert_level:

@@ -1,4 +1,4 @@
-"""The ``expedition survey`` commands as a user runs them (real process for ingest, in-process for the rest)."""
+"""The ``expedition survey`` commands as a user runs them, in-process (same exit codes and output as the console script)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,10 @@ from typing import Any
 from typer.testing import CliRunner
 
 from expedition.delivery.cli.main import app
-from tests.conftest import run_cli
-from tests.test_survey_support import (
+from tests.conftest import invoke_cli
+from tests.survey_support import (
     DATA,
     seed_expedition,
-    survey_lake_fixture,  # noqa: F401  (the session-scoped survey_lake)
     write_csv,
 )
 
@@ -29,7 +28,7 @@ building_id,latitude,longitude,damage_grade,surveyed_time
 C-1,27.70,85.32,2,2015-05-02T10:00:00Z
 C-2,27.71,85.33,9,2015-05-02T10:05:00Z
 """)
-    r = run_cli(["survey", "ingest", str(bad), "--expedition", exp, "--home", str(qe_home)])
+    r = invoke_cli(["survey", "ingest", str(bad), "--expedition", exp, "--home", str(qe_home)])
     assert r.returncode == 0, r.stderr
     assert f"day1.csv -> buildings of {exp}: 2 rows read, 1 landed, 0 unchanged, 1 quarantined (1 errors)" in r.stdout
     assert "day1.csv, row 3, column 'damage_grade': error range: value '9', expected a whole number between 0 and 5" in r.stdout

@@ -13,10 +13,9 @@ import pytest
 from expedition.surveys.context import context_for
 from expedition.surveys.export import export_survey
 from expedition.surveys.ingest import ingest_file
-from tests.test_survey_support import (
+from tests.survey_support import (
     DATA,
     seed_expedition,
-    survey_lake_fixture,  # noqa: F401  (the session-scoped survey_lake)
 )
 
 

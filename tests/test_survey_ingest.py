@@ -14,11 +14,10 @@ import pytest
 from expedition.surveys.context import context_for
 from expedition.surveys.errors import SurveyRejected, UnknownExpedition
 from expedition.surveys.ingest import ingest_file
-from tests.test_survey_support import (
+from tests.survey_support import (
     DATA,
     GORKHA_TIME,
     seed_expedition,
-    survey_lake_fixture,  # noqa: F401  (the session-scoped survey_lake)
     write_csv,
 )
 
@@ -170,7 +169,8 @@ def test_reingest_is_a_no_op_and_corrected_file_supersedes(mlake: Any, tmp_path:
     # the re-ingest and the corrected file (whose staged files were written again) left no stray file
     listed = {Path(r["data_file"]).resolve() for r in q("SELECT data_file FROM ducklake_list_files('lake', ?)",
                                                         ["survey_buildings_obs"])}
-    on_disk = {p.resolve() for p in Path(mlake.data_path).rglob("qe-bulk-*")}
+    # this expedition's files only: the session's lake holds other tests' expeditions too
+    on_disk = {p.resolve() for p in Path(mlake.data_path).rglob(f"expedition_id={exp}/qe-bulk-*")}
     assert on_disk and on_disk <= listed
 
 
@@ -251,7 +251,8 @@ def test_intensity_lifelines_and_stations(mlake: Any, tmp_path: Path, q: _Reader
         src = sorted(csv.DictReader(fh, delimiter=";"), key=lambda r: r["site_id"])
     assert [(g["site_id"], g["intensity_value"], g["intensity_scale_name"]) for g in got] == [
         (s["site_id"], roman[s["intensity"]], scale[s["scale"]]) for s in src]
-    late = write_csv(tmp_path / "st.csv", "network,station,start_time,end_time\nXQ,BAD01,2015-05-05T00:00:00Z,2015-05-01T00:00:00Z")
+    late = write_csv(tmp_path / "st.csv",
+                     "network,station,start_time,end_time\nXQ,BAD01,2015-05-05T00:00:00Z,2015-05-01T00:00:00Z")
     report = ingest_file(mlake, late, ctx)
     assert report.problems is not None and report.problems.column("issue_reason").to_pylist() == [
         "deployment ends before it starts"]
@@ -259,7 +260,7 @@ def test_intensity_lifelines_and_stations(mlake: Any, tmp_path: Path, q: _Reader
 
 def test_a_file_that_cannot_be_read_is_still_archived(mlake: Any, tmp_path: Path) -> None:
     from expedition.surveys.errors import SurveyInputError
-    from tests.test_survey_support import gorkha_context
+    from tests.survey_support import gorkha_context
     from warehouse.archive import sha256_file
 
     bad = write_csv(tmp_path / "ragged.csv", "building_id,damage_grade\nA,1\nB,2,3\n")

@@ -8,9 +8,8 @@ from typing import Any
 import pytest
 
 from expedition.surveys.ingest import ingest_file
-from tests.test_survey_support import (
+from tests.survey_support import (
     gorkha_context,
-    survey_lake_fixture,  # noqa: F401  (the session-scoped survey_lake)
 )
 
 NEPAL = "field_survey/nepal_2015"

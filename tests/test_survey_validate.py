@@ -14,7 +14,7 @@ from expedition.surveys.kinds import INTENSITY_SCALE, kind_spec
 from expedition.surveys.mapping import detect_kind, load_mapping, to_canonical
 from expedition.surveys.readers import read_survey_file
 from expedition.surveys.validate import validate
-from tests.test_survey_support import DATA, gorkha_context, write_csv
+from tests.survey_support import DATA, gorkha_context, write_csv
 
 
 def _check(path: Path, **kw: object) -> tuple[pa.Table, pa.Table]:

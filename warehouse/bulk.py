@@ -47,7 +47,7 @@ ROW_GROUP_ROWS = 122_880
 _SAFE_VALUE = re.compile(r"^[A-Za-z0-9._-]{1,200}$")
 
 
-class _WkbType(pa.ExtensionType):
+class _WkbType(pa.ExtensionType):  # type: ignore[misc]  # pyarrow ships no stubs
     """``geoarrow.wkb``: pyarrow writes columns of this type as Parquet ``GEOMETRY`` (not registered
     globally, so it never clashes with geoarrow-pyarrow)."""
 

@@ -109,18 +109,22 @@ class Lake:
     # -- paths ---------------------------------------------------------------
     @property
     def lake_dir(self) -> Path:
+        """``<home>/lake``: the local catalog, data and writer lock."""
         return self.home / "lake"
 
     @property
     def extension_dir(self) -> Path:
+        """Where DuckDB's extensions are installed for this lake."""
         return self.home / ".duckdb" / "extensions"
 
     @property
     def lock_path(self) -> Path:
+        """The single-writer lock file."""
         return self.lake_dir / "writer.lock"
 
     @property
     def is_local_sqlite(self) -> bool:
+        """True when the catalog is a local SQLite file."""
         return self.catalog_url.startswith("sqlite:")
 
     def exists(self) -> bool:
@@ -259,6 +263,7 @@ class Lake:
                 break
 
     def current_snapshot(self, con: duckdb.DuckDBPyConnection | None = None) -> int:
+        """The lake's latest snapshot id (on ``con`` when given, else on a read-only connection)."""
         own = con is None
         c = con or self.connect(read_only=True, views=False)
         try:

@@ -42,6 +42,16 @@ from warehouse.needs import EVERYTHING, statement_needs
 
 log = logging.getLogger(__name__)
 
+__all__ = [
+    "ALLOWED_STATEMENTS",
+    "QueryResult",
+    "check_statement",
+    "lock_down",
+    "open_query_connection",
+    "query_lake",
+    "run_query",
+]
+
 #: The only statement type that runs (DuckDB's ``StatementType`` names).
 ALLOWED_STATEMENTS = frozenset({"SELECT"})
 #: Table functions a read-only query may not call: they act, or run SQL text the check never saw.
@@ -58,6 +68,8 @@ _EXPLAIN_PREFIX = {"plan": "EXPLAIN ", "analyze": "EXPLAIN ANALYZE "}
 
 @dataclass(frozen=True)
 class QueryResult:
+    """Rows of a query (at most ``row_limit``; ``truncated`` when more were there)."""
+
     table: pa.Table
     truncated: bool
     row_limit: int
@@ -260,3 +272,35 @@ def _unsendable(result: duckdb.DuckDBPyConnection, exc: BaseException) -> str:
 
 def _first_line(exc: BaseException) -> str:
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def query_lake(
+    lake: Lake,
+    sql: str,
+    params: list[Any] | dict[str, Any] | None = None,
+    *,
+    snapshot: int | None = None,
+    row_limit: int = 100_000,
+    timeout_s: float = 30.0,
+    explain: Explain | None = None,
+    cpu_s: float | None = None,
+) -> QueryResult:
+    """Run one read-only statement on ``lake`` (optionally as of ``snapshot``) on a locked-down connection.
+
+    The connection first holds only what the statement needs (the views it reads, no spatial
+    extension: :func:`warehouse.needs.statement_needs`); a function or type DuckDB's binder cannot
+    find then gets the full connection, once.
+
+    Example: ``query_lake(lake, "SELECT count(*) AS n FROM events").table``.
+    Raises :class:`QueryRefused` for anything but one plain ``SELECT`` (decided by DuckDB's parser).
+    """
+    for statement in (sql, None):
+        con = open_query_connection(lake, snapshot=snapshot, sql=statement)
+        try:
+            return run_query(con, sql, params, row_limit=row_limit, timeout_s=timeout_s, explain=explain, cpu_s=cpu_s)
+        except WarehouseError as exc:
+            if statement is None or not isinstance(exc.__cause__, duckdb.CatalogException | duckdb.BinderException):
+                raise
+        finally:
+            con.close()
+    raise AssertionError("unreachable: the full connection either answers or raises")

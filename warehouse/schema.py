@@ -75,7 +75,7 @@ class TableSpec:
         return self.schema.empty_table()
 
 
-def duckdb_type(f: pa.Field) -> str:
+def duckdb_type(f: pa.Field) -> str:  # noqa: C901
     """DuckDB column type for an Arrow field."""
     if is_geometry(f):
         return "GEOMETRY"

@@ -106,7 +106,10 @@ class Membership:
         since = self.member_since(iso3, at)
         if since is not None:
             return f"{label} (member since {since.isoformat()})"
-        which = "the shipped APPROXIMATE membership list" if self.is_approximation else f"the membership list {Path(self.source).name}"
+        which = (
+            "the shipped APPROXIMATE membership list" if self.is_approximation
+            else f"the membership list {Path(self.source).name}"
+        )
         if not rows:
             return f"{label} is not a member under {which}"
         later = sorted(p.member_from for p in rows if p.member_from and p.member_from > day)

@@ -212,7 +212,8 @@ def _get(data: dict[str, Any], path: str, kind: type | tuple[type, ...], source:
 
 def _kind_name(kind: type | tuple[type, ...]) -> str:
     kinds = kind if isinstance(kind, tuple) else (kind,)
-    return " or ".join({int: "a number", float: "a number", str: "text", list: "a list", dict: "a table"}.get(k, k.__name__) for k in kinds)
+    names = {int: "a number", float: "a number", str: "text", list: "a list", dict: "a table"}
+    return " or ".join(names.get(k, k.__name__) for k in kinds)
 
 
 def parse_policy(text: str, source: str) -> TriggerPolicy:

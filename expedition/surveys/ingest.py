@@ -95,7 +95,7 @@ def _sha(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
-def ingest_file(
+def ingest_file(  # noqa: PLR0913
     lake: Lake,
     path: Path | str,
     context: SurveyContext,
@@ -245,7 +245,7 @@ def _archive(raw_dir: Path, path: Path, labels: Path | str | None) -> tuple[Arch
     return archive_file(raw_dir, path), archive_file(raw_dir, Path(labels)) if labels is not None else None
 
 
-def ingest_survey_file(
+def ingest_survey_file(  # noqa: PLR0913
     lake: Lake,
     settings: Settings,
     expedition_id: str,

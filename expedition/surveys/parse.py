@@ -17,7 +17,10 @@ import pyarrow.compute as pc
 
 from expedition.surveys.kinds import INTENSITY_DEGREE, Vocabulary, normalise_array
 
-__all__ = ["private_duckdb", "blank_to_null", "codes_of", "intensity_values", "numbers", "sha256_of_rows", "text_key", "times", "tz_minutes"]
+__all__ = [
+    "private_duckdb", "blank_to_null", "codes_of", "intensity_values", "numbers", "sha256_of_rows", "text_key", "times",
+    "tz_minutes",
+]
 
 UTC_US = pa.timestamp("us", tz="UTC")
 _HAS_OFFSET = r"(Z|z|[+-]\d{2}:?\d{2})$"

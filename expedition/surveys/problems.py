@@ -30,7 +30,7 @@ def empty_problems() -> pa.Table:
     return PROBLEM_SCHEMA.empty_table()
 
 
-def problems_at(
+def problems_at(  # noqa: PLR0913
     mask: pa.Array | pa.ChunkedArray,
     row_numbers: pa.Array,
     *,

@@ -225,7 +225,8 @@ def _read_xlsx(path: Path, sheet: str | None) -> RawTable:
         wb = load_workbook(path, read_only=True, data_only=False)  # data_only=False: formulas stay formulas
     except (InvalidFileException, zipfile.BadZipFile, zlib.error, EOFError, KeyError, OSError, ValueError,
             SyntaxError) as exc:
-        # zlib.error/EOFError: a damaged deflate stream inside the zip. ValueError: openpyxl's "could not read worksheets", and defusedxml refusing a DOCTYPE/entities
+        # zlib.error/EOFError: a damaged deflate stream inside the zip. ValueError: openpyxl's "could not read
+        # worksheets", and defusedxml refusing a DOCTYPE/entities
         raise SurveyInputError(f"{path}: not a readable XLSX workbook: {' '.join(str(exc).split())}") from exc
     try:
         return _xlsx_rows(path, wb, sheet)

@@ -149,9 +149,15 @@ def describe_shaking(ctx: Context, a: Assessment) -> str:
         parts.append(f"no populated place of a member country reaches {est} MMI IV")
     if a.intensity_from_shakemap:
         parts.append(f"intensity and exposure from {s.model_citation}")
-    outside = [c for c in s.country_max if c.country_iso3 not in a.member_mmi and mmi_class_reached(c.max_mmi, ctx.policy.country_mmi)]
+    outside = [
+        c for c in s.country_max
+        if c.country_iso3 not in a.member_mmi and mmi_class_reached(c.max_mmi, ctx.policy.country_mmi)
+    ]
     if outside:
-        parts.append("also shaken, not members: " + ", ".join(f"{c.name_en} (MMI {to_roman(c.max_mmi)} at {c.place_name})" for c in outside))
+        parts.append(
+            "also shaken, not members: "
+            + ", ".join(f"{c.name_en} (MMI {to_roman(c.max_mmi)} at {c.place_name})" for c in outside)
+        )
     parts.append(f"{fmt_people(a.people_severe)} people at MMI >= VII")
     parts.append(describe_alert(a))
     parts.append(f"rupture: {a.rupture.kind.replace('_', ' ')} {a.rupture.length_km:.0f} km")
@@ -164,7 +170,7 @@ def describe_alert(a: Assessment) -> str:
     ours = "unknown"
     if a.pager is not None:
         deaths = a.pager.expected_fatalities
-        ours = f"{a.pager.level} (PAGER model: {deaths:,.0f} expected deaths)" if deaths >= 10 else f"{a.pager.level} (PAGER model: {deaths:.1f} expected deaths)"
+        ours = f"{a.pager.level} (PAGER model: {deaths:,.0f} expected deaths)" if deaths >= 10 else f"{a.pager.level} (PAGER model: {deaths:.1f} expected deaths)"  # noqa: E501
     auth = a.authoritative_alert_level
     if auth and a.authoritative is not None:
         return f"alert {auth} from {a.authoritative.pager_label}, which drove the decision; ours {ours}"
@@ -190,7 +196,7 @@ def describe_countries(ctx: Context, verdict: Verdict, a: Assessment | None) -> 
     return text
 
 
-def describe_verdict(ctx: Context, v: Verdict, expedition_id: str | None = None) -> str:
+def describe_verdict(ctx: Context, v: Verdict, expedition_id: str | None = None) -> str:  # noqa: C901
     """``opened EXP-...: tier 3, ...`` or ``not opened: M 5.3 is below the magnitude floor 5.5``."""
     p = ctx.policy
     if v.opens:
@@ -237,7 +243,7 @@ def describe_verdict(ctx: Context, v: Verdict, expedition_id: str | None = None)
 
 
 # -- rows ----------------------------------------------------------------------------------------
-def decision_row(
+def decision_row(  # noqa: PLR0913
     ctx: Context,
     *,
     decision: Decision,
@@ -314,7 +320,10 @@ def assessment_row(
     s = a.shaking
     top = s.country_max[0] if s.country_max else None
     return {
-        "assessment_id": assessment_id(expedition_id, ev.event_id, ev.event_revision, f"{a.rupture.kind}:{a.rupture.n_events}:{a.rupture.length_km:.1f}"),
+        "assessment_id": assessment_id(
+            expedition_id, ev.event_id, ev.event_revision,
+            f"{a.rupture.kind}:{a.rupture.n_events}:{a.rupture.length_km:.1f}",
+        ),
         "expedition_id": expedition_id,
         "event_id": ev.event_id,
         "event_revision": ev.event_revision,

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from expedition.decisions import records
-from expedition.decisions.policy import EventFacts, Verdict, judge
+from expedition.decisions.policy import Verdict, judge
 from expedition.decisions.records import Expedition, Status
 from expedition.decisions.response import decisions as dec
 from expedition.decisions.response.assess import (
@@ -53,6 +53,7 @@ from expedition.decisions.response.assess import (
     search_radius_km,
 )
 from expedition.decisions.response.events import EventRow, events_by_id, pending_events, prefer_moment_magnitudes, rows
+from expedition.decisions.response.judge import event_facts, gates_pass
 from expedition.decisions.response.products import Authoritative, load_authoritative
 from expedition.decisions.response.sequences import (
     ZONE_HOURS,
@@ -116,13 +117,7 @@ class _Run:
 
     # -- facts -------------------------------------------------------------------------------
     def gates_pass(self, ev: EventRow) -> bool:
-        p = self.ctx.policy
-        floor = min([p.magnitude_floor, *p.country_floors.values()])
-        return (
-            (ev.event_type or "earthquake").lower() in p.event_types
-            and (ev.depth_km is None or ev.depth_km <= p.max_depth_km)
-            and ev.magnitude is not None and ev.magnitude >= floor
-        )
+        return gates_pass(self.ctx.policy, ev)
 
     def radius(self, ev: EventRow) -> float:
         return search_radius_km(self.ctx.policy, ev.magnitude) if self.gates_pass(ev) else 0.0
@@ -144,16 +139,10 @@ class _Run:
             return None
 
     def judge(self, ev: EventRow, loc: Location, a: Assessment | None) -> Verdict:
-        facts = EventFacts(
-            event_id=ev.event_id, origin_time=ev.origin_time_utc, magnitude=ev.magnitude, magnitude_type=ev.magnitude_type,
-            depth_km=ev.depth_km, event_type=ev.event_type, epicentre_iso3=loc.epicentre_iso3,
-            near_member_iso3=loc.near_member_iso3, near_member_distance_km=loc.near_member_km,
-            member_mmi=a.member_mmi if a else {}, alert_level=a.alert_level if a else None,
-        )
-        return judge(self.ctx.policy, facts)
+        return judge(self.ctx.policy, event_facts(ev, loc, a))
 
     # -- recording ---------------------------------------------------------------------------
-    def record(
+    def record(  # noqa: PLR0913
         self, ev: EventRow, kind: str, reason: str, *, loc: Location | None, verdict: Verdict | None,
         a: Assessment | None, exp: Expedition | None, source: str = POLICY, by: str = POLICY,
     ) -> dec.Decision:
@@ -184,7 +173,8 @@ class _Run:
         return d
 
     def version(
-        self, exp: Expedition, changes: dict[str, Any], *, action: str, reason: str, by: str = POLICY, previous: Expedition | None = None
+        self, exp: Expedition, changes: dict[str, Any], *, action: str, reason: str, by: str = POLICY,
+        previous: Expedition | None = None,
     ) -> Expedition:
         """Queue a new version of ``exp`` (written at :meth:`flush`) and make it the current state."""
         count = sum(1 for x in self.event_exp.values() if x == exp.expedition_id)
@@ -293,7 +283,10 @@ class _Run:
             kind = "flagged_for_review"
             why = dec.describe_verdict(self.ctx, verdict)
             changes.update(review_flag=True, review_reason=f"revision {ev.event_revision}: {why}")
-            notes.append(f"the revised mainshock no longer meets the policy ({why}); {exp.expedition_id} flagged for review, nothing deleted")
+            notes.append(
+                f"the revised mainshock no longer meets the policy ({why}); {exp.expedition_id} flagged for review, "
+                "nothing deleted"
+            )
         elif a is not None:
             more, words = merge_assessment(exp, verdict, a.alert_level, self.ctx.policy, self.ctx.country_name)
             changes.update(more)
@@ -341,7 +334,8 @@ class _Run:
 
 
 def _new_expedition(
-    ctx: Context, exp_id: str, ev: EventRow, verdict: Verdict, a: Assessment | None, countries: list[str], *, by: str, now: datetime
+    ctx: Context, exp_id: str, ev: EventRow, verdict: Verdict, a: Assessment | None, countries: list[str], *,
+    by: str, now: datetime,
 ) -> Expedition:
     where = ev.region_name or ctx.country_name(countries[0])
     title = f"M {ev.magnitude or 0:.1f} {where}, {ev.origin_time_utc:%Y-%m-%d}"
@@ -430,7 +424,10 @@ def open_manually(
         a = run.assess(ev) if ev.magnitude is not None else None
         verdict = run.judge(ev, loc, a)
         fallback = [loc.epicentre_iso3 or loc.nearest_iso3]
-        policy_view = "the policy would open it too" if verdict.opens else dec.describe_verdict(ctx, verdict).replace("not opened", "the policy alone would not open it")
+        policy_view = (
+            "the policy would open it too" if verdict.opens
+            else dec.describe_verdict(ctx, verdict).replace("not opened", "the policy alone would not open it")
+        )
         source = f"manual:{event_id}:{len(run.expeditions)}"
         d = run.open(ev, loc, verdict, a, source=source, by=by, countries=fallback,
                      note=f"opened by {by}: {reason} ({policy_view})")

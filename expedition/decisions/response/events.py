@@ -111,7 +111,10 @@ def prefer_moment_magnitudes(
     out = []
     for e in events:
         b = best.get(e.event_id)
-        own_rank = preferred.index((e.magnitude_type or "").lower()) if _is_moment(e.magnitude_type, preferred) else len(preferred)
+        own_rank = (
+            preferred.index((e.magnitude_type or "").lower()) if _is_moment(e.magnitude_type, preferred)
+            else len(preferred)
+        )
         if b is None or preferred.index((b["magnitude_type"] or "").lower()) >= own_rank:
             out.append(e)
             continue

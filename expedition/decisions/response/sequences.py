@@ -73,7 +73,8 @@ def match_sequence(expeditions: list[Expedition], ev: EventRow) -> SequenceMatch
         if d > radius or abs(hours) > days * 24.0:
             continue
         cand = SequenceMatch(exp, d, hours, radius, days)
-        if best is None or (exp.mainshock_magnitude_value, -d) > (best.expedition.mainshock_magnitude_value or 0.0, -best.distance_km):
+        best_key = (best.expedition.mainshock_magnitude_value or 0.0, -best.distance_km) if best else None
+        if best_key is None or (exp.mainshock_magnitude_value, -d) > best_key:
             best = cand
     return best
 

@@ -89,7 +89,7 @@ class AuditLog:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def record(
+    def record(  # noqa: PLR0913
         self,
         *,
         route: str,

@@ -123,7 +123,7 @@ def catalog_index(data: LakeData) -> EventIndex | None:
         413: {"content": {"text/plain": {}}, "description": "Too many events match"},
     },
 )
-def fdsn_query(
+def fdsn_query(  # noqa: PLR0913
     request: Request,
     _access: Access,
     starttime: Optional[str] = Query(None, description="Earliest origin time (ISO 8601, UTC); also `start`."),

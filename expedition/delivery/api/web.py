@@ -68,7 +68,7 @@ def _page(request: Request, template: str, status: int = 200, **ctx: Any) -> HTM
     lang = _lang(request)
     html = _env().get_template(template).render(t=texts(lang), lang=lang, font_url=FONT_URL, path=request.url.path, **ctx)
     resp = HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store", "X-Frame-Options": "DENY",
-                                                            "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'"})
+                                                            "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'"})  # noqa: E501
     if request.query_params.get("lang") in ("en", "zh"):
         resp.set_cookie("qe_lang", lang, max_age=LIFETIME_S * 90, path="/web", samesite="strict", httponly=True)
     return resp

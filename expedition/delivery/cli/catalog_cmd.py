@@ -46,7 +46,7 @@ def _day(value: Optional[str], name: str) -> Optional[dt.datetime]:
     return when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when
 
 
-def pull(
+def pull(  # noqa: PLR0913
     provider: str = typer.Option("USGS", "--provider", "-p", help="Provider name from qe.toml, or an ObsPy short name."),
     starttime: Optional[str] = typer.Option(None, "--starttime", help="UTC start (default: watermark minus overlap)."),
     endtime: Optional[str] = typer.Option(None, "--endtime", help="UTC end, exclusive (default: now)."),

@@ -75,12 +75,9 @@ def query(
 
     Example: expedition query "SELECT 42 AS answer" --format json
     """
-    import duckdb
-
-    from warehouse.errors import WarehouseError
     from warehouse.lake import Lake
     from warehouse.limits import limit_cpu_from_now, limit_memory, parse_bytes
-    from warehouse.query import open_query_connection, run_query
+    from warehouse.query import query_lake
 
     settings = settings_for(home)
     if explain is not None and explain not in ("plan", "analyze"):
@@ -91,20 +88,8 @@ def query(
         raise typer.BadParameter(f"query_memory_limit: {exc}") from exc
     cpu_s = settings.query_timeout_s * 4  # DuckDB uses every core; the wall-clock limit is the real bound
     limit_cpu_from_now(cpu_s + 10)  # the kernel's backstop (SIGXCPU) behind the watchdog
-    lake = Lake.from_settings(settings)
-    # First with only what the statement needs (the views it reads, no spatial extension); a
-    # function or type DuckDB's binder cannot find then gets the full connection, once.
-    for statement in (sql, None):
-        con = open_query_connection(lake, snapshot=snapshot, sql=statement)
-        try:
-            res = run_query(con, sql, row_limit=settings.query_row_limit, timeout_s=settings.query_timeout_s,
-                            explain=explain, cpu_s=cpu_s)  # type: ignore[arg-type]  # checked above
-            break
-        except WarehouseError as exc:
-            if statement is None or not isinstance(exc.__cause__, duckdb.CatalogException | duckdb.BinderException):
-                raise
-        finally:
-            con.close()
+    res = query_lake(Lake.from_settings(settings), sql, snapshot=snapshot, row_limit=settings.query_row_limit,
+                     timeout_s=settings.query_timeout_s, explain=explain, cpu_s=cpu_s)  # type: ignore[arg-type]
     emit_table(res.table, fmt, out)
     if res.truncated:
         typer.echo(f"(truncated at {res.row_limit} rows)", err=True)

@@ -77,10 +77,10 @@ def _known_errors() -> tuple[type[BaseException], ...]:
     return (CatalogError, ExpeditionError, SettingsError, WarehouseError, KeyError, FileNotFoundError)
 
 
-def main() -> None:
-    """Console-script entry point."""
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point (``argv``: the arguments, default ``sys.argv[1:]``)."""
     try:
-        app()
+        app(args=argv, prog_name="expedition")
     except _known_errors() as exc:
         msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         sys.stderr.write(f"error: {msg}\n")

@@ -115,7 +115,8 @@ def show(
         f"countries:  {' '.join(e['country_iso3_list'])} (primary {e['primary_country_iso3']})",
         f"mainshock:  {e['mainshock_event_id']} M {e['mainshock_magnitude_value']:.1f} {e['mainshock_magnitude_type']} "
         f"{e['mainshock_origin_time_utc']:%Y-%m-%d %H:%M:%S} UTC, {e['mainshock_depth_km']:.0f} km deep",
-        f"sequence:   {len(info['events'])} event(s) within {e['sequence_radius_km']:.0f} km and {e['sequence_window_days']:.0f} days "
+        f"sequence:   {len(info['events'])} event(s) within {e['sequence_radius_km']:.0f} km and "
+        f"{e['sequence_window_days']:.0f} days "
         "(Gardner & Knopoff 1974)",
         f"team:       {', '.join(e['team_members']) or '-'}   dates: {e['start_date'] or '-'} .. {e['end_date'] or '-'}",
         f"policy:     {e['policy_version']} ({(e['policy_sha256'] or '')[:12]})",
@@ -125,7 +126,8 @@ def show(
     if a:
         people = ", ".join(f"{k} {v:,}" for k, v in a["population_by_mmi"].items() if v)
         lines.append(
-            f"shaking:    {a['rupture_method']} rupture {a['rupture_length_km']:.0f} km; strongest MMI {a['mmi_max'] or 0:.1f} at "
+            f"shaking:    {a['rupture_method']} rupture {a['rupture_length_km']:.0f} km; "
+            f"strongest MMI {a['mmi_max'] or 0:.1f} at "
             f"{a['mmi_max_place']}; people per MMI: {people or 'none above IV'}; PAGER {a['alert_level']} "
             f"({a['fatality_expected'] or 0:.1f} expected deaths)"
         )
@@ -195,7 +197,8 @@ def open_cmd(
     settings = settings_for(home)
     exp, created = open_manually(lake_for(home), event_id, reason=reason, by=by, settings=settings)
     if created:
-        typer.echo(f"opened {exp.expedition_id}: {exp.expedition_status}, tier {exp.expedition_tier}, {' '.join(exp.country_iso3_list)}")
+        typer.echo(f"opened {exp.expedition_id}: {exp.expedition_status}, tier {exp.expedition_tier}, "
+                   f"{' '.join(exp.country_iso3_list)}")
     else:
         typer.echo(f"{event_id} is already covered by {exp.expedition_id} ({exp.expedition_status}); nothing opened")
 

@@ -119,7 +119,7 @@ def _forecast(doc: Document, d: dict[str, Any], lg: Lang) -> None:
 def _findings(doc: Document, f: dict[str, Any], lg: Lang, snap: str) -> None:
     t = lg.t
     doc.add("h2", t["section_findings"])
-    if not f.get("building_count") and not f.get("residuals") and not f.get("ground_failure") and not f.get("lifeline_functionality"):
+    if not f.get("building_count") and not f.get("residuals") and not f.get("ground_failure") and not f.get("lifeline_functionality"):  # noqa: E501
         doc.add("note", t["no_survey"])
         return
     cov = f.get("survey_coverage") or []

@@ -58,7 +58,7 @@ def _facts(d: dict[str, Any], lg: Lang, cat_note: str, rec_note: str, assess_not
     local = ev.get("local_time")
     team = t.join(exp.get("team_members") or []) or t["team_none"]
     return (
-        (t["magnitude"], f"{t.num(exp.get('mainshock_magnitude_value'), 1)} {exp.get('mainshock_magnitude_type') or ''} {cat_note}",
+        (t["magnitude"], f"{t.num(exp.get('mainshock_magnitude_value'), 1)} {exp.get('mainshock_magnitude_type') or ''} {cat_note}",  # noqa: E501
          t["depth"], f"{t.num(exp.get('mainshock_depth_km'), 0)} {t['unit_km']}"),
         (t["origin_time_utc"], t.date(exp.get("mainshock_origin_time_utc")),
          t["origin_time_local"], f"{local[:16].replace('T', ' ')} ({ev.get('timezone')})" if local else t["na"]),

@@ -12,7 +12,7 @@ def _cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def render_md(doc: Document, image_stem: str) -> tuple[bytes, dict[str, bytes]]:
+def render_md(doc: Document, image_stem: str) -> tuple[bytes, dict[str, bytes]]:  # noqa: C901
     """Markdown text and ``{file name: PNG bytes}`` of its images."""
     out: list[str] = []
     images: dict[str, bytes] = {}

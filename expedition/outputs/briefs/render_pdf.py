@@ -121,13 +121,13 @@ def _box(pdf: FPDF, family: str, text: str, fill: tuple[int, int, int], width: f
     pdf.set_fill_color(*fill)
     if white:
         pdf.set_text_color(255)
-    pdf.multi_cell(width, size * 0.5, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT, fill=True, padding=Padding(1.2, 2, 1.2, 2), align="L")
+    pdf.multi_cell(width, size * 0.5, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT, fill=True, padding=Padding(1.2, 2, 1.2, 2), align="L")  # noqa: E501
     pdf.set_text_color(0)
     pdf.set_fill_color(255, 255, 255)
     pdf.ln(1)
 
 
-def render_pdf(doc: Document, generated_utc: dt.datetime) -> bytes:
+def render_pdf(doc: Document, generated_utc: dt.datetime) -> bytes:  # noqa: C901
     """The brief as A4 PDF bytes (headings kept with what follows them; page 1 is the summary page)."""
     pdf = _Pdf(format="A4")
     pdf.set_creation_date(generated_utc)

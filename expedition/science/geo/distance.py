@@ -2,8 +2,8 @@
 
 Every function takes degrees and kilometres and broadcasts its array arguments. The Earth is a
 sphere of radius 6371.0088 km (the IUGG mean radius; :data:`EARTH_RADIUS_KM` and
-:func:`haversine_km` come from :mod:`catalogs.distance`, the one distance of the project); against the WGS84 ellipsoid the error of a
-great-circle distance stays below about 0.5 %, far inside the scatter of any intensity equation.
+:func:`haversine_km` come from :mod:`catalogs.distance`, the one distance of the project); against the
+WGS84 ellipsoid the error of a great-circle distance stays below about 0.5 %, far inside the scatter of any intensity equation.
 
 * :func:`haversine_km` - distance between points (haversine formula, Sinnott 1984, Sky & Telescope 68(2)).
 * :func:`unit_vectors` / :func:`chord_km` - 3-D unit vectors for KD-trees (a chord is monotone in the arc).

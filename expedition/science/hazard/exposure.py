@@ -147,7 +147,7 @@ def _rupture_samples(
     return np.array(lats), np.array(lons), step_km / 2.0
 
 
-def estimate_shaking(
+def estimate_shaking(  # noqa: PLR0913
     magnitude: float,
     lat: float,
     lon: float,
@@ -169,7 +169,8 @@ def estimate_shaking(
     """
     if not (np.isfinite([magnitude, lat, lon, depth_km]).all() and 0 < magnitude < 10 and depth_km >= 0):
         raise HazardInputError(
-            f"estimate_shaking: need 0 < magnitude < 10, finite lat/lon and depth_km >= 0, got {magnitude}, {lat}, {lon}, {depth_km}"
+            "estimate_shaking: need 0 < magnitude < 10, finite lat/lon and depth_km >= 0, "
+            f"got {magnitude}, {lat}, {lon}, {depth_km}"
         )
     ipe = _ipe_name(model, rupture)
     # 1. candidate places: within the distance where MMI falls below IV's lower edge
@@ -286,6 +287,7 @@ def _caveats(magnitude: float, rupture: RuptureModel, ipe: str, places: Places) 
         )
     if rupture.kind == "aftershock_zone":
         out.append(
-            f"Rupture traced from the early aftershock zone ({rupture.n_events} events); it is a lower bound of the rupture extent."
+            f"Rupture traced from the early aftershock zone ({rupture.n_events} events); "
+            "it is a lower bound of the rupture extent."
         )
     return out

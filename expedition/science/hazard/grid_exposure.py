@@ -72,7 +72,7 @@ def _sigma_at(grid: IntensityGrid, lat: NDArray[np.float64], lon: NDArray[np.flo
     return dataclasses.replace(grid, mmi=grid.mmi_sigma, mmi_sigma=None).sample(lat, lon)
 
 
-def shaking_on_grid(
+def shaking_on_grid(  # noqa: PLR0913
     grid: IntensityGrid,
     magnitude: float,
     lat: float,

@@ -46,7 +46,10 @@ ALERT_LEVELS = ("green", "yellow", "orange", "red")
 FATALITY_THRESHOLDS = (1.0, 100.0, 1000.0)  # yellow, orange, red (PAGER)
 LOSS_THRESHOLDS_USD = (1e6, 1e8, 1e9)
 PARAMS_FILE = "pager_fatality_params.csv"
-CITATION = "Jaiswal & Wald (2010), An empirical model for global earthquake fatality estimation, Earthquake Spectra 26(4), 1017-1037"
+CITATION = (
+    "Jaiswal & Wald (2010), An empirical model for global earthquake fatality estimation, "
+    "Earthquake Spectra 26(4), 1017-1037"
+)
 _BIN_MMI = {b: float(i) for b, i in zip(MMI_BINS, range(4, 11))}
 
 

@@ -201,7 +201,7 @@ def rupture_distance_km(model: RuptureModel, lat: ArrayLike, lon: ArrayLike) -> 
     return np.asarray(np.sqrt(horiz**2 + z**2), dtype=float)
 
 
-def aftershock_zone(
+def aftershock_zone(  # noqa: PLR0913
     mainshock_lat: float,
     mainshock_lon: float,
     mainshock_time: object,
@@ -222,9 +222,9 @@ def aftershock_zone(
     Kagan (2002), BSSA 92(2): the extent of the early aftershock zone tracks the rupture. Method:
     events 0 < t <= ``hours`` after the mainshock and within the Gardner & Knopoff (1974) distance
     L(M) of the zone (first of a Wells & Coppersmith rupture of unknown strike centred on the
-    epicentre, then of the fitted segment, until the selection is stable); the mainshock epicentre counts as one point. The principal axis of those
-    epicentres (PCA in a local tangent plane) gives the strike; the ``trim_percentiles`` of the
-    positions along it give the ends. A later event within ``doublet_magnitude_gap`` of the
+    epicentre, then of the fitted segment, until the selection is stable); the mainshock epicentre counts
+    as one point. The principal axis of those epicentres (PCA in a local tangent plane) gives the strike;
+    the ``trim_percentiles`` of the positions along it give the ends. A later event within ``doublet_magnitude_gap`` of the
     mainshock magnitude and within 2 L(M) is a separate major rupture (a doublet, like the M7.5
     nine hours after the M7.8 in Turkiye 2023): the window stops before it so that its own
     aftershocks do not bend the axis.
@@ -235,7 +235,8 @@ def aftershock_zone(
     hrs = days_between(mainshock_time, events_time) * 24.0
     if not (lat.shape == lon.shape == mag.shape == hrs.shape):
         raise HazardInputError(
-            f"aftershock_zone: events lat/lon/time/mag must have one shape, got {lat.shape}, {lon.shape}, {hrs.shape}, {mag.shape}"
+            "aftershock_zone: events lat/lon/time/mag must have one shape, "
+            f"got {lat.shape}, {lon.shape}, {hrs.shape}, {mag.shape}"
         )
     if not hours > 0:
         raise HazardInputError(f"aftershock_zone: hours must be > 0, got {hours}")

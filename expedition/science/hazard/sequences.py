@@ -75,7 +75,7 @@ def days_between(t0: object, t: object) -> NDArray[np.float64]:
     return np.asarray(delta / np.timedelta64(1, "ms"), dtype=float) / 86_400_000.0
 
 
-def in_sequence(
+def in_sequence(  # noqa: PLR0913
     main_lat: float,
     main_lon: float,
     main_time: object,

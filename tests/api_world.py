@@ -1,4 +1,4 @@
-"""Shared set-up of the partner service tests (imported by tests/test_api_*.py; holds no tests).
+"""Shared set-up of the partner service tests: a pytest plugin (registered in tests/conftest.py; holds no tests).
 
 ``api_world`` builds ONE lake per test session (memoised: the first module that asks builds it):
 six real earthquakes (values from the USGS ComCat export), four expeditions written through the
@@ -13,17 +13,22 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pytest
 
-T = datetime(2024, 3, 1, tzinfo=UTC)  # the tests' "now" (the service clock; moved by some tests)
+if TYPE_CHECKING:
+    import httpx
 
+    from expedition.delivery.api.server import BackgroundServer
+    from expedition.settings import Settings
+    from warehouse.lake import Lake
+
+T = datetime(2024, 3, 1, tzinfo=UTC)  # the tests' "now" (the service clock; moved by some tests)
 
 def utc(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
 
 # (event_id, time, lat, lon, depth, mag, magtype, place, usgs id) — USGS ComCat, reviewed solutions.
 EVENTS = [
@@ -49,12 +54,11 @@ EXPEDITIONS = {
     "EXP-2023-PHL-001": ("qe-phl-2023", "PHL", ["PHL"], "proposed"),  # not approved: hidden from partners
 }
 
-
 @dataclass
 class World:
     home: Path
-    settings: Any
-    lake: Any
+    settings: Settings
+    lake: Lake
     tokens: dict[str, str]
     now: list[datetime] = field(default_factory=lambda: [T])
 
@@ -63,7 +67,6 @@ class World:
 
     def auth(self, partner: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[partner]}"}
-
 
 def _events_table() -> tuple[pa.Table, pa.Table]:
     from warehouse.tables import spec
@@ -79,7 +82,6 @@ def _events_table() -> tuple[pa.Table, pa.Table]:
     al = [{"provider": "USGS", "provider_event_id": e[8], "event_id": e[0]} for e in EVENTS]
     return (pa.Table.from_pylist(ev, schema=spec("events").schema),
             pa.Table.from_pylist(al, schema=spec("event_aliases").schema))
-
 
 def _expedition(eid: str, event: tuple[Any, ...], primary: str, countries: list[str]) -> Any:
     from expedition.decisions.records import Expedition
@@ -97,7 +99,6 @@ def _expedition(eid: str, event: tuple[Any, ...], primary: str, countries: list[
         changed_by=None, change_note=None,
     )
 
-
 def survey_rows(expedition_id: str, n: int, ingested: datetime, tag: str) -> pa.Table:
     """``n`` building observations of one expedition, all ingested at ``ingested``."""
     from warehouse.tables import spec
@@ -114,7 +115,6 @@ def survey_rows(expedition_id: str, n: int, ingested: datetime, tag: str) -> pa.
             "ingest_batch_id": f"batch-{tag}", "ingested_time_utc": ingested,
         })
     return pa.Table.from_pylist(rows, schema=s.schema)
-
 
 def build_world(home: Path) -> World:
     """The test lake, in ONE transaction after ``init`` (each lake connection costs about a second)."""
@@ -153,42 +153,36 @@ def build_world(home: Path) -> World:
         revoke_partner_in(w, "gone-partner")
     return World(home, settings, lake, tokens)
 
-
-_WORLDS: dict[str, World] = {}
-_SERVERS: dict[str, Any] = {}
-
-
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def api_world(tmp_path_factory: pytest.TempPathFactory) -> World:
     """The shared test lake (built once per session, whichever module asks first)."""
-    if "world" not in _WORLDS:
-        _WORLDS["world"] = build_world(tmp_path_factory.mktemp("api-world") / "home")
-    return _WORLDS["world"]
+    return build_world(tmp_path_factory.mktemp("api-world") / "home")
 
-
-@pytest.fixture(scope="module")
-def api_server(api_world: World, request: pytest.FixtureRequest) -> Any:
-    """The real service (uvicorn, 127.0.0.1, free port) over ``api_world``: one per session, stopped
-    when the session ends (every lake connection costs about a second, so modules share it)."""
+@pytest.fixture(scope="session")
+def api_server(api_world: World) -> Iterator[BackgroundServer]:
+    """The real service (uvicorn, 127.0.0.1, free port) over ``api_world``: one per session (every
+    lake connection costs about a second, so modules share it)."""
     from expedition.delivery.api.app import create_app
     from expedition.delivery.api.config import ApiConfig
     from expedition.delivery.api.server import BackgroundServer
 
-    if "server" not in _SERVERS:
-        # a generous time limit: a loaded machine must not turn an ordinary query into a timeout
-        # (the one test whose subject is the limit lowers it for itself: test_api_security)
-        cfg = ApiConfig(row_limit=50, timeout_s=120.0, max_sql_chars=5_000, refresh_s=0.0, audit_flush_s=0.0,
-                        fdsn_max_events=5, partner_rate_per_s=0.0)  # modules share it: no rate limit
-        app = create_app(api_world.settings, config=cfg, clock=api_world.clock)
-        srv = BackgroundServer(app).start()
-        srv.app = app  # type: ignore[attr-defined]
-        _SERVERS["server"] = srv
-        request.config.add_cleanup(lambda: _SERVERS.pop("server").stop())
-    return _SERVERS["server"]
+    # a generous time limit: a loaded machine must not turn an ordinary query into a timeout (the one
+    # test whose subject is the limit lowers it for itself: test_api_security); modules share the
+    # server, so no per-partner rate limit
+    cfg = ApiConfig(row_limit=50, timeout_s=120.0, max_sql_chars=5_000, refresh_s=0.0, audit_flush_s=0.0,
+                    fdsn_max_events=5, partner_rate_per_s=0.0)
+    app = create_app(api_world.settings, config=cfg, clock=api_world.clock)
+    srv = BackgroundServer(app).start()
+    srv.app = app  # type: ignore[attr-defined]
+    try:
+        yield srv
+    finally:
+        srv.stop()
 
 
 @pytest.fixture(scope="module")
-def http(api_server: Any) -> Iterator[Any]:
+def http(api_server: BackgroundServer) -> Iterator[httpx.Client]:
+    """An HTTP client of the service."""
     import httpx
 
     with httpx.Client(base_url=api_server.url, timeout=30) as client:

@@ -1,4 +1,5 @@
-"""Shared helpers of the survey tests (no tests here): small data files, one session-scoped lake,
+"""Shared helpers of the survey tests, a pytest plugin (registered in tests/conftest.py; no tests here):
+small data files, one session-scoped lake (fixture ``survey_lake``),
 expeditions made through the records API (as the trigger evaluator makes them), and a survey context for
 the 2015 Gorkha mainshock."""
 
@@ -6,9 +7,12 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from warehouse.lake import Lake
 
 DATA = Path(__file__).parent / "data" / "surveys"
 
@@ -17,8 +21,8 @@ GORKHA_TIME = dt.datetime(2015, 4, 25, 6, 11, 25, tzinfo=dt.UTC)
 GORKHA_LAT, GORKHA_LON, GORKHA_MW = 28.231, 84.731, 7.8
 
 
-@pytest.fixture(scope="session", name="survey_lake")
-def survey_lake_fixture(tmp_path_factory: pytest.TempPathFactory) -> Any:
+@pytest.fixture(scope="session")
+def survey_lake(tmp_path_factory: pytest.TempPathFactory) -> Lake:
     """One initialised lake for all survey tests (each test works in its own expedition)."""
     from expedition.settings import load_settings
     from warehouse.lake import Lake
