@@ -245,7 +245,7 @@ def _channels_from(raw: Any, origin: str) -> tuple[NotifyChannel, ...]:
     return tuple(out)
 
 
-def load_settings(home: Path | str | None = None, **overrides: Any) -> Settings:
+def load_settings(home: Path | str | None = None, **overrides: Any) -> Settings:  # noqa: C901  # one step per source
     """Build the settings: defaults < ``qe.toml`` < ``QE_*`` environment < ``overrides``."""
     # absolute: the lake's catalog stores its data path, and `--home qe` must mean the same lake
     # from every working directory

@@ -210,7 +210,8 @@ def test_two_dispatchers_at_once_on_postgres_send_each_message_once(
 
     sync = tmp_path / "sync"
     sync.mkdir()
-    env = {**os.environ, "QE_HOME": str(tmp_path / "home"), "QE_TEST_SYNC_DIR": str(sync), "QE_LAKE_CATALOG": postgres_server.new_database(),
+    env = {**os.environ, "QE_HOME": str(tmp_path / "home"), "QE_TEST_SYNC_DIR": str(sync),
+           "QE_LAKE_CATALOG": postgres_server.new_database(),
            "QE_WRITER_MAX_ATTEMPTS": "20", "QE_NOTIFY": json.dumps([
                {"name": "ops", "kind": "webhook", "url": f"{receiver.url}/ops"},
                {"name": "chat", "kind": "chat", "url": f"{receiver.url}/chat"}])}

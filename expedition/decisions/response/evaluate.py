@@ -3,8 +3,8 @@
 :func:`evaluate_events` reads and writes in one lake transaction, so two evaluations at once cannot
 open two expeditions for one sequence: on a SQLite catalog the second waits for the single-writer
 lock; on a PostgreSQL catalog both run, the second to commit conflicts on the decision log's fence
-and runs again (``Lake.run_writer``), then finds nothing left to decide. Decisions are keyed by (event, event revision, policy hash, source), so a
-rerun writes nothing.
+and runs again (``Lake.run_writer``), then finds nothing left to decide. Decisions are keyed by (event, event
+revision, policy hash, source), so a rerun writes nothing.
 
 For each event revision, oldest first:
 

@@ -6,9 +6,10 @@ revocation takes effect within ``[api] refresh_s`` seconds, without a restart.
 
 Failed attempts are counted per client address and per token id (:class:`FailureThrottle`): past
 ``[api] auth_max_failures`` in ``auth_window_s`` the address gets 429 before its token is even
-checked; both are logged (a token id is never locked: that would let anyone lock a partner out). An authenticated partner is held to its request rate
-(``partner_rate_per_s``, 429 with ``Retry-After``). Requests with a body are authenticated by the
-edge middleware (:mod:`expedition.delivery.api.edge`) before their body is read.
+checked; both are logged (a token id is never locked: that would let anyone lock a partner out). An
+authenticated partner is held to its request rate (``partner_rate_per_s``, 429 with ``Retry-After``). Requests
+with a body are authenticated by the edge middleware (:mod:`expedition.delivery.api.edge`) before their body
+is read.
 """
 
 from __future__ import annotations

@@ -178,7 +178,7 @@ def _in_python_range(arr: pa.Array) -> bool:
     return True
 
 
-def json_values(arr: pa.Array | pa.ChunkedArray) -> list[Any]:
+def json_values(arr: pa.Array | pa.ChunkedArray) -> list[Any]:  # noqa: C901  # one branch per Arrow type
     """The JSON form of every value of ``arr`` (any Arrow type DuckDB produces, nested or not)."""
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)

@@ -76,7 +76,7 @@ def _in_process(view: PartnerView, job: Job, max_answer_bytes: int) -> Answer:
     return Answer(200, "truncated" if res.truncated else "ok", None, body, res.table.num_rows, res.truncated)
 
 
-def execute(
+def execute(  # noqa: PLR0913
     request: Request,
     view: PartnerView,
     sql: str,
