@@ -74,6 +74,10 @@ class Settings:
     policy_file: Path | None = None
     membership_file: Path | None = None
     watch_interval_s: int = 300
+    # Impact: gridded population (QE_POPULATION_RASTER, GeoTIFF or ASCII grid) and site model (Vs30)
+    population_raster: Path | None = None
+    vs30_raster: Path | None = None
+    vs30_default_mps: float = 400.0
     # Flows and scale-out
     dask_address: str | None = None
     dask_workers: int = 2
@@ -113,9 +117,7 @@ class Settings:
         return self.home / "qe.toml"
 
 
-_SIMPLE_FIELDS = {
-    f.name: f for f in dataclasses.fields(Settings) if f.name not in {"home", "providers", "extra"}
-}
+_SIMPLE_FIELDS = {f.name: f for f in dataclasses.fields(Settings) if f.name not in {"home", "providers", "extra"}}
 
 
 def _coerce(name: str, value: Any, origin: str) -> Any:

@@ -23,17 +23,29 @@ from typing import TYPE_CHECKING
 import numpy as np
 import shapely
 
-from expedition.decisions.membership import Membership, load_membership
-from expedition.decisions.policy import TriggerPolicy, load_policy
-from expedition.decisions.response.events import EventRow
-from expedition.science.geo.countries import CountryIndex, load_countries
-from expedition.science.geo.distance import haversine_km
-from expedition.science.geo.places import Places, load_places
-from expedition.science.hazard import HazardInputError
-from expedition.science.hazard.aftershocks import Forecast, classify_regime, forecast
-from expedition.science.hazard.exposure import MMI_BINS, ShakingEstimate, estimate_shaking, reach_km
-from expedition.science.hazard.pager import PagerResult, pager_estimate
-from expedition.science.hazard.rupture import RuptureModel, default_rupture, wells_coppersmith_rld_km
+from expedition.geo.countries import CountryIndex, load_countries
+from expedition.geo.distance import haversine_km
+from expedition.geo.places import Places, load_places
+from expedition.hazard import HazardInputError
+from expedition.hazard.aftershocks import Forecast, classify_regime, forecast
+from expedition.hazard.exposure import MMI_BINS, ShakingEstimate, estimate_shaking, estimate_shaking_on_grid, reach_km
+from expedition.hazard.grid import IntensityGrid
+from expedition.hazard.pager import PagerResult, pager_estimate
+from expedition.hazard.planes import Plane, choose_ruptures
+from expedition.hazard.population import PopulationRasterError, raster_population
+from expedition.hazard.rupture import RuptureModel, default_rupture, wells_coppersmith_rld_km
+from expedition.hazard.shaking import (
+    DEFAULT_VS30,
+    ShakingModel,
+    Vs30Source,
+    build_model,
+    shaking_grid,
+    tectonic_setting,
+    vs30_from_raster,
+)
+from expedition.membership import Membership, load_membership
+from expedition.policy import TriggerPolicy, load_policy
+from expedition.response.events import EventRow
 
 if TYPE_CHECKING:
     from expedition.settings import Settings
@@ -52,9 +64,14 @@ __all__ = [
     "locate",
     "locate_many",
     "search_radius_km",
+    "shaking_model_for",
 ]
 
 SEVERE_BINS = ("VII", "VIII", "IX", "X")
+CHAIN_CITATION = (
+    "Boore et al. (2014) Earthquake Spectra 30(3) / Zhao et al. (2006) BSSA 96(3) by tectonic setting; "
+    "Worden et al. (2012) BSSA 102(1) GMICE; ShakeMap v4 (Worden et al. 2020)"
+)
 _LOCK = threading.Lock()
 
 
@@ -66,7 +83,11 @@ class Context:
     membership: Membership
     countries: CountryIndex
     places: Places
-    shaking_model: str = "allen2012"
+    #: ``shakemap`` (default: GMM by setting + Vs30 + Worden 2012 on a grid) or a legacy IPE name
+    shaking_model: str = "shakemap"
+    population_raster: Path | None = None
+    vs30: float | Vs30Source = DEFAULT_VS30
+    vs30_label: str | None = None
     _boundaries: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False)
 
     def country_name(self, iso3: str) -> str:
@@ -96,14 +117,22 @@ def load_context(settings: Settings) -> Context:
     (parsed reference data, default ``<home>/cache``)."""
     section = settings.extra.get("response") if settings.extra else None
     section = section if isinstance(section, dict) else {}
-    model = str(section.get("shaking_model", "allen2012"))
+    model = str(section.get("shaking_model", "shakemap"))
     cache_dir = Path(str(section["cache_dir"])).expanduser() if section.get("cache_dir") else settings.home / "cache"
+    vs30: float | Vs30Source = float(settings.vs30_default_mps)
+    label = f"Vs30 {settings.vs30_default_mps:.0f} m/s everywhere (default)"
+    if settings.vs30_raster is not None:
+        vs30 = vs30_from_raster(settings.vs30_raster, float(settings.vs30_default_mps))
+        label = f"Vs30 from {settings.vs30_raster.name} ({settings.vs30_default_mps:.0f} m/s outside it)"
     return Context(
         policy=load_policy(settings),
         membership=load_membership(settings),
         countries=load_countries(cache_dir),
         places=load_places(min_population=1000, cache_dir=cache_dir),
         shaking_model=model,
+        population_raster=settings.population_raster,
+        vs30=vs30,
+        vs30_label=label,
     )
 
 
@@ -170,6 +199,10 @@ class Assessment:
     member_mmi: dict[str, tuple[float, str]]  # member countries at origin time: (max MMI, place)
     people_severe: int  # population at MMI >= VII
     caveats: tuple[str, ...]
+    #: who produced the intensities: our model (name, version, setting, rupture) or an authoritative ShakeMap
+    intensity_source: str = ""
+    setting: str | None = None
+    rupture_orientation: str | None = None
 
     @property
     def alert_level(self) -> str | None:
@@ -183,15 +216,77 @@ class Assessment:
         return iso3, mmi, place
 
 
-def assess(ctx: Context, ev: EventRow, rupture: RuptureModel | None = None) -> Assessment:
-    """Shaking, exposure, PAGER alert and aftershock forecast of ``ev`` (finite fault when M >= 6)."""
+def assess(
+    ctx: Context,
+    ev: EventRow,
+    rupture: RuptureModel | None = None,
+    *,
+    nodal_planes: Sequence[tuple[float, float]] | None = None,
+    rake: float | None = None,
+    finite_fault: Sequence[Plane] | None = None,
+    intensity_grid: IntensityGrid | None = None,
+) -> Assessment:
+    """Shaking, exposure, PAGER alert and aftershock forecast of ``ev``.
+
+    With ``intensity_grid`` (an authoritative ShakeMap) exposure is read from it. Otherwise our
+    ShakeMap-style model (``ctx.shaking_model == "shakemap"``) builds the grid: rupture from
+    ``finite_fault`` planes, else the focal mechanism's ``nodal_planes`` ((strike, dip) pairs, with
+    ``rake``), else the aftershock zone in ``rupture``, else an unknown strike. The legacy IPE models
+    (``allen2012``...) keep the place-based chain."""
     if ev.magnitude is None:
         raise HazardInputError(f"event {ev.event_id} has no magnitude: cannot estimate shaking")
     depth = max(ev.depth_km or 0.0, 0.0)
     rup = rupture or default_rupture(ev.magnitude, ev.latitude_deg, ev.longitude_deg, depth)
-    shaking = estimate_shaking(
-        ev.magnitude, ev.latitude_deg, ev.longitude_deg, depth, rup, ctx.places, ctx.countries, model=ctx.shaking_model
-    )
+    setting: str | None = None
+    orientation: str | None = None
+    if intensity_grid is None and ctx.shaking_model not in ("shakemap",):
+        shaking = estimate_shaking(
+            ev.magnitude,
+            ev.latitude_deg,
+            ev.longitude_deg,
+            depth,
+            rup,
+            ctx.places,
+            ctx.countries,
+            model=ctx.shaking_model,
+        )
+        source = f"{shaking.model} (place-based IPE)"
+    else:
+        grid = intensity_grid
+        extra: list[str] = []
+        citation = ""
+        if grid is None:
+            model = shaking_model_for(ctx, ev, rup, nodal_planes=nodal_planes, rake=rake, finite_fault=finite_fault)
+            grid = shaking_grid(model, event_id=ev.event_id)
+            setting, orientation = model.setting, model.orientation
+            citation = CHAIN_CITATION
+            extra.append(
+                f"Intensity: {model.source}; tectonic setting {model.setting} ({model.setting_reason}); "
+                f"rupture {model.ruptures[0].source}."
+            )
+        population = None
+        if ctx.population_raster is not None:
+            lons = (float(grid.lons[0]), float(grid.lons[-1]))
+            lats = (float(min(grid.lats[0], grid.lats[-1])), float(max(grid.lats[0], grid.lats[-1])))
+            try:
+                population = raster_population(ctx.population_raster, lons, lats, ctx.countries)
+            except PopulationRasterError as exc:
+                log.warning("event %s: %s; the built-in population is used", ev.event_id, exc)
+                extra.append(f"Population raster unusable ({exc}); built-in places+rural population used.")
+        shaking = estimate_shaking_on_grid(
+            grid,
+            magnitude=ev.magnitude,
+            lat=ev.latitude_deg,
+            lon=ev.longitude_deg,
+            depth_km=depth,
+            rupture=rup,
+            places=ctx.places,
+            countries=ctx.countries,
+            population=population,
+            model_citation=citation,
+            caveats=extra,
+        )
+        source = grid.source
     caveats = list(shaking.caveats)
     pager: PagerResult | None
     try:
@@ -207,7 +302,50 @@ def assess(ctx: Context, ev: EventRow, rupture: RuptureModel | None = None) -> A
         if ctx.membership.is_member(c.country_iso3, ev.origin_time_utc)
     }
     severe = int(sum(shaking.exposure_by_mmi.get(b, 0) for b in SEVERE_BINS))
-    return Assessment(rup, shaking, pager, outlook, regime, member_mmi, severe, tuple(caveats))
+    return Assessment(
+        rup, shaking, pager, outlook, regime, member_mmi, severe, tuple(caveats), source, setting, orientation
+    )
+
+
+def shaking_model_for(
+    ctx: Context,
+    ev: EventRow,
+    rupture: RuptureModel | None = None,
+    *,
+    nodal_planes: Sequence[tuple[float, float]] | None = None,
+    rake: float | None = None,
+    finite_fault: Sequence[Plane] | None = None,
+) -> ShakingModel:
+    """Our ShakeMap-style model of ``ev``: setting, rupture hypotheses (best information first) and Vs30."""
+    assert ev.magnitude is not None
+    depth = max(ev.depth_km or 0.0, 0.0)
+    at_sea = not bool(ctx.countries.country_of([ev.latitude_deg], [ev.longitude_deg])[0])
+    dip = nodal_planes[0][1] if nodal_planes else None
+    setting = tectonic_setting(depth, at_sea, rake=rake, dip=dip)
+    trace = None
+    if rupture is not None and rupture.kind in ("aftershock_zone", "segment"):
+        trace = (rupture.vertices[0], rupture.vertices[-1])
+    ruptures = choose_ruptures(
+        ev.magnitude,
+        ev.latitude_deg,
+        ev.longitude_deg,
+        depth,
+        setting[0],
+        finite_fault=finite_fault,
+        nodal_planes=nodal_planes,
+        aftershock_trace=trace,
+    )
+    return build_model(
+        ev.magnitude,
+        ev.latitude_deg,
+        ev.longitude_deg,
+        depth,
+        setting,
+        ruptures,
+        vs30=ctx.vs30,
+        vs30_label=ctx.vs30_label,
+        rake=rake,
+    )
 
 
 def _forecast(ev: EventRow, depth: float, caveats: list[str]) -> tuple[Forecast | None, str | None]:
@@ -228,4 +366,3 @@ def fmt_people(n: float) -> str:
     if n >= 1e4:
         return f"{n / 1e3:.0f} k"
     return f"{n:,.0f}"
-

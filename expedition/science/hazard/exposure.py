@@ -16,12 +16,14 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from expedition.science.geo.countries import CountryIndex
-from expedition.science.geo.distance import from_local_xy_km, local_xy_km
-from expedition.science.geo.places import Places
-from expedition.science.hazard import HazardInputError
-from expedition.science.hazard.ipe import IPE_MODELS, predict_mmi, to_roman
-from expedition.science.hazard.rupture import RuptureModel, rupture_distance_km
+from expedition.geo.countries import CountryIndex
+from expedition.geo.distance import from_local_xy_km, haversine_km, local_xy_km
+from expedition.geo.places import Places
+from expedition.hazard import HazardInputError
+from expedition.hazard.grid import IntensityGrid
+from expedition.hazard.ipe import IPE_MODELS, predict_mmi, to_roman
+from expedition.hazard.population import PopulationPoints, places_with_rural
+from expedition.hazard.rupture import RuptureModel, rupture_distance_km
 
 __all__ = [
     "MMI_BINS",
@@ -29,6 +31,7 @@ __all__ = [
     "PlaceShaking",
     "ShakingEstimate",
     "estimate_shaking",
+    "estimate_shaking_on_grid",
     "mmi_bin_of",
     "reach_km",
 ]
@@ -100,6 +103,12 @@ class ShakingEstimate:
     nearest_country_distance_km: float
     caveats: list[str] = field(default_factory=list)
     provenance: dict[str, str] = field(default_factory=dict)
+    #: the intensity grid the exposure was read from (our model's or an authoritative ShakeMap)
+    grid: IntensityGrid | None = None
+    #: exposure with every intensity one sigma lower / higher (sigma carried from the grid)
+    exposure_low_by_country: dict[str, dict[str, int]] | None = None
+    exposure_high_by_country: dict[str, dict[str, int]] | None = None
+    population_source: str = ""
 
 
 def mmi_bin_of(mmi: NDArray[np.float64]) -> NDArray[np.intp]:
@@ -289,3 +298,164 @@ def _caveats(magnitude: float, rupture: RuptureModel, ipe: str, places: Places) 
             f"Rupture traced from the early aftershock zone ({rupture.n_events} events); it is a lower bound of the rupture extent."
         )
     return out
+
+
+def _bin_sums(
+    bins: NDArray[np.intp], pop: NDArray[np.float64], iso: NDArray[np.str_]
+) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
+    overall = {b: int(round(float(pop[bins == k].sum()))) for k, b in enumerate(MMI_BINS)}
+    by_country: dict[str, dict[str, int]] = {}
+    for code in np.unique(iso[bins >= 0]).tolist():
+        m = iso == code
+        by_country[code] = {b: int(round(float(pop[m & (bins == k)].sum()))) for k, b in enumerate(MMI_BINS)}
+    return overall, by_country
+
+
+def _sample(
+    grid: IntensityGrid, values: NDArray[np.float64], lat: NDArray[np.float64], lon: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    return IntensityGrid(grid.lons, grid.lats, values, grid.source, grid.version).sample(lat, lon)
+
+
+def grid_box_km(grid: IntensityGrid) -> tuple[float, float, float]:
+    """(centre lat, centre lon, radius km) of a circle that contains the grid."""
+    c_lat = float((grid.lats[0] + grid.lats[-1]) / 2.0)
+    c_lon = float((grid.lons[0] + grid.lons[-1]) / 2.0)
+    corner = haversine_km(c_lat, c_lon, float(grid.lats[0]), float(grid.lons[0]))
+    return c_lat, (c_lon + 180.0) % 360.0 - 180.0, float(corner) + 1.0
+
+
+def estimate_shaking_on_grid(
+    grid: IntensityGrid,
+    *,
+    magnitude: float,
+    lat: float,
+    lon: float,
+    depth_km: float,
+    rupture: RuptureModel,
+    places: Places,
+    countries: CountryIndex,
+    population: PopulationPoints | None = None,
+    reach_threshold_mmi: float = 5.5,
+    top_n: int = 10,
+    model: str = "",
+    model_citation: str = "",
+    caveats: list[str] | None = None,
+) -> ShakingEstimate:
+    """Exposure and the place-based outputs read from an :class:`IntensityGrid` (ours or a ShakeMap).
+
+    ``population`` defaults to the built-in places+rural points (see :mod:`expedition.hazard.population`).
+    Exposure bins use the grid's median intensity; with ``mmi_sigma`` the exposures one sigma lower
+    and higher are kept as well."""
+    c_lat, c_lon, radius = grid_box_km(grid)
+    idx, _ = places.within_indices(c_lat, c_lon, radius)
+    near = places.take(idx)
+    mmi = _sample(grid, grid.mmi, near.lat, near.lon)
+    inside = np.isfinite(mmi)
+    near = near.take(np.flatnonzero(inside))
+    idx = idx[inside]
+    mmi = mmi[inside]
+    sigma = (
+        _sample(grid, grid.mmi_sigma, near.lat, near.lon) if grid.mmi_sigma is not None else np.full(mmi.shape, np.nan)
+    )
+    pts = population if population is not None else places_with_rural(places, idx)
+    p_mmi = _sample(grid, grid.mmi, pts.lat, pts.lon)
+    ok = np.isfinite(p_mmi)
+    p_pop = np.where(ok, pts.population, 0.0)
+    p_mmi = np.where(ok, p_mmi, 0.0)
+    exposure, by_country = _bin_sums(mmi_bin_of(p_mmi), p_pop, pts.country_iso3)
+    low = high = None
+    if grid.mmi_sigma is not None:
+        p_sig = np.nan_to_num(_sample(grid, grid.mmi_sigma, pts.lat, pts.lon), nan=0.0)
+        _, low = _bin_sums(mmi_bin_of(p_mmi - p_sig), p_pop, pts.country_iso3)
+        _, high = _bin_sums(mmi_bin_of(p_mmi + p_sig), p_pop, pts.country_iso3)
+    pop = near.population
+    rdist = rupture_distance_km(rupture, near.lat, near.lon) if len(near) else np.zeros(0)
+    country_max: list[CountryShaking] = []
+    for code in np.unique(near.country_iso3[mmi >= 3.5]).tolist():
+        m = near.country_iso3 == code
+        i = int(np.flatnonzero(m)[np.argmax(mmi[m])])
+        country_max.append(
+            CountryShaking(
+                country_iso3=code,
+                name_en=_safe_name(countries, code, "en"),
+                name_zh=_safe_name(countries, code, "zh"),
+                max_mmi=float(mmi[i]),
+                place_name=str(near.name[i]),
+                population_at_or_above_threshold=int(pop[m & (mmi >= reach_threshold_mmi)].sum()),
+            )
+        )
+    country_max.sort(key=lambda c: (-c.max_mmi, c.country_iso3))
+    order = np.lexsort((-pop, -mmi))[: max(top_n, 0)]
+    top = [
+        PlaceShaking(
+            str(near.name[i]),
+            str(near.country_iso3[i]),
+            int(pop[i]),
+            float(near.lat[i]),
+            float(near.lon[i]),
+            float(rdist[i]),
+            float(mmi[i]),
+            float(sigma[i]),
+        )
+        for i in order
+    ]
+    # countries whose territory holds grid cells at or above the threshold
+    glon, glat = np.meshgrid(grid.lons, grid.lats)
+    strong = grid.mmi >= reach_threshold_mmi
+    reached: list[str] = []
+    if strong.any():
+        s_lat = glat[strong]
+        s_lon = (glon[strong] + 180.0) % 360.0 - 180.0
+        if s_lat.size > 20000:
+            pick = np.linspace(0, s_lat.size - 1, 20000).astype(np.intp)
+            s_lat, s_lon = s_lat[pick], s_lon[pick]
+        codes = countries.country_of(s_lat, s_lon)
+        reached = sorted({str(c) for c in codes.tolist() if c})
+    epi_iso, epi_dist = countries.nearest_country([lat], [lon])
+    inside_iso = countries.country_of([lat], [lon])[0]
+    notes = list(caveats or [])
+    notes.append(f"Population: {pts.source}.")
+    if grid.mmi_sigma is not None:
+        notes.append("Intensities carry sigma: exposure one sigma lower and higher is kept beside the median.")
+    return ShakingEstimate(
+        magnitude=float(magnitude),
+        latitude=float(lat),
+        longitude=float(lon),
+        depth_km=float(depth_km),
+        rupture=rupture,
+        model=model or grid.source,
+        model_citation=model_citation,
+        places=near,
+        place_mmi=mmi,
+        place_sigma=sigma,
+        place_rupture_distance_km=rdist,
+        exposure_by_mmi=exposure,
+        exposure_by_country=by_country,
+        country_max=country_max,
+        top_places=top,
+        countries_reached=reached,
+        reach_threshold_mmi=float(reach_threshold_mmi),
+        max_mmi=float(mmi.max()) if mmi.size else float("nan"),
+        epicentre_country_iso3=str(inside_iso),
+        nearest_country_iso3=str(epi_iso[0]),
+        nearest_country_distance_km=float(epi_dist[0]),
+        caveats=notes,
+        provenance={
+            "model": model or grid.source,
+            "model_citation": model_citation,
+            "intensity_source": grid.source,
+            "intensity_version": grid.version,
+            "grid_max_mmi": f"{grid.max_mmi:.2f}",
+            "places_source": places.source,
+            "population_source": pts.source,
+            "boundaries_source": countries.source,
+            "rupture_source": f"{rupture.kind}: {rupture.source}",
+            "exposure_bins": "MMI bins centred on integers (IV = 3.5-4.5 ... X >= 9.5), as in USGS PAGER exposure tables",
+            **{f"grid_{k}": v for k, v in grid.attributes.items()},
+        },
+        grid=grid,
+        exposure_low_by_country=low,
+        exposure_high_by_country=high,
+        population_source=pts.source,
+    )

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -33,10 +34,14 @@ __all__ = [
     "DEFAULT_VS30",
     "MODEL_VERSION",
     "ShakingModel",
+    "Vs30Source",
+    "build_model",
+    "grid_axes",
     "mmi_at",
     "reach_km",
     "shaking_grid",
     "tectonic_setting",
+    "vs30_from_raster",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -224,7 +229,7 @@ def grid_axes(model: ShakingModel, half_km: float | None = None) -> tuple[FloatA
     lons = model.lon + dlon * np.arange(-nlon, nlon + 1)
     if lons[0] < -180.0:  # keep longitudes increasing across the date line (values above 180 allowed)
         lons = lons + 360.0
-    return lons, lats
+    return np.asarray(lons, dtype=np.float64), np.asarray(lats, dtype=np.float64)
 
 
 def shaking_grid(model: ShakingModel, event_id: str | None = None) -> IntensityGrid:
@@ -251,3 +256,36 @@ def shaking_grid(model: ShakingModel, event_id: str | None = None) -> IntensityG
             "site": model.vs30_label,
         },
     )
+
+
+def vs30_from_raster(path: Path, default: float = DEFAULT_VS30) -> Vs30Source:
+    """A Vs30 source reading a raster (WGS84 longitude/latitude, m/s) at the nearest cell; ``default``
+    outside the raster or on nodata. The raster is opened once and read whole (Vs30 grids are small)."""
+    try:
+        import rasterio
+        from rasterio.errors import RasterioError
+    except ImportError as exc:  # pragma: no cover - rasterio is a dependency
+        raise HazardInputError("rasterio is not installed: cannot read a Vs30 raster") from exc
+    try:
+        with rasterio.open(path) as src:
+            if src.crs is None or not src.crs.is_geographic:
+                raise HazardInputError(f"{path}: a Vs30 raster must be in geographic longitude/latitude (EPSG:4326)")
+            data = src.read(1).astype(float)
+            if src.nodata is not None:
+                data[data == src.nodata] = np.nan
+            inv = ~src.transform
+    except RasterioError as exc:
+        raise HazardInputError(f"{path}: cannot read the Vs30 raster: {exc}") from exc
+    data[~(data > 0)] = np.nan
+
+    def f(lat: FloatArray, lon: FloatArray) -> FloatArray:
+        col, row = inv * (np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
+        r = np.floor(row).astype(np.intp)
+        c = np.floor(col).astype(np.intp)
+        ok = (r >= 0) & (r < data.shape[0]) & (c >= 0) & (c < data.shape[1])
+        out = np.full(np.shape(lat), float(default))
+        vals = data[r[ok], c[ok]]
+        out[ok] = np.where(np.isfinite(vals), vals, default)
+        return out
+
+    return f
