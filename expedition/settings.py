@@ -77,7 +77,7 @@ class Settings:
     # Impact: gridded population (QE_POPULATION_RASTER, GeoTIFF or ASCII grid) and site model (Vs30)
     population_raster: Path | None = None
     vs30_raster: Path | None = None
-    vs30_default_mps: float = 400.0
+    vs30_default_mps: float = 300.0
     # Flows and scale-out
     dask_address: str | None = None
     dask_workers: int = 2
