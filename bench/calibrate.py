@@ -117,12 +117,21 @@ def load_catalogs(shared: Path) -> list[tuple[str, dt.datetime, float, float, fl
             except ValueError:
                 continue
             out.append(
-                ("usgs_significant_1965_2016", t, float(r["Latitude"]), float(r["Longitude"]), float(r["Depth"]), float(r["Magnitude"]))
+                (
+                    "usgs_significant_1965_2016",
+                    t,
+                    float(r["Latitude"]),
+                    float(r["Longitude"]),
+                    float(r["Depth"]),
+                    float(r["Magnitude"]),
+                )
             )
     with (shared / "catalogs/usgs_csv/comcat_export_2022-2024_m5plus.csv").open(encoding="utf-8-sig") as fh:
         for r in csv.DictReader(fh):
             t = dt.datetime.strptime(r["time"][:19], "%Y-%m-%dT%H:%M:%S")
-            out.append(("comcat_2022_2024", t, float(r["latitude"]), float(r["longitude"]), float(r["depth"]), float(r["mag"])))
+            out.append(
+                ("comcat_2022_2024", t, float(r["latitude"]), float(r["longitude"]), float(r["depth"]), float(r["mag"]))
+            )
     for name in ("obspy_isc_events.txt",):
         for line in (shared / "catalogs/fdsn_text" / name).read_text(encoding="utf-8").splitlines():
             p = line.split("|")
@@ -150,9 +159,7 @@ def locate(
     missing: list[str] = []
     for g in gem:
         iso = name_to_iso3.get(g.country.lower())
-        cands = [
-            c for c in catalog if abs((c[1].date() - g.date).days) <= 1 and abs(c[5] - g.magnitude) <= 0.5
-        ]
+        cands = [c for c in catalog if abs((c[1].date() - g.date).days) <= 1 and abs(c[5] - g.magnitude) <= 0.5]
         best = None
         for c in sorted(cands, key=lambda c: (abs(c[5] - g.magnitude), abs((c[1].date() - g.date).days))):
             if iso is None:
@@ -191,7 +198,7 @@ def baseline_pager_module() -> types.ModuleType | None:
         return None
     mod = types.ModuleType("baseline_pager")
     sys.modules["baseline_pager"] = mod  # dataclasses look their module up while the class is built
-    exec(compile(src, "main:expedition/hazard/pager.py", "exec"), mod.__dict__)  # noqa: S102 - our own code at main
+    exec(compile(src, "main:expedition/hazard/pager.py", "exec"), mod.__dict__)
     return mod
 
 
@@ -218,9 +225,11 @@ def _stats(pairs: list[tuple[int, int, float]]) -> dict[str, Any]:
 
 
 def _print_table(title: str, s: dict[str, Any]) -> None:
-    print(f"\n{title}: n={s['n']}  exact {s['exact']:.0%}  within one {s['within_one']:.0%}  "
-          f"median log10 err {s['median_log_err']:+.2f}  sd {s['sd_log_err']:.2f} dex  "
-          f"(too low {s['too_low']}, too high {s['too_high']})")
+    print(
+        f"\n{title}: n={s['n']}  exact {s['exact']:.0%}  within one {s['within_one']:.0%}  "
+        f"median log10 err {s['median_log_err']:+.2f}  sd {s['sd_log_err']:.2f} dex  "
+        f"(too low {s['too_low']}, too high {s['too_high']})"
+    )
     print("  actual \\ estimated " + " ".join(f"{b:>7}" for b in BANDS))
     for i, b in enumerate(BANDS):
         print(f"  {b:>18} " + " ".join(f"{v:>7}" for v in s["confusion"][i]))
@@ -279,8 +288,10 @@ def run(vs30: float | None = None) -> dict[str, Any]:
 
     ours_s = _stats(pairs("ours"))
     base_s = _stats(pairs("baseline"))
-    print(f"GEM ECD events: {len(gem)} with a fatality figure, {len(located)} located; "
-          f"{len(missing)} not located, {len(skipped)} skipped")
+    print(
+        f"GEM ECD events: {len(gem)} with a fatality figure, {len(located)} located; "
+        f"{len(missing)} not located, {len(skipped)} skipped"
+    )
     _print_table(f"OURS ({located and located[0] and 'ShakeMap-style chain'}, Vs30 {ctx.vs30_label})", ours_s)
     _print_table("BASELINE (today's main: Allen 2012 at places, previous PAGER step)", base_s)
     print(f"\ntime: ours {t_ours:.1f} s, baseline {t_base:.1f} s for {len(rows)} events")
@@ -296,8 +307,10 @@ def run(vs30: float | None = None) -> dict[str, Any]:
         if x["orientation"] == "unknown_strike":
             reasons.append("strike unknown (averaged)")
         reasons.append(f"max MMI at a place {x['max_mmi_place']:.1f}")
-        print(f"  {x['event']:<40} M{x['magnitude']:.1f} {x['depth_km']:>5.0f} km  actual {x['actual']:>8.0f}  "
-              f"ours {x['ours']:>9.1f} ({BANDS[band_of(x['ours'])]})  err {err:+.2f}  [{'; '.join(reasons)}]")
+        print(
+            f"  {x['event']:<40} M{x['magnitude']:.1f} {x['depth_km']:>5.0f} km  actual {x['actual']:>8.0f}  "
+            f"ours {x['ours']:>9.1f} ({BANDS[band_of(x['ours'])]})  err {err:+.2f}  [{'; '.join(reasons)}]"
+        )
     if missing:
         print("\nnot located:", "; ".join(missing))
     return {"ours": ours_s, "baseline": base_s, "events": rows, "missing": missing, "skipped": skipped}
@@ -305,7 +318,9 @@ def run(vs30: float | None = None) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--vs30", type=float, default=None, help="global default Vs30 (m/s); the settings' default otherwise")
+    ap.add_argument(
+        "--vs30", type=float, default=None, help="global default Vs30 (m/s); the settings' default otherwise"
+    )
     ap.add_argument("--json", type=Path, default=None, help="write the summary and per-event rows here")
     args = ap.parse_args(argv)
     out = run(args.vs30)

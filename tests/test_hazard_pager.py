@@ -7,18 +7,18 @@ import math
 import pytest
 from scipy.stats import norm
 
-from expedition.science.geo.countries import load_countries
-from expedition.science.geo.places import load_places
-from expedition.science.hazard import HazardInputError
-from expedition.science.hazard.exposure import estimate_shaking
-from expedition.science.hazard.pager import (
+from expedition.geo.countries import load_countries
+from expedition.geo.places import load_places
+from expedition.hazard import HazardInputError
+from expedition.hazard.exposure import estimate_shaking
+from expedition.hazard.pager import (
+    FATALITY_RANGES,
     alert_level,
+    combined_zeta,
     expected_fatalities,
+    fatality_probabilities,
     fatality_rate,
     load_fatality_params,
-    FATALITY_RANGES,
-    combined_zeta,
-    fatality_probabilities,
     pager_estimate,
     pager_from_exposure,
     params_for,

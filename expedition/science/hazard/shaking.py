@@ -281,7 +281,7 @@ def vs30_from_raster(path: Path, default: float = DEFAULT_VS30) -> Vs30Source:
     data[~(data > 0)] = np.nan
 
     def f(lat: FloatArray, lon: FloatArray) -> FloatArray:
-        col, row = inv * (np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
+        col, row = inv @ (np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
         r = np.floor(row).astype(np.intp)
         c = np.floor(col).astype(np.intp)
         ok = (r >= 0) & (r < data.shape[0]) & (c >= 0) & (c < data.shape[1])
