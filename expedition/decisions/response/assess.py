@@ -28,7 +28,14 @@ from expedition.geo.distance import haversine_km
 from expedition.geo.places import Places, load_places
 from expedition.hazard import HazardInputError
 from expedition.hazard.aftershocks import Forecast, classify_regime, forecast
-from expedition.hazard.exposure import MMI_BINS, ShakingEstimate, estimate_shaking, estimate_shaking_on_grid, reach_km
+from expedition.hazard.exposure import (
+    MMI_BINS,
+    ShakingEstimate,
+    estimate_shaking,
+    estimate_shaking_on_grid,
+    quiet_estimate,
+    reach_km,
+)
 from expedition.hazard.grid import IntensityGrid
 from expedition.hazard.pager import PagerResult, pager_estimate
 from expedition.hazard.planes import Plane, choose_ruptures
@@ -43,6 +50,7 @@ from expedition.hazard.shaking import (
     tectonic_setting,
     vs30_from_raster,
 )
+from expedition.hazard.shaking import reach_km as shaking_reach_km
 from expedition.membership import Membership, load_membership
 from expedition.policy import TriggerPolicy, load_policy
 from expedition.response.events import EventRow
@@ -225,6 +233,7 @@ def assess(
     rake: float | None = None,
     finite_fault: Sequence[Plane] | None = None,
     intensity_grid: IntensityGrid | None = None,
+    location: Location | None = None,
 ) -> Assessment:
     """Shaking, exposure, PAGER alert and aftershock forecast of ``ev``.
 
@@ -232,7 +241,9 @@ def assess(
     ShakeMap-style model (``ctx.shaking_model == "shakemap"``) builds the grid: rupture from
     ``finite_fault`` planes, else the focal mechanism's ``nodal_planes`` ((strike, dip) pairs, with
     ``rake``), else the aftershock zone in ``rupture``, else an unknown strike. The legacy IPE models
-    (``allen2012``...) keep the place-based chain."""
+    (``allen2012``...) keep the place-based chain. ``location`` (from :func:`locate_many`) saves
+    the epicentre's country look-ups. Screen: an event with no populated place within its
+    intensity IV area skips the grid (nobody is exposed)."""
     if ev.magnitude is None:
         raise HazardInputError(f"event {ev.event_id} has no magnitude: cannot estimate shaking")
     depth = max(ev.depth_km or 0.0, 0.0)
@@ -255,38 +266,70 @@ def assess(
         grid = intensity_grid
         extra: list[str] = []
         citation = ""
+        if location is not None:
+            epi_iso, nearest = location.epicentre_iso3, (location.nearest_iso3, location.nearest_km)
+        else:
+            epi_iso = str(ctx.countries.country_of([ev.latitude_deg], [ev.longitude_deg])[0])
+            near_iso, near_km = ctx.countries.nearest_country([ev.latitude_deg], [ev.longitude_deg])
+            nearest = (str(near_iso[0]), float(near_km[0]))
+        quiet = None
         if grid is None:
-            model = shaking_model_for(ctx, ev, rup, nodal_planes=nodal_planes, rake=rake, finite_fault=finite_fault)
-            grid = shaking_grid(model, event_id=ev.event_id)
-            setting, orientation = model.setting, model.orientation
-            citation = CHAIN_CITATION
-            extra.append(
-                f"Intensity: {model.source}; tectonic setting {model.setting} ({model.setting_reason}); "
-                f"rupture {model.ruptures[0].source}."
+            model = shaking_model_for(
+                ctx, ev, rup, nodal_planes=nodal_planes, rake=rake, finite_fault=finite_fault, at_sea=not epi_iso
             )
-        population = None
-        if ctx.population_raster is not None:
-            lons = (float(grid.lons[0]), float(grid.lons[-1]))
-            lats = (float(min(grid.lats[0], grid.lats[-1])), float(max(grid.lats[0], grid.lats[-1])))
-            try:
-                population = raster_population(ctx.population_raster, lons, lats, ctx.countries)
-            except PopulationRasterError as exc:
-                log.warning("event %s: %s; the built-in population is used", ev.event_id, exc)
-                extra.append(f"Population raster unusable ({exc}); built-in places+rural population used.")
-        shaking = estimate_shaking_on_grid(
-            grid,
-            magnitude=ev.magnitude,
-            lat=ev.latitude_deg,
-            lon=ev.longitude_deg,
-            depth_km=depth,
-            rupture=rup,
-            places=ctx.places,
-            countries=ctx.countries,
-            population=population,
-            model_citation=citation,
-            caveats=extra,
-        )
-        source = grid.source
+            setting, orientation = model.setting, model.orientation
+            radius = shaking_reach_km(model) + max(r.extent_km() for r in model.ruptures)
+            idx, _ = ctx.places.within_indices(ev.latitude_deg, ev.longitude_deg, radius)
+            if idx.size == 0 and ctx.population_raster is None:
+                quiet = quiet_estimate(
+                    magnitude=ev.magnitude,
+                    lat=ev.latitude_deg,
+                    lon=ev.longitude_deg,
+                    depth_km=depth,
+                    rupture=rup,
+                    places=ctx.places,
+                    epicentre_iso3=epi_iso,
+                    nearest=nearest,
+                    radius_km=radius,
+                    model=model.source,
+                )
+            else:
+                grid = shaking_grid(model, event_id=ev.event_id)
+                citation = CHAIN_CITATION
+                extra.append(
+                    f"Intensity: {model.source}; tectonic setting {model.setting} ({model.setting_reason}); "
+                    f"rupture {model.ruptures[0].source}."
+                )
+        if quiet is not None:
+            shaking = quiet
+            source = quiet.model
+        else:
+            assert grid is not None
+            population = None
+            if ctx.population_raster is not None:
+                lons = (float(grid.lons[0]), float(grid.lons[-1]))
+                lats = (float(min(grid.lats[0], grid.lats[-1])), float(max(grid.lats[0], grid.lats[-1])))
+                try:
+                    population = raster_population(ctx.population_raster, lons, lats, ctx.countries)
+                except PopulationRasterError as exc:
+                    log.warning("event %s: %s; the built-in population is used", ev.event_id, exc)
+                    extra.append(f"Population raster unusable ({exc}); built-in places+rural population used.")
+            shaking = estimate_shaking_on_grid(
+                grid,
+                magnitude=ev.magnitude,
+                lat=ev.latitude_deg,
+                lon=ev.longitude_deg,
+                depth_km=depth,
+                rupture=rup,
+                places=ctx.places,
+                countries=ctx.countries,
+                population=population,
+                model_citation=citation,
+                caveats=extra,
+                epicentre_iso3=epi_iso,
+                nearest=nearest,
+            )
+            source = grid.source
     caveats = list(shaking.caveats)
     pager: PagerResult | None
     try:
@@ -315,11 +358,13 @@ def shaking_model_for(
     nodal_planes: Sequence[tuple[float, float]] | None = None,
     rake: float | None = None,
     finite_fault: Sequence[Plane] | None = None,
+    at_sea: bool | None = None,
 ) -> ShakingModel:
     """Our ShakeMap-style model of ``ev``: setting, rupture hypotheses (best information first) and Vs30."""
     assert ev.magnitude is not None
     depth = max(ev.depth_km or 0.0, 0.0)
-    at_sea = not bool(ctx.countries.country_of([ev.latitude_deg], [ev.longitude_deg])[0])
+    if at_sea is None:
+        at_sea = not bool(ctx.countries.country_of([ev.latitude_deg], [ev.longitude_deg])[0])
     dip = nodal_planes[0][1] if nodal_planes else None
     setting = tectonic_setting(depth, at_sea, rake=rake, dip=dip)
     trace = None

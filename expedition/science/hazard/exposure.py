@@ -32,6 +32,7 @@ __all__ = [
     "ShakingEstimate",
     "estimate_shaking",
     "estimate_shaking_on_grid",
+    "quiet_estimate",
     "mmi_bin_of",
     "reach_km",
 ]
@@ -311,10 +312,18 @@ def _bin_sums(
     return overall, by_country
 
 
+@dataclass(frozen=True)
+class _Layer:
+    lons: NDArray[np.float64]
+    lats: NDArray[np.float64]
+    mmi: NDArray[np.float64]
+
+
 def _sample(
     grid: IntensityGrid, values: NDArray[np.float64], lat: NDArray[np.float64], lon: NDArray[np.float64]
 ) -> NDArray[np.float64]:
-    return IntensityGrid(grid.lons, grid.lats, values, grid.source, grid.version).sample(lat, lon)
+    # the grid's own bilinear sampler applied to another layer (sigma) of the same validated grid
+    return IntensityGrid.sample(_Layer(grid.lons, grid.lats, values), lat, lon)  # type: ignore[arg-type]
 
 
 def grid_box_km(grid: IntensityGrid) -> tuple[float, float, float]:
@@ -341,12 +350,15 @@ def estimate_shaking_on_grid(
     model: str = "",
     model_citation: str = "",
     caveats: list[str] | None = None,
+    epicentre_iso3: str | None = None,
+    nearest: tuple[str, float] | None = None,
 ) -> ShakingEstimate:
     """Exposure and the place-based outputs read from an :class:`IntensityGrid` (ours or a ShakeMap).
 
     ``population`` defaults to the built-in places+rural points (see :mod:`expedition.hazard.population`).
     Exposure bins use the grid's median intensity; with ``mmi_sigma`` the exposures one sigma lower
-    and higher are kept as well."""
+    and higher are kept as well. ``epicentre_iso3`` ('' at sea) and ``nearest`` (ISO3, km) may be
+    passed when already known (``locate_many`` computes them for a whole batch at once)."""
     c_lat, c_lon, radius = grid_box_km(grid)
     idx, _ = places.within_indices(c_lat, c_lon, radius)
     near = places.take(idx)
@@ -400,20 +412,17 @@ def estimate_shaking_on_grid(
         )
         for i in order
     ]
-    # countries whose territory holds grid cells at or above the threshold
-    glon, glat = np.meshgrid(grid.lons, grid.lats)
-    strong = grid.mmi >= reach_threshold_mmi
-    reached: list[str] = []
-    if strong.any():
-        s_lat = glat[strong]
-        s_lon = (glon[strong] + 180.0) % 360.0 - 180.0
-        if s_lat.size > 20000:
-            pick = np.linspace(0, s_lat.size - 1, 20000).astype(np.intp)
-            s_lat, s_lon = s_lat[pick], s_lon[pick]
-        codes = countries.country_of(s_lat, s_lon)
-        reached = sorted({str(c) for c in codes.tolist() if c})
-    epi_iso, epi_dist = countries.nearest_country([lat], [lon])
-    inside_iso = countries.country_of([lat], [lon])[0]
+    # countries reached: those whose people (population points) feel the threshold or more, and the
+    # epicentre's country when the epicentre does (territory without people is not counted)
+    reached_set = {str(c) for c in pts.country_iso3[p_mmi >= reach_threshold_mmi].tolist() if c}
+    if nearest is None:
+        epi_iso, epi_dist = countries.nearest_country([lat], [lon])
+        nearest = (str(epi_iso[0]), float(epi_dist[0]))
+    inside_iso = countries.country_of([lat], [lon])[0] if epicentre_iso3 is None else epicentre_iso3
+    epi_mmi = float(grid.sample(np.array([lat]), np.array([lon]))[0])
+    if inside_iso and np.isfinite(epi_mmi) and epi_mmi >= reach_threshold_mmi:
+        reached_set.add(str(inside_iso))
+    reached = sorted(reached_set)
     notes = list(caveats or [])
     notes.append(f"Population: {pts.source}.")
     if grid.mmi_sigma is not None:
@@ -438,8 +447,8 @@ def estimate_shaking_on_grid(
         reach_threshold_mmi=float(reach_threshold_mmi),
         max_mmi=float(mmi.max()) if mmi.size else float("nan"),
         epicentre_country_iso3=str(inside_iso),
-        nearest_country_iso3=str(epi_iso[0]),
-        nearest_country_distance_km=float(epi_dist[0]),
+        nearest_country_iso3=nearest[0],
+        nearest_country_distance_km=nearest[1],
         caveats=notes,
         provenance={
             "model": model or grid.source,
@@ -458,4 +467,53 @@ def estimate_shaking_on_grid(
         exposure_low_by_country=low,
         exposure_high_by_country=high,
         population_source=pts.source,
+    )
+
+
+def quiet_estimate(
+    *,
+    magnitude: float,
+    lat: float,
+    lon: float,
+    depth_km: float,
+    rupture: RuptureModel,
+    places: Places,
+    epicentre_iso3: str,
+    nearest: tuple[str, float],
+    radius_km: float,
+    model: str,
+    reach_threshold_mmi: float = 5.5,
+) -> ShakingEstimate:
+    """The estimate of an event with no populated place inside its intensity IV area: nothing exposed.
+
+    The screen before the full chain (most catalogued earthquakes are small or far from people):
+    no grid is computed, every exposure is zero and the caveat says why."""
+    empty = places.take(np.zeros(0, dtype=np.intp))
+    none = np.zeros(0)
+    note = f"No populated place within {radius_km:.0f} km (the intensity IV area of {model}): nobody exposed, grid not computed."
+    return ShakingEstimate(
+        magnitude=float(magnitude),
+        latitude=float(lat),
+        longitude=float(lon),
+        depth_km=float(depth_km),
+        rupture=rupture,
+        model=model,
+        model_citation="",
+        places=empty,
+        place_mmi=none,
+        place_sigma=none,
+        place_rupture_distance_km=none,
+        exposure_by_mmi={b: 0 for b in MMI_BINS},
+        exposure_by_country={},
+        country_max=[],
+        top_places=[],
+        countries_reached=[],
+        reach_threshold_mmi=float(reach_threshold_mmi),
+        max_mmi=float("nan"),
+        epicentre_country_iso3=epicentre_iso3,
+        nearest_country_iso3=nearest[0],
+        nearest_country_distance_km=nearest[1],
+        caveats=[note],
+        provenance={"model": model, "places_source": places.source, "screen": note},
+        population_source="none within reach",
     )

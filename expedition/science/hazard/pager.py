@@ -180,6 +180,8 @@ def combined_zeta(losses_by_country: Mapping[str, float]) -> float:
     ints = {c: int(v) for c, v in losses_by_country.items()}
     has_loss = sum(ints.values()) > 0
     g = [params_for(c).gnorm for c, v in ints.items() if (v > 0 or not has_loss)]
+    if not g:  # nobody exposed: PAGER's default L2G norm
+        return DEFAULT_GNORM
     return float(min(math.sqrt(sum(x * x for x in g)), ZETA_CAP))
 
 

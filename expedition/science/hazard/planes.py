@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -46,6 +47,7 @@ __all__ = [
     "plane_at_hypocentre",
     "rupture_size_km",
     "site_distances",
+    "site_distances_xy",
     "choose_ruptures",
     "point_source",
     "trace_ruptures",
@@ -119,6 +121,10 @@ class PlaneRupture:
 
     def extent_km(self) -> float:
         """Largest horizontal distance from the hypocentre to any corner of the rupture."""
+        return self._extent
+
+    @cached_property
+    def _extent(self) -> float:
         lat0, lon0, _ = self.hypocentre
         best = 0.0
         for p in self.planes:
@@ -246,11 +252,18 @@ def site_distances(rupture: PlaneRupture, lat: ArrayLike, lon: ArrayLike) -> tup
     """(Rrup, Rjb) in km from surface sites to the rupture (the minimum over its planes)."""
     la = np.asarray(lat, dtype=float)
     lo = np.asarray(lon, dtype=float)
-    lat0, lon0, depth = rupture.hypocentre
+    lat0, lon0, _ = rupture.hypocentre
     xy = local_xy_km(la.ravel(), lo.ravel(), lat0, lon0)
+    rrup, rjb = site_distances_xy(rupture, xy)
+    return rrup.reshape(la.shape), rjb.reshape(la.shape)
+
+
+def site_distances_xy(rupture: PlaneRupture, xy: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """(Rrup, Rjb) for sites given in the local frame of the rupture's hypocentre (``local_xy_km``)."""
+    lat0, lon0, depth = rupture.hypocentre
     if rupture.orientation == "point" or not rupture.planes:
         repi = np.hypot(xy[:, 0], xy[:, 1])
-        return np.sqrt(repi**2 + depth**2).reshape(la.shape), repi.reshape(la.shape)
+        return np.sqrt(repi**2 + depth**2), repi
     rrup = np.full(xy.shape[0], np.inf)
     rjb = np.full(xy.shape[0], np.inf)
     for p in rupture.planes:
@@ -271,7 +284,7 @@ def site_distances(rupture: PlaneRupture, lat: ArrayLike, lon: ArrayLike) -> tup
         da = np.maximum(np.abs(ha) - p.length_km / 2, 0.0)
         db = np.maximum(np.maximum(-hb, hb - wh), 0.0)
         rjb = np.minimum(rjb, np.hypot(da, db))
-    return rrup.reshape(la.shape), rjb.reshape(la.shape)
+    return rrup, rjb
 
 
 def trace_ruptures(

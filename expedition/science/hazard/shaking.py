@@ -19,16 +19,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from expedition.geo.distance import haversine_km, local_xy_km
 from expedition.hazard import HazardInputError
 from expedition.hazard.gmice import mmi_from_ground_motion
 from expedition.hazard.gmm import SETTINGS, ground_motion
 from expedition.hazard.grid import IntensityGrid
-from expedition.hazard.planes import PlaneRupture
+from expedition.hazard.planes import PlaneRupture, site_distances_xy
 
 __all__ = [
     "DEFAULT_VS30",
@@ -54,7 +56,7 @@ MODEL_VERSION = "qe-shaking 2.0"
 DEFAULT_VS30 = 300.0
 MMI_FLOOR = 3.5  # lower edge of intensity IV
 MAX_HALF_KM = 1500.0
-MAX_CELLS_PER_SIDE = 160
+MAX_CELLS_PER_SIDE = 100
 MIN_CELL_KM = 1.0
 
 Vs30Source = Callable[[FloatArray, FloatArray], FloatArray]
@@ -117,6 +119,8 @@ class ShakingModel:
     vs30: Vs30Source
     vs30_label: str
     rake: float | None = None
+    #: the Vs30 when it is one value everywhere (enables the radial shortcut for point sources)
+    vs30_constant: float | None = None
 
     def __post_init__(self) -> None:
         if not self.ruptures:
@@ -140,15 +144,18 @@ class ShakingModel:
 
 def mmi_at(model: ShakingModel, lat: ArrayLike, lon: ArrayLike) -> tuple[FloatArray, FloatArray]:
     """(median MMI, sigma) at sites, averaged over the model's rupture hypotheses."""
-    from expedition.hazard.planes import site_distances
-
     la = np.atleast_1d(np.asarray(lat, dtype=float))
     lo = np.atleast_1d(np.asarray(lon, dtype=float))
+    if model.vs30_constant is not None and all(r.orientation == "point" for r in model.ruptures) and la.size > 2000:
+        return _radial_mmi(model, la, lo)
     vs = model.vs30(la, lo)
+    # one local frame for every hypothesis (they share the hypocentre)
+    xy = local_xy_km(la.ravel(), lo.ravel(), model.lat, model.lon)
     mmis = []
     sig2 = []
     for rup in model.ruptures:
-        rrup, rjb = site_distances(rup, la, lo)
+        rrup, rjb = site_distances_xy(rup, xy)
+        rrup, rjb = rrup.reshape(la.shape), rjb.reshape(la.shape)
         gm = ground_motion(model.setting, model.magnitude, rrup, rjb, vs, model.depth_km, model.rake)
         if gm.ln_pgv is not None and gm.sigma_ln_pgv is not None:
             mmi, s = mmi_from_ground_motion("pgv", gm.ln_pgv, gm.sigma_ln_pgv)
@@ -163,17 +170,44 @@ def mmi_at(model: ShakingModel, lat: ArrayLike, lon: ArrayLike) -> tuple[FloatAr
     return mean, np.sqrt(var)
 
 
+def _radial_mmi(model: ShakingModel, la: FloatArray, lo: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """A point source on uniform Vs30 depends on epicentral distance only: evaluate the chain on a
+    dense distance profile (0.1 km steps near the source) and interpolate (error < 0.01 MMI)."""
+    repi = haversine_km(model.lat, model.lon, la, lo)
+    r = np.unique(np.concatenate([np.arange(0.0, 50.0, 0.1), np.geomspace(50.0, max(float(repi.max()), 51.0), 800)]))
+    assert model.vs30_constant is not None
+    vs = np.full_like(r, model.vs30_constant)
+    gm = ground_motion(
+        model.setting, model.magnitude, np.sqrt(r**2 + model.depth_km**2), r, vs, model.depth_km, model.rake
+    )
+    if gm.ln_pgv is not None and gm.sigma_ln_pgv is not None:
+        mmi, s = mmi_from_ground_motion("pgv", gm.ln_pgv, gm.sigma_ln_pgv)
+    else:
+        mmi, s = mmi_from_ground_motion("pga", gm.ln_pga, gm.sigma_ln_pga)
+    return np.interp(repi, r, mmi), np.interp(repi, r, s)
+
+
 def reach_km(model: ShakingModel, mmi_floor: float = MMI_FLOOR) -> float:
     """Horizontal distance from the rupture beyond which the median MMI (softest site) stays below the floor."""
-    r = np.geomspace(0.5, MAX_HALF_KM, 300)
     ztor = (
         min(p.top_depth_km for rup in model.ruptures for p in rup.planes)
         if model.ruptures[0].planes
         else model.depth_km
     )
+    vs = min(float(model.vs30(np.array([model.lat]), np.array([model.lon]))[0]), DEFAULT_VS30)
+    return _reach(
+        model.setting, round(model.magnitude, 2), round(ztor, 1), round(model.depth_km, 1), vs, model.rake, mmi_floor
+    )
+
+
+@lru_cache(maxsize=4096)
+def _reach(
+    setting: str, magnitude: float, ztor: float, depth_km: float, vs30: float, rake: float | None, mmi_floor: float
+) -> float:
+    r = np.geomspace(0.5, MAX_HALF_KM, 300)
     rrup = np.sqrt(r**2 + ztor**2)
-    vs = np.full_like(r, min(float(model.vs30(np.array([model.lat]), np.array([model.lon]))[0]), DEFAULT_VS30))
-    gm = ground_motion(model.setting, model.magnitude, rrup, r, vs, model.depth_km, model.rake)
+    vs = np.full_like(r, vs30)
+    gm = ground_motion(setting, magnitude, rrup, r, vs, depth_km, rake)
     if gm.ln_pgv is not None:
         mmi, _ = mmi_from_ground_motion("pgv", gm.ln_pgv)
     else:
@@ -195,9 +229,11 @@ def build_model(
     rake: float | None = None,
 ) -> ShakingModel:
     """A :class:`ShakingModel` (``vs30`` a constant in m/s or a function of (lat, lon))."""
+    constant: float | None = None
     if isinstance(vs30, (int, float)):
         label = vs30_label or f"Vs30 {float(vs30):.0f} m/s everywhere (default)"
         fn = _constant_vs30(float(vs30))
+        constant = float(vs30)
     else:
         label = vs30_label or "Vs30 from a raster"
         fn = vs30
@@ -212,6 +248,7 @@ def build_model(
         fn,
         label,
         rake,
+        constant,
     )
 
 
