@@ -57,12 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     for f in failures:
         print(f"ERROR {f}")
     out = {
-        "machine": {
-            "python": sys.version.split()[0],
-            "platform": platform.platform(),
-            "cpus": os.cpu_count(),
-            "arrow_memory_pool": pool,
-        },
+        "machine": {"python": sys.version.split()[0], "platform": platform.platform(), "cpus": os.cpu_count(),
+                    "arrow_memory_pool": pool},
         "quick": args.quick,
         "results": [r.as_dict() for r in results],
         "errors": failures,

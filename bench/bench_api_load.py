@@ -53,18 +53,8 @@ MIX: list[tuple[str, str, dict[str, Any]]] = [
     ("named", "recent_events", {"minmagnitude": "7.0", "starttime": "2022-06-01T00:00:00Z"}),
     ("fdsn", "query", {"starttime": "2023-02-01", "endtime": "2023-03-01", "minmagnitude": "5.5"}),
     ("fdsn", "query", {"minmagnitude": "7", "format": "text"}),
-    (
-        "fdsn",
-        "query",
-        {
-            "minlatitude": "30",
-            "maxlatitude": "45",
-            "minlongitude": "60",
-            "maxlongitude": "90",
-            "limit": "50",
-            "format": "text",
-        },
-    ),
+    ("fdsn", "query", {"minlatitude": "30", "maxlatitude": "45", "minlongitude": "60", "maxlongitude": "90",
+                       "limit": "50", "format": "text"}),
     ("fdsn", "query", {"latitude": "8.5", "longitude": "126.4", "maxradius": "2", "minmagnitude": "5"}),
     ("fdsn", "query", {"eventid": "us7000lsze"}),
 ]
@@ -95,12 +85,8 @@ def _free_port() -> int:
 def _start_service(home: Path, port: int) -> subprocess.Popen[bytes]:
     exe = Path(sys.executable).parent / "expedition"
     env = {**os.environ, "QE_HOME": str(home)}
-    proc = subprocess.Popen(
-        [str(exe), "api", "--home", str(home), "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    proc = subprocess.Popen([str(exe), "api", "--home", str(home), "--port", str(port)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     import httpx
 
     deadline = time.monotonic() + 120
@@ -198,7 +184,7 @@ def _in_process(settings: Any, lake: Any, token: str, rounds: int) -> float:
                 assert res.table.num_rows >= 0
             else:
                 fq = parse_query({k: [v] for k, v in params.items()})
-                order = index.select(fq)[fq.offset - 1 :]
+                order = index.select(fq)[fq.offset - 1:]
                 if fq.limit is not None:
                     order = order[: fq.limit]
                 rows = index.take(order)

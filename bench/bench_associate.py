@@ -95,11 +95,8 @@ def _python_baseline(rows: pa.Table, use_bisect: bool) -> int:
             if dt > dt_max or prov[i] in e[4]:
                 continue
             p1, p2 = math.radians(lat[i]), math.radians(e[1])
-            a = (
-                math.sin((p2 - p1) / 2) ** 2
-                + math.cos(p1) * math.cos(p2) * math.sin(math.radians(e[2] - lon[i]) / 2) ** 2
-            )
-            dd = 2 * 6371.0 * math.asin(math.sqrt(min(1.0, a)))
+            a = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(e[2] - lon[i]) / 2) ** 2
+            dd = 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(min(1.0, a)))
             dm = abs(mag[i] - e[3]) if mag[i] is not None and e[3] is not None else 0.0
             if dd <= dd_max and dm <= dm_max + 1e-9:
                 cands.append((dt, dd, dm, e))
@@ -123,22 +120,11 @@ def run(quick: bool = False) -> list[BenchResult]:
     base = parse_comcat_csv(src)
     sizes = (10_000, 30_000) if quick else (10_000, 100_000, 300_000)
     naive_sizes = (5_000,) if quick else (10_000,)
-    empty_events = pa.table(
-        {
-            "event_id": pa.array([], pa.string()),
-            "origin_time_utc": pa.array([], pa.timestamp("us", tz="UTC")),
-            "origin_latitude_deg": pa.array([], pa.float64()),
-            "origin_longitude_deg": pa.array([], pa.float64()),
-            "magnitude_value": pa.array([], pa.float64()),
-        }
-    )
-    empty_aliases = pa.table(
-        {
-            "provider": pa.array([], pa.string()),
-            "provider_event_id": pa.array([], pa.string()),
-            "event_id": pa.array([], pa.string()),
-        }
-    )
+    empty_events = pa.table({"event_id": pa.array([], pa.string()), "origin_time_utc": pa.array([], pa.timestamp("us", tz="UTC")),
+                             "origin_latitude_deg": pa.array([], pa.float64()), "origin_longitude_deg": pa.array([], pa.float64()),
+                             "magnitude_value": pa.array([], pa.float64())})
+    empty_aliases = pa.table({"provider": pa.array([], pa.string()), "provider_event_id": pa.array([], pa.string()),
+                              "event_id": pa.array([], pa.string())})
 
     def ours(rows: pa.Table) -> Any:
         return associate(rows, empty_events, empty_aliases, PARAMS)
@@ -154,51 +140,27 @@ def run(quick: bool = False) -> list[BenchResult]:
         n_events = len(set(res.event_ids.to_pylist()))
         quakes = n // len(AGENCIES)
         bis_s, bis_events = best_of(lambda r=rows: _python_baseline(r, use_bisect=True), repeat=reps)
-        details = {
-            "rows": n,
-            "quakes": quakes,
-            "events_ours": n_events,
-            "events_bisect_baseline": bis_events,
-            "candidate_pairs": res.candidate_pairs,
-            "rows_per_s_ours": round(n / ours_s),
-        }
+        details = {"rows": n, "quakes": quakes, "events_ours": n_events, "events_bisect_baseline": bis_events,
+                   "candidate_pairs": res.candidate_pairs, "rows_per_s_ours": round(n / ours_s)}
         if n in naive_sizes:
             naive_s, naive_events = best_of(lambda r=rows: _python_baseline(r, use_bisect=False), repeat=1)
-            results.append(
-                BenchResult(
-                    what=f"associate {n:,} rows ({quakes:,} quakes x 3 agencies)",
-                    baseline="naive per-event Python scan, same size",
-                    ours_s=ours_s,
-                    baseline_s=naive_s,
-                    ratio=naive_s / ours_s,
-                    target=">= 20x",
-                    passed=naive_s / ours_s >= 20,
-                    details={**details, "events_naive_baseline": naive_events},
-                )
-            )
+            results.append(BenchResult(
+                what=f"associate {n:,} rows ({quakes:,} quakes x 3 agencies)",
+                baseline="naive per-event Python scan, same size",
+                ours_s=ours_s, baseline_s=naive_s, ratio=naive_s / ours_s, target=">= 20x",
+                passed=naive_s / ours_s >= 20, details={**details, "events_naive_baseline": naive_events},
+            ))
         if n in sizes:
             target = f"<= {TARGET_300K_S:.0f} s at 300k, >= 2x" if n == 300_000 else ">= 2x"
             ok = bis_s / ours_s >= 2 and (n != 300_000 or ours_s <= TARGET_300K_S)
-            results.append(
-                BenchResult(
-                    what=f"associate {n:,} rows ({quakes:,} quakes x 3 agencies)",
-                    baseline="bisect time-window Python loop, same size",
-                    ours_s=ours_s,
-                    baseline_s=bis_s,
-                    ratio=bis_s / ours_s,
-                    target=target,
-                    passed=ok,
-                    details={
-                        **details,
-                        "growth_time_per_row_vs_smallest": round(per_row[n] / per_row[min(per_row)], 2),
-                    },
-                )
-            )
-        print(
-            f"  associate {n:,}: ours {ours_s:.2f} s ({n_events:,} events for {quakes:,} quakes), "
-            f"bisect baseline {bis_s:.2f} s ({bis_events:,} events)",
-            file=sys.stderr,
-        )
+            results.append(BenchResult(
+                what=f"associate {n:,} rows ({quakes:,} quakes x 3 agencies)",
+                baseline="bisect time-window Python loop, same size",
+                ours_s=ours_s, baseline_s=bis_s, ratio=bis_s / ours_s, target=target, passed=ok,
+                details={**details, "growth_time_per_row_vs_smallest": round(per_row[n] / per_row[min(per_row)], 2)},
+            ))
+        print(f"  associate {n:,}: ours {ours_s:.2f} s ({n_events:,} events for {quakes:,} quakes), "
+              f"bisect baseline {bis_s:.2f} s ({bis_events:,} events)", file=sys.stderr)
     return results
 
 

@@ -1,6 +1,6 @@
 """Speed of the impact chain: one event on its MMI >= IV grid, and the whole 4,118-event ComCat file.
 
-Ours: :func:`expedition.response.assess.assess` with the ShakeMap-style chain (grid, places+rural
+Ours: :func:`expedition.decisions.response.assess.assess` with the ShakeMap-style chain (grid, places+rural
 population, PAGER rules; epicentre countries looked up once for the batch with ``locate_many``;
 events with no populated place inside their intensity IV area skip the grid). Baseline: today's
 chain on main in the same process (Allen et al. 2012 at GeoNames places with a Wells & Coppersmith
@@ -17,11 +17,11 @@ from pathlib import Path
 
 from bench.calibrate import baseline_pager_module
 from bench.common import SHARED_DATA, BenchResult
-from expedition.hazard.exposure import estimate_shaking
-from expedition.hazard.pager import pager_estimate
-from expedition.hazard.rupture import default_rupture
-from expedition.response.assess import Context, assess, load_context, locate_many
-from expedition.response.events import EventRow
+from expedition.decisions.response.assess import Context, assess, load_context, locate_many
+from expedition.decisions.response.events import EventRow
+from expedition.science.hazard.exposure import estimate_shaking
+from expedition.science.hazard.pager import pager_estimate
+from expedition.science.hazard.rupture import default_rupture
 from expedition.settings import load_settings
 
 COMCAT = "catalogs/usgs_csv/comcat_export_2022-2024_m5plus.csv"

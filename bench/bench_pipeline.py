@@ -63,9 +63,8 @@ def _prepare(home: Path, url: str) -> Any:
     from warehouse.lake import Lake
 
     write_demo_config(home, url)
-    (home / "qe.toml").write_text(
-        (home / "qe.toml").read_text().replace("watch_interval_s = 300", "watch_interval_s = 300\nwriter_wait_s = 300")
-    )
+    (home / "qe.toml").write_text((home / "qe.toml").read_text().replace(
+        "watch_interval_s = 300", "watch_interval_s = 300\nwriter_wait_s = 300"))
     settings = load_settings(home)
     Lake.from_settings(settings).init()
     return settings
@@ -152,11 +151,7 @@ def run(quick: bool) -> list[BenchResult]:
     WORK.mkdir(parents=True, exist_ok=True)
     proc = subprocess.run(
         [sys.executable, "-m", "bench.bench_pipeline", "--child", *(["--quick"] if quick else [])],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=1800,
-        check=False,
+        capture_output=True, text=True, cwd=ROOT, timeout=1800, check=False,
     )
     if proc.returncode != 0:
         raise RuntimeError(f"bench_pipeline child failed: {proc.stderr[-2000:]}")
@@ -167,24 +162,16 @@ def run(quick: bool) -> list[BenchResult]:
         BenchResult(
             what="new event in FDSN service -> expedition + first brief (watch flow)",
             baseline="same library calls without Prefect",
-            ours_s=p["latency_s"],
-            baseline_s=d["latency_s"],
-            ratio=p["latency_s"] / d["latency_s"],
-            target=f"< {TARGET_S:.0f} s pipeline",
-            passed=p["latency_s"] < TARGET_S,
-            ratio_kind="time ratio (ours / baseline): Prefect's share of the pipeline",
-            details=details,
+            ours_s=p["latency_s"], baseline_s=d["latency_s"], ratio=p["latency_s"] / d["latency_s"],
+            target=f"< {TARGET_S:.0f} s pipeline", passed=p["latency_s"] < TARGET_S,
+            ratio_kind="time ratio (ours / baseline): Prefect's share of the pipeline", details=details,
         ),
         BenchResult(
             what="idle watch cycle (nothing new): Prefect fixed cost",
             baseline="pull + evaluate called directly",
-            ours_s=p["idle_s"],
-            baseline_s=d["idle_s"],
-            ratio=p["idle_s"] / d["idle_s"],
-            target=f"overhead < {OVERHEAD_TARGET_S:.0f} s",
-            passed=p["idle_s"] - d["idle_s"] < OVERHEAD_TARGET_S,
-            ratio_kind="time ratio (ours / baseline)",
-            details={"overhead_s": p["idle_s"] - d["idle_s"]},
+            ours_s=p["idle_s"], baseline_s=d["idle_s"], ratio=p["idle_s"] / d["idle_s"],
+            target=f"overhead < {OVERHEAD_TARGET_S:.0f} s", passed=p["idle_s"] - d["idle_s"] < OVERHEAD_TARGET_S,
+            ratio_kind="time ratio (ours / baseline)", details={"overhead_s": p["idle_s"] - d["idle_s"]},
         ),
     ]
 

@@ -181,14 +181,9 @@ def run(quick: bool = False) -> list[BenchResult]:
 def _writer(catalog: Any, table: pa.Table) -> BenchResult:
     """write_quakeml vs ObsPy's QuakeML writer on the same events; our output must read back the same."""
     return writer_round_trip(
-        f"write_quakeml, {table.num_rows:,} events",
-        "obspy Catalog.write(format='QUAKEML'), same events",
-        table,
-        partial(write_quakeml, table),
-        lambda: catalog.write(io.BytesIO(), format="QUAKEML"),
-        parse_quakeml,
-        ("provider", "provider_event_id", "origin_time_utc", "origin_latitude_deg", "magnitude_value"),
-    )
+        f"write_quakeml, {table.num_rows:,} events", "obspy Catalog.write(format='QUAKEML'), same events", table,
+        partial(write_quakeml, table), lambda: catalog.write(io.BytesIO(), format="QUAKEML"), parse_quakeml,
+        ("provider", "provider_event_id", "origin_time_utc", "origin_latitude_deg", "magnitude_value"))
 
 
 def _smoke() -> None:  # pragma: no cover - manual check: python -m bench.bench_quakeml

@@ -43,32 +43,20 @@ def event_rows(n: int, seed: int = 7) -> pa.Table:
     t = start + np.cumsum(rng.integers(30, 600, n)).astype(np.int64) * 1_000_000
     ids = pc.binary_join_element_wise("bs", pa.array(np.arange(n).astype(str)), "")
     cols: dict[str, Any] = {
-        "provider": pa.array(["BENCH"] * n),
-        "provider_event_id": ids,
+        "provider": pa.array(["BENCH"] * n), "provider_event_id": ids,
         "origin_time_utc": pa.array(t, pa.int64()).cast(pa.timestamp("us", tz="UTC")),
         "origin_latitude_deg": np.round(rng.uniform(-60, 70, n), 4),
         "origin_longitude_deg": np.round(rng.uniform(-180, 180, n), 4),
         "origin_depth_km": np.round(rng.uniform(0, 300, n), 1),
         "magnitude_value": np.round(rng.uniform(2.5, 7.5, n), 1),
-        "magnitude_type": pa.array(["mb"] * n),
-        "magnitude_author": pa.array(["us"] * n),
-        "origin_agency": pa.array(["us"] * n),
-        "review_status": pa.array(["reviewed"] * n),
-        "event_type": pa.array(["earthquake"] * n),
-        "region_name": pa.array(["bench region"] * n),
+        "magnitude_type": pa.array(["mb"] * n), "magnitude_author": pa.array(["us"] * n),
+        "origin_agency": pa.array(["us"] * n), "review_status": pa.array(["reviewed"] * n),
+        "event_type": pa.array(["earthquake"] * n), "region_name": pa.array(["bench region"] * n),
         "updated_time_utc": pa.array(t, pa.int64()).cast(pa.timestamp("us", tz="UTC")),
-        "alias_ids": pa.array([[]] * n, pa.list_(pa.string())),
-        "source_ref": ids,
+        "alias_ids": pa.array([[]] * n, pa.list_(pa.string())), "source_ref": ids,
     }
-    return pa.table(
-        {
-            f.name: pa.array(cols[f.name], f.type)
-            if not isinstance(cols[f.name], pa.Array | pa.ChunkedArray)
-            else cols[f.name].cast(f.type)
-            for f in SOLUTION_ROW_SCHEMA
-        },
-        schema=SOLUTION_ROW_SCHEMA,
-    )
+    return pa.table({f.name: pa.array(cols[f.name], f.type) if not isinstance(cols[f.name], pa.Array | pa.ChunkedArray)
+                     else cols[f.name].cast(f.type) for f in SOLUTION_ROW_SCHEMA}, schema=SOLUTION_ROW_SCHEMA)
 
 
 def _fresh_lake(root: Path) -> Any:
@@ -103,11 +91,8 @@ def ingest_growth(sizes: tuple[int, ...], base: Path) -> list[BenchResult]:
         BenchResult(
             what=f"catalog ingest growth {small:,} -> {large:,} events",
             baseline=f"same code at {small:,} events",
-            ours_s=ours[large],
-            baseline_s=ours[small],
-            ratio=growth,
-            target=f"per-event time ratio <= {GROWTH_TARGET}",
-            passed=growth <= GROWTH_TARGET,
+            ours_s=ours[large], baseline_s=ours[small], ratio=growth,
+            target=f"per-event time ratio <= {GROWTH_TARGET}", passed=growth <= GROWTH_TARGET,
             ratio_kind="per-event time at large n / at small n",
             details={f"{n}_events_s": round(s, 2) for n, s in ours.items()}
             | {f"{n}_events_per_s": round(n / s) for n, s in ours.items()},
@@ -115,28 +100,20 @@ def ingest_growth(sizes: tuple[int, ...], base: Path) -> list[BenchResult]:
         BenchResult(
             what=f"catalog ingest of {large:,} events (associate, revise, 1 txn)",
             baseline="bare pyarrow.parquet.write_table, same rows",
-            ours_s=ours[large],
-            baseline_s=bare[large],
-            ratio=ours[large] / bare[large],
-            target=f">= {RATE_TARGET:,} events/s",
-            passed=large / ours[large] >= RATE_TARGET,
+            ours_s=ours[large], baseline_s=bare[large], ratio=ours[large] / bare[large],
+            target=f">= {RATE_TARGET:,} events/s", passed=large / ours[large] >= RATE_TARGET,
             ratio_kind="time ratio (ours / baseline): the cost of association, revisions and the lake",
-            details={f"{n}_bare_write_s": round(s, 3) for n, s in bare.items()}
-            | {"events_per_s": round(large / ours[large])},
+            details={f"{n}_bare_write_s": round(s, 3) for n, s in bare.items()} | {"events_per_s": round(large / ours[large])},
         ),
     ]
 
 
 #: The view's per-typology EMS-98 rows (the view itself is warehouse/sql/views/analytics_damage_grade_mean.sql).
-VIEW_SQL = (
-    "SELECT expedition_id, typology, building_count, damage_grade_mean, damage_grade_sd "
-    "FROM analytics_damage_grade_mean WHERE damage_scale = 'EMS-98' AND typology <> '*' ORDER BY 1, 2"
-)
-DIRECT_SQL = (
-    "SELECT expedition_id, coalesce(typology_gem_taxonomy, typology_material, 'unknown') AS typology, "
-    "count(*), avg(damage_ems98_grade), stddev_samp(damage_ems98_grade) FROM survey_buildings_obs "
-    "WHERE damage_ems98_grade IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2"
-)
+VIEW_SQL = ("SELECT expedition_id, typology, building_count, damage_grade_mean, damage_grade_sd "
+            "FROM analytics_damage_grade_mean WHERE damage_scale = 'EMS-98' AND typology <> '*' ORDER BY 1, 2")
+DIRECT_SQL = ("SELECT expedition_id, coalesce(typology_gem_taxonomy, typology_material, 'unknown') AS typology, "
+              "count(*), avg(damage_ems98_grade), stddev_samp(damage_ems98_grade) FROM survey_buildings_obs "
+              "WHERE damage_ems98_grade IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2")
 PANDAS_COLUMNS = ["expedition_id", "typology_gem_taxonomy", "typology_material", "damage_ems98_grade"]
 MATERIALS = np.array(["MUR", "CR", "W", "MCF", "S", "E", "MR"])
 
@@ -151,17 +128,12 @@ def building_rows(n: int, seed: int = 11) -> pa.Table:
     now = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
     values: dict[str, Any] = {
         "expedition_id": np.where(rng.random(n) < 0.5, "EXP-2015-NPL-001", "EXP-2023-TUR-001"),
-        "observation_id": np.char.add("obs-", ids),
-        "observation_sha256": np.char.add("sha-", ids),
-        "raw_sha256": np.full(n, "f" * 64),
-        "raw_row_number": np.arange(2, n + 2),
-        "building_id": np.char.add("B-", ids),
-        "site_latitude_deg": rng.uniform(27.3, 28.6, n),
-        "site_longitude_deg": rng.uniform(84.0, 86.0, n),
-        "damage_ems98_grade": rng.integers(0, 6, n),
+        "observation_id": np.char.add("obs-", ids), "observation_sha256": np.char.add("sha-", ids),
+        "raw_sha256": np.full(n, "f" * 64), "raw_row_number": np.arange(2, n + 2),
+        "building_id": np.char.add("B-", ids), "site_latitude_deg": rng.uniform(27.3, 28.6, n),
+        "site_longitude_deg": rng.uniform(84.0, 86.0, n), "damage_ems98_grade": rng.integers(0, 6, n),
         "typology_material": MATERIALS[rng.integers(0, len(MATERIALS), n)],
-        "typology_storeys_count": rng.integers(1, 8, n),
-        "ingest_batch_id": np.full(n, "bench"),
+        "typology_storeys_count": rng.integers(1, 8, n), "ingest_batch_id": np.full(n, "bench"),
         "ingested_time_utc": pa.array([now] * n, pa.timestamp("us", tz="UTC")),
     }
     cols = []
@@ -201,16 +173,11 @@ def analytics_vs_pandas(sizes: tuple[int, ...], base: Path) -> list[BenchResult]
             w.write("survey_buildings_obs", building_rows(n), mode="append")
         con = lake.connect(read_only=True)
         try:
-            files = [
-                r[0]
-                for r in con.execute(
-                    "SELECT data_file FROM ducklake_list_files('lake', 'survey_buildings_obs')"
-                ).fetchall()
-            ]
+            files = [r[0] for r in con.execute(
+                "SELECT data_file FROM ducklake_list_files('lake', 'survey_buildings_obs')").fetchall()]
             ours_s, ours = best_of(partial(_view_rows, con), repeat=3)
         finally:
             con.close()
-
         def baseline(f: list[str] = files) -> Any:
             frame = pd.concat([pd.read_parquet(p, columns=PANDAS_COLUMNS) for p in f], ignore_index=True)
             return _pandas_grade_stats(frame)
@@ -226,33 +193,18 @@ def analytics_vs_pandas(sizes: tuple[int, ...], base: Path) -> list[BenchResult]
         theirs = theirs.sort_values(["expedition_id", "typology"]).reset_index(drop=True)
         agree = len(ours) == len(theirs) and all(
             (o[0], o[1], o[2]) == (t.expedition_id, t.typology, t["count"])
-            and abs(o[3] - t["mean"]) < 1e-9
-            and abs(o[4] - t["std"]) < 1e-9
-            for o, (_, t) in zip(ours, theirs.iterrows())
-        )
-        results.append(
-            BenchResult(
-                what=f"analytics_damage_grade_mean view, {n:,} buildings",
-                baseline="pandas read_parquet + groupby, same rows",
-                ours_s=ours_s,
-                baseline_s=base_s,
-                ratio=base_s / ours_s,
-                target=">= 1x (no slower than pandas)",
-                passed=agree and base_s / ours_s >= 1.0,
-                details={
-                    "answers_agree": agree,
-                    "groups": len(ours),
-                    "pandas_groupby_in_memory_s": round(mem_s, 4),
-                    "duckdb_group_by_on_the_table_s": round(direct_s, 4),
-                    "parquet_files": len(files),
-                },
-            )
-        )
-        print(
-            f"  analytics {n:,}: view {ours_s:.3f} s, DuckDB GROUP BY on the table {direct_s:.3f} s, pandas "
-            f"{base_s:.3f} s (in memory {mem_s:.3f} s), agree {agree}",
-            file=sys.stderr,
-        )
+            and abs(o[3] - t["mean"]) < 1e-9 and abs(o[4] - t["std"]) < 1e-9
+            for o, (_, t) in zip(ours, theirs.iterrows()))
+        results.append(BenchResult(
+            what=f"analytics_damage_grade_mean view, {n:,} buildings",
+            baseline="pandas read_parquet + groupby, same rows",
+            ours_s=ours_s, baseline_s=base_s, ratio=base_s / ours_s,
+            target=">= 1x (no slower than pandas)", passed=agree and base_s / ours_s >= 1.0,
+            details={"answers_agree": agree, "groups": len(ours), "pandas_groupby_in_memory_s": round(mem_s, 4),
+                     "duckdb_group_by_on_the_table_s": round(direct_s, 4), "parquet_files": len(files)},
+        ))
+        print(f"  analytics {n:,}: view {ours_s:.3f} s, DuckDB GROUP BY on the table {direct_s:.3f} s, pandas "
+              f"{base_s:.3f} s (in memory {mem_s:.3f} s), agree {agree}", file=sys.stderr)
         shutil.rmtree(home, ignore_errors=True)
     return results
 

@@ -38,23 +38,19 @@ def make_csv(n: int, path: Path) -> Path:
     seconds = rng.integers(0, 60 * 86400, n)
     when = (np.datetime64("2015-04-26T00:00:00") + seconds.astype("timedelta64[s]")).astype(str)
     when[rng.random(n) < 0.0005] = "2031-01-01T00:00:00"
-    table = pa.table(
-        {
-            "building_id": pa.array(np.char.add("NPL-", np.arange(n).astype(str))),
-            "latitude": np.round(rng.uniform(27.3, 28.6, n), 5),
-            "longitude": np.round(rng.uniform(84.2, 86.2, n), 5),
-            "damage_grade": pa.array(grade),
-            "action": pa.array(
-                np.array(["none", "minor_repair", "major_repair", "reconstruction"])[rng.integers(0, 4, n)]
-            ),
-            "material": pa.array(np.array(["MUR", "CR", "W", "MCF"])[rng.integers(0, 4, n)]),
-            "storeys": rng.integers(1, 6, n),
-            "plinth_area_m2": np.round(rng.uniform(20, 250, n), 1),
-            "occupancy": pa.array(np.array(["RES", "COM", "MIX"])[rng.integers(0, 3, n)]),
-            "surveyor": pa.array(np.array(["Anita", "Bikash", "Chandra", "Dipa"])[rng.integers(0, 4, n)]),
-            "surveyed_time": pa.array(when),
-        }
-    )
+    table = pa.table({
+        "building_id": pa.array(np.char.add("NPL-", np.arange(n).astype(str))),
+        "latitude": np.round(rng.uniform(27.3, 28.6, n), 5),
+        "longitude": np.round(rng.uniform(84.2, 86.2, n), 5),
+        "damage_grade": pa.array(grade),
+        "action": pa.array(np.array(["none", "minor_repair", "major_repair", "reconstruction"])[rng.integers(0, 4, n)]),
+        "material": pa.array(np.array(["MUR", "CR", "W", "MCF"])[rng.integers(0, 4, n)]),
+        "storeys": rng.integers(1, 6, n),
+        "plinth_area_m2": np.round(rng.uniform(20, 250, n), 1),
+        "occupancy": pa.array(np.array(["RES", "COM", "MIX"])[rng.integers(0, 3, n)]),
+        "surveyor": pa.array(np.array(["Anita", "Bikash", "Chandra", "Dipa"])[rng.integers(0, 4, n)]),
+        "surveyed_time": pa.array(when),
+    })
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     pacsv.write_csv(table, tmp)
@@ -81,9 +77,8 @@ def _ours(src: Path, work: Path) -> tuple[float, int]:
     try:
         lake = Lake.from_settings(load_settings(home))
         lake.init()
-        ctx = SurveyContext(
-            "EXP-2015-NPL-001", MAINSHOCK, dt.datetime.now(dt.UTC), 28.231, 84.731, affected_radius_km(7.8)
-        )
+        ctx = SurveyContext("EXP-2015-NPL-001", MAINSHOCK, dt.datetime.now(dt.UTC), 28.231, 84.731,
+                            affected_radius_km(7.8))
         t0 = time.perf_counter()
         report = ingest_file(lake, src, ctx)
         return time.perf_counter() - t0, report.rows_landed
@@ -125,24 +120,16 @@ def run(quick: bool = False) -> list[BenchResult]:
         per_row[n] = ours_s / n
         ratio = ours_s / base_s
         at_target = n == TARGET_ROWS
-        results.append(
-            BenchResult(
-                what=f"survey ingest: {n:,} building rows (archive, read, validate, quarantine, lake write)",
-                baseline="pyarrow read_csv + parquet write_table",
-                ours_s=ours_s,
-                baseline_s=base_s,
-                ratio=ratio,
-                target=f"<= {TARGET_RATIO:g}x baseline time" if at_target else f"info (target at {TARGET_ROWS:,})",
-                passed=(ratio <= TARGET_RATIO) if at_target else None,
-                ratio_kind="time ratio (our time / baseline time)",
-                details={
-                    "rows": n,
-                    "rows_landed": landed,
-                    "rows_per_s": n / ours_s,
-                    "arrow_memory_pool": pa.default_memory_pool().backend_name,
-                },
-            )
-        )
+        results.append(BenchResult(
+            what=f"survey ingest: {n:,} building rows (archive, read, validate, quarantine, lake write)",
+            baseline="pyarrow read_csv + parquet write_table",
+            ours_s=ours_s, baseline_s=base_s, ratio=ratio,
+            target=f"<= {TARGET_RATIO:g}x baseline time" if at_target else f"info (target at {TARGET_ROWS:,})",
+            passed=(ratio <= TARGET_RATIO) if at_target else None,
+            ratio_kind="time ratio (our time / baseline time)",
+            details={"rows": n, "rows_landed": landed, "rows_per_s": n / ours_s,
+                     "arrow_memory_pool": pa.default_memory_pool().backend_name},
+        ))
     small, large = sizes
     growth = per_row[large] / per_row[small]
     results[-1].details["per_row_growth_vs_" + f"{small}"] = growth

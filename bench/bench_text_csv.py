@@ -116,12 +116,6 @@ def _text_writer(path: Path) -> BenchResult:
     rows = parse_fdsn_text(path)
     catalog = obspy.read_events(io.StringIO(path.read_text(encoding="utf-8")), format="EVENTTXT")
     return writer_round_trip(
-        f"write_fdsn_text, {rows.num_rows:,} events",
-        "obspy Catalog.write(format='EVENTTXT'), same events",
-        rows,
-        lambda: write_fdsn_text(rows),
-        lambda: catalog.write(io.StringIO(), format="EVENTTXT"),
-        parse_fdsn_text,
-        ("provider_event_id", "origin_time_utc", "origin_latitude_deg", "magnitude_value", "region_name"),
-        repeat=5,
-    )
+        f"write_fdsn_text, {rows.num_rows:,} events", "obspy Catalog.write(format='EVENTTXT'), same events", rows,
+        lambda: write_fdsn_text(rows), lambda: catalog.write(io.StringIO(), format="EVENTTXT"), parse_fdsn_text,
+        ("provider_event_id", "origin_time_utc", "origin_latitude_deg", "magnitude_value", "region_name"), repeat=5)

@@ -11,7 +11,7 @@ landslide deaths included, which PAGER's shaking model does not cover; such even
 
 Every country is treated as a member, so every event is judged. Our chain (ShakeMap-style grid,
 places+rural population, PAGER rules) is compared with today's model on main (Allen et al. 2012
-at GeoNames places, the previous PAGER step: ``git show main:expedition/hazard/pager.py``) in the
+at GeoNames places, the previous PAGER step: ``git show main:expedition/science/hazard/pager.py``) in the
 same run. Printed: confusion matrix of alert bands, exact and within-one rates, median and
 standard deviation of log10((expected + 1) / (actual + 1)), and the worst misses with reasons.
 
@@ -38,11 +38,11 @@ from typing import Any
 import numpy as np
 
 from bench.common import ROOT, SHARED_DATA
-from expedition.hazard.exposure import estimate_shaking
-from expedition.hazard.pager import pager_estimate
-from expedition.hazard.rupture import default_rupture
-from expedition.response.assess import Context, assess, load_context
-from expedition.response.events import EventRow
+from expedition.decisions.response.assess import Context, assess, load_context
+from expedition.decisions.response.events import EventRow
+from expedition.science.hazard.exposure import estimate_shaking
+from expedition.science.hazard.pager import pager_estimate
+from expedition.science.hazard.rupture import default_rupture
 from expedition.settings import load_settings
 
 BANDS = ("green", "yellow", "orange", "red")
@@ -192,13 +192,13 @@ def baseline_pager_module() -> types.ModuleType | None:
     """Today's PAGER step (main's ``expedition/hazard/pager.py``), loaded from git for the baseline."""
     try:
         src = subprocess.run(
-            ["git", "show", "main:expedition/hazard/pager.py"], cwd=ROOT, check=True, capture_output=True, text=True
+            ["git", "show", "main:expedition/science/hazard/pager.py"], cwd=ROOT, check=True, capture_output=True, text=True
         ).stdout
     except (OSError, subprocess.CalledProcessError):
         return None
     mod = types.ModuleType("baseline_pager")
     sys.modules["baseline_pager"] = mod  # dataclasses look their module up while the class is built
-    exec(compile(src, "main:expedition/hazard/pager.py", "exec"), mod.__dict__)
+    exec(compile(src, "main:expedition/science/hazard/pager.py", "exec"), mod.__dict__)
     return mod
 
 

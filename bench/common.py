@@ -59,16 +59,8 @@ def cpu_time(fn: Callable[[], Any], repeat: int = 1) -> tuple[float, float, Any]
     return best_cpu, best_wall, out
 
 
-def writer_round_trip(
-    what: str,
-    baseline: str,
-    table: Any,
-    ours: Callable[[], Any],
-    base: Callable[[], Any],
-    read_back: Callable[[Any], Any],
-    columns: tuple[str, ...],
-    repeat: int = 3,
-) -> BenchResult:
+def writer_round_trip(what: str, baseline: str, table: Any, ours: Callable[[], Any], base: Callable[[], Any],
+                      read_back: Callable[[Any], Any], columns: tuple[str, ...], repeat: int = 3) -> BenchResult:
     """A writer against ObsPy's writer of the same events (CPU time, best of ``repeat`` for ours, one
     baseline run), target >= 10x; what we wrote must read back with ``columns`` unchanged."""
     ours_s, _, data = cpu_time(ours, repeat=repeat)
@@ -78,13 +70,8 @@ def writer_round_trip(
         assert back.column(name).equals(table.column(name)), f"{what}: round trip changed {name}"
     speedup = base_s / ours_s
     return BenchResult(
-        what=what,
-        baseline=baseline,
-        ours_s=ours_s,
-        baseline_s=base_s,
-        ratio=speedup,
-        target=">= 10x, reads back identical",
-        passed=speedup >= 10,
+        what=what, baseline=baseline, ours_s=ours_s, baseline_s=base_s, ratio=speedup,
+        target=">= 10x, reads back identical", passed=speedup >= 10,
         ratio_kind="speed-up (baseline CPU time / our CPU time)",
         details={"ours_rows_per_cpu_s": round(table.num_rows / ours_s), "mb": round(len(data) / 1e6, 1)},
     )

@@ -58,30 +58,12 @@ WEEK = dt.timedelta(days=7)
 #: Gardner-Knopoff windows (about 56 km for M6.2) never overlap. After 24 trials a site comes back
 #: within the time window: that mainshock joins the earlier expedition instead of opening one.
 SITES: tuple[tuple[str, float, float], ...] = (
-    ("AFG", 34.52, 69.18),
-    ("ARG", -31.54, -68.53),
-    ("ARM", 40.18, 44.51),
-    ("CHL", -33.45, -70.66),
-    ("CHN", 30.66, 104.06),
-    ("IRN", 29.10, 58.36),
-    ("PAK", 33.69, 73.04),
-    ("KGZ", 42.87, 74.59),
-    ("TJK", 38.56, 68.78),
-    ("MMR", 21.97, 96.08),
-    ("MNG", 47.92, 106.92),
-    ("KHM", 11.55, 104.92),
-    ("ETH", 9.03, 38.74),
-    ("KAZ", 43.24, 76.95),
-    ("UZB", 41.31, 69.24),
-    ("CRI", 9.93, -84.08),
-    ("NIC", 12.13, -86.25),
-    ("LAO", 17.97, 102.63),
-    ("CUB", 20.02, -75.82),
-    ("EGY", 30.04, 31.24),
-    ("SAU", 24.71, 46.68),
-    ("TKM", 37.95, 58.38),
-    ("BLR", 53.90, 27.56),
-    ("HUN", 47.50, 19.04),
+    ("AFG", 34.52, 69.18), ("ARG", -31.54, -68.53), ("ARM", 40.18, 44.51), ("CHL", -33.45, -70.66),
+    ("CHN", 30.66, 104.06), ("IRN", 29.10, 58.36), ("PAK", 33.69, 73.04), ("KGZ", 42.87, 74.59),
+    ("TJK", 38.56, 68.78), ("MMR", 21.97, 96.08), ("MNG", 47.92, 106.92), ("KHM", 11.55, 104.92),
+    ("ETH", 9.03, 38.74), ("KAZ", 43.24, 76.95), ("UZB", 41.31, 69.24), ("CRI", 9.93, -84.08),
+    ("NIC", 12.13, -86.25), ("LAO", 17.97, 102.63), ("CUB", 20.02, -75.82), ("EGY", 30.04, 31.24),
+    ("SAU", 24.71, 46.68), ("TKM", 37.95, 58.38), ("BLR", 53.90, 27.56), ("HUN", 47.50, 19.04),
 )
 WINDOW_DAYS = 3.5  # two pull windows (two lake transactions) per trial week
 SURVEY_HEADER = "building_id,surveyed_time,latitude,longitude,damage_grade,storeys,material,notes\n"
@@ -89,14 +71,8 @@ MATERIALS = ("MUR", "CR", "W", "MCF", "S")
 
 
 # --- synthetic data ------------------------------------------------------------------------------
-def synthetic_rows(
-    n: int,
-    start: dt.datetime,
-    days: float,
-    seed: int,
-    provider: str = PROVIDER,
-    majors: tuple[tuple[float, float, float, float], ...] = (),
-) -> pa.Table:
+def synthetic_rows(n: int, start: dt.datetime, days: float, seed: int, provider: str = PROVIDER,
+                   majors: tuple[tuple[float, float, float, float], ...] = ()) -> pa.Table:
     """``n`` background solution rows (M3-5, far from each other in time) in ``[start, start+days)``,
     plus ``majors`` given as ``(offset_days, latitude, longitude, magnitude)``; deterministic in ``seed``.
 
@@ -110,17 +86,9 @@ def synthetic_rows(
     base = int(start.timestamp() * 1e6)
     rows: list[dict[str, Any]] = []
     for i, off in enumerate(slots.tolist()):
-        rows.append(
-            _row(
-                provider,
-                f"sk{seed}-{i:04d}",
-                base + off,
-                float(rng.uniform(-55, -40)),
-                float(rng.uniform(-179, 179)),
-                float(np.round(rng.uniform(3.0, 5.0), 1)),
-                float(np.round(rng.uniform(5, 60), 1)),
-            )
-        )
+        rows.append(_row(provider, f"sk{seed}-{i:04d}", base + off, float(rng.uniform(-55, -40)),
+                         float(rng.uniform(-179, 179)), float(np.round(rng.uniform(3.0, 5.0), 1)),
+                         float(np.round(rng.uniform(5, 60), 1))))
     for k, (off_days, lat, lon, mag) in enumerate(majors):
         rows.append(_row(provider, f"sk{seed}-m{k}", base + int(off_days * 86_400e6) + 7_000_000, lat, lon, mag, 12.0))
     rows.sort(key=lambda r: r["origin_time_utc"])
@@ -130,22 +98,12 @@ def synthetic_rows(
 def _row(provider: str, eid: str, t_us: int, lat: float, lon: float, mag: float, depth: float) -> dict[str, Any]:
     when = dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=t_us)
     return {
-        "provider": provider,
-        "provider_event_id": eid,
-        "origin_time_utc": when,
-        "origin_latitude_deg": round(lat, 4),
-        "origin_longitude_deg": round(lon, 4),
-        "origin_depth_km": depth,
-        "magnitude_value": mag,
-        "magnitude_type": "mww" if mag >= 5.5 else "mb",
-        "magnitude_author": "us",
-        "origin_agency": "us",
-        "review_status": "reviewed",
-        "event_type": "earthquake",
-        "region_name": f"soak region {eid}",
-        "updated_time_utc": when + dt.timedelta(hours=1),
-        "alias_ids": [],
-        "source_ref": f"soak#{eid}",
+        "provider": provider, "provider_event_id": eid, "origin_time_utc": when,
+        "origin_latitude_deg": round(lat, 4), "origin_longitude_deg": round(lon, 4), "origin_depth_km": depth,
+        "magnitude_value": mag, "magnitude_type": "mww" if mag >= 5.5 else "mb", "magnitude_author": "us",
+        "origin_agency": "us", "review_status": "reviewed", "event_type": "earthquake",
+        "region_name": f"soak region {eid}", "updated_time_utc": when + dt.timedelta(hours=1),
+        "alias_ids": [], "source_ref": f"soak#{eid}",
     }
 
 
@@ -176,9 +134,8 @@ class Trial:
         return self.start + dt.timedelta(days=3.5, seconds=7)
 
     def rows(self, n_background: int) -> pa.Table:
-        return synthetic_rows(
-            n_background, self.start, 7.0, self.number, majors=((3.5, self.latitude, self.longitude, self.magnitude),)
-        )
+        return synthetic_rows(n_background, self.start, 7.0, self.number,
+                              majors=((3.5, self.latitude, self.longitude, self.magnitude),))
 
     def survey_csv(self, n_rows: int) -> str:
         """A building survey of ``n_rows`` around the mainshock, one to three days after it."""
@@ -244,7 +201,8 @@ def survey_file(home: Path, trial: Trial, survey_rows: int) -> Path:
     return path
 
 
-def run_steps(home: Path, trial: Trial, survey_rows: int, via: str = "lib", on_step: Any = None) -> None:
+def run_steps(home: Path, trial: Trial, survey_rows: int, via: str = "lib",
+              on_step: Any = None) -> None:
     """Pull the trial's week, evaluate pending events, ingest its survey. Idempotent: running it again
     after a kill completes what the killed run left undone and duplicates nothing."""
     from catalogs.pull import pull_provider
@@ -259,22 +217,11 @@ def run_steps(home: Path, trial: Trial, survey_rows: int, via: str = "lib", on_s
     lake = Lake.from_settings(settings)
     step("pull")
     if via == "cli":
-        _cli(
-            "catalog",
-            "pull",
-            "--provider",
-            PROVIDER,
-            "--starttime",
-            trial.start.isoformat(),
-            "--endtime",
-            trial.end.isoformat(),
-            "--window-days",
-            str(WINDOW_DAYS),
-            "--home",
-            str(home),
-        )
+        _cli("catalog", "pull", "--provider", PROVIDER, "--starttime", trial.start.isoformat(),
+             "--endtime", trial.end.isoformat(), "--window-days", str(WINDOW_DAYS), "--home", str(home))
     else:
-        pull_provider(lake, settings, PROVIDER, trial.start, trial.end, initial_window=dt.timedelta(days=WINDOW_DAYS))
+        pull_provider(lake, settings, PROVIDER, trial.start, trial.end,
+                      initial_window=dt.timedelta(days=WINDOW_DAYS))
     step("evaluate")
     if via == "cli":
         _cli("evaluate", "--home", str(home))
@@ -334,58 +281,37 @@ def _read(home: Path) -> Iterator[Any]:
 
 #: (what must hold, SQL counting the rows that break it). Read-only, on one snapshot.
 INVARIANTS: tuple[tuple[str, str], ...] = (
-    (
-        "every event has an alias",
-        "SELECT count(*) FROM events e WHERE NOT EXISTS (SELECT 1 FROM event_aliases a WHERE a.event_id = e.event_id)",
-    ),
-    (
-        "every event has a solution",
-        "SELECT count(*) FROM events e WHERE NOT EXISTS (SELECT 1 FROM event_solutions s WHERE s.event_id = e.event_id)",
-    ),
-    (
-        "every event has all its revisions 1..n",
-        "SELECT count(*) FROM events e WHERE e.event_revision <> (SELECT count(DISTINCT r.event_revision) "
-        "FROM event_revisions r WHERE r.event_id = e.event_id AND r.event_revision <= e.event_revision)",
-    ),
-    (
-        "no alias, solution or revision without its event",
-        "SELECT (SELECT count(*) FROM event_aliases a WHERE a.event_id NOT IN (SELECT event_id FROM events)) + "
-        "(SELECT count(*) FROM event_solutions s WHERE s.event_id NOT IN (SELECT event_id FROM events)) + "
-        "(SELECT count(*) FROM event_revisions r WHERE r.event_id NOT IN (SELECT event_id FROM events))",
-    ),
-    (
-        "every event's batch is recorded",
-        "SELECT count(*) FROM events e WHERE e.ingest_batch_id NOT IN (SELECT batch_id FROM ingest_batches)",
-    ),
-    (
-        "every survey batch holds exactly the rows it recorded",
-        "SELECT count(*) FROM ingest_batches b WHERE b.batch_kind = 'survey_file' AND b.rows_written <> "
-        "(SELECT count(*) FROM survey_buildings_obs o WHERE o.ingest_batch_id = b.batch_id)",
-    ),
-    (
-        "no survey row without its batch",
-        "SELECT count(*) FROM survey_buildings_obs o WHERE o.ingest_batch_id NOT IN (SELECT batch_id FROM ingest_batches)",
-    ),
-    (
-        "every expedition has its audit rows",
-        "SELECT count(*) FROM expedition_versions v WHERE NOT EXISTS (SELECT 1 FROM expedition_audit a "
-        "WHERE a.expedition_id = v.expedition_id AND a.expedition_version = v.expedition_version)",
-    ),
-    (
-        "every expedition was opened by a logged decision",
-        "SELECT count(DISTINCT v.expedition_id) FROM expedition_versions v WHERE NOT EXISTS (SELECT 1 FROM "
-        "trigger_decision_log d WHERE d.expedition_id = v.expedition_id AND d.decision = 'opened')",
-    ),
-    (
-        "every expedition holds its opening event",
-        "SELECT count(DISTINCT v.expedition_id) FROM expedition_versions v WHERE NOT EXISTS (SELECT 1 FROM "
-        "expedition_events x WHERE x.expedition_id = v.expedition_id)",
-    ),
-    (
-        "no event in two expeditions",
-        "SELECT count(*) FROM (SELECT event_id FROM expedition_events GROUP BY event_id HAVING count(DISTINCT expedition_id) > 1)",
-    ),
-    ("no decision taken twice", "SELECT count(*) - count(DISTINCT decision_id) FROM trigger_decision_log"),
+    ("every event has an alias",
+     "SELECT count(*) FROM events e WHERE NOT EXISTS (SELECT 1 FROM event_aliases a WHERE a.event_id = e.event_id)"),
+    ("every event has a solution",
+     "SELECT count(*) FROM events e WHERE NOT EXISTS (SELECT 1 FROM event_solutions s WHERE s.event_id = e.event_id)"),
+    ("every event has all its revisions 1..n",
+     "SELECT count(*) FROM events e WHERE e.event_revision <> (SELECT count(DISTINCT r.event_revision) "
+     "FROM event_revisions r WHERE r.event_id = e.event_id AND r.event_revision <= e.event_revision)"),
+    ("no alias, solution or revision without its event",
+     "SELECT (SELECT count(*) FROM event_aliases a WHERE a.event_id NOT IN (SELECT event_id FROM events)) + "
+     "(SELECT count(*) FROM event_solutions s WHERE s.event_id NOT IN (SELECT event_id FROM events)) + "
+     "(SELECT count(*) FROM event_revisions r WHERE r.event_id NOT IN (SELECT event_id FROM events))"),
+    ("every event's batch is recorded",
+     "SELECT count(*) FROM events e WHERE e.ingest_batch_id NOT IN (SELECT batch_id FROM ingest_batches)"),
+    ("every survey batch holds exactly the rows it recorded",
+     "SELECT count(*) FROM ingest_batches b WHERE b.batch_kind = 'survey_file' AND b.rows_written <> "
+     "(SELECT count(*) FROM survey_buildings_obs o WHERE o.ingest_batch_id = b.batch_id)"),
+    ("no survey row without its batch",
+     "SELECT count(*) FROM survey_buildings_obs o WHERE o.ingest_batch_id NOT IN (SELECT batch_id FROM ingest_batches)"),
+    ("every expedition has its audit rows",
+     "SELECT count(*) FROM expedition_versions v WHERE NOT EXISTS (SELECT 1 FROM expedition_audit a "
+     "WHERE a.expedition_id = v.expedition_id AND a.expedition_version = v.expedition_version)"),
+    ("every expedition was opened by a logged decision",
+     "SELECT count(DISTINCT v.expedition_id) FROM expedition_versions v WHERE NOT EXISTS (SELECT 1 FROM "
+     "trigger_decision_log d WHERE d.expedition_id = v.expedition_id AND d.decision = 'opened')"),
+    ("every expedition holds its opening event",
+     "SELECT count(DISTINCT v.expedition_id) FROM expedition_versions v WHERE NOT EXISTS (SELECT 1 FROM "
+     "expedition_events x WHERE x.expedition_id = v.expedition_id)"),
+    ("no event in two expeditions",
+     "SELECT count(*) FROM (SELECT event_id FROM expedition_events GROUP BY event_id HAVING count(DISTINCT expedition_id) > 1)"),
+    ("no decision taken twice",
+     "SELECT count(*) - count(DISTINCT decision_id) FROM trigger_decision_log"),
 )
 
 
@@ -406,7 +332,6 @@ def check(home: Path) -> list[str]:
 
 def state(home: Path) -> dict[str, Any]:
     """What an uninterrupted run and a killed-and-rerun one must agree on."""
-
     def digest(rows: list[tuple[Any, ...]]) -> str:
         return hashlib.sha256(repr(sorted(rows)).encode()).hexdigest()[:16]
 
@@ -420,31 +345,22 @@ def state(home: Path) -> dict[str, Any]:
             "SELECT expedition_id, building_id, damage_ems98_grade, typology_storeys_count FROM survey_buildings_obs"
         ).fetchall()
     return {
-        "events": len(events),
-        "events_digest": digest(events),
-        "aliases": len(aliases),
-        "aliases_digest": digest(aliases),
-        "expeditions": sorted(str(e[0]) for e in exps),
-        "sequence_digest": digest(members),
-        "decisions": len(decisions),
-        "decisions_digest": digest(decisions),
-        "survey_rows": len(survey),
-        "survey_digest": digest(survey),
+        "events": len(events), "events_digest": digest(events), "aliases": len(aliases),
+        "aliases_digest": digest(aliases), "expeditions": sorted(str(e[0]) for e in exps),
+        "sequence_digest": digest(members), "decisions": len(decisions), "decisions_digest": digest(decisions),
+        "survey_rows": len(survey), "survey_digest": digest(survey),
     }
 
 
 def committed(home: Path) -> str:
     """A short description of what the lake holds (for the summary table)."""
     with _read(home) as con:
-
         def n(sql: str) -> int:
             row = con.execute(sql).fetchone()
             return int(row[0]) if row else 0
 
-        return (
-            f"{n('SELECT count(*) FROM events')} ev, {n('SELECT count(DISTINCT expedition_id) FROM expedition_versions')} exp, "
-            f"{n('SELECT count(*) FROM survey_buildings_obs')} svy"
-        )
+        return (f"{n('SELECT count(*) FROM events')} ev, {n('SELECT count(DISTINCT expedition_id) FROM expedition_versions')} exp, "
+                f"{n('SELECT count(*) FROM survey_buildings_obs')} svy")
 
 
 # --- the soak ------------------------------------------------------------------------------------
@@ -461,20 +377,8 @@ class TrialResult:
 
 
 def _driver_cmd(home: Path, trial: Trial, survey_rows: int, via: str) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "bench.soak",
-        "drive",
-        "--home",
-        str(home),
-        "--trial",
-        str(trial.number),
-        "--survey-rows",
-        str(survey_rows),
-        "--via",
-        via,
-    ]
+    return [sys.executable, "-m", "bench.soak", "drive", "--home", str(home), "--trial", str(trial.number),
+            "--survey-rows", str(survey_rows), "--via", via]
 
 
 def _env() -> dict[str, str]:
@@ -484,20 +388,12 @@ def _env() -> dict[str, str]:
     return env
 
 
-def kill_driver(
-    home: Path, trial: Trial, survey_rows: int, via: str, step: str, delay_s: float, start_timeout_s: float = 600.0
-) -> str:
+def kill_driver(home: Path, trial: Trial, survey_rows: int, via: str, step: str, delay_s: float,
+                start_timeout_s: float = 600.0) -> str:
     """Start the driver; once it announces ``step``, SIGKILL its whole process group after ``delay_s``.
     Returns the last step it announced (``finished`` when it completed first)."""
-    proc = subprocess.Popen(
-        _driver_cmd(home, trial, survey_rows, via),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env=_env(),
-        cwd=ROOT,
-        start_new_session=True,
-    )
+    proc = subprocess.Popen(_driver_cmd(home, trial, survey_rows, via), stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True, env=_env(), cwd=ROOT, start_new_session=True)
     steps: list[str] = []
     reached = threading.Event()
 
@@ -551,18 +447,10 @@ class SoakReport:
             where[t.killed_in] = where.get(t.killed_in, 0) + 1
         lines.append("-" * 80)
         lines.append("kills by step: " + ", ".join(f"{k} {v}" for k, v in sorted(where.items())))
-        lines.append(
-            f"reference: {self.reference.get('events')} events, {len(self.reference.get('expeditions', []))} "
-            f"expeditions, {self.reference.get('survey_rows')} survey rows"
-        )
-        lines.append(
-            "converged: "
-            + (
-                "yes, same events, expedition ids, decisions and survey rows"
-                if not self.divergence
-                else "NO: " + "; ".join(self.divergence)
-            )
-        )
+        lines.append(f"reference: {self.reference.get('events')} events, {len(self.reference.get('expeditions', []))} "
+                     f"expeditions, {self.reference.get('survey_rows')} survey rows")
+        lines.append("converged: " + ("yes, same events, expedition ids, decisions and survey rows"
+                                      if not self.divergence else "NO: " + "; ".join(self.divergence)))
         lines.append(f"{len(self.trials)} trials in {self.seconds:.0f} s: {'PASS' if self.ok else 'FAIL'}")
         return "\n".join(lines)
 
@@ -577,23 +465,9 @@ class Reference:
         self.final: dict[str, Any] | None = None
         self.error = ""
         self._cond = threading.Condition()
-        cmd = [
-            sys.executable,
-            "-m",
-            "bench.soak",
-            "reference",
-            "--home",
-            str(home),
-            "--trials",
-            str(trials),
-            "--survey-rows",
-            str(survey_rows),
-            "--via",
-            via,
-        ]
-        self.proc = subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(), cwd=ROOT
-        )
+        cmd = [sys.executable, "-m", "bench.soak", "reference", "--home", str(home), "--trials", str(trials),
+               "--survey-rows", str(survey_rows), "--via", via]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(), cwd=ROOT)
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
@@ -645,16 +519,8 @@ def reference_run(home: Path, trials: int, survey_rows: int, via: str) -> None:
     print("state " + json.dumps(state(home)), flush=True)
 
 
-def soak(
-    trials: int,
-    workdir: Path,
-    *,
-    seed: int = 20241,
-    background: int = 120,
-    survey_rows: int = 400,
-    via: str = "lib",
-    log: Any = None,
-) -> SoakReport:
+def soak(trials: int, workdir: Path, *, seed: int = 20241, background: int = 120, survey_rows: int = 400,
+         via: str = "lib", log: Any = None) -> SoakReport:
     """Run ``trials`` kill-and-rerun trials against a soak lake and compare with a reference lake.
 
     The reference lake runs every trial uninterrupted in a second process, at the same time; the
@@ -681,9 +547,8 @@ def soak(
                 step = STEPS[rng.randrange(len(STEPS))]  # every step gets kills, however short it is
                 delay = rng.uniform(0.0, 1.0) * spans.get(step, 0.0)
                 killed_in = kill_driver(soak_home, trial, survey_rows, via, step, delay)
-                result = TrialResult(
-                    trial.number, delay, killed_in, committed(soak_home), aimed_at=step, step_s=spans.get(step, 0.0)
-                )
+                result = TrialResult(trial.number, delay, killed_in, committed(soak_home), aimed_at=step,
+                                     step_s=spans.get(step, 0.0))
                 result.problems += [f"after the kill: {p}" for p in check(soak_home)]
                 t0 = time.perf_counter()
                 try:
@@ -693,19 +558,16 @@ def soak(
                 result.rerun_s = time.perf_counter() - t0
                 result.problems += [f"after the rerun: {p}" for p in check(soak_home)]
                 results.append(result)
-                say(
-                    f"trial {trial.number}: killed {delay:.2f} s into {step} (reference {result.step_s:.2f} s), "
-                    f"in {killed_in}: {'ok' if not result.problems else result.problems}"
-                )
+                say(f"trial {trial.number}: killed {delay:.2f} s into {step} (reference {result.step_s:.2f} s), "
+                    f"in {killed_in}: {'ok' if not result.problems else result.problems}")
             ref_state = reference.state()
         finally:
             if reference.proc.poll() is None:
                 reference.proc.kill()
                 reference.proc.wait()
         soaked = state(soak_home)
-    divergence = [
-        f"{k}: reference {ref_state[k]!r} vs soak {soaked.get(k)!r}" for k in ref_state if ref_state[k] != soaked.get(k)
-    ]
+    divergence = [f"{k}: reference {ref_state[k]!r} vs soak {soaked.get(k)!r}" for k in ref_state
+                  if ref_state[k] != soaked.get(k)]
     return SoakReport(results, ref_state, soaked, divergence, time.perf_counter() - t_start)
 
 
@@ -726,12 +588,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=20241)
     ap.add_argument("--background", type=int, default=120, help="background events per trial week")
     ap.add_argument("--survey-rows", type=int, default=400)
-    ap.add_argument(
-        "--via",
-        choices=("lib", "cli"),
-        default="lib",
-        help="driver steps as library calls (lib) or as `expedition` commands (cli)",
-    )
+    ap.add_argument("--via", choices=("lib", "cli"), default="lib",
+                    help="driver steps as library calls (lib) or as `expedition` commands (cli)")
     ap.add_argument("--quick", action="store_true", help="small trials (for the test suite)")
     ap.add_argument("--workdir", type=Path, default=None, help="keep the lakes here (default: a temp dir)")
     args = ap.parse_args(argv)
@@ -745,15 +603,9 @@ def main(argv: list[str] | None = None) -> int:
         args.background, args.survey_rows = min(args.background, 40), min(args.survey_rows, 120)
     with contextlib.ExitStack() as stack:
         workdir = args.workdir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="qe-soak-")))
-        report = soak(
-            args.trials,
-            workdir,
-            seed=args.seed,
-            background=args.background,
-            survey_rows=args.survey_rows,
-            via=args.via,
-            log=lambda m: print(m, file=sys.stderr, flush=True),
-        )
+        report = soak(args.trials, workdir, seed=args.seed, background=args.background,
+                      survey_rows=args.survey_rows, via=args.via,
+                      log=lambda m: print(m, file=sys.stderr, flush=True))
     print(report.table())
     return 0 if report.ok else 1
 

@@ -34,11 +34,8 @@ JEMALLOC_DECAY_MS = 10_000
 
 
 def _pool(name: str) -> pa.MemoryPool | None:
-    factory = {
-        "jemalloc": pa.jemalloc_memory_pool,
-        "mimalloc": pa.mimalloc_memory_pool,
-        "system": pa.system_memory_pool,
-    }[name]
+    factory = {"jemalloc": pa.jemalloc_memory_pool, "mimalloc": pa.mimalloc_memory_pool,
+               "system": pa.system_memory_pool}[name]
     try:
         return factory()
     except NotImplementedError:  # this pyarrow build lacks that allocator
@@ -51,7 +48,7 @@ def select_memory_pool(name: str) -> str:
         raise SettingsError(f"arrow_memory_pool must be one of {', '.join(MEMORY_POOLS)}, got {name!r}")
     if name == "arrow-default" or (name == "auto" and os.environ.get("ARROW_DEFAULT_MEMORY_POOL")):
         return str(pa.default_memory_pool().backend_name)
-    for candidate in ("jemalloc", "system") if name == "auto" else (name,):
+    for candidate in (("jemalloc", "system") if name == "auto" else (name,)):
         pool = _pool(candidate)
         if pool is not None:
             if candidate == "jemalloc":

@@ -117,7 +117,9 @@ class Settings:
         return self.home / "qe.toml"
 
 
-_SIMPLE_FIELDS = {f.name: f for f in dataclasses.fields(Settings) if f.name not in {"home", "providers", "extra"}}
+_SIMPLE_FIELDS = {
+    f.name: f for f in dataclasses.fields(Settings) if f.name not in {"home", "providers", "extra"}
+}
 
 
 def _coerce(name: str, value: Any, origin: str) -> Any:

@@ -65,11 +65,8 @@ def serve(
     with _server(settings):
         from flows.deploy import serve_all
 
-        typer.echo(
-            f"serving Quake Expedition deployments for {settings.home} "
-            f"(watch every {settings.watch_interval_s} s); Ctrl-C to stop",
-            err=True,
-        )
+        typer.echo(f"serving Quake Expedition deployments for {settings.home} "
+                   f"(watch every {settings.watch_interval_s} s); Ctrl-C to stop", err=True)
         serve_all(settings, limit=limit)
 
 
@@ -85,7 +82,8 @@ def _server(settings: Any) -> Iterator[None]:
         return
     from flows.server import local_server
 
-    typer.echo(f"starting a local Prefect server on 127.0.0.1 (state under {settings.home / 'prefect'}) ...", err=True)
+    typer.echo("starting a local Prefect server on 127.0.0.1 (state under "
+               f"{settings.home / 'prefect'}) ...", err=True)
     with local_server(settings) as api_url:
         typer.echo(f"Prefect UI: {api_url.removesuffix('/api')}", err=True)
         yield
@@ -113,8 +111,7 @@ def watch(
 
             typer.echo(f"watching every {settings.watch_interval_s} s; Ctrl-C to stop", err=True)
             watch_flow.serve(
-                name="watch",
-                interval=max(1, int(settings.watch_interval_s)),
+                name="watch", interval=max(1, int(settings.watch_interval_s)),
                 parameters={"home": str(settings.home), "starttime": start},
             )
         return
@@ -148,15 +145,7 @@ def backfill(
     settings = _prepare(home)
     from flows.pull import backfill_catalog
 
-    summary = backfill_catalog(
-        provider=provider,
-        starttime=t1,
-        endtime=t2,
-        home=str(settings.home),
-        window_days=window_days,
-        minmagnitude=minmagnitude,
-    )
-    typer.echo(
-        f"backfill {provider} {t1:%Y-%m-%d} .. {t2:%Y-%m-%d}: {len(summary.outcomes)} windows, "
-        f"{summary.new_events} new, {summary.revised_events} revised events"
-    )
+    summary = backfill_catalog(provider=provider, starttime=t1, endtime=t2, home=str(settings.home),
+                               window_days=window_days, minmagnitude=minmagnitude)
+    typer.echo(f"backfill {provider} {t1:%Y-%m-%d} .. {t2:%Y-%m-%d}: {len(summary.outcomes)} windows, "
+               f"{summary.new_events} new, {summary.revised_events} revised events")

@@ -80,23 +80,21 @@ def write_demo_config(home: Path, service_url: str) -> Path:
     cfg = home / "qe.toml"
     if cfg.exists() and _CONFIG_MARK not in cfg.read_text(encoding="utf-8", errors="replace"):
         raise DemoError(f"{cfg} exists and was not written by the demo: use an empty --home for the demo")
-    text = "\n".join(
-        [
-            _CONFIG_MARK + " (safe to delete with this directory)",
-            "watch_interval_s = 300",
-            "",
-            "[flows]",
-            "retry_delays_s = [0.5, 2.0]",
-            "",
-            "[[providers]]",
-            f'name = "{DEMO_PROVIDER}"',
-            f'url = "{service_url}"',
-            "priority = 10",
-            "min_interval_s = 0.0",
-            "timeout_s = 30.0",
-            "",
-        ]
-    )
+    text = "\n".join([
+        _CONFIG_MARK + " (safe to delete with this directory)",
+        "watch_interval_s = 300",
+        "",
+        "[flows]",
+        "retry_delays_s = [0.5, 2.0]",
+        "",
+        "[[providers]]",
+        f'name = "{DEMO_PROVIDER}"',
+        f'url = "{service_url}"',
+        "priority = 10",
+        "min_interval_s = 0.0",
+        "timeout_s = 30.0",
+        "",
+    ])
     home.mkdir(parents=True, exist_ok=True)
     tmp = cfg.with_name(f".{cfg.name}.tmp")
     tmp.write_text(text, encoding="utf-8")
@@ -212,13 +210,8 @@ def label_synthetic(settings: Settings, expedition_id: str) -> None:
     from expedition.decisions.records import update_details
     from warehouse.lake import Lake
 
-    update_details(
-        Lake.from_settings(settings),
-        expedition_id,
-        by="expedition demo",
-        team=[SYNTHETIC_TEAM],
-        note="demo: the field survey of this expedition is SYNTHETIC",
-    )
+    update_details(Lake.from_settings(settings), expedition_id, by="expedition demo", team=[SYNTHETIC_TEAM],
+                   note="demo: the field survey of this expedition is SYNTHETIC")
 
 
 def _survey_target(settings: Settings) -> str | None:
@@ -241,9 +234,9 @@ def _summary(settings: Settings, result: DemoResult) -> list[str]:
         lines.append(f"  brief:        {result.brief}")
     lines += [
         f"  briefs dir:   {settings.briefs_dir}",
-        f'  query:        expedition query --home {settings.home} "SELECT * FROM expeditions"',
+        f"  query:        expedition query --home {settings.home} \"SELECT * FROM expeditions\"",
         f"  decisions:    expedition query --home {settings.home} "
-        '"SELECT event_id, magnitude_value, decision, decision_reason FROM trigger_decisions"',
+        "\"SELECT event_id, magnitude_value, decision, decision_reason FROM trigger_decisions\"",
     ]
     if result.skipped:
         lines.append("  not run yet:  " + "; ".join(result.skipped))

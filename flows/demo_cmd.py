@@ -81,7 +81,5 @@ def demo(
     result = run_demo(root, FlowRunner(), say=say)
     for line in result.lines:
         say(line)
-    say(
-        f"\ndemo {'complete' if result.complete else 'ran the parts available'} "
-        f"in {time.perf_counter() - t0:.0f} s; Prefect state in {root / 'prefect'}"
-    )
+    say(f"\ndemo {'complete' if result.complete else 'ran the parts available'} "
+        f"in {time.perf_counter() - t0:.0f} s; Prefect state in {root / 'prefect'}")

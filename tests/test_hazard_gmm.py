@@ -13,9 +13,9 @@ import math
 import numpy as np
 import pytest
 
-from expedition.hazard import HazardInputError
-from expedition.hazard.gmice import mmi_from_ground_motion
-from expedition.hazard.gmm import bssa14, ground_motion, zhao2006
+from expedition.science.hazard import HazardInputError
+from expedition.science.hazard.gmice import mmi_from_ground_motion
+from expedition.science.hazard.gmm import bssa14, ground_motion, zhao2006
 
 # rup_mag, rup_rake, dist_rjb, site_vs30, pgv (cm/s), pga (g) -- BSSA_2014_MEAN.csv
 BSSA_ROWS = [

@@ -7,11 +7,11 @@ import math
 import pytest
 from scipy.stats import norm
 
-from expedition.geo.countries import load_countries
-from expedition.geo.places import load_places
-from expedition.hazard import HazardInputError
-from expedition.hazard.exposure import estimate_shaking
-from expedition.hazard.pager import (
+from expedition.science.geo.countries import load_countries
+from expedition.science.geo.places import load_places
+from expedition.science.hazard import HazardInputError
+from expedition.science.hazard.exposure import estimate_shaking
+from expedition.science.hazard.pager import (
     FATALITY_RANGES,
     alert_level,
     combined_zeta,

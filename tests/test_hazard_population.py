@@ -8,19 +8,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from expedition.geo.countries import CountryIndex, load_countries
-from expedition.geo.places import Places, load_places
-from expedition.hazard.exposure import estimate_shaking_on_grid
-from expedition.hazard.grid import IntensityGrid
-from expedition.hazard.pager import pager_estimate
-from expedition.hazard.population import (
+from expedition.science.geo.countries import CountryIndex, load_countries
+from expedition.science.geo.places import Places, load_places
+from expedition.science.hazard.exposure import estimate_shaking_on_grid
+from expedition.science.hazard.grid import IntensityGrid
+from expedition.science.hazard.pager import pager_estimate
+from expedition.science.hazard.population import (
     PopulationRasterError,
     national_population,
     places_with_rural,
     raster_population,
     rural_shares,
 )
-from expedition.hazard.rupture import point_rupture
+from expedition.science.hazard.rupture import point_rupture
 
 rasterio = pytest.importorskip("rasterio")
 from rasterio.crs import CRS  # noqa: E402
@@ -165,7 +165,7 @@ def test_exposure_and_pager_from_a_grid_with_either_population(
 
 
 def test_vs30_raster_is_read_at_the_nearest_cell(tmp_path: Path) -> None:
-    from expedition.hazard.shaking import vs30_from_raster
+    from expedition.science.hazard.shaking import vs30_from_raster
 
     data = np.array([[200.0, 760.0], [-1.0, 400.0]])
     path = _write(tmp_path / "vs30.tif", data, from_origin(10.0, 20.0, 1.0, 1.0), CRS.from_epsg(4326))
@@ -178,8 +178,8 @@ def test_vs30_raster_is_read_at_the_nearest_cell(tmp_path: Path) -> None:
 def test_assess_with_a_bad_raster_still_judges_the_event(tmp_path: Path) -> None:
     import datetime as dt
 
-    from expedition.response.assess import assess, load_context
-    from expedition.response.events import EventRow
+    from expedition.decisions.response.assess import assess, load_context
+    from expedition.decisions.response.events import EventRow
     from expedition.settings import load_settings
 
     far = _write(tmp_path / "far.tif", np.ones((5, 5)), from_origin(0.0, 5.0, 1.0, 1.0), CRS.from_epsg(4326))

@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from expedition.geo.distance import from_local_xy_km
-from expedition.hazard import HazardInputError
-from expedition.hazard.planes import (
+from expedition.science.geo.distance import from_local_xy_km
+from expedition.science.hazard import HazardInputError
+from expedition.science.hazard.planes import (
     N_STRIKES,
     Plane,
     PlaneRupture,
@@ -18,7 +18,7 @@ from expedition.hazard.planes import (
     rupture_size_km,
     site_distances,
 )
-from expedition.hazard.shaking import build_model, grid_axes, mmi_at, reach_km, shaking_grid, tectonic_setting
+from expedition.science.hazard.shaking import build_model, grid_axes, mmi_at, reach_km, shaking_grid, tectonic_setting
 
 LAT0, LON0 = 10.0, 20.0
 

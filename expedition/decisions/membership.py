@@ -106,11 +106,7 @@ class Membership:
         since = self.member_since(iso3, at)
         if since is not None:
             return f"{label} (member since {since.isoformat()})"
-        which = (
-            "the shipped APPROXIMATE membership list"
-            if self.is_approximation
-            else f"the membership list {Path(self.source).name}"
-        )
+        which = "the shipped APPROXIMATE membership list" if self.is_approximation else f"the membership list {Path(self.source).name}"
         if not rows:
             return f"{label} is not a member under {which}"
         later = sorted(p.member_from for p in rows if p.member_from and p.member_from > day)
@@ -140,20 +136,14 @@ def _parse_date(value: str, where: str, column: str) -> date | None:
 
 def parse_membership(text: str, source: str) -> Membership:
     """Parse membership CSV text; errors name the file, row and column."""
-    lines = [
-        (i, line)
-        for i, line in enumerate(text.splitlines(), start=1)
-        if line.strip() and not line.lstrip().startswith("#")
-    ]
+    lines = [(i, line) for i, line in enumerate(text.splitlines(), start=1) if line.strip() and not line.lstrip().startswith("#")]
     if not lines:
         raise PolicyError(f"{source}: no header row (expected columns {', '.join(COLUMNS)})")
     reader = csv.reader(io.StringIO("\n".join(line for _, line in lines)))
     header = [h.strip().lower() for h in next(reader)]
     missing = [c for c in COLUMNS if c not in header]
     if missing:
-        raise PolicyError(
-            f"{source}, line {lines[0][0]}: missing column(s) {', '.join(missing)}; expected {', '.join(COLUMNS)}"
-        )
+        raise PolicyError(f"{source}, line {lines[0][0]}: missing column(s) {', '.join(missing)}; expected {', '.join(COLUMNS)}")
     periods: list[MemberPeriod] = []
     for (lineno, _), values in zip(lines[1:], reader):
         where = f"{source}, line {lineno}"
@@ -162,13 +152,9 @@ def parse_membership(text: str, source: str) -> Membership:
         row = dict(zip(header, (v.strip() for v in values)))
         iso3, iso2 = row["iso_a3"].upper(), row["iso_a2"].upper()
         if not _ISO3.match(iso3):
-            raise PolicyError(
-                f"{where}, column 'iso_a3': expected an ISO 3166 alpha-3 code such as CHN, got {row['iso_a3']!r}"
-            )
+            raise PolicyError(f"{where}, column 'iso_a3': expected an ISO 3166 alpha-3 code such as CHN, got {row['iso_a3']!r}")
         if iso2 and not _ISO2.match(iso2):
-            raise PolicyError(
-                f"{where}, column 'iso_a2': expected an ISO 3166 alpha-2 code such as CN, got {row['iso_a2']!r}"
-            )
+            raise PolicyError(f"{where}, column 'iso_a2': expected an ISO 3166 alpha-2 code such as CN, got {row['iso_a2']!r}")
         start = _parse_date(row["member_from"], where, "member_from")
         end = _parse_date(row["member_to"], where, "member_to")
         if start and end and end < start:
@@ -188,9 +174,7 @@ def _check_overlaps(periods: Iterable[MemberPeriod], source: str) -> None:
         rows.sort(key=lambda p: p.member_from or date.min)
         for a, b in zip(rows, rows[1:]):
             if a.member_to is None or (b.member_from is not None and b.member_from <= a.member_to):
-                raise PolicyError(
-                    f"{source}: membership periods of {iso3} overlap ({a.member_from} and {b.member_from})"
-                )
+                raise PolicyError(f"{source}: membership periods of {iso3} overlap ({a.member_from} and {b.member_from})")
 
 
 def membership_path(settings: Settings | None = None) -> Path | None:

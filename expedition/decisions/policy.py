@@ -116,13 +116,7 @@ class RuleResult:
     text: str
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "rule": self.rule,
-            "passed": self.passed,
-            "value": self.value,
-            "threshold": self.threshold,
-            "text": self.text,
-        }
+        return {"rule": self.rule, "passed": self.passed, "value": self.value, "threshold": self.threshold, "text": self.text}
 
 
 @dataclass(frozen=True)
@@ -163,25 +157,15 @@ def judge(policy: TriggerPolicy, facts: EventFacts) -> Verdict:
     depth = facts.depth_km
     etype = (facts.event_type or "earthquake").lower()
     rules = [
+        RuleResult("gate_event_type", etype in policy.event_types, etype, list(policy.event_types), f"event type {etype}"),
         RuleResult(
-            "gate_event_type", etype in policy.event_types, etype, list(policy.event_types), f"event type {etype}"
-        ),
-        RuleResult(
-            "gate_depth",
-            depth is None or depth <= policy.max_depth_km,
-            depth,
-            policy.max_depth_km,
+            "gate_depth", depth is None or depth <= policy.max_depth_km, depth, policy.max_depth_km,
             f"depth {depth:.0f} km vs limit {policy.max_depth_km:.0f} km" if depth is not None else "depth unknown",
         ),
         RuleResult(
-            "gate_magnitude_floor",
-            mag is not None and mag >= floor,
-            mag,
-            floor,
-            f"M {mag:.1f} vs floor {floor:.1f}"
-            + (f" for {judged}" if judged and judged in policy.country_floors else "")
-            if mag is not None
-            else "magnitude unknown",
+            "gate_magnitude_floor", mag is not None and mag >= floor, mag, floor,
+            f"M {mag:.1f} vs floor {floor:.1f}" + (f" for {judged}" if judged and judged in policy.country_floors else "")
+            if mag is not None else "magnitude unknown",
         ),
         RuleResult(
             "trigger_magnitude_near_member",
@@ -228,10 +212,7 @@ def _get(data: dict[str, Any], path: str, kind: type | tuple[type, ...], source:
 
 def _kind_name(kind: type | tuple[type, ...]) -> str:
     kinds = kind if isinstance(kind, tuple) else (kind,)
-    return " or ".join(
-        {int: "a number", float: "a number", str: "text", list: "a list", dict: "a table"}.get(k, k.__name__)
-        for k in kinds
-    )
+    return " or ".join({int: "a number", float: "a number", str: "text", list: "a list", dict: "a table"}.get(k, k.__name__) for k in kinds)
 
 
 def parse_policy(text: str, source: str) -> TriggerPolicy:

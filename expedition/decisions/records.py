@@ -106,7 +106,9 @@ def to_status(value: str | Status) -> Status:
     try:
         return Status(str(value).strip().lower())
     except ValueError:
-        raise InvalidTransition(f"unknown status {value!r}; one of: {', '.join(s.value for s in Status)}") from None
+        raise InvalidTransition(
+            f"unknown status {value!r}; one of: {', '.join(s.value for s in Status)}"
+        ) from None
 
 
 def allowed_next(status: str | Status, tier: int) -> list[Status]:
@@ -220,9 +222,7 @@ def next_id_from(existing: Iterable[str], year: int, iso3: str) -> str:
 def next_expedition_id(con: duckdb.DuckDBPyConnection, year: int, iso3: str) -> str:
     """The next free id for ``year`` and ``iso3`` (call inside the writer lock)."""
     prefix = f"EXP-{year:04d}-{iso3.upper()}-"
-    return next_id_from(
-        (r["expedition_id"] for r in _rows(con, "expedition_ids_with_prefix", prefix=prefix)), year, iso3
-    )
+    return next_id_from((r["expedition_id"] for r in _rows(con, "expedition_ids_with_prefix", prefix=prefix)), year, iso3)
 
 
 def get_expedition(lake: Lake, expedition_id: str) -> Expedition:
@@ -326,7 +326,8 @@ def check_transition(exp: Expedition, to: Status) -> None:
         if exp.status == Status.APPROVED and to == Status.REPORTING:
             extra = " (only tier 1 virtual teams report without deploying)"
         raise InvalidTransition(
-            f"{exp.expedition_id} cannot move from {exp.status.value} to {to.value}{extra}; allowed next: {options}"
+            f"{exp.expedition_id} cannot move from {exp.status.value} to {to.value}{extra}; "
+            f"allowed next: {options}"
         )
 
 

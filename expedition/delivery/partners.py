@@ -160,7 +160,9 @@ class TokenRegistry:
     """Partners and token digests at one lake snapshot; answers "who holds this token?"."""
 
     def __init__(self, partners: pa.Table, tokens: pa.Table) -> None:
-        self.partners: dict[str, Partner] = {r["partner_name"]: Partner.from_row(r) for r in partners.to_pylist()}
+        self.partners: dict[str, Partner] = {
+            r["partner_name"]: Partner.from_row(r) for r in partners.to_pylist()
+        }
         self._tokens: dict[str, tuple[str, str]] = {
             r["token_id"]: (r["partner_name"], r["token_sha256"])
             for r in tokens.to_pylist()
@@ -271,12 +273,8 @@ def add_partner(
     _check_scope(name, countries, expedition_ids, embargo_days)  # before taking the writer lock
     with lake.writer() as w:
         issued = add_partner_in(w, name, countries, expedition_ids, embargo_days, note, now)
-    log.info(
-        "partner %s added (countries %s, expeditions %s)",
-        issued.partner.name,
-        issued.partner.countries,
-        issued.partner.expedition_ids,
-    )
+    log.info("partner %s added (countries %s, expeditions %s)", issued.partner.name,
+             issued.partner.countries, issued.partner.expedition_ids)
     return issued
 
 
@@ -337,9 +335,7 @@ def rotate_token(lake: Lake, name: str, now: datetime | None = None) -> IssuedTo
         old = _revoke_tokens(w.con, clean, ts)
         if old.num_rows:
             w.write("partner_tokens", old, mode="upsert")
-        w.write(
-            "partner_tokens", _table("partner_tokens", [_token_row(token_id, clean, digest, ts)]), mode="insert_new"
-        )
+        w.write("partner_tokens", _table("partner_tokens", [_token_row(token_id, clean, digest, ts)]), mode="insert_new")
         w.set_commit_message("partners", f"rotate token of {clean}")
     return IssuedToken(partner, token_id, token)
 

@@ -64,10 +64,8 @@ def affected_radius_km(magnitude: float, floor_km: float = 0.0) -> float:
     return max(rrup + 0.5 * wells_coppersmith_rld_km(magnitude), floor_km)
 
 
-def context_from_expedition(
-    exp: Any, now: dt.datetime | None = None, radius_override_km: float | None = None
-) -> SurveyContext:
-    """Build the context from an :class:`expedition.records.Expedition` (any object with its fields)."""
+def context_from_expedition(exp: Any, now: dt.datetime | None = None, radius_override_km: float | None = None) -> SurveyContext:
+    """Build the context from an :class:`expedition.decisions.records.Expedition` (any object with its fields)."""
     now = now or dt.datetime.now(dt.UTC)
     start = exp.mainshock_origin_time_utc
     end = now
@@ -93,9 +91,8 @@ def context_from_expedition(
     )
 
 
-def context_for(
-    lake: Lake, expedition_id: str, settings: Settings | None = None, now: dt.datetime | None = None
-) -> SurveyContext:
+def context_for(lake: Lake, expedition_id: str, settings: Settings | None = None,
+                now: dt.datetime | None = None) -> SurveyContext:
     """The context of ``expedition_id`` from the lake (:class:`UnknownExpedition` when it does not exist)."""
     from expedition.decisions.records import get_expedition
     from expedition.errors import ExpeditionError, NotFound

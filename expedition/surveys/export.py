@@ -29,29 +29,13 @@ from expedition.surveys.parse import private_duckdb
 from warehouse.atomic import write_bytes_atomic
 from warehouse.lake import Lake
 
-__all__ = [
-    "CRS84_PROJJSON",
-    "ExportResult",
-    "export_survey",
-    "geo_metadata",
-    "read_observations",
-    "write_csv",
-    "write_geojson",
-    "write_geoparquet",
-]
+__all__ = ["CRS84_PROJJSON", "ExportResult", "export_survey", "geo_metadata", "read_observations",
+           "write_csv", "write_geojson", "write_geoparquet"]
 
 ExportFormat = Literal["parquet", "geojson", "csv"]
 GEOMETRY = "site_geometry"
-_TYPE_NAMES = {
-    0: "Point",
-    1: "LineString",
-    2: "LinearRing",
-    3: "Polygon",
-    4: "MultiPoint",
-    5: "MultiLineString",
-    6: "MultiPolygon",
-    7: "GeometryCollection",
-}
+_TYPE_NAMES = {0: "Point", 1: "LineString", 2: "LinearRing", 3: "Polygon", 4: "MultiPoint", 5: "MultiLineString",
+               6: "MultiPolygon", 7: "GeometryCollection"}
 #: OGC:CRS84 (WGS 84, longitude then latitude) as PROJJSON, the CRS of every survey geometry.
 CRS84_PROJJSON = {
     "$schema": "https://proj.org/schemas/v0.7/projjson.schema.json",
@@ -82,9 +66,8 @@ class ExportResult:
 
 def read_observations(lake: Lake, expedition_id: str, kind: KindSpec) -> pa.Table:
     """The landed observations of one kind and expedition, geometry as WKB, in file and row order."""
-    cols = ", ".join(
-        f'ST_AsWKB("{c}") AS "{c}"' if c in kind.table.geometry_columns else f'"{c}"' for c in kind.table.columns
-    )
+    cols = ", ".join(f'ST_AsWKB("{c}") AS "{c}"' if c in kind.table.geometry_columns else f'"{c}"'
+                     for c in kind.table.columns)
     con = lake.connect(read_only=True)
     try:
         table = con.execute(
@@ -117,16 +100,12 @@ def geo_metadata(table: pa.Table) -> dict[str, object]:
     geoms = _geoms(table)
     ids = shapely.get_type_id(geoms)
     types = sorted({_TYPE_NAMES[int(i)] for i in np.unique(ids[ids >= 0])})
-    column: dict[str, object] = {"encoding": "WKB", "geometry_types": types, "crs": CRS84_PROJJSON, "edges": "planar"}
+    column: dict[str, object] = {"encoding": "WKB", "geometry_types": types, "crs": CRS84_PROJJSON,
+                                 "edges": "planar"}
     present = ids >= 0
     if present.any():
         b = shapely.bounds(geoms[present])
-        column["bbox"] = [
-            float(np.min(b[:, 0])),
-            float(np.min(b[:, 1])),
-            float(np.max(b[:, 2])),
-            float(np.max(b[:, 3])),
-        ]
+        column["bbox"] = [float(np.min(b[:, 0])), float(np.min(b[:, 1])), float(np.max(b[:, 2])), float(np.max(b[:, 3]))]
     return {"version": "1.1.0", "primary_column": GEOMETRY, "columns": {GEOMETRY: column}}
 
 
@@ -163,9 +142,8 @@ def write_geojson(table: pa.Table, path: Path) -> Path:
         prop_json = con.execute("SELECT to_json(p) AS j FROM p").to_arrow_table()["j"].combine_chunks()
     finally:
         con.close()
-    features = pc.binary_join_element_wise(
-        '{"type": "Feature", "geometry": ', geo_json, ', "properties": ', prop_json, "}", ""
-    )
+    features = pc.binary_join_element_wise('{"type": "Feature", "geometry": ', geo_json, ', "properties": ',
+                                           prop_json, "}", "")
     body = ",\n".join(features.to_pylist())
     text = '{"type": "FeatureCollection", "features": [\n' + body + "\n]}\n"
     _atomic_write(path, text.encode("utf-8"))
@@ -186,9 +164,8 @@ def write_csv(table: pa.Table, path: Path) -> Path:
     return path
 
 
-def export_survey(
-    lake: Lake, expedition_id: str, kind: str, fmt: ExportFormat = "parquet", out: Path | str | None = None
-) -> ExportResult:
+def export_survey(lake: Lake, expedition_id: str, kind: str, fmt: ExportFormat = "parquet",
+                  out: Path | str | None = None) -> ExportResult:
     """Export ``kind`` observations of ``expedition_id`` to ``out`` (default ``<id>_<kind>.<ext>`` here)."""
     spec = kind_spec(kind)
     ext = {"parquet": "parquet", "geojson": "geojson", "csv": "csv"}.get(fmt)

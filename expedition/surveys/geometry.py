@@ -112,12 +112,8 @@ def shapes_of(wkb: pa.Array, lines_allowed: bool) -> Shapes:
     type_id = shapely.get_type_id(geoms)
     allowed = (type_id == 0) | ((type_id == 1) if lines_allowed else False)
     bounds = shapely.bounds(geoms)
-    in_range = (
-        (np.abs(bounds[:, 1]) <= 90)
-        & (np.abs(bounds[:, 3]) <= 90)
-        & (np.abs(bounds[:, 0]) <= 180)
-        & (np.abs(bounds[:, 2]) <= 180)
-    )
+    in_range = (np.abs(bounds[:, 1]) <= 90) & (np.abs(bounds[:, 3]) <= 90) & (np.abs(bounds[:, 0]) <= 180) & (
+        np.abs(bounds[:, 2]) <= 180)
     present = type_id >= 0
     good = present & allowed & in_range & ~shapely.is_empty(geoms)
     first = shapely.get_point(geoms, 0)
@@ -133,9 +129,8 @@ def shapes_of(wkb: pa.Array, lines_allowed: bool) -> Shapes:
     )
 
 
-def distance_km(
-    lat: pa.Array | pa.ChunkedArray, lon: pa.Array | pa.ChunkedArray, lat0: float, lon0: float
-) -> pa.Array | pa.ChunkedArray:
+def distance_km(lat: pa.Array | pa.ChunkedArray, lon: pa.Array | pa.ChunkedArray, lat0: float,
+                lon0: float) -> pa.Array | pa.ChunkedArray:
     """Great-circle (haversine) distance in km from (lat0, lon0), null where a coordinate is null.
 
     The haversine formula (Sinnott 1984, Sky & Telescope 68(2):159) on a sphere of the IUGG mean

@@ -77,15 +77,11 @@ class IngestReport:
 
     def summary(self) -> str:
         if self.already_ingested:
-            return (
-                f"{self.file_name}: already ingested for {self.expedition_id} as {self.kind} "
-                f"(batch {self.batch_id[:12]}); nothing to do"
-            )
-        return (
-            f"{self.file_name} -> {self.kind} of {self.expedition_id}: {self.rows_read} rows read, "
-            f"{self.rows_landed} landed, {self.rows_unchanged} unchanged, {self.rows_quarantined} quarantined "
-            f"({self.errors} errors), {self.warnings} warnings, {self.superseded} earlier errors superseded"
-        )
+            return (f"{self.file_name}: already ingested for {self.expedition_id} as {self.kind} "
+                    f"(batch {self.batch_id[:12]}); nothing to do")
+        return (f"{self.file_name} -> {self.kind} of {self.expedition_id}: {self.rows_read} rows read, "
+                f"{self.rows_landed} landed, {self.rows_unchanged} unchanged, {self.rows_quarantined} quarantined "
+                f"({self.errors} errors), {self.warnings} warnings, {self.superseded} earlier errors superseded")
 
     def problem_lines(self, limit: int = 20) -> list[str]:
         return describe(self.problems, self.file_name, limit) if self.problems is not None else []
@@ -129,14 +125,10 @@ def ingest_file(
         pool.submit(lake.warm)  # best effort: the writer below opens it anyway and reports errors
         try:
             step("reading")
-            raw = read_survey_file(
-                path, sheet=m.sheet if m else None, encoding=m.encoding if m else None, name=str(path)
-            )
-            raw_labels = (
-                read_survey_file(Path(labels), encoding=m.encoding if m else None, name=str(labels))
-                if labels is not None
-                else None
-            )
+            raw = read_survey_file(path, sheet=m.sheet if m else None, encoding=m.encoding if m else None,
+                                   name=str(path))
+            raw_labels = (read_survey_file(Path(labels), encoding=m.encoding if m else None, name=str(labels))
+                          if labels is not None else None)
             spec = kind_spec(kind) if kind else None
             canon = to_canonical(raw, spec, m, raw_labels)
             step("validating")
@@ -146,36 +138,17 @@ def ingest_file(
             raise
         archived, archived_labels = archiving.result()
     if _stat(path, labels) != before:
-        raise SurveyInputError(
-            f"{path}: the file changed while it was being ingested; nothing was written "
-            "(the copy taken is archived); ingest it again once it is complete"
-        )
-    batch_id = _sha(
-        context.expedition_id,
-        canon.kind.name,
-        archived.sha256,
-        archived_labels.sha256 if archived_labels else "",
-        m.sha256 if m else "",
-    )[:32]
-    report = IngestReport(
-        context.expedition_id,
-        canon.kind.name,
-        path.name,
-        archived.sha256,
-        batch_id,
-        rows_read=raw.num_rows,
-        column_sources=canon.sources,
-        ignored_columns=canon.ignored,
-    )
+        raise SurveyInputError(f"{path}: the file changed while it was being ingested; nothing was written "
+                               "(the copy taken is archived); ingest it again once it is complete")
+    batch_id = _sha(context.expedition_id, canon.kind.name, archived.sha256,
+                    archived_labels.sha256 if archived_labels else "", m.sha256 if m else "")[:32]
+    report = IngestReport(context.expedition_id, canon.kind.name, path.name, archived.sha256, batch_id,
+                          rows_read=raw.num_rows, column_sources=canon.sources, ignored_columns=canon.ignored)
     step("writing")
     started = now = dt.datetime.now(dt.UTC)
     table = checked.kind.table.name
-    constants = {
-        "expedition_id": context.expedition_id,
-        "raw_sha256": archived.sha256,
-        "ingest_batch_id": batch_id,
-        "ingested_time_utc": now,
-    }
+    constants = {"expedition_id": context.expedition_id, "raw_sha256": archived.sha256,
+                 "ingest_batch_id": batch_id, "ingested_time_utc": now}
     # The observation files are written on a background thread from now on, before the writer lock
     # is taken (invisible until adopted), keeping the rows without file-local errors. Under the lock,
     # only a re-ingest changes that selection (rows landed before): then the files are discarded and
@@ -186,13 +159,8 @@ def ingest_file(
         staged = lake.stage_bulk(table, _observation_rows(checked), constants, keep=local_land)
     try:
         with lake.writer() as w:
-            _write_batch(
-                w,
-                report,
-                _Prepared(checked, canon.raw, raw.format, archived, archived_labels, m, started, constants, local_land),
-                staged,
-                strict,
-            )
+            _write_batch(w, report, _Prepared(checked, canon.raw, raw.format, archived, archived_labels, m, started,
+                                              constants, local_land), staged, strict)
     finally:
         if staged is not None:
             staged.discard()  # a no-op once a committed transaction registered them
@@ -234,7 +202,8 @@ def _write_batch(w: LakeWriter, report: IngestReport, p: _Prepared, staged: Bulk
     if strict and report.errors:
         raise SurveyRejected(
             f"{report.file_name}: rejected (--strict): {report.rows_quarantined} of {report.rows_read} rows have "
-            f"{report.errors} errors; nothing was written. First problems:\n  " + "\n  ".join(report.problem_lines(10)),
+            f"{report.errors} errors; nothing was written. First problems:\n  "
+            + "\n  ".join(report.problem_lines(10)),
             report.problem_lines(1000),
         )
     # keys are new: repeats inside the file and against the lake were removed above, under the lock
@@ -248,17 +217,12 @@ def _write_batch(w: LakeWriter, report: IngestReport, p: _Prepared, staged: Bulk
         landing = w.start_bulk(table, _observation_rows(checked), constants, keep=land)
     report.rows_landed = int(pc.sum(land).as_py() or 0)
     report.superseded = _supersede(w, checked, expedition_id, archived.sha256, now)
-    w.write(
-        SURVEY_ISSUES.name,
-        _issue_rows(w.con, checked, problems, p.raw, expedition_id, archived, report.batch_id, now),
-        mode="insert_new",
-    )
+    w.write(SURVEY_ISSUES.name, _issue_rows(w.con, checked, problems, p.raw, expedition_id, archived,
+                                            report.batch_id, now), mode="insert_new")
     for a in (archived, p.archived_labels):
         if a is not None:
             w.write("raw_files", a.as_row(f"survey/{p.fmt}"), mode="insert_new")
-    w.write(
-        INGEST_BATCHES.name, _batch_row(report, archived, p.started, p.mapping, p.archived_labels), mode="insert_new"
-    )
+    w.write(INGEST_BATCHES.name, _batch_row(report, archived, p.started, p.mapping, p.archived_labels), mode="insert_new")
     landed = landing.finish().inserted
     if landed != report.rows_landed:  # only a broken writer could do this: never commit it
         raise WarehouseError(f"{report.file_name}: {landed} observation rows written, {report.rows_landed} expected")
@@ -291,26 +255,17 @@ def ingest_survey_file(
     from expedition.surveys.context import context_for
 
     ctx = context_for(lake, expedition_id, settings)
-    return ingest_file(
-        lake,
-        path,
-        ctx,
-        kind=kind,
-        mapping=mapping,
-        labels=labels,
-        strict=strict,
-        raw_dir=settings.raw_dir,
-        progress=progress,
-    )
+    return ingest_file(lake, path, ctx, kind=kind, mapping=mapping, labels=labels, strict=strict,
+                       raw_dir=settings.raw_dir, progress=progress)
 
 
-def _against_lake(con: duckdb.DuckDBPyConnection, v: Validated, expedition_id: str) -> tuple[pa.Table, pa.Array]:
+def _against_lake(con: duckdb.DuckDBPyConnection, v: Validated,
+                  expedition_id: str) -> tuple[pa.Table, pa.Array]:
     """Compare with what already landed (inside the writer lock). Returns all problems, with an error
     for each observation that landed before with other values, and the mask of rows that landed
     before with the same values (skipped, not errors)."""
-    landed = con.execute(
-        sqlfiles.query("survey_landed_keys").sql, {"expedition_id": expedition_id, "kind": v.kind.name}
-    ).to_arrow_table()
+    landed = con.execute(sqlfiles.query("survey_landed_keys").sql,
+                         {"expedition_id": expedition_id, "kind": v.kind.name}).to_arrow_table()
     n = v.num_rows
     if landed.num_rows == 0:
         return v.problems, pa.array(np.zeros(n, dtype=bool))
@@ -327,32 +282,19 @@ def _against_lake(con: duckdb.DuckDBPyConnection, v: Validated, expedition_id: s
         same = pc.and_(same, pc.fill_null(equal, False))
     conflict = pc.and_(found, pc.invert(same))
     where = pc.binary_join_element_wise(
-        "already landed from ",
-        pc.coalesce(pc.take(landed["raw_original_name"], pos), pc.take(landed["raw_sha256"], pos)),
-        " row ",
-        pc.cast(pc.take(landed["raw_row_number"], pos), pa.string()),
-        " with other values",
-        "",
-    )
+        "already landed from ", pc.coalesce(pc.take(landed["raw_original_name"], pos), pc.take(landed["raw_sha256"], pos)),
+        " row ", pc.cast(pc.take(landed["raw_row_number"], pos), pa.string()), " with other values", "")
     kid = v.kind.natural_id[0] if v.kind.natural_id else "observation_id"
-    extra = problems_at(
-        conflict,
-        v.row_numbers,
-        column=kid,
-        values=v.table["observation_id"],
-        expected="a new observation, or the same values as the one already landed",
-        reason=where,
-        check="duplicate",
-    )
+    extra = problems_at(conflict, v.row_numbers, column=kid, values=v.table["observation_id"],
+                        expected="a new observation, or the same values as the one already landed",
+                        reason=where, check="duplicate")
     return concat_problems([v.problems, extra]), same
 
 
 def _landed_rows(con: duckdb.DuckDBPyConnection, v: Validated, expedition_id: str, ids: pa.Array) -> pa.Table:
     """Landed rows of ``ids`` (read in the writer's transaction; table and column names from the spec)."""
     spec = v.kind.table
-    cols = ", ".join(
-        f'ST_AsWKB("{c}") AS "{c}"' if c in spec.geometry_columns else f'"{c}"' for c in v.table.column_names
-    )
+    cols = ", ".join(f'ST_AsWKB("{c}") AS "{c}"' if c in spec.geometry_columns else f'"{c}"' for c in v.table.column_names)
     con.register("survey_repeat_ids", pa.table({"observation_id": ids}))
     try:
         return con.execute(
@@ -371,37 +313,27 @@ def _observation_rows(v: Validated) -> pa.Table:
 
 def _supersede(w: LakeWriter, v: Validated, expedition_id: str, raw_sha: str, now: dt.datetime) -> int:
     """Mark open errors of earlier files about observations this file repeats as superseded by it."""
-    open_errors = w.con.execute(
-        sqlfiles.query("survey_open_error_keys").sql, {"expedition_id": expedition_id, "kind": v.kind.name}
-    ).to_arrow_table()
+    open_errors = w.con.execute(sqlfiles.query("survey_open_error_keys").sql,
+                                {"expedition_id": expedition_id, "kind": v.kind.name}).to_arrow_table()
     if open_errors.num_rows == 0:
         return 0
-    hit = pc.and_(
-        pc.is_in(open_errors["observation_match_key"], value_set=pc.unique(v.match_keys())),
-        pc.not_equal(open_errors["raw_sha256"], raw_sha),
-    )
+    hit = pc.and_(pc.is_in(open_errors["observation_match_key"], value_set=pc.unique(v.match_keys())),
+                  pc.not_equal(open_errors["raw_sha256"], raw_sha))
     ids = open_errors.filter(hit).select(["issue_id"])
     if ids.num_rows == 0:
         return 0
     w.con.register("survey_issue_ids", ids)
     try:
-        old = w.con.execute(
-            sqlfiles.query("survey_issues_selected").sql, {"expedition_id": expedition_id}
-        ).to_arrow_table()
+        old = w.con.execute(sqlfiles.query("survey_issues_selected").sql,
+                            {"expedition_id": expedition_id}).to_arrow_table()
     finally:
         w.con.unregister("survey_issue_ids")
     k = old.num_rows
     old = old.set_column(old.schema.get_field_index("superseded"), "superseded", pa.repeat(pa.scalar(True), k))
-    old = old.set_column(
-        old.schema.get_field_index("superseded_by_raw_sha256"),
-        "superseded_by_raw_sha256",
-        pa.repeat(pa.scalar(raw_sha, pa.string()), k),
-    )
-    old = old.set_column(
-        old.schema.get_field_index("superseded_time_utc"),
-        "superseded_time_utc",
-        pa.repeat(pa.scalar(now, pa.timestamp("us", tz="UTC")), k),
-    )
+    old = old.set_column(old.schema.get_field_index("superseded_by_raw_sha256"), "superseded_by_raw_sha256",
+                         pa.repeat(pa.scalar(raw_sha, pa.string()), k))
+    old = old.set_column(old.schema.get_field_index("superseded_time_utc"), "superseded_time_utc",
+                         pa.repeat(pa.scalar(now, pa.timestamp("us", tz="UTC")), k))
     w.write(SURVEY_ISSUES.name, old, mode="upsert")
     return k
 
@@ -416,16 +348,8 @@ def _raw_json(con: duckdb.DuckDBPyConnection, raw: pa.Table, rows: pa.Array) -> 
         con.unregister("survey_raw_rows")
 
 
-def _issue_rows(
-    con: duckdb.DuckDBPyConnection,
-    v: Validated,
-    problems: pa.Table,
-    raw: pa.Table,
-    expedition_id: str,
-    archived: ArchivedFile,
-    batch_id: str,
-    now: dt.datetime,
-) -> pa.Table:
+def _issue_rows(con: duckdb.DuckDBPyConnection, v: Validated, problems: pa.Table, raw: pa.Table,
+                expedition_id: str, archived: ArchivedFile, batch_id: str, now: dt.datetime) -> pa.Table:
     k = problems.num_rows
     if k == 0:
         return SURVEY_ISSUES.empty()
@@ -433,23 +357,16 @@ def _issue_rows(
     uniq = pc.unique(idx)
     json_rows = pc.take(_raw_json(con, raw, uniq), pc.index_in(idx, value_set=uniq))
     ids = pc.binary_join_element_wise(
-        batch_id,
-        pc.cast(problems["raw_row_number"], pa.string()),
-        pc.fill_null(problems["issue_column"], ""),
-        problems["issue_check"],
-        "|",
-    )
+        batch_id, pc.cast(problems["raw_row_number"], pa.string()), pc.fill_null(problems["issue_column"], ""),
+        problems["issue_check"], "|")
     con.register("survey_issue_keys", pa.table({"s": ids}))
     try:
         hashed = con.execute("SELECT left(sha256(s), 32) AS h FROM survey_issue_keys").to_arrow_table()["h"]
     finally:
         con.unregister("survey_issue_keys")
     const = {
-        "expedition_id": expedition_id,
-        "observation_kind": v.kind.name,
-        "raw_sha256": archived.sha256,
-        "raw_file_name": archived.original_name,
-        "ingest_batch_id": batch_id,
+        "expedition_id": expedition_id, "observation_kind": v.kind.name, "raw_sha256": archived.sha256,
+        "raw_file_name": archived.original_name, "ingest_batch_id": batch_id,
     }
     cols = {
         "issue_id": hashed,
@@ -471,33 +388,18 @@ def _issue_rows(
     return pa.table({c: cols[c] for c in SURVEY_ISSUES.columns})
 
 
-def _batch_row(
-    r: IngestReport, a: ArchivedFile, started: dt.datetime, m: Mapping | None, labels: ArchivedFile | None
-) -> pa.Table:
-    note = json.dumps(
-        {
-            "expedition_id": r.expedition_id,
-            "kind": r.kind,
-            "mapping": str(m.path) if m else None,
-            "mapping_sha256": m.sha256 if m else None,
-            "labels_sha256": labels.sha256 if labels else None,
-            "unchanged": r.rows_unchanged,
-            "quarantined": r.rows_quarantined,
-            "errors": r.errors,
-            "warnings": r.warnings,
-            "superseded": r.superseded,
-        }
-    )
+def _batch_row(r: IngestReport, a: ArchivedFile, started: dt.datetime, m: Mapping | None,
+               labels: ArchivedFile | None) -> pa.Table:
+    note = json.dumps({
+        "expedition_id": r.expedition_id, "kind": r.kind, "mapping": str(m.path) if m else None,
+        "mapping_sha256": m.sha256 if m else None, "labels_sha256": labels.sha256 if labels else None,
+        "unchanged": r.rows_unchanged, "quarantined": r.rows_quarantined, "errors": r.errors,
+        "warnings": r.warnings, "superseded": r.superseded,
+    })
     row = {
-        "batch_id": r.batch_id,
-        "batch_kind": "survey_file",
-        "source_name": a.original_name,
-        "source_uri": str(a.path),
-        "raw_sha256": a.sha256,
-        "started_utc": started,
-        "finished_utc": dt.datetime.now(dt.UTC),
-        "rows_read": r.rows_read,
-        "rows_written": r.rows_landed,
-        "note": note,
+        "batch_id": r.batch_id, "batch_kind": "survey_file", "source_name": a.original_name,
+        "source_uri": str(a.path), "raw_sha256": a.sha256, "started_utc": started,
+        "finished_utc": dt.datetime.now(dt.UTC), "rows_read": r.rows_read, "rows_written": r.rows_landed, "note": note,
     }
     return pa.Table.from_pylist([row], schema=INGEST_BATCHES.schema)
+

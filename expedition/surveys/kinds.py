@@ -199,11 +199,8 @@ INTENSITY_SCALE = _vocab(
     ("gbt17742", "China GB/T 17742-2020", ("gb/t 17742", "gb_t17742", "gbt 17742", "csis", "china")),
 )
 INTENSITY_DEGREE = _vocab(
-    "intensity_degree",
-    *(
-        ((str(i), r))
-        for i, r in enumerate(("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII"), start=1)
-    ),
+    "intensity_degree", *(((str(i), r)) for i, r in enumerate(
+        ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII"), start=1))
 )
 INTENSITY_METHOD = _vocab(
     "intensity_method",
@@ -222,21 +219,14 @@ FAILURE_TYPE = _vocab(
 )
 ELEMENT_TYPE = _vocab(
     "element_type",
-    ("bridge", "Bridge"),
-    ("road", "Road"),
-    ("water", "Water supply", ("water supply",)),
-    ("power", "Electric power", ("electricity", "electric power")),
-    ("telecom", "Telecommunication", ("telecommunication",)),
-    ("gas", "Gas"),
-    ("rail", "Railway", ("railway",)),
+    ("bridge", "Bridge"), ("road", "Road"), ("water", "Water supply", ("water supply",)),
+    ("power", "Electric power", ("electricity", "electric power")), ("telecom", "Telecommunication", ("telecommunication",)),
+    ("gas", "Gas"), ("rail", "Railway", ("railway",)),
 )
 DAMAGE_STATE = _vocab(  # HAZUS damage states
     "damage_state",
-    ("none", "None"),
-    ("slight", "Slight", ("minor",)),
-    ("moderate", "Moderate"),
-    ("extensive", "Extensive", ("major", "severe")),
-    ("complete", "Complete", ("collapse", "destroyed")),
+    ("none", "None"), ("slight", "Slight", ("minor",)), ("moderate", "Moderate"),
+    ("extensive", "Extensive", ("major", "severe")), ("complete", "Complete", ("collapse", "destroyed")),
 )
 FUNCTIONALITY = _vocab(
     "functionality",
@@ -248,118 +238,52 @@ FUNCTIONALITY = _vocab(
 _COMMON_HEAD = (
     FieldSpec("submission_uuid", "text", "Submission uuid", "instanceid", ("uuid", "key", "submission_uuid")),
     FieldSpec("surveyor_name", "text", "Surveyor", "surveyor", ("enumerator", "surveyor_name", "username")),
-    FieldSpec(
-        "surveyed_time_utc",
-        "datetime",
-        "Survey time",
-        "surveyed_time",
-        ("survey_time", "survey_date", "date", "start"),
-        in_window=True,
-    ),
-    FieldSpec(
-        "site_latitude_deg",
-        "number",
-        "Latitude",
-        "latitude",
-        ("location_latitude", "lat", "gps_latitude", "site_latitude"),
-        minimum=-90,
-        maximum=90,
-    ),
-    FieldSpec(
-        "site_longitude_deg",
-        "number",
-        "Longitude",
-        "longitude",
-        ("location_longitude", "lon", "lng", "long", "gps_longitude", "site_longitude"),
-        minimum=-180,
-        maximum=180,
-    ),
+    FieldSpec("surveyed_time_utc", "datetime", "Survey time", "surveyed_time",
+              ("survey_time", "survey_date", "date", "start"), in_window=True),
+    FieldSpec("site_latitude_deg", "number", "Latitude", "latitude",
+              ("location_latitude", "lat", "gps_latitude", "site_latitude"), minimum=-90, maximum=90),
+    FieldSpec("site_longitude_deg", "number", "Longitude", "longitude",
+              ("location_longitude", "lon", "lng", "long", "gps_longitude", "site_longitude"), minimum=-180, maximum=180),
     FieldSpec("site_location", "geopoint", "Location (GPS)", "location", ("gps", "geopoint", "site_location")),
 )
-_COMMON_TAIL = (FieldSpec("observation_notes", "text", "Notes", "notes", ("comments", "remarks", "observation_notes")),)
+_COMMON_TAIL = (
+    FieldSpec("observation_notes", "text", "Notes", "notes", ("comments", "remarks", "observation_notes")),
+)
 COMMON_FIELDS = _COMMON_HEAD + _COMMON_TAIL
 
 
-def _num(
-    name: str,
-    label: str,
-    form: str,
-    aliases: tuple[str, ...] = (),
-    lo: float | None = 0.0,
-    hi: float | None = None,
-    integer: bool = False,
-    required: bool = False,
-) -> FieldSpec:
+def _num(name: str, label: str, form: str, aliases: tuple[str, ...] = (), lo: float | None = 0.0,
+         hi: float | None = None, integer: bool = False, required: bool = False) -> FieldSpec:
     return FieldSpec(name, "integer" if integer else "number", label, form, aliases, required, lo, hi)
 
 
-def _choice(
-    name: str, label: str, form: str, vocab: Vocabulary, aliases: tuple[str, ...] = (), required: bool = False
-) -> FieldSpec:
+def _choice(name: str, label: str, form: str, vocab: Vocabulary, aliases: tuple[str, ...] = (),
+            required: bool = False) -> FieldSpec:
     return FieldSpec(name, "choice", label, form, aliases, required, vocabulary=vocab)
 
 
 BUILDINGS = KindSpec(
-    "buildings",
-    "Building damage survey",
-    tables.SURVEY_BUILDINGS,
-    "survey_buildings",
+    "buildings", "Building damage survey", tables.SURVEY_BUILDINGS, "survey_buildings",
     (
         *_COMMON_HEAD,
         FieldSpec("building_id", "text", "Building id", "building_id", ("bldg_id", "building_code"), required=True),
         FieldSpec("site_admin_code", "text", "Administrative area code", "admin_code", ("ward_code",)),
-        FieldSpec(
-            "damage_ems98_grade",
-            "integer",
-            "Damage grade (EMS-98)",
-            "damage_grade",
-            ("ems98_grade", "ems_98_grade", "damage_ems98"),
-            minimum=0,
-            maximum=5,
-            vocabulary=EMS98_GRADE,
-            hint="EMS-98: 0 none ... 5 destruction",
-        ),
+        FieldSpec("damage_ems98_grade", "integer", "Damage grade (EMS-98)", "damage_grade",
+                  ("ems98_grade", "ems_98_grade", "damage_ems98"), minimum=0, maximum=5, vocabulary=EMS98_GRADE,
+                  hint="EMS-98: 0 none ... 5 destruction"),
         FieldSpec("damage_local_grade", "text", "Damage grade (local scale)", "local_grade", ("local_damage_grade",)),
-        FieldSpec(
-            "damage_local_scale", "text", "Name of the local damage scale", "local_scale", ("local_grade_scale",)
-        ),
-        _choice(
-            "action_recommended",
-            "Recommended action",
-            "action",
-            ACTION,
-            ("recommended_action", "technical_solution_proposed", "technical_solution"),
-        ),
+        FieldSpec("damage_local_scale", "text", "Name of the local damage scale", "local_scale", ("local_grade_scale",)),
+        _choice("action_recommended", "Recommended action", "action", ACTION,
+                ("recommended_action", "technical_solution_proposed", "technical_solution")),
         FieldSpec("typology_gem_taxonomy", "text", "GEM taxonomy string", "gem_taxonomy", ("taxonomy",)),
         _choice("typology_material", "Material (GEM)", "material", MATERIAL, ("main_material", "structural_material")),
         _choice("typology_llrs", "Lateral load-resisting system (GEM)", "llrs", LLRS, ("lateral_system",)),
-        _num(
-            "typology_storeys_count",
-            "Storeys above ground",
-            "storeys",
-            ("stories", "floors", "count_floors", "count_floors_pre_eq", "storey_count"),
-            1,
-            200,
-            integer=True,
-        ),
-        _num(
-            "typology_construction_year",
-            "Construction year",
-            "construction_year",
-            ("year_built", "year_of_construction"),
-            1000,
-            2100,
-            integer=True,
-        ),
-        _num(
-            "typology_age_years",
-            "Age (years)",
-            "age",
-            ("age_years", "building_age", "age_building"),
-            0,
-            2000,
-            integer=True,
-        ),
+        _num("typology_storeys_count", "Storeys above ground", "storeys",
+             ("stories", "floors", "count_floors", "count_floors_pre_eq", "storey_count"), 1, 200, integer=True),
+        _num("typology_construction_year", "Construction year", "construction_year",
+             ("year_built", "year_of_construction"), 1000, 2100, integer=True),
+        _num("typology_age_years", "Age (years)", "age", ("age_years", "building_age", "age_building"), 0, 2000,
+             integer=True),
         _choice("typology_occupancy", "Occupancy (GEM)", "occupancy", OCCUPANCY, ("building_use", "main_use")),
         _num("typology_plinth_area_m2", "Plinth area (m2)", "plinth_area_m2", ("plinth_area", "footprint_m2"), 0, 1e6),
         _num("typology_height_m", "Height (m)", "height_m", ("building_height_m",), 0, 1000),
@@ -371,38 +295,17 @@ BUILDINGS = KindSpec(
 )
 
 INTENSITY = KindSpec(
-    "intensity",
-    "Macroseismic intensity survey",
-    tables.SURVEY_INTENSITY,
-    "survey_intensity",
+    "intensity", "Macroseismic intensity survey", tables.SURVEY_INTENSITY, "survey_intensity",
     (
         *_COMMON_HEAD,
         FieldSpec("site_id", "text", "Site id", "site_id", ("site_code", "locality_id")),
         FieldSpec("site_name", "text", "Site name", "site_name", ("locality", "place", "village", "town")),
-        _choice(
-            "intensity_scale_name", "Intensity scale", "scale", INTENSITY_SCALE, ("intensity_scale",), required=True
-        ),
-        FieldSpec(
-            "intensity_value",
-            "intensity",
-            "Intensity",
-            "intensity",
-            ("intensity_value", "intensity_degree"),
-            required=True,
-            minimum=1,
-            maximum=12,
-            vocabulary=INTENSITY_DEGREE,
-        ),
+        _choice("intensity_scale_name", "Intensity scale", "scale", INTENSITY_SCALE, ("intensity_scale",), required=True),
+        FieldSpec("intensity_value", "intensity", "Intensity", "intensity", ("intensity_value", "intensity_degree"),
+                  required=True, minimum=1, maximum=12, vocabulary=INTENSITY_DEGREE),
         _choice("intensity_method", "Method", "method", INTENSITY_METHOD, ("intensity_method",)),
-        _num(
-            "intensity_responses_count",
-            "Number of responses",
-            "responses",
-            ("response_count", "n_responses", "number_of_responses", "questionnaires"),
-            0,
-            1e7,
-            integer=True,
-        ),
+        _num("intensity_responses_count", "Number of responses", "responses",
+             ("response_count", "n_responses", "number_of_responses", "questionnaires"), 0, 1e7, integer=True),
         *_COMMON_TAIL,
     ),
     natural_id=("site_id", "intensity_scale_name"),
@@ -410,25 +313,14 @@ INTENSITY = KindSpec(
 )
 
 GROUND_FAILURE = KindSpec(
-    "ground_failure",
-    "Ground failure survey",
-    tables.SURVEY_GROUND_FAILURE,
-    "survey_ground_failure",
+    "ground_failure", "Ground failure survey", tables.SURVEY_GROUND_FAILURE, "survey_ground_failure",
     (
         *_COMMON_HEAD,
         FieldSpec("site_trace", "geotrace", "Trace (line)", "trace", ("geotrace", "line", "rupture_trace")),
         FieldSpec("failure_id", "text", "Feature id", "failure_id", ("feature_id", "gf_id")),
-        _choice(
-            "failure_type",
-            "Ground failure type",
-            "failure_type",
-            FAILURE_TYPE,
-            ("ground_failure_type", "type"),
-            required=True,
-        ),
-        _num(
-            "failure_offset_m", "Horizontal offset (m)", "offset_m", ("offset", "horizontal_offset_m", "slip_m"), None
-        ),
+        _choice("failure_type", "Ground failure type", "failure_type", FAILURE_TYPE, ("ground_failure_type", "type"),
+                required=True),
+        _num("failure_offset_m", "Horizontal offset (m)", "offset_m", ("offset", "horizontal_offset_m", "slip_m"), None),
         _num("failure_vertical_offset_m", "Vertical offset (m)", "vertical_offset_m", ("throw_m",), None),
         _num("failure_length_m", "Length (m)", "length_m", ("length",), 0, 2e6),
         _num("failure_width_m", "Width (m)", "width_m", ("width",), 0, 1e6),
@@ -443,30 +335,16 @@ GROUND_FAILURE = KindSpec(
 )
 
 LIFELINES = KindSpec(
-    "lifelines",
-    "Lifeline damage survey",
-    tables.SURVEY_LIFELINES,
-    "survey_lifelines",
+    "lifelines", "Lifeline damage survey", tables.SURVEY_LIFELINES, "survey_lifelines",
     (
         *_COMMON_HEAD,
         FieldSpec("element_id", "text", "Element id", "element_id", ("asset_id",)),
         FieldSpec("element_name", "text", "Element name", "element_name", ("asset_name",)),
-        _choice(
-            "element_type",
-            "Element type",
-            "element_type",
-            ELEMENT_TYPE,
-            ("lifeline_type", "asset_type", "type"),
-            required=True,
-        ),
+        _choice("element_type", "Element type", "element_type", ELEMENT_TYPE, ("lifeline_type", "asset_type", "type"),
+                required=True),
         _choice("damage_state", "Damage state (HAZUS)", "damage_state", DAMAGE_STATE, ("damage",)),
-        _choice(
-            "service_functionality",
-            "Functionality",
-            "functionality",
-            FUNCTIONALITY,
-            ("service_functionality", "service"),
-        ),
+        _choice("service_functionality", "Functionality", "functionality", FUNCTIONALITY,
+                ("service_functionality", "service")),
         *_COMMON_TAIL,
     ),
     natural_id=("element_id",),
@@ -474,10 +352,7 @@ LIFELINES = KindSpec(
 )
 
 STATIONS = KindSpec(
-    "stations",
-    "Temporary station deployment",
-    tables.SURVEY_STATIONS,
-    "survey_stations",
+    "stations", "Temporary station deployment", tables.SURVEY_STATIONS, "survey_stations",
     (
         *_COMMON_HEAD,
         FieldSpec("station_network_code", "text", "Network code", "network", ("network_code", "net"), required=True),
@@ -485,22 +360,10 @@ STATIONS = KindSpec(
         FieldSpec("station_location_code", "text", "Location code", "location_code", ("loc", "channel_location")),
         _num("site_elevation_m", "Elevation (m)", "elevation_m", ("elevation", "altitude_m"), -12000, 9000),
         FieldSpec("sensor_description", "text", "Sensor", "sensor", ("sensor_model", "instrument")),
-        FieldSpec(
-            "deployment_start_time_utc",
-            "datetime",
-            "Deployment start",
-            "start_time",
-            ("deployment_start", "installed", "start_time_utc"),
-            required=True,
-            in_window=True,
-        ),
-        FieldSpec(
-            "deployment_end_time_utc",
-            "datetime",
-            "Deployment end",
-            "end_time",
-            ("deployment_end", "removed", "end_time_utc"),
-        ),
+        FieldSpec("deployment_start_time_utc", "datetime", "Deployment start", "start_time",
+                  ("deployment_start", "installed", "start_time_utc"), required=True, in_window=True),
+        FieldSpec("deployment_end_time_utc", "datetime", "Deployment end", "end_time",
+                  ("deployment_end", "removed", "end_time_utc")),
         *_COMMON_TAIL,
     ),
     natural_id=("station_network_code", "station_code", "station_location_code", "deployment_start_time_utc"),

@@ -47,78 +47,25 @@ from expedition.surveys.errors import MappingError, SurveyInputError
 from expedition.surveys.kinds import KINDS, KindSpec, kind_spec, normalise_array, normalise_key, spelling_index
 from expedition.surveys.readers import RawTable
 
-__all__ = [
-    "UNITS",
-    "CanonicalInput",
-    "Mapping",
-    "detect_kind",
-    "load_mapping",
-    "resolve_headers",
-    "shipped_mapping",
-    "to_canonical",
-]
+__all__ = ["UNITS", "CanonicalInput", "Mapping", "detect_kind", "load_mapping", "resolve_headers",
+           "shipped_mapping", "to_canonical"]
 
 #: Factor from a source unit to the SI unit of the field (m, m2, m3).
 UNITS: dict[str, float] = {
-    "m": 1.0,
-    "cm": 0.01,
-    "mm": 0.001,
-    "km": 1000.0,
-    "ft": 0.3048,
-    "in": 0.0254,
-    "mi": 1609.344,
-    "m2": 1.0,
-    "sq_ft": 0.09290304,
-    "ft2": 0.09290304,
-    "km2": 1e6,
-    "ha": 1e4,
-    "acre": 4046.8564224,
-    "m3": 1.0,
-    "ft3": 0.028316846592,
-    "cu_ft": 0.028316846592,
+    "m": 1.0, "cm": 0.01, "mm": 0.001, "km": 1000.0, "ft": 0.3048, "in": 0.0254, "mi": 1609.344,
+    "m2": 1.0, "sq_ft": 0.09290304, "ft2": 0.09290304, "km2": 1e6, "ha": 1e4, "acre": 4046.8564224,
+    "m3": 1.0, "ft3": 0.028316846592, "cu_ft": 0.028316846592,
 }
 
 #: ODK Central / KoboToolbox / Briefcase metadata headers (lower case) that are never observations.
-ODK_METADATA = frozenset(
-    {
-        "_id",
-        "_index",
-        "_submission_time",
-        "_validation_status",
-        "_notes",
-        "_status",
-        "_submitted_by",
-        "__version__",
-        "_version_",
-        "_tags",
-        "_attachments",
-        "_geolocation",
-        "_xform_id_string",
-        "_parent_index",
-        "_parent_table_name",
-        "_submission__id",
-        "_submission__uuid",
-        "_submission__submission_time",
-        "formhub/uuid",
-        "meta/deprecatedid",
-        "meta/rootuuid",
-        "submissiondate",
-        "submitterid",
-        "submittername",
-        "attachmentspresent",
-        "attachmentsexpected",
-        "status",
-        "reviewstate",
-        "deviceid",
-        "edits",
-        "formversion",
-        "end",
-        "today",
-        "simserial",
-        "subscriberid",
-        "phonenumber",
-    }
-)
+ODK_METADATA = frozenset({
+    "_id", "_index", "_submission_time", "_validation_status", "_notes", "_status", "_submitted_by",
+    "__version__", "_version_", "_tags", "_attachments", "_geolocation", "_xform_id_string", "_parent_index",
+    "_parent_table_name", "_submission__id", "_submission__uuid", "_submission__submission_time",
+    "formhub/uuid", "meta/deprecatedid", "meta/rootuuid", "submissiondate", "submitterid", "submittername",
+    "attachmentspresent", "attachmentsexpected", "status", "reviewstate", "deviceid", "edits", "formversion",
+    "end", "today", "simserial", "subscriberid", "phonenumber",
+})
 _TRUE = ["1", "yes", "y", "true", "t", "x"]
 _TZ = re.compile(r"^(UTC|Z|[+-]\d{2}:\d{2})$")
 
@@ -209,19 +156,14 @@ def load_mapping(path: Path | str) -> Mapping:
         encoding=head.get("encoding"),
         join_on=_section(doc, "join", p).get("on"),
         columns={k: str(v) for k, v in _section(doc, "columns", p).items()},
-        values={
-            k: {str(a): str(b) for a, b in _section(_section(doc, "values", p), k, p).items()}
-            for k in _section(doc, "values", p)
-        },
+        values={k: {str(a): str(b) for a, b in _section(_section(doc, "values", p), k, p).items()}
+                for k in _section(doc, "values", p)},
         units={k: str(v) for k, v in _section(doc, "units", p).items()},
         constants={k: str(v) for k, v in _section(doc, "constants", p).items()},
-        flags={
-            k: [(str(a), str(b)) for a, b in _section(_section(doc, "flags", p), k, p).items()]
-            for k in _section(doc, "flags", p)
-        },
-        concat={
-            k: (list(v.get("columns", [])), str(v.get("separator", "/"))) for k, v in _section(doc, "concat", p).items()
-        },
+        flags={k: [(str(a), str(b)) for a, b in _section(_section(doc, "flags", p), k, p).items()]
+               for k in _section(doc, "flags", p)},
+        concat={k: (list(v.get("columns", [])), str(v.get("separator", "/")))
+                for k, v in _section(doc, "concat", p).items()},
     )
     _check_targets(m)
     return m
@@ -243,17 +185,11 @@ def _check_targets(m: Mapping) -> None:
         raise MappingError(f"{m.path}: [mapping] kind: {exc.args[0]}") from None
     names = [f.name for f in kind.fields]
     seen: dict[str, str] = {}
-    for section, targets in (
-        ("columns", m.columns),
-        ("constants", m.constants),
-        ("flags", m.flags),
-        ("concat", m.concat),
-    ):
+    for section, targets in (("columns", m.columns), ("constants", m.constants), ("flags", m.flags),
+                             ("concat", m.concat)):
         for target in targets:
             if target not in names:
-                raise MappingError(
-                    f"{m.path}: [{section}] {target!r} is not a field of {kind.name}; fields: {', '.join(names)}"
-                )
+                raise MappingError(f"{m.path}: [{section}] {target!r} is not a field of {kind.name}; fields: {', '.join(names)}")
             if target in seen:
                 raise MappingError(f"{m.path}: field {target!r} is given by both [{seen[target]}] and [{section}]")
             seen[target] = section
@@ -338,16 +274,13 @@ def _join(raw: RawTable, labels: RawTable, on: str, mapping: Path) -> pa.Table:
     return joined.sort_by("__row_index").drop(["__row_index"])
 
 
-def to_canonical(
-    raw: RawTable, kind: KindSpec | None = None, mapping: Mapping | None = None, labels: RawTable | None = None
-) -> CanonicalInput:
+def to_canonical(raw: RawTable, kind: KindSpec | None = None, mapping: Mapping | None = None,
+                 labels: RawTable | None = None) -> CanonicalInput:
     """Turn a read file (and its labels file) into the kind's text columns."""
     table = raw.table
     if mapping is not None and mapping.join_on:
         if labels is None:
-            raise MappingError(
-                f"{mapping.path}: this mapping joins a labels file on {mapping.join_on!r}: pass --labels FILE"
-            )
+            raise MappingError(f"{mapping.path}: this mapping joins a labels file on {mapping.join_on!r}: pass --labels FILE")
         table = _join(raw, labels, mapping.join_on, mapping.path)
     elif labels is not None:
         raise MappingError("--labels needs a mapping with a [join] section (which column joins the two files)")
@@ -365,9 +298,8 @@ def to_canonical(
             else:
                 cols[name] = join_present([table[h] for h in headers], ";")
         sources = {name: " + ".join(h) for name, h in matched.items()}
-        return CanonicalInput(
-            kind, _table(cols, table.num_rows), raw.row_numbers, table, sources, raw.geometry, {}, ignored
-        )
+        return CanonicalInput(kind, _table(cols, table.num_rows), raw.row_numbers, table, sources,
+                              raw.geometry, {}, ignored)
     return _apply_mapping(raw, table, kind, mapping)
 
 
@@ -429,15 +361,11 @@ def _apply_mapping(raw: RawTable, table: pa.Table, kind: KindSpec, m: Mapping) -
         vals = pa.array(list(table_map.values()), pa.string())
         mapped = pc.take(vals, pc.index_in(normalise_array(cols[target]), value_set=keys))
         cols[target] = pc.coalesce(mapped, cols[target])
-    used = (
-        {s for s in m.columns.values()}
-        | {s for p in m.flags.values() for s, _ in p}
-        | {c for cs, _ in m.concat.values() for c in cs}
-    )
+    used = {s for s in m.columns.values()} | {s for p in m.flags.values() for s, _ in p} | {
+        c for cs, _ in m.concat.values() for c in cs}
     if m.join_on:
         used.add(m.join_on)
     ignored = [c for c in names if c not in used]
     factors = {t: UNITS[u] for t, u in m.units.items()}
-    return CanonicalInput(
-        kind, _table(cols, n), raw.row_numbers, table, sources, raw.geometry, factors, ignored, m.timezone
-    )
+    return CanonicalInput(kind, _table(cols, n), raw.row_numbers, table, sources, raw.geometry, factors, ignored,
+                          m.timezone)

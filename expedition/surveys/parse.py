@@ -17,17 +17,7 @@ import pyarrow.compute as pc
 
 from expedition.surveys.kinds import INTENSITY_DEGREE, Vocabulary, normalise_array
 
-__all__ = [
-    "private_duckdb",
-    "blank_to_null",
-    "codes_of",
-    "intensity_values",
-    "numbers",
-    "sha256_of_rows",
-    "text_key",
-    "times",
-    "tz_minutes",
-]
+__all__ = ["private_duckdb", "blank_to_null", "codes_of", "intensity_values", "numbers", "sha256_of_rows", "text_key", "times", "tz_minutes"]
 
 UTC_US = pa.timestamp("us", tz="UTC")
 _HAS_OFFSET = r"(Z|z|[+-]\d{2}:?\d{2})$"
@@ -159,9 +149,7 @@ def sha256_of_rows(table: pa.Table) -> pa.Array:
     if table.num_rows == 0:
         return pa.array([], pa.string())
     parts = ", ".join(
-        f'coalesce(hex("{f.name}"), chr(0))'
-        if pa.types.is_binary(f.type)
-        else f'coalesce(CAST("{f.name}" AS VARCHAR), chr(0))'
+        f'coalesce(hex("{f.name}"), chr(0))' if pa.types.is_binary(f.type) else f'coalesce(CAST("{f.name}" AS VARCHAR), chr(0))'
         for f in table.schema
     )
     con = private_duckdb()

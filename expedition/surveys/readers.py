@@ -35,15 +35,8 @@ from expedition.surveys.problems import empty_problems, problems_at
 
 __all__ = ["FORMATS", "RawTable", "file_format", "read_survey_file"]
 
-FORMATS = {
-    ".csv": "csv",
-    ".txt": "csv",
-    ".tsv": "csv",
-    ".xlsx": "xlsx",
-    ".xlsm": "xlsx",
-    ".geojson": "geojson",
-    ".json": "geojson",
-}
+FORMATS = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx",
+           ".geojson": "geojson", ".json": "geojson"}
 
 
 @dataclass
@@ -72,9 +65,8 @@ def file_format(path: Path) -> str:
     return fmt
 
 
-def read_survey_file(
-    path: Path, sheet: str | None = None, encoding: str | None = None, name: str | None = None
-) -> RawTable:
+def read_survey_file(path: Path, sheet: str | None = None, encoding: str | None = None,
+                     name: str | None = None) -> RawTable:
     """Read ``path`` (CSV, XLSX or GeoJSON, by extension) as text columns.
 
     ``name`` is how errors call the file (the user's file name when ``path`` is its archived copy)."""
@@ -120,13 +112,13 @@ def _read_csv(path: Path, encoding: str | None) -> RawTable:
     if enc.replace("-", "").replace("_", "") in ("utf8", "utf8sig"):
         enc = "utf8"
         if head.startswith(codecs.BOM_UTF8):
-            head = head[len(codecs.BOM_UTF8) :]
+            head = head[len(codecs.BOM_UTF8):]
     try:
         first_line = head.decode("utf-8" if enc == "utf8" else enc, errors="strict").splitlines()[0]
     except UnicodeDecodeError as exc:
         raise SurveyInputError(
             f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); give the file's encoding in a mapping "
-            '([mapping] encoding = "latin-1") or save it as UTF-8'
+            "([mapping] encoding = \"latin-1\") or save it as UTF-8"
         ) from exc
     except IndexError:
         raise SurveyInputError(f"{path}: empty file (expected a header row)") from None
@@ -148,9 +140,7 @@ def _read_csv(path: Path, encoding: str | None) -> RawTable:
         unclosed = _unclosed_quote(path, delimiter) if enc == "utf8" else None
         if unclosed:
             raise SurveyInputError(f"{path}: not a readable CSV file: {unclosed}") from exc
-        raise SurveyInputError(
-            f"{path}: not a readable CSV file: {_where(path, enc, delimiter, len(headers), exc)}"
-        ) from exc
+        raise SurveyInputError(f"{path}: not a readable CSV file: {_where(path, enc, delimiter, len(headers), exc)}") from exc
     # pyarrow (newlines_in_values) reads everything after an unclosed quote as one value, silently
     if enc == "utf8" and _may_hide_unclosed_quote(path, table):
         unclosed = _unclosed_quote(path, delimiter)
@@ -195,10 +185,8 @@ def _unclosed_quote(path: Path, delimiter: str) -> str | None:
                 next_start = reader.line_num + 1
         except csv.Error as exc:
             if "unexpected end of data" in str(exc):
-                return (
-                    f"row {next_start} opens a quoted value that is never closed "
-                    "(the rest of the file would become one value)"
-                )
+                return (f"row {next_start} opens a quoted value that is never closed "
+                        "(the rest of the file would become one value)")
     return None
 
 
@@ -235,16 +223,8 @@ def _read_xlsx(path: Path, sheet: str | None) -> RawTable:
 
     try:
         wb = load_workbook(path, read_only=True, data_only=False)  # data_only=False: formulas stay formulas
-    except (
-        InvalidFileException,
-        zipfile.BadZipFile,
-        zlib.error,
-        EOFError,
-        KeyError,
-        OSError,
-        ValueError,
-        SyntaxError,
-    ) as exc:
+    except (InvalidFileException, zipfile.BadZipFile, zlib.error, EOFError, KeyError, OSError, ValueError,
+            SyntaxError) as exc:
         # zlib.error/EOFError: a damaged deflate stream inside the zip. ValueError: openpyxl's "could not read worksheets", and defusedxml refusing a DOCTYPE/entities
         raise SurveyInputError(f"{path}: not a readable XLSX workbook: {' '.join(str(exc).split())}") from exc
     try:
@@ -361,12 +341,8 @@ def _read_geojson(path: Path) -> RawTable:
     row_numbers = _row_numbers(len(features), 1)
     bad = pc.and_(pc.is_valid(geo_json), pc.is_null(wkb))
     problems = problems_at(
-        bad,
-        row_numbers,
-        column="geometry",
-        values=geo_json,
-        expected="a GeoJSON Point or LineString (lon, lat)",
-        reason="geometry cannot be read",
-        check="geometry",
+        bad, row_numbers, column="geometry", values=geo_json, expected="a GeoJSON Point or LineString (lon, lat)",
+        reason="geometry cannot be read", check="geometry",
     )
     return RawTable(path, "geojson", table, row_numbers, geometry=wkb, problems=problems)
+

@@ -21,28 +21,12 @@ __all__ = ["TEMPLATE_VERSION", "template_rows", "write_template"]
 
 TEMPLATE_VERSION = "2025120101"  # bump when a template changes (ODK requires a new version string)
 SURVEY_COLUMNS = ["type", "name", "label", "hint", "required", "constraint", "constraint_message", "parameters"]
-_SKIP_IN_FORM = {
-    "submission_uuid",
-    "surveyor_name",
-    "surveyed_time_utc",
-    "site_latitude_deg",
-    "site_longitude_deg",
-    "site_location",
-    "site_trace",
-    "observation_notes",
-}
+_SKIP_IN_FORM = {"submission_uuid", "surveyor_name", "surveyed_time_utc", "site_latitude_deg",
+                 "site_longitude_deg", "site_location", "site_trace", "observation_notes"}
 
 
-def _row(
-    qtype: str,
-    name: str = "",
-    label: str = "",
-    hint: str = "",
-    required: str = "",
-    constraint: str = "",
-    message: str = "",
-    parameters: str = "",
-) -> list[str]:
+def _row(qtype: str, name: str = "", label: str = "", hint: str = "", required: str = "", constraint: str = "",
+         message: str = "", parameters: str = "") -> list[str]:
     return [qtype, name, label, hint, required, constraint, message, parameters]
 
 
@@ -75,14 +59,8 @@ def template_rows(kind: KindSpec) -> tuple[list[list[str]], list[list[str]], lis
         _row("geopoint", "location", "Location (GPS)", "Stand at the site; wait for accuracy below 10 m"),
     ]
     if kind.lines_allowed:
-        survey.append(
-            _row(
-                "geotrace",
-                "trace",
-                "Trace (for ruptures, cracks, slide outlines)",
-                "Walk or draw the line; leave empty for a point feature",
-            )
-        )
+        survey.append(_row("geotrace", "trace", "Trace (for ruptures, cracks, slide outlines)",
+                           "Walk or draw the line; leave empty for a point feature"))
     survey += [_row("end_group"), _row("begin_group", kind.group, kind.title)]
     vocabularies: dict[str, Vocabulary] = {}
     for f in kind.fields:
@@ -95,10 +73,8 @@ def template_rows(kind: KindSpec) -> tuple[list[list[str]], list[list[str]], lis
     choices = [["list_name", "name", "label"]]
     for vocab in vocabularies.values():
         choices += [[vocab.name, c.code, c.label] for c in vocab.choices]
-    settings = [
-        ["form_title", "form_id", "version"],
-        [f"Quake Expedition: {kind.title}", f"qe_{kind.name}", TEMPLATE_VERSION],
-    ]
+    settings = [["form_title", "form_id", "version"],
+                [f"Quake Expedition: {kind.title}", f"qe_{kind.name}", TEMPLATE_VERSION]]
     return survey, choices, settings
 
 

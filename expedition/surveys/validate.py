@@ -33,24 +33,10 @@ _DATE_ONLY = r"^\s*\d{4}-\d{2}-\d{2}\s*$"
 _PARALLEL_ROWS = 50_000  # below this, threads cost more than they save
 _WORKERS = 2
 #: Fields read by cross-field checks (site, deployment window): typed even when the file lacks them.
-_USED_ACROSS_FIELDS = frozenset(
-    {
-        "site_latitude_deg",
-        "site_longitude_deg",
-        "site_location",
-        "site_trace",
-        "deployment_start_time_utc",
-        "deployment_end_time_utc",
-    }
-)
-_BOOKKEEPING = {
-    "expedition_id",
-    "observation_id",
-    "raw_sha256",
-    "raw_row_number",
-    "ingest_batch_id",
-    "ingested_time_utc",
-}
+_USED_ACROSS_FIELDS = frozenset({"site_latitude_deg", "site_longitude_deg", "site_location", "site_trace",
+                                 "deployment_start_time_utc", "deployment_end_time_utc"})
+_BOOKKEEPING = {"expedition_id", "observation_id", "raw_sha256", "raw_row_number", "ingest_batch_id",
+                "ingested_time_utc"}
 Column: TypeAlias = pa.Array | pa.ChunkedArray
 
 
@@ -86,103 +72,42 @@ def error_mask(problems: pa.Table, n: int) -> pa.Array:
     return pa.array(mask)
 
 
-def _check_field(
-    f: FieldSpec,
-    raw: pa.Array,
-    canon: CanonicalInput,
-    ctx: SurveyContext,
-    rows: pa.Array,
-    col: str,
-    parts: list[pa.Table],
-) -> Column:
+def _check_field(f: FieldSpec, raw: pa.Array, canon: CanonicalInput, ctx: SurveyContext, rows: pa.Array,
+                 col: str, parts: list[pa.Table]) -> Column:
     """Type one field and append its problems to ``parts``; returns the typed column."""
     present = pc.is_valid(raw)
     if f.required:
-        parts.append(
-            problems_at(
-                pc.invert(present),
-                rows,
-                column=col,
-                values=None,
-                expected=f.expected(),
-                reason=f"{f.name} is required",
-                check="required",
-            )
-        )
+        parts.append(problems_at(pc.invert(present), rows, column=col, values=None, expected=f.expected(),
+                                 reason=f"{f.name} is required", check="required"))
     if f.type == "choice" and f.vocabulary is not None:
         codes = parse.codes_of(raw, f.vocabulary)
-        parts.append(
-            problems_at(
-                pc.and_(present, pc.is_null(codes)),
-                rows,
-                column=col,
-                values=raw,
-                expected=f.expected(),
-                reason=f"unknown category for {f.name}",
-                check="vocabulary",
-            )
-        )
+        parts.append(problems_at(pc.and_(present, pc.is_null(codes)), rows, column=col, values=raw,
+                                 expected=f.expected(), reason=f"unknown category for {f.name}", check="vocabulary"))
         return codes
     if f.type in ("integer", "number", "intensity"):
         val = parse.intensity_values(raw) if f.type == "intensity" else parse.numbers(raw)
         if f.name in canon.unit_factors:
             val = pc.multiply(val, canon.unit_factors[f.name])
         finite = pc.fill_null(pc.is_finite(val), False)
-        parts.append(
-            problems_at(
-                pc.and_(present, pc.invert(finite)),
-                rows,
-                column=col,
-                values=raw,
-                expected=f.expected(),
-                reason=f"not a number ({f.name})",
-                check="type",
-            )
-        )
+        parts.append(problems_at(pc.and_(present, pc.invert(finite)), rows, column=col, values=raw,
+                                 expected=f.expected(), reason=f"not a number ({f.name})", check="type"))
         val = pc.if_else(finite, val, pa.scalar(None, pa.float64()))
         low = pc.less(val, f.minimum) if f.minimum is not None else None
         high = pc.greater(val, f.maximum) if f.maximum is not None else None
         bad = pc.or_(low, high) if low is not None and high is not None else (low if low is not None else high)
         if bad is not None:
-            parts.append(
-                problems_at(
-                    bad,
-                    rows,
-                    column=col,
-                    values=raw,
-                    expected=f.expected(),
-                    reason=f"{f.name} out of range",
-                    check="range",
-                )
-            )
+            parts.append(problems_at(bad, rows, column=col, values=raw, expected=f.expected(),
+                                     reason=f"{f.name} out of range", check="range"))
         if f.type == "integer":
             whole = pc.equal(val, pc.floor(val))
-            parts.append(
-                problems_at(
-                    pc.invert(whole),
-                    rows,
-                    column=col,
-                    values=raw,
-                    expected=f.expected(),
-                    reason=f"{f.name} must be a whole number",
-                    check="type",
-                )
-            )
+            parts.append(problems_at(pc.invert(whole), rows, column=col, values=raw, expected=f.expected(),
+                                     reason=f"{f.name} must be a whole number", check="type"))
             val = pc.if_else(whole, val, pa.scalar(None, pa.float64()))
         return val
     if f.type == "datetime":
         val = parse.times(raw, canon.timezone)
-        parts.append(
-            problems_at(
-                pc.and_(present, pc.is_null(val)),
-                rows,
-                column=col,
-                values=raw,
-                expected=f.expected(),
-                reason=f"not a date/time ({f.name})",
-                check="type",
-            )
-        )
+        parts.append(problems_at(pc.and_(present, pc.is_null(val)), rows, column=col, values=raw,
+                                 expected=f.expected(), reason=f"not a date/time ({f.name})", check="type"))
         if f.in_window:
             parts.append(_window_problems(val, raw, rows, col, ctx))
         return val
@@ -191,9 +116,8 @@ def _check_field(
     return raw
 
 
-def validate(
-    canon: CanonicalInput, context: SurveyContext, reader_problems: pa.Table | None = None, file_name: str = ""
-) -> Validated:
+def validate(canon: CanonicalInput, context: SurveyContext, reader_problems: pa.Table | None = None,
+             file_name: str = "") -> Validated:
     """Type and check ``canon`` (read from ``file_name``) against its kind and the expedition ``context``."""
     kind = canon.kind
     n = canon.table.num_rows
@@ -203,7 +127,6 @@ def validate(
     null_text = pa.nulls(n, pa.string())  # one all-null column for every field the file lacks
     parts: list[pa.Table] = [reader_problems] if reader_problems is not None else []
     src = canon.source_of
-
     # Fields are independent: check them on two threads (Arrow kernels release the GIL); problems
     # are gathered per field and joined in field order, so the result does not depend on timing.
     def check(f: FieldSpec) -> tuple[Column, Column | None, list[pa.Table]]:
@@ -227,29 +150,18 @@ def validate(
     return Validated(kind, obs, problems, natural, rows, file_name)
 
 
-def _rows_and_problems(
-    canon: CanonicalInput,
-    context: SurveyContext,
-    text: dict[str, Column],
-    out: dict[str, Column | None],
-    parts: list[pa.Table],
-    pool: ThreadPoolExecutor | None,
-) -> tuple[pa.Table, pa.Table, pa.Array]:
+def _rows_and_problems(canon: CanonicalInput, context: SurveyContext, text: dict[str, Column],
+                       out: dict[str, Column | None], parts: list[pa.Table],
+                       pool: ThreadPoolExecutor | None) -> tuple[pa.Table, pa.Table, pa.Array]:
     """Cross-field checks, the observation table and its ids, repeats and distance warnings."""
     kind, n, rows = canon.kind, canon.table.num_rows, canon.row_numbers
     src = canon.source_of
     if "deployment_end_time_utc" in out:
-        parts.append(
-            problems_at(
-                pc.less(out["deployment_end_time_utc"], out["deployment_start_time_utc"]),
-                rows,
-                column=src("deployment_end_time_utc"),
-                values=text["deployment_end_time_utc"],
-                expected="an end time after the deployment start",
-                reason="deployment ends before it starts",
-                check="range",
-            )
-        )
+        parts.append(problems_at(
+            pc.less(out["deployment_end_time_utc"], out["deployment_start_time_utc"]), rows,
+            column=src("deployment_end_time_utc"), values=text["deployment_end_time_utc"],
+            expected="an end time after the deployment start", reason="deployment ends before it starts",
+            check="range"))
     parts += _site(canon, text, out, rows, src)
     obs = _observation_table(kind, out, n)
     natural = _natural_key(kind, obs)
@@ -285,63 +197,28 @@ def _window_problems(val: Column, raw: Column, rows: pa.Array, col: str, ctx: Su
         mask[np.asarray(idx)[np.asarray(excused.to_numpy(zero_copy_only=False), dtype=bool)]] = False
         early = pa.array(mask)
     bad = pc.or_(early, pc.greater(val, pa.scalar(end, val.type)))
-    return problems_at(
-        bad,
-        rows,
-        column=col,
-        values=raw,
-        check="time_window",
-        expected=f"a time between {start.isoformat()} and {end.isoformat()} (the expedition window)",
-        reason="outside the expedition's time window",
-    )
+    return problems_at(bad, rows, column=col, values=raw, check="time_window",
+                       expected=f"a time between {start.isoformat()} and {end.isoformat()} (the expedition window)",
+                       reason="outside the expedition's time window")
 
 
-def _site(
-    canon: CanonicalInput,
-    text: dict[str, Column],
-    out: dict[str, Column | None],
-    rows: pa.Array,
-    src: Callable[[str], str],
-) -> list[pa.Table]:
+def _site(canon: CanonicalInput, text: dict[str, Column], out: dict[str, Column | None], rows: pa.Array,
+          src: Callable[[str], str]) -> list[pa.Table]:
     """Fill site_latitude_deg/site_longitude_deg/site_geometry from the best source; report problems."""
     parts: list[pa.Table] = []
     lat, lon = out["site_latitude_deg"], out["site_longitude_deg"]
-    parts.append(
-        problems_at(
-            pc.xor(pc.is_valid(lat), pc.is_valid(lon)),
-            rows,
-            column=src("site_latitude_deg"),
-            values=text["site_latitude_deg"],
-            expected="both latitude and longitude, or neither",
-            reason="half a coordinate pair",
-            check="required",
-        )
-    )
+    parts.append(problems_at(pc.xor(pc.is_valid(lat), pc.is_valid(lon)), rows, column=src("site_latitude_deg"),
+                             values=text["site_latitude_deg"], expected="both latitude and longitude, or neither",
+                             reason="half a coordinate pair", check="required"))
     if pc.any(pc.is_valid(text["site_location"])).as_py():
         gp_lat, gp_lon, gp_bad = geo.parse_geopoints(text["site_location"])
-        parts.append(
-            problems_at(
-                gp_bad,
-                rows,
-                column=src("site_location"),
-                values=text["site_location"],
-                expected="an ODK geopoint 'lat lon [alt [accuracy]]'",
-                reason="unreadable geopoint",
-                check="type",
-            )
-        )
+        parts.append(problems_at(gp_bad, rows, column=src("site_location"), values=text["site_location"],
+                                 expected="an ODK geopoint 'lat lon [alt [accuracy]]'", reason="unreadable geopoint",
+                                 check="type"))
         gp_range = pc.or_(pc.greater(pc.abs(gp_lat), 90), pc.greater(pc.abs(gp_lon), 180))
-        parts.append(
-            problems_at(
-                gp_range,
-                rows,
-                column=src("site_location"),
-                values=text["site_location"],
-                expected="latitude within ±90 and longitude within ±180",
-                reason="geopoint out of range",
-                check="range",
-            )
-        )
+        parts.append(problems_at(gp_range, rows, column=src("site_location"), values=text["site_location"],
+                                 expected="latitude within ±90 and longitude within ±180",
+                                 reason="geopoint out of range", check="range"))
         both = pc.and_(pc.is_valid(lat), pc.is_valid(lon))
         none = pa.scalar(None, pa.float64())
         lat = pc.if_else(both, lat, pc.if_else(gp_range, none, gp_lat))
@@ -354,19 +231,11 @@ def _site(
     if "site_trace" in text and pc.any(pc.is_valid(text["site_trace"])).as_py():
         shapes.append((geo.parse_geotraces(text["site_trace"]), src("site_trace"), text["site_trace"]))
     if canon.geometry is not None:
-        shapes.append(
-            (
-                geo.shapes_of(canon.geometry, canon.kind.lines_allowed),
-                "geometry",
-                pc.cast(pc.binary_length(canon.geometry), pa.string()),
-            )
-        )
+        shapes.append((geo.shapes_of(canon.geometry, canon.kind.lines_allowed), "geometry",
+                       pc.cast(pc.binary_length(canon.geometry), pa.string())))
     for s, col, values in shapes:
-        parts.append(
-            problems_at(
-                s.bad, rows, column=col, values=values, expected=s.why, reason="unusable geometry", check="geometry"
-            )
-        )
+        parts.append(problems_at(s.bad, rows, column=col, values=values, expected=s.why, reason="unusable geometry",
+                                 check="geometry"))
         has = pc.is_valid(s.wkb)
         wkb, lat, lon = pc.if_else(has, s.wkb, wkb), pc.if_else(has, s.lat, lat), pc.if_else(has, s.lon, lon)
     out["site_latitude_deg"], out["site_longitude_deg"], out["site_geometry"] = lat, lon, wkb
@@ -376,12 +245,8 @@ def _site(
 def _observation_table(kind: KindSpec, out: dict[str, Column | None], n: int) -> pa.Table:
     fields = [f for f in kind.table.schema if f.name not in _BOOKKEEPING]
     nulls: dict[pa.DataType, pa.Array] = {}  # all-null columns are immutable: one per type
-    cols = [
-        nulls.setdefault(f.type, pa.nulls(n, f.type))
-        if out.get(f.name) is None
-        else pc.cast(out[f.name], f.type, safe=False)
-        for f in fields
-    ]
+    cols = [nulls.setdefault(f.type, pa.nulls(n, f.type)) if out.get(f.name) is None
+            else pc.cast(out[f.name], f.type, safe=False) for f in fields]
     return pa.Table.from_arrays(cols, schema=pa.schema([f.with_nullable(True) for f in fields]))
 
 
@@ -424,46 +289,26 @@ def _duplicates(obs: pa.Table, natural: pa.Array, errors: pa.Array, rows: pa.Arr
         return empty_problems()
     first_row = pc.take(rows, pa.array(np.where(dup, first_of[codes], 0)))
     reason = pc.binary_join_element_wise(
-        "same observation as row ",
-        pc.cast(first_row, pa.string()),
-        pc.if_else(pc.is_null(natural), " (identical values)", ""),
-        "",
-    )
-    return problems_at(
-        pa.array(dup),
-        rows,
-        column=column,
-        values=natural,
-        check="duplicate",
-        reason=reason,
-        expected="each observation once per file (a building id, site or station once)",
-    )
+        "same observation as row ", pc.cast(first_row, pa.string()),
+        pc.if_else(pc.is_null(natural), " (identical values)", ""), "")
+    return problems_at(pa.array(dup), rows, column=column, values=natural, check="duplicate",
+                       reason=reason, expected="each observation once per file (a building id, site or station once)")
 
 
 def _distance_warnings(obs: pa.Table, rows: pa.Array, ctx: SurveyContext, column: str) -> pa.Table:
     assert ctx.epicentre_latitude_deg is not None and ctx.epicentre_longitude_deg is not None
     radius = float(ctx.affected_radius_km or 0.0)
-    d = geo.distance_km(
-        obs["site_latitude_deg"], obs["site_longitude_deg"], ctx.epicentre_latitude_deg, ctx.epicentre_longitude_deg
-    )
+    d = geo.distance_km(obs["site_latitude_deg"], obs["site_longitude_deg"],
+                        ctx.epicentre_latitude_deg, ctx.epicentre_longitude_deg)
     idx = pc.indices_nonzero(pc.fill_null(pc.greater(d, radius), False))
     if len(idx) == 0:
         return empty_problems()
     text = pc.binary_join_element_wise(pc.cast(pc.round(pc.take(d, idx), 0), pa.string()), " km", "")
     reason = pc.binary_join_element_wise(
-        "site is ", text, f" from the epicentre, outside the affected area (radius {radius:.0f} km)", ""
-    )
-    return problems_at(
-        pa.array(np.ones(len(idx), dtype=bool)),
-        pc.take(rows, idx),
-        column=column,
-        values=text,
-        reason=reason,
-        check="affected_area",
-        severity="warning",
-        expected=f"a site within {radius:.0f} km of the epicentre",
-        row_index=idx,
-    )
+        "site is ", text, f" from the epicentre, outside the affected area (radius {radius:.0f} km)", "")
+    return problems_at(pa.array(np.ones(len(idx), dtype=bool)), pc.take(rows, idx), column=column, values=text,
+                       reason=reason, check="affected_area", severity="warning",
+                       expected=f"a site within {radius:.0f} km of the epicentre", row_index=idx)
 
 
 def _match_keys(natural: pa.Array, rows: pa.Array, file_name: str) -> pa.Array:

@@ -23,12 +23,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 import shapely
 
-from expedition.geo.countries import CountryIndex, load_countries
-from expedition.geo.distance import haversine_km
-from expedition.geo.places import Places, load_places
-from expedition.hazard import HazardInputError
-from expedition.hazard.aftershocks import Forecast, classify_regime, forecast
-from expedition.hazard.exposure import (
+from expedition.decisions.membership import Membership, load_membership
+from expedition.decisions.policy import TriggerPolicy, load_policy
+from expedition.decisions.response.events import EventRow
+from expedition.science.geo.countries import CountryIndex, load_countries
+from expedition.science.geo.distance import haversine_km
+from expedition.science.geo.places import Places, load_places
+from expedition.science.hazard import HazardInputError
+from expedition.science.hazard.aftershocks import Forecast, classify_regime, forecast
+from expedition.science.hazard.exposure import (
     MMI_BINS,
     ShakingEstimate,
     estimate_shaking,
@@ -36,12 +39,12 @@ from expedition.hazard.exposure import (
     quiet_estimate,
     reach_km,
 )
-from expedition.hazard.grid import IntensityGrid
-from expedition.hazard.pager import PagerResult, pager_estimate
-from expedition.hazard.planes import Plane, choose_ruptures
-from expedition.hazard.population import PopulationRasterError, raster_population
-from expedition.hazard.rupture import RuptureModel, default_rupture, wells_coppersmith_rld_km
-from expedition.hazard.shaking import (
+from expedition.science.hazard.grid import IntensityGrid
+from expedition.science.hazard.pager import PagerResult, pager_estimate
+from expedition.science.hazard.planes import Plane, choose_ruptures
+from expedition.science.hazard.population import PopulationRasterError, raster_population
+from expedition.science.hazard.rupture import RuptureModel, default_rupture, wells_coppersmith_rld_km
+from expedition.science.hazard.shaking import (
     DEFAULT_VS30,
     ShakingModel,
     Vs30Source,
@@ -50,10 +53,7 @@ from expedition.hazard.shaking import (
     tectonic_setting,
     vs30_from_raster,
 )
-from expedition.hazard.shaking import reach_km as shaking_reach_km
-from expedition.membership import Membership, load_membership
-from expedition.policy import TriggerPolicy, load_policy
-from expedition.response.events import EventRow
+from expedition.science.hazard.shaking import reach_km as shaking_reach_km
 
 if TYPE_CHECKING:
     from expedition.settings import Settings

@@ -99,11 +99,7 @@ def magnitude_label(mtype: str | None) -> str:
 
 def describe_event(ctx: Context, ev: EventRow, loc: Location | None) -> str:
     """``M 7.0 Mw, 13 km deep, 48 km inside China (member since 2023-11-16)``."""
-    mag = (
-        f"M {ev.magnitude:.1f} {magnitude_label(ev.magnitude_type)}"
-        if ev.magnitude is not None
-        else "magnitude unknown"
-    )
+    mag = f"M {ev.magnitude:.1f} {magnitude_label(ev.magnitude_type)}" if ev.magnitude is not None else "magnitude unknown"
     if ev.magnitude_note:
         mag += f" ({ev.magnitude_note})"
     parts = [mag]
@@ -148,24 +144,13 @@ def describe_shaking(ctx: Context, a: Assessment) -> str:
         parts.append(f"est. MMI {to_roman(mmi)} at {place}{where}")
     else:
         parts.append("no populated place of a member country reaches est. MMI IV")
-    outside = [
-        c
-        for c in s.country_max
-        if c.country_iso3 not in a.member_mmi and mmi_class_reached(c.max_mmi, ctx.policy.country_mmi)
-    ]
+    outside = [c for c in s.country_max if c.country_iso3 not in a.member_mmi and mmi_class_reached(c.max_mmi, ctx.policy.country_mmi)]
     if outside:
-        parts.append(
-            "also shaken, not members: "
-            + ", ".join(f"{c.name_en} (MMI {to_roman(c.max_mmi)} at {c.place_name})" for c in outside)
-        )
+        parts.append("also shaken, not members: " + ", ".join(f"{c.name_en} (MMI {to_roman(c.max_mmi)} at {c.place_name})" for c in outside))
     parts.append(f"{fmt_people(a.people_severe)} people at MMI >= VII")
     if a.pager is not None:
         deaths = a.pager.expected_fatalities
-        parts.append(
-            f"alert {a.pager.level} (PAGER: {deaths:,.0f} expected deaths)"
-            if deaths >= 10
-            else f"alert {a.pager.level} (PAGER: {deaths:.1f} expected deaths)"
-        )
+        parts.append(f"alert {a.pager.level} (PAGER: {deaths:,.0f} expected deaths)" if deaths >= 10 else f"alert {a.pager.level} (PAGER: {deaths:.1f} expected deaths)")
     else:
         parts.append("alert unknown")
     parts.append(f"rupture: {a.rupture.kind.replace('_', ' ')} {a.rupture.length_km:.0f} km")
@@ -210,16 +195,11 @@ def describe_verdict(ctx: Context, v: Verdict, expedition_id: str | None = None)
             why.append(f"{r.value:.0f} km deep, deeper than the {p.max_depth_km:.0f} km limit")
         elif r.rule == "gate_magnitude_floor":
             why.append(
-                f"M {r.value:.1f} is below the magnitude floor {r.threshold:.1f}"
-                if r.value is not None
+                f"M {r.value:.1f} is below the magnitude floor {r.threshold:.1f}" if r.value is not None
                 else "no magnitude"
             )
     gates_ok = not why
-    if (
-        gates_ok
-        and not v.rule("trigger_magnitude_near_member").passed
-        and not v.rule("trigger_shaking_in_member").passed
-    ):
+    if gates_ok and not v.rule("trigger_magnitude_near_member").passed and not v.rule("trigger_shaking_in_member").passed:
         near = v.rule("trigger_magnitude_near_member").value
         shaking = v.rule("trigger_shaking_in_member").value
         reasons = []
@@ -310,12 +290,7 @@ def assessment_row(
     s = a.shaking
     top = s.country_max[0] if s.country_max else None
     return {
-        "assessment_id": assessment_id(
-            expedition_id,
-            ev.event_id,
-            ev.event_revision,
-            f"{a.rupture.kind}:{a.rupture.n_events}:{a.rupture.length_km:.1f}",
-        ),
+        "assessment_id": assessment_id(expedition_id, ev.event_id, ev.event_revision, f"{a.rupture.kind}:{a.rupture.n_events}:{a.rupture.length_km:.1f}"),
         "expedition_id": expedition_id,
         "event_id": ev.event_id,
         "event_revision": ev.event_revision,
@@ -337,10 +312,7 @@ def assessment_row(
         "mmi_by_country_json": to_json(
             {
                 c.country_iso3: {
-                    "mmi": round(c.max_mmi, 2),
-                    "intensity": c.intensity,
-                    "place": c.place_name,
-                    "name": c.name_en,
+                    "mmi": round(c.max_mmi, 2), "intensity": c.intensity, "place": c.place_name, "name": c.name_en,
                     "member": c.country_iso3 in a.member_mmi,
                     "population_at_or_above_threshold": c.population_at_or_above_threshold,
                 }

@@ -23,12 +23,7 @@ if TYPE_CHECKING:
 __all__ = ["expedition_details", "latest_assessment"]
 
 _JSON_COLUMNS = (
-    "mmi_by_country_json",
-    "population_by_mmi_json",
-    "forecast_json",
-    "caveats_json",
-    "provenance_json",
-    "model_versions_json",
+    "mmi_by_country_json", "population_by_mmi_json", "forecast_json", "caveats_json", "provenance_json", "model_versions_json",
 )
 
 

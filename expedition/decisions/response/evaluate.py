@@ -77,13 +77,8 @@ class _Run:
         self.event_exp = {r["event_id"]: r["expedition_id"] for r in rows(w.con, "response_sequence_members")}
         self.decisions: list[dec.Decision] = []
         self.out: dict[str, list[dict[str, Any]]] = {
-            name: []
-            for name in (
-                "expedition_versions",
-                "expedition_audit",
-                "expedition_events",
-                "trigger_decision_log",
-                "expedition_assessments",
+            name: [] for name in (
+                "expedition_versions", "expedition_audit", "expedition_events", "trigger_decision_log", "expedition_assessments",
             )
         }
         self.touched: set[str] = set()
@@ -96,8 +91,7 @@ class _Run:
         return (
             (ev.event_type or "earthquake").lower() in p.event_types
             and (ev.depth_km is None or ev.depth_km <= p.max_depth_km)
-            and ev.magnitude is not None
-            and ev.magnitude >= floor
+            and ev.magnitude is not None and ev.magnitude >= floor
         )
 
     def radius(self, ev: EventRow) -> float:
@@ -120,88 +114,45 @@ class _Run:
 
     def judge(self, ev: EventRow, loc: Location, a: Assessment | None) -> Verdict:
         facts = EventFacts(
-            event_id=ev.event_id,
-            origin_time=ev.origin_time_utc,
-            magnitude=ev.magnitude,
-            magnitude_type=ev.magnitude_type,
-            depth_km=ev.depth_km,
-            event_type=ev.event_type,
-            epicentre_iso3=loc.epicentre_iso3,
-            near_member_iso3=loc.near_member_iso3,
-            near_member_distance_km=loc.near_member_km,
-            member_mmi=a.member_mmi if a else {},
-            alert_level=a.alert_level if a else None,
+            event_id=ev.event_id, origin_time=ev.origin_time_utc, magnitude=ev.magnitude, magnitude_type=ev.magnitude_type,
+            depth_km=ev.depth_km, event_type=ev.event_type, epicentre_iso3=loc.epicentre_iso3,
+            near_member_iso3=loc.near_member_iso3, near_member_distance_km=loc.near_member_km,
+            member_mmi=a.member_mmi if a else {}, alert_level=a.alert_level if a else None,
         )
         return judge(self.ctx.policy, facts)
 
     # -- recording ---------------------------------------------------------------------------
     def record(
-        self,
-        ev: EventRow,
-        kind: str,
-        reason: str,
-        *,
-        loc: Location | None,
-        verdict: Verdict | None,
-        a: Assessment | None,
-        exp: Expedition | None,
-        source: str = POLICY,
-        by: str = POLICY,
+        self, ev: EventRow, kind: str, reason: str, *, loc: Location | None, verdict: Verdict | None,
+        a: Assessment | None, exp: Expedition | None, source: str = POLICY, by: str = POLICY,
     ) -> dec.Decision:
         did = dec.decision_id(ev.event_id, ev.event_revision, self.ctx.policy.sha256, source)
         d = dec.Decision(
-            did,
-            ev.event_id,
-            ev.event_revision,
-            kind,
-            exp.expedition_id if exp else None,
-            reason,
+            did, ev.event_id, ev.event_revision, kind, exp.expedition_id if exp else None, reason,
             (a.alert_level if a else None) or (exp.alert_level if exp else None),
             exp.expedition_tier if exp else (verdict.tier if verdict and verdict.opens else None),
             tuple(exp.country_iso3_list) if exp else (verdict.countries if verdict else ()),
         )
         self.out["trigger_decision_log"].append(
-            dec.decision_row(
-                self.ctx,
-                decision=d,
-                ev=ev,
-                loc=loc,
-                verdict=verdict,
-                assessment=a,
-                source=source.split(":")[0],
-                decided_by=by,
-                decided_utc=self.now,
-            )
+            dec.decision_row(self.ctx, decision=d, ev=ev, loc=loc, verdict=verdict, assessment=a,
+                             source=source.split(":")[0], decided_by=by, decided_utc=self.now)
         )
         if a is not None and exp is not None:
             self.out["expedition_assessments"].append(
-                dec.assessment_row(
-                    self.ctx, expedition_id=exp.expedition_id, ev=ev, a=a, decision_id_=did, assessed_utc=self.now
-                )
+                dec.assessment_row(self.ctx, expedition_id=exp.expedition_id, ev=ev, a=a, decision_id_=did, assessed_utc=self.now)
             )
         self.decisions.append(d)
         log.info("%s %s: %s", ev.event_id, kind, reason)
         return d
 
     def version(
-        self,
-        exp: Expedition,
-        changes: dict[str, Any],
-        *,
-        action: str,
-        reason: str,
-        by: str = POLICY,
-        previous: Expedition | None = None,
+        self, exp: Expedition, changes: dict[str, Any], *, action: str, reason: str, by: str = POLICY, previous: Expedition | None = None
     ) -> Expedition:
         """Queue a new version of ``exp`` (written at :meth:`flush`) and make it the current state."""
         count = sum(1 for x in self.event_exp.values() if x == exp.expedition_id)
         new, audit = records.version_rows(
-            exp.evolve(**changes, sequence_event_count=max(count, 1)),
-            actor=by,
-            action=action,
-            reason=reason,
-            previous=previous,
-            now=self.now,
+            exp.evolve(**changes, sequence_event_count=max(count, 1)), actor=by, action=action, reason=reason,
+            previous=previous, now=self.now,
         )
         self.out["expedition_versions"].append(new.to_row())
         self.out["expedition_audit"].append(audit)
@@ -211,17 +162,10 @@ class _Run:
 
     def add_event(self, exp_id: str, ev: EventRow, role: str, did: str, distance_km: float, hours: float) -> None:
         self.event_exp[ev.event_id] = exp_id
-        self.out["expedition_events"].append(
-            {
-                "expedition_id": exp_id,
-                "event_id": ev.event_id,
-                "sequence_role": role,
-                "joined_utc": self.now,
-                "decision_id": did,
-                "mainshock_distance_km": distance_km,
-                "mainshock_delay_hours": hours,
-            }
-        )
+        self.out["expedition_events"].append({
+            "expedition_id": exp_id, "event_id": ev.event_id, "sequence_role": role, "joined_utc": self.now,
+            "decision_id": did, "mainshock_distance_km": distance_km, "mainshock_delay_hours": hours,
+        })
 
     def flush(self) -> None:
         for name, data in self.out.items():
@@ -247,16 +191,8 @@ class _Run:
         return self.record(ev, "not_opened", "; ".join(parts), loc=loc, verdict=verdict, a=a, exp=None)
 
     def open(
-        self,
-        ev: EventRow,
-        loc: Location,
-        verdict: Verdict,
-        a: Assessment | None,
-        *,
-        source: str = POLICY,
-        by: str = POLICY,
-        note: str = "",
-        countries: Sequence[str] = (),
+        self, ev: EventRow, loc: Location, verdict: Verdict, a: Assessment | None, *,
+        source: str = POLICY, by: str = POLICY, note: str = "", countries: Sequence[str] = (),
     ) -> dec.Decision:
         chosen = list(verdict.countries or countries)
         if not chosen:
@@ -319,17 +255,12 @@ class _Run:
             kind = "flagged_for_review"
             why = dec.describe_verdict(self.ctx, verdict)
             changes.update(review_flag=True, review_reason=f"revision {ev.event_revision}: {why}")
-            notes.append(
-                f"the revised mainshock no longer meets the policy ({why}); {exp.expedition_id} flagged for review, nothing deleted"
-            )
+            notes.append(f"the revised mainshock no longer meets the policy ({why}); {exp.expedition_id} flagged for review, nothing deleted")
         elif a is not None:
             more, words = merge_assessment(exp, verdict, a.alert_level, self.ctx.policy, self.ctx.country_name)
             changes.update(more)
             notes.extend(words)
-        parts = [
-            f"revision {ev.event_revision} of an event of {exp.expedition_id}",
-            dec.describe_event(self.ctx, ev, loc),
-        ]
+        parts = [f"revision {ev.event_revision} of an event of {exp.expedition_id}", dec.describe_event(self.ctx, ev, loc)]
         if a is not None:
             parts.append(dec.describe_shaking(self.ctx, a))
         parts.append("; ".join(notes) if notes else "no change to the expedition")
@@ -358,53 +289,25 @@ class _Run:
         verdict = self.judge(main, self.locate(main), a)
         changes, notes = merge_assessment(exp, verdict, a.alert_level, self.ctx.policy, self.ctx.country_name)
         if changes:
-            reason = (
-                f"rupture re-estimated from the aftershock zone ({zone.source}, {zone.length_km:.0f} km): "
-                + "; ".join([dec.describe_shaking(self.ctx, a), *notes])
+            reason = f"rupture re-estimated from the aftershock zone ({zone.source}, {zone.length_km:.0f} km): " + "; ".join(
+                [dec.describe_shaking(self.ctx, a), *notes]
             )
             self.version(exp, changes, action="update", reason=reason, previous=exp)
 
 
 def _new_expedition(
-    ctx: Context,
-    exp_id: str,
-    ev: EventRow,
-    verdict: Verdict,
-    a: Assessment | None,
-    countries: list[str],
-    *,
-    by: str,
-    now: datetime,
+    ctx: Context, exp_id: str, ev: EventRow, verdict: Verdict, a: Assessment | None, countries: list[str], *, by: str, now: datetime
 ) -> Expedition:
     where = ev.region_name or ctx.country_name(countries[0])
     title = f"M {ev.magnitude or 0:.1f} {where}, {ev.origin_time_utc:%Y-%m-%d}"
     fields = mainshock_fields(ev)
     return Expedition(
-        expedition_id=exp_id,
-        expedition_version=0,
-        recorded_utc=now,
-        expedition_status=verdict.status,
-        expedition_tier=verdict.tier,
-        expedition_priority=verdict.priority,
-        alert_level=a.alert_level if a else None,
-        review_flag=False,
-        review_reason=None,
-        expedition_title=title,
-        primary_country_iso3=countries[0],
-        country_iso3_list=countries,
-        sequence_event_count=1,
-        team_members=[],
-        objectives=None,
-        start_date=None,
-        end_date=None,
-        opened_utc=now,
-        opened_by=by,
-        opened_reason=None,
-        policy_version=ctx.policy.version,
-        policy_sha256=ctx.policy.sha256,
-        changed_by=by,
-        change_note=None,
-        **fields,
+        expedition_id=exp_id, expedition_version=0, recorded_utc=now, expedition_status=verdict.status,
+        expedition_tier=verdict.tier, expedition_priority=verdict.priority, alert_level=a.alert_level if a else None,
+        review_flag=False, review_reason=None, expedition_title=title, primary_country_iso3=countries[0],
+        country_iso3_list=countries, sequence_event_count=1, team_members=[], objectives=None, start_date=None,
+        end_date=None, opened_utc=now, opened_by=by, opened_reason=None, policy_version=ctx.policy.version,
+        policy_sha256=ctx.policy.sha256, changed_by=by, change_note=None, **fields,
     )
 
 
@@ -474,22 +377,10 @@ def open_manually(
         a = run.assess(ev) if ev.magnitude is not None else None
         verdict = run.judge(ev, loc, a)
         fallback = [loc.epicentre_iso3 or loc.nearest_iso3]
-        policy_view = (
-            "the policy would open it too"
-            if verdict.opens
-            else dec.describe_verdict(ctx, verdict).replace("not opened", "the policy alone would not open it")
-        )
+        policy_view = "the policy would open it too" if verdict.opens else dec.describe_verdict(ctx, verdict).replace("not opened", "the policy alone would not open it")
         source = f"manual:{event_id}:{len(run.expeditions)}"
-        d = run.open(
-            ev,
-            loc,
-            verdict,
-            a,
-            source=source,
-            by=by,
-            countries=fallback,
-            note=f"opened by {by}: {reason} ({policy_view})",
-        )
+        d = run.open(ev, loc, verdict, a, source=source, by=by, countries=fallback,
+                     note=f"opened by {by}: {reason} ({policy_view})")
         run.flush()
         w.set_commit_message(by, f"manual open of {event_id}: {d.expedition_id}")
         return run.expeditions[str(d.expedition_id)], True

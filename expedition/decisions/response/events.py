@@ -111,11 +111,7 @@ def prefer_moment_magnitudes(
     out = []
     for e in events:
         b = best.get(e.event_id)
-        own_rank = (
-            preferred.index((e.magnitude_type or "").lower())
-            if _is_moment(e.magnitude_type, preferred)
-            else len(preferred)
-        )
+        own_rank = preferred.index((e.magnitude_type or "").lower()) if _is_moment(e.magnitude_type, preferred) else len(preferred)
         if b is None or preferred.index((b["magnitude_type"] or "").lower()) >= own_rank:
             out.append(e)
             continue
@@ -123,9 +119,7 @@ def prefer_moment_magnitudes(
             f"{b['magnitude_type']} {b['magnitude_value']:.1f} ({b['provider']}) preferred over "
             f"{e.magnitude_type or 'M'} {e.magnitude or float('nan'):.1f}"
         )
-        out.append(
-            replace(e, magnitude=float(b["magnitude_value"]), magnitude_type=b["magnitude_type"], magnitude_note=note)
-        )
+        out.append(replace(e, magnitude=float(b["magnitude_value"]), magnitude_type=b["magnitude_type"], magnitude_note=note))
     return out
 
 

@@ -29,13 +29,7 @@ from expedition.science.hazard.sequences import gardner_knopoff_window
 __all__ = [
     "ALERT_ORDER",
     "ZONE_HOURS",
-    "SequenceMatch",
-    "aftershock_rupture",
-    "alert_rank",
-    "mainshock_fields",
-    "match_sequence",
-    "merge_assessment",
-]
+    "SequenceMatch", "aftershock_rupture", "alert_rank", "mainshock_fields", "match_sequence", "merge_assessment"]
 
 ALERT_ORDER = ("unknown", "green", "yellow", "orange", "red")
 ZONE_HOURS = 24.0
@@ -70,25 +64,16 @@ def match_sequence(expeditions: list[Expedition], ev: EventRow) -> SequenceMatch
     for exp in expeditions:
         if exp.status == Status.CANCELLED or exp.mainshock_magnitude_value is None:
             continue
-        if (
-            exp.mainshock_latitude_deg is None
-            or exp.mainshock_longitude_deg is None
-            or exp.mainshock_origin_time_utc is None
-        ):
+        if exp.mainshock_latitude_deg is None or exp.mainshock_longitude_deg is None or exp.mainshock_origin_time_utc is None:
             continue
         m = max(exp.mainshock_magnitude_value, ev.magnitude or 0.0)
         radius, days = gardner_knopoff_window(m)  # Gardner & Knopoff (1974), BSSA 64(5)
-        d = float(
-            haversine_km(exp.mainshock_latitude_deg, exp.mainshock_longitude_deg, ev.latitude_deg, ev.longitude_deg)
-        )
+        d = float(haversine_km(exp.mainshock_latitude_deg, exp.mainshock_longitude_deg, ev.latitude_deg, ev.longitude_deg))
         hours = (ev.origin_time_utc - exp.mainshock_origin_time_utc).total_seconds() / 3600.0
         if d > radius or abs(hours) > days * 24.0:
             continue
         cand = SequenceMatch(exp, d, hours, radius, days)
-        if best is None or (exp.mainshock_magnitude_value, -d) > (
-            best.expedition.mainshock_magnitude_value or 0.0,
-            -best.distance_km,
-        ):
+        if best is None or (exp.mainshock_magnitude_value, -d) > (best.expedition.mainshock_magnitude_value or 0.0, -best.distance_km):
             best = cand
     return best
 
@@ -148,10 +133,7 @@ def aftershock_rupture(con: duckdb.DuckDBPyConnection, exp: Expedition) -> Ruptu
     if not found:
         return None
     return aftershock_zone(
-        lat,
-        lon,
-        t0,
-        m,
+        lat, lon, t0, m,
         [r["origin_latitude_deg"] for r in found],
         [r["origin_longitude_deg"] for r in found],
         [r["origin_time_utc"] for r in found],

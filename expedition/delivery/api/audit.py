@@ -75,31 +75,13 @@ class AuditLog:
         snapshot_id: int | None = None,
     ) -> AuditRecord:
         rec = AuditRecord(
-            uuid.uuid4().hex,
-            datetime.now(UTC),
-            partner,
-            client,
-            route,
-            query_name,
-            sql[:20_000] if sql else sql,
-            outcome,
-            status,
-            detail,
-            rows,
-            duration_ms,
-            snapshot_id,
+            uuid.uuid4().hex, datetime.now(UTC), partner, client, route, query_name,
+            sql[:20_000] if sql else sql, outcome, status, detail, rows, duration_ms, snapshot_id,
         )
         level = logging.INFO if outcome in ("ok", "truncated") else logging.WARNING
         log.log(
-            level,
-            "partner=%s route=%s query=%s outcome=%s status=%d rows=%s detail=%s",
-            partner,
-            route,
-            query_name or (sql or "")[:200].replace("\n", " "),
-            outcome,
-            status,
-            rows,
-            detail,
+            level, "partner=%s route=%s query=%s outcome=%s status=%d rows=%s detail=%s",
+            partner, route, query_name or (sql or "")[:200].replace("\n", " "), outcome, status, rows, detail,
         )
         with self._lock:
             self._buffer.append(rec)

@@ -27,11 +27,8 @@ from warehouse.lake import Lake
 log = logging.getLogger(__name__)
 
 MEDIA = {"html": "text/html; charset=utf-8", "pdf": "application/pdf"}
-SURVEY_MEDIA = {
-    "geojson": "application/geo+json",
-    "csv": "text/csv; charset=utf-8",
-    "parquet": "application/vnd.apache.parquet",
-}
+SURVEY_MEDIA = {"geojson": "application/geo+json", "csv": "text/csv; charset=utf-8",
+                "parquet": "application/vnd.apache.parquet"}
 
 
 class BriefUnavailable(ExpeditionError):
@@ -52,9 +49,8 @@ def render_partner_brief(
         try:
             ctx = build_context(lake, settings, expedition_id, snapshot=data.snapshot_id)
             version = brief_version_for(lake, ctx)
-            body, _images = render_brief(
-                ctx, fmt, lang, version, datetime.now(UTC).replace(microsecond=0), settings.home / "cache"
-            )
+            body, _images = render_brief(ctx, fmt, lang, version, datetime.now(UTC).replace(microsecond=0),
+                                         settings.home / "cache")
         except ExpeditionError as exc:
             raise BriefUnavailable(f"the brief of {expedition_id} cannot be rendered: {exc}") from exc
         log.info("rendered the %s %s brief of %s at snapshot %d", lang, fmt, expedition_id, data.snapshot_id)

@@ -57,13 +57,8 @@ Access = Annotated[None, Depends(fdsn_access)]
 
 def _error(status: int, message: str, request: Request) -> PlainTextResponse:
     """An FDSN-style plain-text error document (web service specifications 1.2, section 2.5)."""
-    names = {
-        400: "Bad Request",
-        401: "Unauthorized",
-        404: "Not Found",
-        413: "Request Too Large",
-        503: "Service Unavailable",
-    }
+    names = {400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 413: "Request Too Large",
+             503: "Service Unavailable"}
     body = (
         f"Error {status}: {names.get(status, '')}\n\n{message}\n\n"
         f"Usage details are available from {request.url_for('fdsn_wadl')}\n\n"
@@ -163,17 +158,13 @@ def fdsn_query(
     index = catalog_index(data)
     if index is None:
         return _error(503, "the lake has no events table yet (run `expedition init`)", request)
-    order = index.select(q)[q.offset - 1 :]
+    order = index.select(q)[q.offset - 1:]
     if q.limit is not None:
         order = order[: q.limit]
     if len(order) > state.config.fdsn_max_events:
-        return _error(
-            413,
-            f"{len(order)} events match; this service returns at most "
-            f"{state.config.fdsn_max_events} per request (narrow the query, or page with limit and "
-            "offset)",
-            request,
-        )
+        return _error(413, f"{len(order)} events match; this service returns at most "
+                      f"{state.config.fdsn_max_events} per request (narrow the query, or page with limit and "
+                      "offset)", request)
     if len(order) == 0:
         if q.nodata == 404:
             return _error(404, "No data matches the selection", request)

@@ -94,44 +94,22 @@ def execute(
     except WarehouseError as exc:
         out = classify(exc, view.relations)
         state.audit.record(
-            route=route,
-            outcome=out.outcome,
-            status=out.status,
-            partner=view.partner.name,
-            client=client,
-            query_name=query_name,
-            sql=sql if query_name is None else None,
-            detail=out.detail,
-            duration_ms=(time.perf_counter() - t0) * 1e3,
-            snapshot_id=view.snapshot_id,
+            route=route, outcome=out.outcome, status=out.status, partner=view.partner.name, client=client,
+            query_name=query_name, sql=sql if query_name is None else None, detail=out.detail,
+            duration_ms=(time.perf_counter() - t0) * 1e3, snapshot_id=view.snapshot_id,
         )
         raise HTTPException(status_code=out.status, detail=out.detail) from exc
     finally:
         cur.close()
     state.audit.record(
-        route=route,
-        outcome="truncated" if res.truncated else "ok",
-        status=200,
-        partner=view.partner.name,
-        client=client,
-        query_name=query_name,
-        sql=sql if query_name is None else None,
-        rows=res.table.num_rows,
-        duration_ms=(time.perf_counter() - t0) * 1e3,
-        snapshot_id=view.snapshot_id,
+        route=route, outcome="truncated" if res.truncated else "ok", status=200, partner=view.partner.name,
+        client=client, query_name=query_name, sql=sql if query_name is None else None,
+        rows=res.table.num_rows, duration_ms=(time.perf_counter() - t0) * 1e3, snapshot_id=view.snapshot_id,
     )
-    meta = {
-        "row_count": res.table.num_rows,
-        "truncated": res.truncated,
-        "row_limit": row_limit,
-        "snapshot_id": view.snapshot_id,
-    }
-    headers = {
-        "X-QE-Snapshot": str(view.snapshot_id),
-        "X-QE-Row-Count": str(res.table.num_rows),
-        "X-QE-Truncated": "true" if res.truncated else "false",
-        "X-QE-Row-Limit": str(row_limit),
-    }
+    meta = {"row_count": res.table.num_rows, "truncated": res.truncated, "row_limit": row_limit,
+            "snapshot_id": view.snapshot_id}
+    headers = {"X-QE-Snapshot": str(view.snapshot_id), "X-QE-Row-Count": str(res.table.num_rows),
+               "X-QE-Truncated": "true" if res.truncated else "false", "X-QE-Row-Limit": str(row_limit)}
     return table_response(res.table, fmt, meta, headers, filename=query_name or "query")
 
 
@@ -143,15 +121,8 @@ def _format(request: Request, explicit: str | None) -> str:
 
 
 _RESULT_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {
-        "content": {
-            "application/json": {},
-            "text/csv": {},
-            "application/vnd.apache.parquet": {},
-            "application/vnd.apache.arrow.stream": {},
-        },
-        "description": "The rows",
-    },
+    200: {"content": {"application/json": {}, "text/csv": {}, "application/vnd.apache.parquet": {},
+                      "application/vnd.apache.arrow.stream": {}}, "description": "The rows"},
     400: {"description": "SQL does not parse, unknown table or column, bad parameter"},
     401: {"description": "No valid partner token"},
     403: {"description": "Not a read-only SELECT, or it reads files"},
@@ -160,9 +131,8 @@ _RESULT_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.post(
-    "/query", summary="Run read-only SQL over your tables", responses=_RESULT_RESPONSES, response_class=Response
-)
+@router.post("/query", summary="Run read-only SQL over your tables", responses=_RESULT_RESPONSES,
+             response_class=Response)
 def post_query(
     request: Request,
     partner: CurrentPartner,
@@ -171,14 +141,8 @@ def post_query(
 ) -> Response:
     state = get_state(request)
     if len(body.sql) > state.config.max_sql_chars:
-        state.audit.record(
-            route="/v1/query",
-            outcome="refused",
-            status=413,
-            partner=partner.name,
-            sql=body.sql[:2000],
-            detail="SQL text too long",
-        )
+        state.audit.record(route="/v1/query", outcome="refused", status=413, partner=partner.name,
+                           sql=body.sql[:2000], detail="SQL text too long")
         raise HTTPException(status_code=413, detail=f"SQL text longer than {state.config.max_sql_chars} characters")
     fmt = _format(request, format or body.format)
     return execute(request, state.view(partner), body.sql, None, fmt, body.limit, "/v1/query")
@@ -193,9 +157,8 @@ def get_tables(request: Request, partner: CurrentPartner) -> dict[str, Any]:
         for name in view.relations:
             cols = cur.execute(f'DESCRIBE "{name}"').fetchall()  # names from our own list
             count = view.tables[name].num_rows if name in view.tables else None
-            out["tables"].append(
-                {"name": name, "row_count": count, "columns": [{"name": c[0], "type": c[1]} for c in cols]}
-            )
+            out["tables"].append({"name": name, "row_count": count,
+                                  "columns": [{"name": c[0], "type": c[1]} for c in cols]})
     finally:
         cur.close()
     return out
@@ -249,13 +212,9 @@ def cast_param(name: str, typ: str, raw: str) -> Any:
 
 
 _EXAMPLES = {
-    "DOUBLE": "a number, e.g. 6.5",
-    "INTEGER": "an integer, e.g. 10",
-    "BIGINT": "an integer, e.g. 10",
-    "TIMESTAMPTZ": "an ISO 8601 time, e.g. 2023-02-06T01:17:34Z",
-    "DATE": "a date, e.g. 2023-02-06",
-    "BOOLEAN": "true or false",
-    "VARCHAR": "text",
+    "DOUBLE": "a number, e.g. 6.5", "INTEGER": "an integer, e.g. 10", "BIGINT": "an integer, e.g. 10",
+    "TIMESTAMPTZ": "an ISO 8601 time, e.g. 2023-02-06T01:17:34Z", "DATE": "a date, e.g. 2023-02-06",
+    "BOOLEAN": "true or false", "VARCHAR": "text",
 }
 
 
@@ -285,13 +244,8 @@ def list_queries(request: Request, partner: CurrentPartner) -> list[dict[str, An
     ]
 
 
-@router.get(
-    "/queries/{name}",
-    name="run_named_query",
-    summary="Run a named query",
-    responses=_RESULT_RESPONSES,
-    response_class=Response,
-)
+@router.get("/queries/{name}", name="run_named_query", summary="Run a named query", responses=_RESULT_RESPONSES,
+            response_class=Response)
 def run_named_query(
     request: Request,
     name: str,

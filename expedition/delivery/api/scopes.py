@@ -143,9 +143,7 @@ def scope_tables(data: LakeData, scope: Scope, now: datetime) -> tuple[dict[str,
     for name in _PER_EXPEDITION:
         if name in rel:
             out[name] = rel[name].filter(pa.array(_isin(rel[name].column("expedition_id"), ids)))
-    published = (
-        set(out["survey_publications"].column("expedition_id").to_pylist()) if "survey_publications" in out else set()
-    )
+    published = set(out["survey_publications"].column("expedition_id").to_pylist()) if "survey_publications" in out else set()
     for kind in SURVEY_KINDS:
         name = f"survey_{kind}"
         if name not in rel:
@@ -266,9 +264,7 @@ class ScopeCache:
                 return view
             tables, valid_until = scope_tables(data, scope, now)
             con, names = open_partner_database(tables, self.memory_limit)
-            view = PartnerView(
-                partner, scope, data.snapshot_id, data.data_version, tables, valid_until, con, names, now
-            )
+            view = PartnerView(partner, scope, data.snapshot_id, data.data_version, tables, valid_until, con, names, now)
             self.builds += 1
             with self._lock:
                 self._views[partner.name] = view

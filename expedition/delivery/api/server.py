@@ -33,9 +33,8 @@ class ServerError(ExpeditionError):
 SWITCH_INTERVAL_S = 0.0002  # 200 clients: 189 -> 241 requests/s, p99 1.7 -> 1.0 s
 
 
-def serve(
-    settings: Settings, host: str = "127.0.0.1", port: int = 8000, log_level: str = "info", access_log: bool = True
-) -> None:
+def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, log_level: str = "info",
+          access_log: bool = True) -> None:
     """Run the service with uvicorn until interrupted (one process; queries run in threads)."""
     from expedition.delivery.api.app import create_app
 
@@ -48,9 +47,8 @@ def serve(
     # thread to give the GIL back, up to 5 ms by default; a 0.2 ms switch interval keeps the loop
     # answering while queries run (bench/bench_api_load.py; this process only, set at start).
     sys.setswitchinterval(SWITCH_INTERVAL_S)
-    config = uvicorn.Config(
-        app, log_level=log_level, proxy_headers=False, timeout_graceful_shutdown=10, access_log=access_log
-    )
+    config = uvicorn.Config(app, log_level=log_level, proxy_headers=False, timeout_graceful_shutdown=10,
+                            access_log=access_log)
     uvicorn.Server(config).run(sockets=[sock])
 
 

@@ -92,7 +92,8 @@ def _read_relation(con: duckdb.DuckDBPyConnection, name: str) -> pa.Table | None
         return None
     # Identifiers come from the catalog (declared specs and views), never from a request.
     select = ", ".join(
-        f'ST_AsWKB("{c[0]}") AS "{c[0]}"' if str(c[1]).upper().startswith("GEOMETRY") else f'"{c[0]}"' for c in cols
+        f'ST_AsWKB("{c[0]}") AS "{c[0]}"' if str(c[1]).upper().startswith("GEOMETRY") else f'"{c[0]}"'
+        for c in cols
     )
     return con.execute(f'SELECT {select} FROM "{name}"').to_arrow_table()
 

@@ -9,11 +9,8 @@ import typer
 
 from expedition.delivery.cli.common import HomeOpt, echo_json, settings_for
 
-advice_app = typer.Typer(
-    help="Reconstruction advice from the field findings: generate, list, approve.\n\n"
-    "Example: expedition advice list --expedition EXP-2015-NPL-001",
-    no_args_is_help=True,
-)
+advice_app = typer.Typer(help="Reconstruction advice from the field findings: generate, list, approve.\n\n"
+                              "Example: expedition advice list --expedition EXP-2015-NPL-001", no_args_is_help=True)
 
 
 def register(app: typer.Typer) -> None:
@@ -27,9 +24,7 @@ def brief(
     fmt: str = typer.Option("html", "--format", "-f", help="html (self-contained), md or pdf."),
     lang: str = typer.Option("en", "--lang", help="en or zh."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="File to write (default: <home>/briefs/<id>/)."),
-    snapshot: Optional[int] = typer.Option(
-        None, "--snapshot", help="Build from this lake snapshot (default: current)."
-    ),
+    snapshot: Optional[int] = typer.Option(None, "--snapshot", help="Build from this lake snapshot (default: current)."),
     home: HomeOpt = None,
 ) -> None:
     """Write the expedition brief (event, alert, map, exposure, forecast, findings, advice, provenance).
@@ -45,22 +40,17 @@ def brief(
     settings = settings_for(home)
     with progress() as bar:
         task = bar.add_task(f"brief {expedition_id}", total=1)
-        result = generate_brief(
-            Lake.from_settings(settings), settings, expedition_id, fmt=fmt, lang=lang, out=out, snapshot=snapshot
-        )
+        result = generate_brief(Lake.from_settings(settings), settings, expedition_id, fmt=fmt, lang=lang,
+                                out=out, snapshot=snapshot)
         bar.advance(task)
-    typer.echo(
-        f"brief v{result.version} of {result.expedition_id} ({result.fmt}, {result.lang}, "
-        f"snapshot {result.snapshot_id}, advice {result.advice_status}): {result.path}"
-    )
+    typer.echo(f"brief v{result.version} of {result.expedition_id} ({result.fmt}, {result.lang}, "
+               f"snapshot {result.snapshot_id}, advice {result.advice_status}): {result.path}")
 
 
 @advice_app.command("generate")
 def advice_generate(
     expedition: str = typer.Option(..., "--expedition", "-e", help="Expedition id."),
-    rules: Optional[Path] = typer.Option(
-        None, "--rules", help="Rule set TOML (default: the shipped v1 or [advice] rules_file)."
-    ),
+    rules: Optional[Path] = typer.Option(None, "--rules", help="Rule set TOML (default: the shipped v1 or [advice] rules_file)."),
     home: HomeOpt = None,
 ) -> None:
     """Evaluate the reconstruction rule set on the expedition's analytics and store the advice.
@@ -105,10 +95,8 @@ def advice_list(
         typer.echo(f"no advice for {expedition} (run `expedition advice generate --expedition {expedition}`)")
     for i in items:
         by = f" by {', '.join(i.approved_by)}" if i.approved_by else ""
-        typer.echo(
-            f"{i.advice_id}  {i.status}{by}  {i.rule_id} v{i.rule_version}  [{i.subject}]\n    {i.text(lang)}\n"
-            f"    evidence ({i.source}): {i.evidence}"
-        )
+        typer.echo(f"{i.advice_id}  {i.status}{by}  {i.rule_id} v{i.rule_version}  [{i.subject}]\n    {i.text(lang)}\n"
+                   f"    evidence ({i.source}): {i.evidence}")
 
 
 @advice_app.command("approve")

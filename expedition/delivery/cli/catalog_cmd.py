@@ -47,9 +47,7 @@ def _day(value: Optional[str], name: str) -> Optional[dt.datetime]:
 
 
 def pull(
-    provider: str = typer.Option(
-        "USGS", "--provider", "-p", help="Provider name from qe.toml, or an ObsPy short name."
-    ),
+    provider: str = typer.Option("USGS", "--provider", "-p", help="Provider name from qe.toml, or an ObsPy short name."),
     starttime: Optional[str] = typer.Option(None, "--starttime", help="UTC start (default: watermark minus overlap)."),
     endtime: Optional[str] = typer.Option(None, "--endtime", help="UTC end, exclusive (default: now)."),
     minmagnitude: Optional[float] = typer.Option(None, "--minmagnitude", help="Smallest magnitude to pull."),
@@ -80,15 +78,8 @@ def pull(
             bar.update(task, completed=done, total=max(total, 1), description=f"{provider} {label}")
 
         report = pull_provider(
-            lake,
-            settings,
-            provider,
-            _day(starttime, "--starttime"),
-            _day(endtime, "--endtime"),
-            minmagnitude,
-            on_window,
-            url=url,
-            fmt="text" if fmt == "text" else "xml",
+            lake, settings, provider, _day(starttime, "--starttime"), _day(endtime, "--endtime"), minmagnitude,
+            on_window, url=url, fmt="text" if fmt == "text" else "xml",
             initial_window=dt.timedelta(days=window_days),
         )
     typer.echo(report.summary())  # each incident was logged once (stderr) as it happened
@@ -158,27 +149,19 @@ def show(
         return
     ev = record["event"][0]
     typer.echo(f"{ev['event_id']}  M{ev['magnitude_value']} {ev['magnitude_type'] or ''}  {ev['origin_time_utc']}")
-    typer.echo(
-        f"  {ev['region_name'] or ''}  lat {ev['origin_latitude_deg']} lon {ev['origin_longitude_deg']} "
-        f"depth {ev['origin_depth_km']} km"
-    )
-    typer.echo(
-        f"  preferred: {ev['preferred_provider']} {ev['preferred_provider_event_id']} "
-        f"({ev['review_status'] or 'status unknown'}), revision {ev['event_revision']}"
-    )
+    typer.echo(f"  {ev['region_name'] or ''}  lat {ev['origin_latitude_deg']} lon {ev['origin_longitude_deg']} "
+               f"depth {ev['origin_depth_km']} km")
+    typer.echo(f"  preferred: {ev['preferred_provider']} {ev['preferred_provider_event_id']} "
+               f"({ev['review_status'] or 'status unknown'}), revision {ev['event_revision']}")
     typer.echo("aliases: " + ", ".join(f"{a['provider']}:{a['provider_event_id']}" for a in record["aliases"]))
     typer.echo("revisions:")
     for r in record["revisions"]:
-        typer.echo(
-            f"  {r['event_revision']:>3} {r['revision_time_utc']} {r['revision_reason']:<16} "
-            f"{r['source_provider']}:{r['source_provider_event_id']} M{r['magnitude_value']}"
-        )
+        typer.echo(f"  {r['event_revision']:>3} {r['revision_time_utc']} {r['revision_reason']:<16} "
+                   f"{r['source_provider']}:{r['source_provider_event_id']} M{r['magnitude_value']}")
     typer.echo(f"solutions: {len(record['solutions'])}")
     for s in record["solutions"]:
-        typer.echo(
-            f"  {s['provider']}:{s['provider_event_id']} M{s['magnitude_value']} {s['magnitude_type'] or ''} "
-            f"{s['origin_time_utc']} ({s['review_status'] or '-'})"
-        )
+        typer.echo(f"  {s['provider']}:{s['provider_event_id']} M{s['magnitude_value']} {s['magnitude_type'] or ''} "
+                   f"{s['origin_time_utc']} ({s['review_status'] or '-'})")
 
 
 def serve(

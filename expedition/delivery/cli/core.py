@@ -86,11 +86,9 @@ def maintain_cmd(
         None, "--expire-days", help="Also expire snapshots older than N days (history before then is dropped)."
     ),
     orphan_minutes: float = typer.Option(
-        60.0,
-        "--orphans-older-than",
-        min=0.0,
+        60.0, "--orphans-older-than", min=0.0,
         help="Delete unreferenced files only when older than this many minutes (an ingest running now may "
-        "be about to register a fresh one).",
+             "be about to register a fresh one).",
     ),
 ) -> None:
     """Compact small files and delete files left by killed writers.

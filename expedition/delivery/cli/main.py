@@ -22,7 +22,7 @@ app = typer.Typer(
     help=(
         "Quake Expedition: earthquake catalogs, expedition triggers, field surveys and briefs "
         "on a DuckLake warehouse.\n\n"
-        'Example: expedition init && expedition query "SELECT 42 AS answer" --format json'
+        "Example: expedition init && expedition query \"SELECT 42 AS answer\" --format json"
     ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,

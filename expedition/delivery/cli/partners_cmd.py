@@ -30,12 +30,8 @@ def _split(value: Optional[str]) -> list[str]:
 @partners_app.command("add")
 def add(
     name: str = typer.Argument(..., help="Partner name: lower-case letters, digits, '.', '_' or '-'."),
-    countries: Optional[str] = typer.Option(
-        None, "--countries", help="Member countries it sees, ISO3, comma separated."
-    ),
-    expeditions: Optional[str] = typer.Option(
-        None, "--expeditions", help="Further expedition ids it sees, comma separated."
-    ),
+    countries: Optional[str] = typer.Option(None, "--countries", help="Member countries it sees, ISO3, comma separated."),
+    expeditions: Optional[str] = typer.Option(None, "--expeditions", help="Further expedition ids it sees, comma separated."),
     embargo_days: int = typer.Option(30, "--embargo-days", help="Days after ingest before it sees survey rows."),
     note: Optional[str] = typer.Option(None, "--note", help="Free text kept with the partner (contact, agreement)."),
     home: HomeOpt = None,
@@ -48,10 +44,8 @@ def add(
 
     issued = add_partner(lake_for(home), name, _split(countries), _split(expeditions), embargo_days, note)
     p = issued.partner
-    typer.echo(
-        f"partner {p.name} added: countries {','.join(p.countries) or '-'}; "
-        f"expeditions {','.join(p.expedition_ids) or '-'}; embargo {p.embargo_days} days"
-    )
+    typer.echo(f"partner {p.name} added: countries {','.join(p.countries) or '-'}; "
+               f"expeditions {','.join(p.expedition_ids) or '-'}; embargo {p.embargo_days} days")
     typer.echo("token (shown once, store it now; only its SHA-256 is kept):")
     typer.echo(issued.token)
 
@@ -69,21 +63,12 @@ def list_cmd(
 
     rows = list_partners(lake_for(home))
     if json_out:
-        echo_json(
-            [
-                {
-                    "partner_name": p.name,
-                    "countries": list(p.countries),
-                    "expeditions": list(p.expedition_ids),
-                    "embargo_days": p.embargo_days,
-                    "created_utc": p.created_utc,
-                    "revoked_utc": p.revoked_utc,
-                    "active_tokens": n,
-                    "note": p.note,
-                }
-                for p, n in rows
-            ]
-        )
+        echo_json([
+            {"partner_name": p.name, "countries": list(p.countries), "expeditions": list(p.expedition_ids),
+             "embargo_days": p.embargo_days, "created_utc": p.created_utc, "revoked_utc": p.revoked_utc,
+             "active_tokens": n, "note": p.note}
+            for p, n in rows
+        ])
         return
     if not rows:
         typer.echo("no partners yet (expedition partners add NAME --countries ISO3)")
@@ -140,15 +125,11 @@ def publish(
 
     pub = publish_surveys(lake_for(home), expedition_id, by, note)
     if pub.newly_published:
-        typer.echo(
-            f"surveys of {pub.expedition_id} published by {pub.published_by}; partners that see the "
-            "expedition now see its survey data"
-        )
+        typer.echo(f"surveys of {pub.expedition_id} published by {pub.published_by}; partners that see the "
+                   "expedition now see its survey data")
     else:
-        typer.echo(
-            f"surveys of {pub.expedition_id} were already published by {pub.published_by} "
-            f"on {pub.published_utc:%Y-%m-%d %H:%M} UTC (nothing changed)"
-        )
+        typer.echo(f"surveys of {pub.expedition_id} were already published by {pub.published_by} "
+                   f"on {pub.published_utc:%Y-%m-%d %H:%M} UTC (nothing changed)")
 
 
 def api(

@@ -16,9 +16,7 @@ def _since(value: str | None) -> datetime | None:
     try:
         t = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise typer.BadParameter(
-            f"--since must be a date or time like 2024-01-01 or 2024-01-01T12:00Z, got {value!r}"
-        ) from None
+        raise typer.BadParameter(f"--since must be a date or time like 2024-01-01 or 2024-01-01T12:00Z, got {value!r}") from None
     return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 
@@ -44,18 +42,14 @@ def evaluate(
         def tick(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        decisions = evaluate_events(
-            lake_for(home), settings, event_ids=event or None, since=_since(since), on_progress=tick
-        )
+        decisions = evaluate_events(lake_for(home), settings, event_ids=event or None, since=_since(since), on_progress=tick)
     if as_json:
         echo_json([d.__dict__ for d in decisions])
         return
     counts: dict[str, int] = {}
     for d in decisions:
         counts[d.decision] = counts.get(d.decision, 0) + 1
-    typer.echo(
-        f"{len(decisions)} decision(s): " + (", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "nothing new")
-    )
+    typer.echo(f"{len(decisions)} decision(s): " + (", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "nothing new"))
     joined: dict[str, int] = {}
     for d in decisions:
         if d.decision == "joined" and not event:
@@ -65,13 +59,11 @@ def evaluate(
     if joined:
         typer.echo("joined sequences: " + ", ".join(f"{k} +{n}" for k, n in sorted(joined.items())))
     if not event and counts.get("not_opened"):
-        typer.echo('reasons of every decision: expedition query "SELECT * FROM trigger_decisions" (or --json)')
+        typer.echo("reasons of every decision: expedition query \"SELECT * FROM trigger_decisions\" (or --json)")
 
 
 def list_cmd(
-    status: Optional[str] = typer.Option(
-        None, "--status", help="Only this status (proposed, pending_review, approved, ...)."
-    ),
+    status: Optional[str] = typer.Option(None, "--status", help="Only this status (proposed, pending_review, approved, ...)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     home: HomeOpt = None,
 ) -> None:
@@ -88,9 +80,7 @@ def list_cmd(
     if not items:
         typer.echo("no expeditions" + (f" with status {status}" if status else ""))
         return
-    typer.echo(
-        f"{'expedition':<17} {'status':<14} tier alert   {'countries':<12} {'M':>4} {'mainshock (UTC)':<16} title"
-    )
+    typer.echo(f"{'expedition':<17} {'status':<14} tier alert   {'countries':<12} {'M':>4} {'mainshock (UTC)':<16} title")
     for e in items:
         t = e["mainshock_origin_time_utc"]
         flag = " [REVIEW]" if e["review_flag"] else ""
@@ -191,7 +181,7 @@ def advance(
 
 
 def open_cmd(
-    event_id: str = typer.Argument(..., help='Event id (see `expedition query "SELECT * FROM events"`).'),
+    event_id: str = typer.Argument(..., help="Event id (see `expedition query \"SELECT * FROM events\"`)."),
     reason: str = typer.Option(..., "--reason", help="Why a person opens it (recorded in the decision log)."),
     by: str = typer.Option(..., "--by", help="Who opens it."),
     home: HomeOpt = None,
@@ -205,9 +195,7 @@ def open_cmd(
     settings = settings_for(home)
     exp, created = open_manually(lake_for(home), event_id, reason=reason, by=by, settings=settings)
     if created:
-        typer.echo(
-            f"opened {exp.expedition_id}: {exp.expedition_status}, tier {exp.expedition_tier}, {' '.join(exp.country_iso3_list)}"
-        )
+        typer.echo(f"opened {exp.expedition_id}: {exp.expedition_status}, tier {exp.expedition_tier}, {' '.join(exp.country_iso3_list)}")
     else:
         typer.echo(f"{event_id} is already covered by {exp.expedition_id} ({exp.expedition_status}); nothing opened")
 

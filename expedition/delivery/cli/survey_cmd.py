@@ -34,17 +34,12 @@ def ingest(
     file: Path = typer.Argument(..., help="CSV, XLSX, GeoJSON, or an ODK Central / KoboToolbox export."),
     expedition: str = typer.Option(..., "--expedition", "-x", help="Expedition id (EXP-YYYY-ISO-NNN)."),
     kind: Optional[str] = typer.Option(
-        None,
-        "--kind",
-        "-k",
-        help="buildings, intensity, ground_failure, lifelines or stations (default: from the columns).",
+        None, "--kind", "-k", help=f"{_KINDS_HELP} (default: from the columns)."
     ),
     mapping: Optional[str] = typer.Option(
         None, "--mapping", "-m", help="Mapping file (TOML/YAML) or a shipped mapping name, e.g. nepal_2015_richter."
     ),
-    labels: Optional[Path] = typer.Option(
-        None, "--labels", help="Second file joined by the mapping's [join] (labels)."
-    ),
+    labels: Optional[Path] = typer.Option(None, "--labels", help="Second file joined by the mapping's [join] (labels)."),
     strict: bool = typer.Option(False, "--strict", help="Reject the whole file if any row has an error."),
     show: int = typer.Option(10, "--show", help="Print up to this many problems."),
     home: HomeOpt = None,
@@ -67,9 +62,8 @@ def ingest(
         def step(name: str) -> None:
             bar.update(task, completed=_STEPS.index(name) if name in _STEPS else 0, description=f"{name} {file.name}")
 
-        report = ingest_survey_file(
-            lake, settings, expedition, file, kind=kind, mapping=mapping, labels=labels, strict=strict, progress=step
-        )
+        report = ingest_survey_file(lake, settings, expedition, file, kind=kind, mapping=mapping, labels=labels,
+                                    strict=strict, progress=step)
         bar.update(task, completed=len(_STEPS), description=f"done {file.name}")
     typer.echo(report.summary())
     if report.column_sources and not report.already_ingested:

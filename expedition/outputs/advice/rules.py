@@ -134,17 +134,8 @@ def _rule(raw: Any, i: int, path: str, params: Mapping[str, Any]) -> Rule:
         version = int(raw["version"])
     except (TypeError, ValueError) as exc:
         raise _fail(path, where, f"version must be an integer, got {raw['version']!r}") from exc
-    return Rule(
-        str(raw["id"]),
-        version,
-        str(raw["category"]),
-        str(raw["source"]),
-        subject,
-        tuple(conds),
-        tuple(raw["evidence"]),
-        str(text["en"]),
-        str(text["zh"]),
-    )
+    return Rule(str(raw["id"]), version, str(raw["category"]), str(raw["source"]), subject,
+                tuple(conds), tuple(raw["evidence"]), str(text["en"]), str(text["zh"]))
 
 
 def load_rule_set(path: Path | str | None = None) -> RuleSet:
@@ -166,9 +157,8 @@ def load_rule_set(path: Path | str | None = None) -> RuleSet:
     ids = [(r.rule_id, r.version) for r in rules]
     if len(set(ids)) != len(ids):
         raise _fail(str(p), "rules", "a rule id and version appear twice")
-    return RuleSet(
-        str(head.get("name", p.stem)), str(head["version"]), str(p), hashlib.sha256(data).hexdigest(), params, rules
-    )
+    return RuleSet(str(head.get("name", p.stem)), str(head["version"]), str(p),
+                   hashlib.sha256(data).hexdigest(), params, rules)
 
 
 def _resolve(value: Any, params: Mapping[str, Any]) -> Any:
@@ -187,16 +177,10 @@ def _holds(c: Condition, row: Mapping[str, Any], params: Mapping[str, Any]) -> b
     if c.op == "not_in":
         return have not in want
     try:
-        return bool(
-            {
-                ">=": have >= want,
-                ">": have > want,
-                "<=": have <= want,
-                "<": have < want,
-                "==": have == want,
-                "!=": have != want,
-            }[c.op]
-        )
+        return bool({
+            ">=": have >= want, ">": have > want, "<=": have <= want, "<": have < want,
+            "==": have == want, "!=": have != want,
+        }[c.op])
     except TypeError:
         return False
 
@@ -242,20 +226,10 @@ def evaluate_rule(rule: Rule, rule_set: RuleSet, rows: Iterable[Mapping[str, Any
         values = {**rule_set.parameters, **row}
         subject = " | ".join(str(row.get(f)) for f in rule.subject)
         evidence = {f: _plain(row.get(f)) for f in rule.evidence}
-        out.append(
-            AdviceDraft(
-                rule.rule_id,
-                rule.version,
-                rule_set.version,
-                rule_set.sha256,
-                rule.category,
-                rule.source,
-                subject,
-                format_text(rule.text_en, values),
-                format_text(rule.text_zh, values),
-                evidence,
-            )
-        )
+        out.append(AdviceDraft(
+            rule.rule_id, rule.version, rule_set.version, rule_set.sha256, rule.category, rule.source, subject,
+            format_text(rule.text_en, values), format_text(rule.text_zh, values), evidence,
+        ))
     return out
 
 

@@ -68,9 +68,7 @@ def advice_id(expedition_id: str, rule_id: str, rule_version: int, subject: str)
     return hashlib.sha1(f"{expedition_id}\x1f{rule_id}\x1f{rule_version}\x1f{subject}".encode()).hexdigest()[:20]
 
 
-def rows_for_rules(
-    con: duckdb.DuckDBPyConnection, rule_set: RuleSet, expedition_id: str
-) -> dict[str, list[dict[str, Any]]]:
+def rows_for_rules(con: duckdb.DuckDBPyConnection, rule_set: RuleSet, expedition_id: str) -> dict[str, list[dict[str, Any]]]:
     """Rows of every view the rules read, for one expedition, in a stable order."""
     known = sqlfiles.views()
     out: dict[str, list[dict[str, Any]]] = {}
@@ -87,9 +85,8 @@ def rows_for_rules(
     return out
 
 
-def generate_advice(
-    lake: Lake, expedition_id: str, rule_set: RuleSet | None = None, now: dt.datetime | None = None
-) -> list[AdviceDraft]:
+def generate_advice(lake: Lake, expedition_id: str, rule_set: RuleSet | None = None,
+                    now: dt.datetime | None = None) -> list[AdviceDraft]:
     """Evaluate the rules on the expedition's analytics and store the advice (one transaction)."""
     from expedition.decisions.records import get_expedition
 
@@ -100,36 +97,22 @@ def generate_advice(
         snapshot = lake.current_snapshot(w.con)
         drafts = evaluate(rs, rows_for_rules(w.con, rs, expedition_id))
         fresh = {advice_id(expedition_id, d.rule_id, d.rule_version, d.subject): d for d in drafts}
-        old = (
-            w.con.execute("SELECT * FROM advice_items WHERE expedition_id = ? ORDER BY advice_id", [expedition_id])
-            .to_arrow_table()
-            .to_pylist()
-        )
+        old = w.con.execute(
+            "SELECT * FROM advice_items WHERE expedition_id = ? ORDER BY advice_id", [expedition_id]
+        ).to_arrow_table().to_pylist()
         rows = []
         for aid, d in fresh.items():
             prev = next((o for o in old if o["advice_id"] == aid), None)
             if prev and prev["evidence_sha256"] == d.evidence_sha256 and prev["advice_active"]:
                 continue  # unchanged: keep its generation time
-            rows.append(
-                {
-                    "advice_id": aid,
-                    "expedition_id": expedition_id,
-                    "rule_id": d.rule_id,
-                    "rule_version": d.rule_version,
-                    "rule_set_version": d.rule_set_version,
-                    "rule_set_sha256": d.rule_set_sha256,
-                    "advice_category": d.category,
-                    "advice_subject": d.subject,
-                    "advice_text_en": d.text_en,
-                    "advice_text_zh": d.text_zh,
-                    "evidence_source": d.source,
-                    "evidence_json": d.evidence_json,
-                    "evidence_sha256": d.evidence_sha256,
-                    "generated_utc": now,
-                    "generated_snapshot_id": snapshot,
-                    "advice_active": True,
-                }
-            )
+            rows.append({
+                "advice_id": aid, "expedition_id": expedition_id, "rule_id": d.rule_id, "rule_version": d.rule_version,
+                "rule_set_version": d.rule_set_version, "rule_set_sha256": d.rule_set_sha256,
+                "advice_category": d.category, "advice_subject": d.subject, "advice_text_en": d.text_en,
+                "advice_text_zh": d.text_zh, "evidence_source": d.source, "evidence_json": d.evidence_json,
+                "evidence_sha256": d.evidence_sha256, "generated_utc": now, "generated_snapshot_id": snapshot,
+                "advice_active": True,
+            })
         for o in old:
             if o["advice_id"] not in fresh and o["advice_active"]:
                 rows.append({**o, "advice_active": False, "generated_utc": now, "generated_snapshot_id": snapshot})
@@ -143,18 +126,13 @@ def generate_advice(
 def advice_of(con: duckdb.DuckDBPyConnection, expedition_id: str, include_inactive: bool = False) -> list[AdviceItem]:
     """The advice items of an expedition with their status, in rule and subject order."""
     try:
-        items = (
-            con.execute(
-                "SELECT * FROM advice_items WHERE expedition_id = ? ORDER BY rule_id, rule_version, advice_subject",
-                [expedition_id],
-            )
-            .to_arrow_table()
-            .to_pylist()
-        )
+        items = con.execute(
+            "SELECT * FROM advice_items WHERE expedition_id = ? ORDER BY rule_id, rule_version, advice_subject",
+            [expedition_id],
+        ).to_arrow_table().to_pylist()
         approvals = con.execute(
             "SELECT advice_id, evidence_sha256, approved_by FROM advice_approvals WHERE expedition_id = ? "
-            "ORDER BY approved_utc, approval_id",
-            [expedition_id],
+            "ORDER BY approved_utc, approval_id", [expedition_id],
         ).fetchall()
     except duckdb.CatalogException:
         return []  # a lake created before these tables existed
@@ -163,31 +141,17 @@ def advice_of(con: duckdb.DuckDBPyConnection, expedition_id: str, include_inacti
         if not (r["advice_active"] or include_inactive):
             continue
         by = [a[2] for a in approvals if a[0] == r["advice_id"] and a[1] == r["evidence_sha256"]]
-        out.append(
-            AdviceItem(
-                r["advice_id"],
-                r["expedition_id"],
-                r["rule_id"],
-                r["rule_version"],
-                r["rule_set_version"],
-                r["advice_category"],
-                r["advice_subject"],
-                r["advice_text_en"],
-                r["advice_text_zh"],
-                r["evidence_source"],
-                json.loads(r["evidence_json"]),
-                r["evidence_sha256"],
-                bool(r["advice_active"]),
-                "approved" if by else "draft",
-                sorted(set(by)),
-            )
-        )
+        out.append(AdviceItem(
+            r["advice_id"], r["expedition_id"], r["rule_id"], r["rule_version"], r["rule_set_version"],
+            r["advice_category"], r["advice_subject"], r["advice_text_en"], r["advice_text_zh"], r["evidence_source"],
+            json.loads(r["evidence_json"]), r["evidence_sha256"], bool(r["advice_active"]),
+            "approved" if by else "draft", sorted(set(by)),
+        ))
     return out
 
 
-def approve_advice(
-    lake: Lake, advice_id_or_prefix: str, by: str, note: str | None = None, now: dt.datetime | None = None
-) -> AdviceItem:
+def approve_advice(lake: Lake, advice_id_or_prefix: str, by: str, note: str | None = None,
+                   now: dt.datetime | None = None) -> AdviceItem:
     """Sign off one advice item (a unique id prefix is enough) for the evidence it has now."""
     reviewer = (by or "").strip()
     if not reviewer:
@@ -199,8 +163,7 @@ def approve_advice(
     with lake.writer() as w:
         found = w.con.execute(
             "SELECT advice_id, expedition_id, evidence_sha256, advice_active FROM advice_items "
-            "WHERE starts_with(advice_id, ?) ORDER BY advice_id",
-            [key],
+            "WHERE starts_with(advice_id, ?) ORDER BY advice_id", [key],
         ).fetchall()
         if not found:
             raise NotFound(f"no advice item {key!r} (see `expedition advice list --expedition ID`)")
@@ -210,15 +173,8 @@ def approve_advice(
         if not active:
             raise ExpeditionError(f"advice {aid} is withdrawn (its rule no longer fires); regenerate and review again")
         approval_id = hashlib.sha1(f"{aid}\x1f{evidence_sha}\x1f{reviewer}".encode()).hexdigest()[:24]
-        row = {
-            "approval_id": approval_id,
-            "advice_id": aid,
-            "expedition_id": exp_id,
-            "evidence_sha256": evidence_sha,
-            "approved_by": reviewer,
-            "approved_utc": now,
-            "approval_note": note,
-        }
+        row = {"approval_id": approval_id, "advice_id": aid, "expedition_id": exp_id, "evidence_sha256": evidence_sha,
+               "approved_by": reviewer, "approved_utc": now, "approval_note": note}
         w.write(ADVICE_APPROVALS.name, pa.Table.from_pylist([row], schema=ADVICE_APPROVALS.schema), mode="insert_new")
         w.set_commit_message(reviewer, f"approve advice {aid} of {exp_id}")
     con = lake.connect(read_only=True)

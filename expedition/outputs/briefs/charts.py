@@ -33,15 +33,8 @@ def _style(lang: str) -> Iterator[None]:
             font_manager.fontManager.addfont(str(path))
             _registered.add(str(path))
         families = [CJK_FAMILY, "DejaVu Sans"]
-    with matplotlib.rc_context(
-        {
-            "font.family": families,
-            "font.size": 8,
-            "axes.titlesize": 9,
-            "svg.hashsalt": "qe",
-            "axes.unicode_minus": False,
-        }
-    ):
+    with matplotlib.rc_context({"font.family": families, "font.size": 8, "axes.titlesize": 9, "svg.hashsalt": "qe",
+                         "axes.unicode_minus": False}):
         yield
 
 
@@ -83,57 +76,24 @@ def map_png(data: dict[str, Any], lang: str, cache_dir: Path | None = None) -> b
                 ax.text(c.x, c.y, countries.name(iso3, lang), fontsize=7, color="#555555", ha="center", alpha=0.8)
         places = data.get("map_places") or []
         if places:
-            sc = ax.scatter(
-                [p["longitude"] for p in places],
-                [p["latitude"] for p in places],
-                c=[p["mmi"] for p in places],
-                cmap="YlOrRd",
-                vmin=3,
-                vmax=10,
-                s=12,
-                edgecolors="#333333",
-                linewidths=0.3,
-                label=t["map_places"],
-                zorder=3,
-            )
+            sc = ax.scatter([p["longitude"] for p in places], [p["latitude"] for p in places],
+                            c=[p["mmi"] for p in places], cmap="YlOrRd", vmin=3, vmax=10, s=12,
+                            edgecolors="#333333", linewidths=0.3, label=t["map_places"], zorder=3)
             cb = fig.colorbar(sc, ax=ax, shrink=0.7, pad=0.02)
             cb.set_label(t["estimated_mmi"])
         pts = (data.get("findings") or {}).get("survey_points") or []
         if pts:
-            ax.scatter(
-                [p["site_longitude_deg"] for p in pts],
-                [p["site_latitude_deg"] for p in pts],
-                c=[GRADE_COLOURS[min(int(p["damage_grade"]), 5)] for p in pts],
-                marker="s",
-                s=10,
-                edgecolors="black",
-                linewidths=0.2,
-                label=t["map_survey"],
-                zorder=4,
-            )
+            ax.scatter([p["site_longitude_deg"] for p in pts], [p["site_latitude_deg"] for p in pts],
+                       c=[GRADE_COLOURS[min(int(p["damage_grade"]), 5)] for p in pts], marker="s", s=10,
+                       edgecolors="black", linewidths=0.2, label=t["map_survey"], zorder=4)
         length = (data.get("assessment") or {}).get("rupture_length_km") or 0.0
         if length:
             ang = np.linspace(0, 2 * np.pi, 181)
             r_deg = length / 2 / 111.2
-            ax.plot(
-                lon0 + r_deg * np.cos(ang) / np.cos(np.radians(lat0)),
-                lat0 + r_deg * np.sin(ang),
-                ls="--",
-                color="#a50026",
-                lw=0.8,
-                zorder=4,
-            )
-        ax.scatter(
-            [lon0],
-            [lat0],
-            marker="*",
-            s=220,
-            color="#d7191c",
-            edgecolors="black",
-            linewidths=0.6,
-            label=t["map_epicentre"],
-            zorder=5,
-        )
+            ax.plot(lon0 + r_deg * np.cos(ang) / np.cos(np.radians(lat0)), lat0 + r_deg * np.sin(ang),
+                    ls="--", color="#a50026", lw=0.8, zorder=4)
+        ax.scatter([lon0], [lat0], marker="*", s=220, color="#d7191c", edgecolors="black", linewidths=0.6,
+                   label=t["map_epicentre"], zorder=5)
         ax.set_xlim(lon0 - half * 1.4, lon0 + half * 1.4)
         ax.set_ylim(lat0 - half, lat0 + half)
         ax.set_aspect(1 / np.cos(np.radians(lat0)))
@@ -173,9 +133,7 @@ def damage_bars_png(findings: dict[str, Any], lang: str, scale: str | None = Non
         for g in grades:
             vals = np.array([share.get((ty, g), 0.0) for ty in typs])
             colour = GRADE_COLOURS[min(g, 5)] if max(grades) > 3 else GRADE_COLOURS[min(2 * g - 1, 5)]
-            ax.barh(
-                range(len(typs)), vals, left=bottom, color=colour, label=f"{t['grade']} {g}", edgecolor="white", lw=0.4
-            )
+            ax.barh(range(len(typs)), vals, left=bottom, color=colour, label=f"{t['grade']} {g}", edgecolor="white", lw=0.4)
             bottom += vals
         ax.set_yticks(range(len(typs)), [f"{ty} (n={totals[ty]})" for ty in typs], fontsize=7)
         ax.invert_yaxis()

@@ -93,14 +93,11 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[d
 
 def _view(con: duckdb.DuckDBPyConnection, view: str, expedition_id: str) -> list[dict[str, Any]]:
     # identifiers: our own view names; the value is bound
-    return _rows(
-        con, f'SELECT * EXCLUDE (expedition_id) FROM "{view}" WHERE expedition_id = ? ORDER BY ALL', [expedition_id]
-    )
+    return _rows(con, f'SELECT * EXCLUDE (expedition_id) FROM "{view}" WHERE expedition_id = ? ORDER BY ALL',
+                 [expedition_id])
 
 
-def _event(
-    con: duckdb.DuckDBPyConnection, event_id: str
-) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any]]:
+def _event(con: duckdb.DuckDBPyConnection, event_id: str) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any]]:
     ev = _rows(con, "SELECT * FROM events WHERE event_id = ?", [event_id])
     sols = _rows(
         con,
@@ -118,13 +115,11 @@ def _event(
         lon = np.array([s["origin_longitude_deg"] for s in sols], dtype=float)
         times = [s["origin_time_utc"] for s in sols if s["origin_time_utc"] is not None]
         d = haversine_km(lat[:, None], lon[:, None], lat[None, :], lon[None, :])
-        spread.update(
-            {
-                "magnitude": (max(mags) - min(mags)) if mags else None,
-                "location_km": float(np.nanmax(d)),
-                "time_s": (max(times) - min(times)).total_seconds() if times else None,
-            }
-        )
+        spread.update({
+            "magnitude": (max(mags) - min(mags)) if mags else None,
+            "location_km": float(np.nanmax(d)),
+            "time_s": (max(times) - min(times)).total_seconds() if times else None,
+        })
     return event, sols, spread
 
 
@@ -139,12 +134,8 @@ def _local_time(places: Any, lat: float, lon: float, origin: dt.datetime | None)
     except (ZoneInfoNotFoundError, ValueError):
         return {"timezone_place": str(places.name[i])}
     offset = local.utcoffset()
-    return {
-        "local_time": local.isoformat(),
-        "timezone": tz,
-        "timezone_place": str(places.name[i]),
-        "utc_offset_h": offset.total_seconds() / 3600 if offset is not None else 0.0,
-    }
+    return {"local_time": local.isoformat(), "timezone": tz, "timezone_place": str(places.name[i]),
+            "utc_offset_h": offset.total_seconds() / 3600 if offset is not None else 0.0}
 
 
 def _map_places(settings: Settings, exp: dict[str, Any]) -> tuple[Any, list[dict[str, Any]], dict[str, str]]:
@@ -164,22 +155,13 @@ def _map_places(settings: Settings, exp: dict[str, Any]) -> tuple[Any, list[dict
     mmi, _sigma = predict_mmi("allen2012_rrup", mag, rrup)
     mmi = clip_mmi(mmi)
     out: list[dict[str, Any]] = [
-        {
-            "name": str(near.name[i]),
-            "country_iso3": str(near.country_iso3[i]),
-            "latitude": float(near.lat[i]),
-            "longitude": float(near.lon[i]),
-            "population": int(near.population[i]),
-            "mmi": float(mmi[i]),
-        }
+        {"name": str(near.name[i]), "country_iso3": str(near.country_iso3[i]), "latitude": float(near.lat[i]),
+         "longitude": float(near.lon[i]), "population": int(near.population[i]), "mmi": float(mmi[i])}
         for i in range(len(near))
     ]
     out.sort(key=lambda p: (-int(p["population"]), str(p["name"])))
-    prov = {
-        "places": f"{places.source}, population >= {MAP_PLACE_MIN_POPULATION}, within {MAP_RADIUS_KM:.0f} km",
-        "model": "allen2012_rrup",
-        "rupture": rupture.source,
-    }
+    prov = {"places": f"{places.source}, population >= {MAP_PLACE_MIN_POPULATION}, within {MAP_RADIUS_KM:.0f} km",
+            "model": "allen2012_rrup", "rupture": rupture.source}
     return places, out[:400], prov
 
 
@@ -192,33 +174,18 @@ def _members(settings: Settings, at: dt.datetime | None) -> list[str]:
 
 
 def _findings(con: duckdb.DuckDBPyConnection, expedition_id: str) -> dict[str, Any]:
-    v: dict[str, Any] = {
-        name: _view(con, f"analytics_{name}", expedition_id)
-        for name in (
-            "damage_by_typology",
-            "damage_share_by_typology",
-            "damage_grade_mean",
-            "damage_by_distance",
-            "damage_by_intensity",
-            "intensity_residuals",
-            "intensity_residual_summary",
-            "ground_failure",
-            "lifeline_functionality",
-            "survey_coverage",
-        )
-    }
+    v: dict[str, Any] = {name: _view(con, f"analytics_{name}", expedition_id) for name in (
+        "damage_by_typology", "damage_share_by_typology", "damage_grade_mean", "damage_by_distance",
+        "damage_by_intensity", "intensity_residuals", "intensity_residual_summary", "ground_failure",
+        "lifeline_functionality", "survey_coverage")}
     points = _rows(
         con,
         "SELECT site_latitude_deg, site_longitude_deg, damage_grade, damage_scale_grades FROM analytics_building_grades "
         "WHERE expedition_id = ? AND site_latitude_deg IS NOT NULL ORDER BY observation_id LIMIT 5000",
         [expedition_id],
     )
-    located = _rows(
-        con,
-        "SELECT count(*) FILTER (WHERE site_latitude_deg IS NULL) AS unlocated, count(*) AS n "
-        "FROM analytics_building_grades WHERE expedition_id = ?",
-        [expedition_id],
-    )
+    located = _rows(con, "SELECT count(*) FILTER (WHERE site_latitude_deg IS NULL) AS unlocated, count(*) AS n "
+                         "FROM analytics_building_grades WHERE expedition_id = ?", [expedition_id])
     v["survey_points"] = points
     v["building_count"] = int(located[0]["n"]) if located else 0
     v["unlocated_count"] = int(located[0]["unlocated"] or 0) if located else 0
@@ -252,53 +219,21 @@ def build_context(lake: Lake, settings: Settings, expedition_id: str, snapshot: 
         "event": {**event, **local},
         "solutions": solutions,
         "spread": spread,
-        "assessment": {
-            k: assessment.get(k)
-            for k in (
-                "assessment_id",
-                "event_revision",
-                "alert_level",
-                "fatality_expected",
-                "fatality_method",
-                "mmi_max",
-                "mmi_max_place",
-                "mmi_max_country_iso3",
-                "mmi_by_country",
-                "population_by_mmi",
-                "population_mmi7plus_count",
-                "forecast",
-                "caveats",
-                "provenance",
-                "model_versions",
-                "shaking_model",
-                "rupture_method",
-                "rupture_length_km",
-                "aftershock_regime",
-            )
-        }
-        if assessment
-        else {},
+        "assessment": {k: assessment.get(k) for k in (
+            "assessment_id", "event_revision", "alert_level", "fatality_expected", "fatality_method", "mmi_max",
+            "mmi_max_place", "mmi_max_country_iso3", "mmi_by_country", "population_by_mmi",
+            "population_mmi7plus_count", "forecast", "caveats", "provenance", "model_versions", "shaking_model",
+            "rupture_method", "rupture_length_km", "aftershock_regime")} if assessment else {},
         "map_places": map_places,
         "map_provenance": map_prov,
         "members": _members(settings, origin),
         "findings": findings,
-        "advice": [
-            {
-                "advice_id": a.advice_id,
-                "rule_id": a.rule_id,
-                "rule_version": a.rule_version,
-                "rule_set_version": a.rule_set_version,
-                "category": a.category,
-                "subject": a.subject,
-                "text_en": a.text_en,
-                "text_zh": a.text_zh,
-                "source": a.source,
-                "evidence": a.evidence,
-                "status": a.status,
-                "approved_by": a.approved_by,
-            }
-            for a in advice
-        ],
+        "advice": [{
+            "advice_id": a.advice_id, "rule_id": a.rule_id, "rule_version": a.rule_version,
+            "rule_set_version": a.rule_set_version, "category": a.category, "subject": a.subject,
+            "text_en": a.text_en, "text_zh": a.text_zh, "source": a.source, "evidence": a.evidence,
+            "status": a.status, "approved_by": a.approved_by,
+        } for a in advice],
         "advice_status": "none" if not advice else ("approved" if statuses == {"approved"} else "draft"),
         "rule_set": {"name": rule_set.name, "version": rule_set.version, "sha256": rule_set.sha256},
     }

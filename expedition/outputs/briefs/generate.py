@@ -69,15 +69,8 @@ def brief_version_for(lake: Lake, ctx: BriefContext) -> int:
     return int(same[0]) if same else int(max((v for v, _ in rows), default=0)) + 1
 
 
-def render_brief(
-    ctx: BriefContext,
-    fmt: str,
-    lang: str,
-    version: int,
-    generated_utc: dt.datetime,
-    cache_dir: Path | None = None,
-    image_stem: str = "brief",
-) -> tuple[bytes, dict[str, bytes]]:
+def render_brief(ctx: BriefContext, fmt: str, lang: str, version: int, generated_utc: dt.datetime,
+                 cache_dir: Path | None = None, image_stem: str = "brief") -> tuple[bytes, dict[str, bytes]]:
     """Bytes of the brief (and, for Markdown, its images by file name)."""
     if fmt not in FORMATS:
         raise BriefError(f"unknown brief format {fmt!r}: expected one of {', '.join(FORMATS)}")
@@ -103,16 +96,9 @@ def _write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
-def generate_brief(
-    lake: Lake,
-    settings: Settings,
-    expedition_id: str,
-    fmt: str = "html",
-    lang: str = "en",
-    out: Path | None = None,
-    snapshot: int | None = None,
-    now: dt.datetime | None = None,
-) -> BriefResult:
+def generate_brief(lake: Lake, settings: Settings, expedition_id: str, fmt: str = "html", lang: str = "en",
+                   out: Path | None = None, snapshot: int | None = None,
+                   now: dt.datetime | None = None) -> BriefResult:
     """Build, render, write and record the brief of ``expedition_id`` (see the module docstring)."""
     now = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
     ctx = build_context(lake, settings, expedition_id, snapshot)
@@ -124,22 +110,12 @@ def generate_brief(
         _write_atomic(path.parent / name, png)
     _write_atomic(path, data)
     content_sha = hashlib.sha256(data).hexdigest()
-    row = {
-        "expedition_id": ctx.expedition_id,
-        "brief_version": version,
-        "brief_format": fmt,
-        "brief_lang": lang,
-        "lake_snapshot_id": ctx.snapshot_id,
-        "context_sha256": ctx.sha256,
-        "content_sha256": content_sha,
-        "brief_path": str(path),
-        "advice_status": ctx.data["advice_status"],
-        "generated_utc": now,
-    }
+    row = {"expedition_id": ctx.expedition_id, "brief_version": version, "brief_format": fmt, "brief_lang": lang,
+           "lake_snapshot_id": ctx.snapshot_id, "context_sha256": ctx.sha256, "content_sha256": content_sha,
+           "brief_path": str(path), "advice_status": ctx.data["advice_status"], "generated_utc": now}
     with lake.writer() as w:
         w.write(BRIEFS.name, pa.Table.from_pylist([row], schema=BRIEFS.schema), mode="insert_new")
         w.set_commit_message("briefs", f"brief {stem}.{fmt} at snapshot {ctx.snapshot_id}")
     log.info("brief %s written to %s (snapshot %d)", stem, path, ctx.snapshot_id)
-    return BriefResult(
-        ctx.expedition_id, path, version, ctx.snapshot_id, fmt, lang, ctx.sha256, content_sha, ctx.data["advice_status"]
-    )
+    return BriefResult(ctx.expedition_id, path, version, ctx.snapshot_id, fmt, lang, ctx.sha256, content_sha,
+                       ctx.data["advice_status"])

@@ -74,13 +74,9 @@ def render_pdf(doc: Document, generated_utc: dt.datetime) -> bytes:
             pdf.ln(1)
         elif b.kind == "table":
             pdf.set_font(family, "", 7)
-            with pdf.table(
-                width=width,
-                line_height=3.6,
-                first_row_as_headings=True,
-                headings_style=FontFace(emphasis="BOLD", fill_color=(240, 240, 240)),
-                text_align="LEFT",
-            ) as table:
+            with pdf.table(width=width, line_height=3.6, first_row_as_headings=True,
+                           headings_style=FontFace(emphasis="BOLD", fill_color=(240, 240, 240)),
+                           text_align="LEFT") as table:
                 table.row(list(b.header))
                 for r in b.rows:
                     table.row([str(c) for c in r])

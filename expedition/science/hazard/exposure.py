@@ -16,14 +16,14 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from expedition.geo.countries import CountryIndex
-from expedition.geo.distance import from_local_xy_km, haversine_km, local_xy_km
-from expedition.geo.places import Places
-from expedition.hazard import HazardInputError
-from expedition.hazard.grid import IntensityGrid
-from expedition.hazard.ipe import IPE_MODELS, predict_mmi, to_roman
-from expedition.hazard.population import PopulationPoints, places_with_rural
-from expedition.hazard.rupture import RuptureModel, rupture_distance_km
+from expedition.science.geo.countries import CountryIndex
+from expedition.science.geo.distance import from_local_xy_km, haversine_km, local_xy_km
+from expedition.science.geo.places import Places
+from expedition.science.hazard import HazardInputError
+from expedition.science.hazard.grid import IntensityGrid
+from expedition.science.hazard.ipe import IPE_MODELS, predict_mmi, to_roman
+from expedition.science.hazard.population import PopulationPoints, places_with_rural
+from expedition.science.hazard.rupture import RuptureModel, rupture_distance_km
 
 __all__ = [
     "MMI_BINS",
@@ -355,7 +355,7 @@ def estimate_shaking_on_grid(
 ) -> ShakingEstimate:
     """Exposure and the place-based outputs read from an :class:`IntensityGrid` (ours or a ShakeMap).
 
-    ``population`` defaults to the built-in places+rural points (see :mod:`expedition.hazard.population`).
+    ``population`` defaults to the built-in places+rural points (see :mod:`expedition.science.hazard.population`).
     Exposure bins use the grid's median intensity; with ``mmi_sigma`` the exposures one sigma lower
     and higher are kept as well. ``epicentre_iso3`` ('' at sea) and ``nearest`` (ISO3, km) may be
     passed when already known (``locate_many`` computes them for a whole batch at once)."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from expedition.hazard import HazardInputError
+from expedition.science.hazard import HazardInputError
 
 __all__ = ["WGRW12", "mmi_from_ground_motion"]
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from expedition.hazard import HazardInputError
+from expedition.science.hazard import HazardInputError
 
 __all__ = ["SETTINGS", "GroundMotion", "bssa14", "ground_motion", "zhao2006"]
 

@@ -2,7 +2,7 @@
 
 A rupture is one or more rectangular planes, each given by its strike, dip, length along strike,
 down-dip width and the position of its top edge. Distances are computed in a local tangent-plane
-frame around the first plane's reference point (``expedition.geo.distance.local_xy_km``, 0.1 %
+frame around the first plane's reference point (``expedition.science.geo.distance.local_xy_km``, 0.1 %
 accurate within 300 km; farther away the relative error stays far below the models' scatter).
 
 * ``rrup``: shortest distance from a site at the surface to the plane (3-D).
@@ -33,8 +33,8 @@ from functools import cached_property
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from expedition.geo.distance import from_local_xy_km, local_xy_km
-from expedition.hazard import HazardInputError
+from expedition.science.geo.distance import from_local_xy_km, local_xy_km
+from expedition.science.hazard import HazardInputError
 
 __all__ = [
     "FINITE_FROM_M",

@@ -31,9 +31,9 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from expedition.geo.countries import CountryIndex
-from expedition.geo.places import Places
-from expedition.hazard import HazardInputError
+from expedition.science.geo.countries import CountryIndex
+from expedition.science.geo.places import Places
+from expedition.science.hazard import HazardInputError
 
 __all__ = [
     "PopulationPoints",

@@ -4,15 +4,15 @@ The chain mirrors USGS ShakeMap without observations (Worden et al. 2020, ShakeM
 
 1. :func:`tectonic_setting` picks the setting from depth, the epicentre's position (at sea or on
    land) and the mechanism when known (see its docstring; no Slab2 geometry ships with the project).
-2. The rupture hypotheses (:mod:`expedition.hazard.planes`) give Rrup and Rjb at every site.
-3. :func:`expedition.hazard.gmm.ground_motion` gives ln PGA / ln PGV with the site's Vs30
+2. The rupture hypotheses (:mod:`expedition.science.hazard.planes`) give Rrup and Rjb at every site.
+3. :func:`expedition.science.hazard.gmm.ground_motion` gives ln PGA / ln PGV with the site's Vs30
    (``Vs30Source``: one documented default, or a raster the user configures).
 4. Worden et al. (2012) converts PGV (preferred, as ShakeMap) or PGA to MMI with its sigma.
 5. Several rupture hypotheses (unknown strike, two nodal planes) are averaged: MMI is their mean
    and the spread between them adds to the variance.
 
 :func:`shaking_grid` evaluates the chain on a regular grid covering the area of median MMI >= IV and
-returns an :class:`~expedition.hazard.grid.IntensityGrid` (the type a ShakeMap ``grid.xml`` also fills).
+returns an :class:`~expedition.science.hazard.grid.IntensityGrid` (the type a ShakeMap ``grid.xml`` also fills).
 """
 
 from __future__ import annotations
@@ -25,12 +25,12 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from expedition.geo.distance import haversine_km, local_xy_km
-from expedition.hazard import HazardInputError
-from expedition.hazard.gmice import mmi_from_ground_motion
-from expedition.hazard.gmm import SETTINGS, ground_motion
-from expedition.hazard.grid import IntensityGrid
-from expedition.hazard.planes import PlaneRupture, site_distances_xy
+from expedition.science.geo.distance import haversine_km, local_xy_km
+from expedition.science.hazard import HazardInputError
+from expedition.science.hazard.gmice import mmi_from_ground_motion
+from expedition.science.hazard.gmm import SETTINGS, ground_motion
+from expedition.science.hazard.grid import IntensityGrid
+from expedition.science.hazard.planes import PlaneRupture, site_distances_xy
 
 __all__ = [
     "DEFAULT_VS30",
