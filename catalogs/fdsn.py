@@ -35,6 +35,7 @@ import re
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import zlib
 from collections.abc import Callable
@@ -374,6 +375,30 @@ class FDSNEventClient:
         out = fetch_with_retries(self.provider.name, attempt, self.retry, self.incidents, self.sleep,
                                  describe=_describe(params))
         return out, last_url
+
+    def get_document(self, url: str, describe: str, check: Callable[[bytes], Any] | None = None) -> bytes | None:
+        """GET one document of this provider (an event detail, a product file) without service
+        discovery: throttled, retried on transient failures only (see the module doc), ``None`` for
+        204 or 404 (the provider has no such document). ``check`` runs on the body inside the retry
+        loop: a :class:`~catalogs.errors.ParseError` it raises is retried (a body cut short), any
+        other exception ends the download at once."""
+
+        def attempt() -> bytes | None:
+            self._throttle.wait(self.provider.min_interval_s)
+            self.requests += 1
+            resp = http_get(url, {"User-Agent": self.user_agent}, self.provider.timeout_s)
+            body = classify_response(resp, self.provider.name, nodata_404=True)
+            if body is not None and check is not None:
+                check(body)
+            return body
+
+        return fetch_with_retries(self.provider.name, attempt, self.retry, self.incidents, self.sleep, describe=describe)
+
+    def detail_url(self, provider_event_id: str) -> str:
+        """The event detail GeoJSON URL of one event (ComCat: ``query?eventid=...&format=geojson``)."""
+        return f"{self.base_url}/fdsnws/event/1/query?" + urllib.parse.urlencode(
+            {"eventid": provider_event_id, "format": "geojson"}
+        )
 
 
 def _describe(params: dict[str, Any]) -> str:

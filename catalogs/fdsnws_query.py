@@ -10,7 +10,7 @@ web service specification for ``fdsnws-event`` 1.2 (long and short names):
 ``maxmagnitude/maxmag``, ``magnitudetype/magtype``, ``eventtype``, ``eventid`` (the provider id or
 one of its alias ids), ``catalog``/``contributor`` (the row's provider), ``limit``, ``offset``
 (1-based), ``orderby`` (``time``, ``time-asc``, ``magnitude``, ``magnitude-asc``),
-``format`` (``xml`` or ``text``), ``nodata`` (204 or 404). ``includeallorigins``,
+``format`` (``xml``, ``text`` or ``geojson``), ``nodata`` (204 or 404). ``includeallorigins``,
 ``includeallmagnitudes`` and ``includearrivals`` are accepted and ignored (rows hold one origin and
 one magnitude). Anything else is a :class:`QueryError` (HTTP 400).
 """
@@ -113,8 +113,8 @@ def parse_query(params: Mapping[str, Sequence[str]]) -> EventQuery:
     q = EventQuery(**out)
     if q.orderby not in ORDERS:
         raise QueryError(f"orderby must be one of {', '.join(ORDERS)}, got {q.orderby!r}")
-    if q.format not in ("xml", "text"):
-        raise QueryError(f"format must be xml or text, got {q.format!r}")
+    if q.format not in ("xml", "text", "geojson"):
+        raise QueryError(f"format must be xml, text or geojson, got {q.format!r}")
     if q.nodata not in (204, 404):
         raise QueryError(f"nodata must be 204 or 404, got {q.nodata}")
     if q.limit is not None and q.limit < 1:

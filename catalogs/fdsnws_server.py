@@ -16,6 +16,13 @@ services absent. ``/earthquakes/feed/v1.0/summary/<level>_<period>.geojson`` ser
 GeoJSON summary feed of the same rows (periods count back from ``feed_now``, by default the latest
 origin time served; ``significant`` is approximated as M >= 6).
 
+Products (ComCat style): ``query?eventid=ID&format=geojson`` answers the event detail document
+published with :meth:`FDSNEventServer.publish_detail` for that id (any of its ``ids``), else a
+detail without products built from the served row, else no data (204/404). ``publish_detail``
+serves the given files (e.g. ``download/grid.xml``) under ``/product/...`` and rewrites the
+document's content URLs to them. ``format=geojson`` without ``eventid`` answers the selection as
+a GeoJSON ``FeatureCollection``.
+
 Caps: with ``cap`` set, a query matching more than ``cap`` events answers 413 (``cap_mode='413'``)
 or silently returns the first ``cap`` (``cap_mode='truncate'``, as some services do).
 
@@ -57,6 +64,7 @@ CapMode = Literal["413", "truncate"]
 SERVICE_VERSION = "1.2.0"
 EVENT_PATH = "/fdsnws/event/1"
 FEED_PATH = "/earthquakes/feed/v1.0/summary/"
+PRODUCT_PATH = "/product/"
 FEED_LEVELS = {"significant": 6.0, "4.5": 4.5, "2.5": 2.5, "1.0": 1.0, "all": None}
 FEED_PERIODS = {"hour": 3600, "day": 86_400, "week": 7 * 86_400, "month": 30 * 86_400}
 
@@ -131,6 +139,8 @@ class FDSNEventServer:
         self._records: list[RequestRecord] = []
         self._lock = threading.Lock()
         self._closing = threading.Event()
+        self._details: dict[str, bytes] = {}
+        self._files: dict[str, tuple[bytes, str]] = {}
         self.set_rows(rows)
         self._httpd = ThreadingHTTPServer((host, port), _make_handler(self))
         self._httpd.daemon_threads = True
@@ -146,6 +156,31 @@ class FDSNEventServer:
         index = EventIndex(rows)
         with self._lock:
             self.index = index
+
+    def publish_detail(self, detail: dict[str, Any], files: dict[str, bytes] | None = None) -> dict[str, Any]:
+        """Serve ``detail`` (a ComCat event detail Feature) for every id it names, and ``files``
+        (content path -> bytes, e.g. ``{"download/grid.xml": data}``) of every product listing that
+        content path; their URLs in the served document point at this server. Returns the document
+        as served. Publishing again replaces it (a new product version)."""
+        doc = json.loads(json.dumps(detail))
+        files = files or {}
+        served: dict[str, tuple[bytes, str]] = {}
+        for ptype, versions in (doc.get("properties", {}).get("products") or {}).items():
+            for prod in versions:
+                for name, content in (prod.get("contents") or {}).items():
+                    if name in files and isinstance(content, dict):
+                        path = f"{PRODUCT_PATH}{ptype}/{prod.get('code')}/{prod.get('source')}/{prod.get('updateTime')}/{name}"
+                        content["url"] = f"{self.url}{path}"
+                        content["length"] = len(files[name])
+                        ctype = "application/xml" if name.endswith(".xml") else "application/octet-stream"
+                        served[path] = (files[name], ctype)
+        body = json.dumps(doc).encode()
+        ids = {str(doc.get("id") or ""), *str(doc.get("properties", {}).get("ids") or "").split(",")} - {""}
+        with self._lock:
+            self._files.update(served)
+            for i in ids:
+                self._details[i] = body
+        return dict(doc)
 
     @property
     def requests(self) -> list[RequestRecord]:
@@ -189,6 +224,12 @@ class FDSNEventServer:
                 return 200, _simple_xml("Contributors", "Contributor", self.index.providers), "application/xml", 0
             if sub == "":
                 return 200, b"Quake Expedition local FDSN event service: see application.wadl\n", "text/plain", 0
+        if path.startswith(PRODUCT_PATH):
+            with self._lock:
+                hit = self._files.get(path)
+            if hit is None:
+                return 404, b"Error 404: Not Found\n", "text/plain", 0
+            return 200, hit[0], hit[1], 0
         if path.startswith(FEED_PATH) and path.endswith(".geojson"):
             return self._feed(path[len(FEED_PATH):-len(".geojson")])
         return 404, b"Error 404: Not Found\n", "text/plain", 0
@@ -211,9 +252,21 @@ class FDSNEventServer:
                        "per request; use a smaller time window or a limit")
                 return 413, _error_text(413, "Request Entity Too Large", msg), "text/plain", 0
             idx = idx[: self.cap]
+        if q.format == "geojson" and q.eventid:
+            with self._lock:
+                published = self._details.get(q.eventid.strip())
+            if published is not None:
+                return 200, published, "application/json", 1
         if len(idx) == 0:
             return q.nodata, b"" if q.nodata == 204 else _error_text(404, "Not Found", "no events match"), "text/plain", 0
         rows = index.take(idx)
+        if q.format == "geojson":
+            feed = geojson_feed(rows, f"{self.url}{EVENT_PATH}/query")
+            if not q.eventid:
+                return 200, feed, "application/json", len(idx)
+            feature = json.loads(feed)["features"][0]  # a detail without products (ComCat's shape)
+            feature["properties"]["products"] = {}
+            return 200, json.dumps(feature).encode(), "application/json", 1
         if q.format == "text":
             return 200, write_fdsn_text(rows), "text/plain; charset=utf-8", len(idx)
         return 200, write_quakeml(rows), "application/xml", len(idx)

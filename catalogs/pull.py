@@ -236,6 +236,7 @@ class _Run:
     fmt: str
     minmagnitude: float | None
     progress_cb: ProgressCallback | None
+    focal: list[Any] = field(default_factory=list)  # focal mechanisms of the window being committed
 
     def windows(self, start: dt.datetime, end: dt.datetime, size: dt.timedelta, *, advance_origin: bool,
                 updatedafter: dt.datetime | None = None) -> None:
@@ -290,9 +291,13 @@ class _Run:
                 from catalogs.fdsntext import parse_fdsn_text
 
                 return archived, parse_fdsn_text(body, provider=self.provider.name, source_name=url)
+            from catalogs.focal import parse_focal_mechanisms
             from catalogs.quakeml import parse_quakeml
 
-            return archived, parse_quakeml(body, provider=self.provider.name, source_name=url)
+            rows = parse_quakeml(body, provider=self.provider.name, source_name=url)
+            # nodal planes, when the provider includes focal mechanisms (stored after the events)
+            self.focal = parse_focal_mechanisms(body, url) if b"focalMechanism" in body else []
+            return archived, rows
 
         return parse
 
@@ -322,6 +327,11 @@ class _Run:
             self.report.new_events += rep.new_events
             self.report.revised_events += rep.revised_events
             self.report.batches.append(rep.batch_id)
+            if self.focal:
+                from catalogs.focal_store import store_focal_mechanisms
+
+                store_focal_mechanisms(self.lake, self.provider.name, self.focal)
+                self.focal = []
         self.report.windows += 1
         self.report.events_received += rows.num_rows
 

@@ -1,5 +1,11 @@
 """The ``watch`` flow: pull every provider, then respond. Scheduled every ``watch_interval_s`` (300 s).
 
+Between the two, the authoritative products (USGS ComCat detail: PAGER alert, ShakeMap grid,
+finite fault) of the events recorded by this cycle at or above ``[products] min_magnitude`` are
+pulled (``expedition.decisions.response.refresh``), so ``respond`` judges new events with them and judges
+again the events that received a new product version. A products failure is logged and never
+stops the cycle: the events are then judged by our own model.
+
 Both steps run as subflows, so each has its own run (and name) in the Prefect UI. ``respond`` runs
 even when some providers failed: it judges what did arrive, and events pulled later are judged by
 the next cycle (``respond`` evaluates every event revision not judged yet, not only this cycle's).
@@ -8,15 +14,16 @@ The watch run fails when the pull failed for every provider or when respond fail
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from prefect import flow
 
+from expedition.decisions.response.refresh import ProductsRefresh, refresh_products
 from flows.errors import FlowFailed
 from flows.pull import PullSummary, pull_catalogs
 from flows.respond import RespondSummary, respond
-from flows.runtime import rename_flow_run
+from flows.runtime import lake_for, logger, rename_flow_run, settings_for
 
 
 @dataclass
@@ -26,9 +33,11 @@ class WatchSummary:
     pull: PullSummary | None
     pull_error: str
     response: RespondSummary | None
+    products: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         out = [f"pull:     {self.pull.describe() if self.pull else 'failed: ' + self.pull_error}"]
+        out += [f"products: {line}" for line in self.products]
         if self.response is not None:
             out.append(f"{self.response.describe()}")
             out += [f"opened:   {e}" for e in self.response.opened]
@@ -40,14 +49,28 @@ class WatchSummary:
 @flow(name="watch", log_prints=False)
 def watch(home: str | None = None, starttime: datetime | None = None) -> WatchSummary:
     """One cycle: ``pull_catalogs`` (``starttime`` for providers without a watermark), then ``respond``."""
+    started = datetime.now(UTC)
     pulled = pull_catalogs(home=home, first_starttime=starttime, return_state=True)
     result = pulled.result(raise_on_failure=False)
     summary = result if isinstance(result, PullSummary) else None
     error = "" if summary else f"{type(result).__name__}: {result}"
+    products = _pull_products(home, started)
     response = respond(home=home)
-    out = WatchSummary(summary, error, response)
+    news = [r.summary() for r in products.reports if r.changed or r.problems]  # quiet when nothing arrived
+    out = WatchSummary(summary, error, response, news)
     opened = f", {len(response.opened)} expeditions opened" if response.opened else ""
     rename_flow_run(f"{summary.describe() if summary else 'pull failed'}{opened}")
     if summary is None:
         raise FlowFailed(f"watch: the pull failed ({error}); respond ran on the events already stored")
     return out
+
+
+def _pull_products(home: str | None, since: datetime) -> ProductsRefresh:
+    """Products of the events recorded since ``since`` (not judged here: ``respond`` does it)."""
+    settings = settings_for(home)
+    try:
+        return refresh_products(lake_for(settings), settings, since=since, evaluate=False)
+    except Exception as exc:  # a products failure never stops the watch: our own model judges
+        logger().warning("products pull failed: %s: %s", type(exc).__name__, exc)
+        return ProductsRefresh()
+

@@ -147,3 +147,16 @@ def test_pager_estimate_myanmar_2025_is_red() -> None:
     assert res.method_by_country["MMR"].startswith("jaiswal_wald_2010 MMR theta=14.57")
     assert res.expected_fatalities == pytest.approx(sum(res.fatalities_by_country.values()))
     assert any("Economic losses are not modelled" in c for c in res.caveats)
+
+
+def test_every_pager_range_has_its_event_assessments_column() -> None:
+    from expedition.decisions.response.decisions import fatality_prob_column
+    from warehouse.tables import spec
+
+    names = [fatality_prob_column(lo, hi) for _, lo, hi in FATALITY_RANGES]
+    assert names[0] == "fatality_prob_0_1" and names[3] == "fatality_prob_100_1000"
+    assert names[-1] == "fatality_prob_100000_plus"
+    columns = [n for n in spec("event_assessments").schema.names if n.startswith("fatality_prob_")]
+    assert names == columns
+    with pytest.raises(ValueError, match="no event_assessments column"):
+        fatality_prob_column(5.0, 50.0)

@@ -210,3 +210,13 @@ def test_assess_with_a_bad_raster_still_judges_the_event(tmp_path: Path) -> None
     # the focal mechanism orients the rupture (Gorkha: strike 295, dip 11, thrust)
     c = assess(ctx, ev, nodal_planes=[(295.0, 11.0)], rake=108.0)
     assert c.rupture_orientation == "focal_mechanism"
+    # the same mechanism from a stored moment-tensor product gives the same estimate
+    from expedition.decisions.response.products import Authoritative
+
+    mt = Authoritative(ev.event_id, mechanism_product_id="urn:mt", mechanism_planes=((295.0, 11.0, 108.0),))
+    d = assess(ctx, ev, products=mt)
+    assert d.rupture_orientation == "focal_mechanism" and d.intensity_kind == "model"
+    assert d.shaking.exposure_by_mmi == c.shaking.exposure_by_mmi and d.intensity_source == c.intensity_source
+    # an authoritative grid in the products wins over the mechanism: exposure is read from the grid
+    e = assess(ctx, ev, products=Authoritative(ev.event_id, grid=grid, mechanism_planes=mt.mechanism_planes))
+    assert e.intensity_from_shakemap and e.shaking.exposure_by_mmi == a.shaking.exposure_by_mmi

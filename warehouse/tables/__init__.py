@@ -7,12 +7,13 @@ in ``TABLES``; :data:`ALL_TABLES` gathers them in dependency order.
 from __future__ import annotations
 
 from warehouse.schema import TableSpec
-from warehouse.tables import briefs, catalog, expeditions, partners, surveys, system
+from warehouse.tables import briefs, catalog, expeditions, partners, products, surveys, system
 
 ALL_TABLES: tuple[TableSpec, ...] = (
     *system.TABLES,
     *catalog.TABLES,
     *expeditions.TABLES,
+    *products.TABLES,
     *surveys.TABLES,
     *partners.TABLES,
     *briefs.TABLES,

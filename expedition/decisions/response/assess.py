@@ -26,6 +26,7 @@ import shapely
 from expedition.decisions.membership import Membership, load_membership
 from expedition.decisions.policy import TriggerPolicy, load_policy
 from expedition.decisions.response.events import EventRow
+from expedition.decisions.response.products import Authoritative
 from expedition.science.geo.countries import CountryIndex, load_countries
 from expedition.science.geo.distance import haversine_km
 from expedition.science.geo.places import Places, load_places
@@ -41,9 +42,9 @@ from expedition.science.hazard.exposure import (
 )
 from expedition.science.hazard.grid import IntensityGrid
 from expedition.science.hazard.pager import PagerResult, pager_estimate
-from expedition.science.hazard.planes import Plane, choose_ruptures
+from expedition.science.hazard.planes import Plane, choose_ruptures, top_edge
 from expedition.science.hazard.population import PopulationRasterError, raster_population
-from expedition.science.hazard.rupture import RuptureModel, default_rupture, wells_coppersmith_rld_km
+from expedition.science.hazard.rupture import RuptureModel, default_rupture, segment_rupture, wells_coppersmith_rld_km
 from expedition.science.hazard.shaking import (
     DEFAULT_VS30,
     ShakingModel,
@@ -211,10 +212,34 @@ class Assessment:
     intensity_source: str = ""
     setting: str | None = None
     rupture_orientation: str | None = None
+    authoritative: Authoritative | None = None
+    #: ``shakemap`` when intensities were read from an authoritative ShakeMap grid, else ``model``
+    intensity_kind: str = "model"
+
+    @property
+    def own_alert_level(self) -> str | None:
+        """The alert of our own estimate (PAGER model on our exposure)."""
+        return self.pager.level if self.pager else None
+
+    @property
+    def authoritative_alert_level(self) -> str | None:
+        """USGS PAGER's alert, when a ``losspager`` product is known."""
+        return self.authoritative.pager_alert if self.authoritative else None
 
     @property
     def alert_level(self) -> str | None:
-        return self.pager.level if self.pager else None
+        """The alert we act on: USGS PAGER's when present, else ours."""
+        return self.authoritative_alert_level or self.own_alert_level
+
+    @property
+    def alert_basis(self) -> str:
+        """``authoritative`` when USGS PAGER's alert drives the decision, else ``ours``."""
+        return "authoritative" if self.authoritative_alert_level else "ours"
+
+    @property
+    def intensity_from_shakemap(self) -> bool:
+        """Intensities and exposure were read from an authoritative ShakeMap grid."""
+        return self.intensity_kind == "shakemap"
 
     @property
     def strongest_member(self) -> tuple[str, float, str] | None:
@@ -234,8 +259,14 @@ def assess(
     finite_fault: Sequence[Plane] | None = None,
     intensity_grid: IntensityGrid | None = None,
     location: Location | None = None,
+    products: Authoritative | None = None,
 ) -> Assessment:
     """Shaking, exposure, PAGER alert and aftershock forecast of ``ev``.
+
+    ``products`` (authoritative, from :func:`~expedition.decisions.response.products.load_authoritative`)
+    fill what is not given explicitly: their ShakeMap grid is the ``intensity_grid``, their finite
+    fault the ``finite_fault`` planes, their moment tensor / focal mechanism the ``nodal_planes`` and
+    ``rake``; the alert we act on is USGS PAGER's when they carry one (ours is kept beside it).
 
     With ``intensity_grid`` (an authoritative ShakeMap) exposure is read from it. Otherwise our
     ShakeMap-style model (``ctx.shaking_model == "shakemap"``) builds the grid: rupture from
@@ -247,9 +278,25 @@ def assess(
     if ev.magnitude is None:
         raise HazardInputError(f"event {ev.event_id} has no magnitude: cannot estimate shaking")
     depth = max(ev.depth_km or 0.0, 0.0)
-    rup = rupture or default_rupture(ev.magnitude, ev.latitude_deg, ev.longitude_deg, depth)
+    product_notes: list[str] = list(products.problems) if products is not None else []
+    if products is not None:
+        intensity_grid = intensity_grid if intensity_grid is not None else products.grid
+        if finite_fault is None:
+            try:
+                finite_fault = products.fault_planes(ev.magnitude, ev.latitude_deg, ev.longitude_deg, depth)
+            except HazardInputError as exc:
+                product_notes.append(f"Finite-fault product {products.fault_product_id} not used: {exc}")
+        if nodal_planes is None and products.nodal_planes:
+            nodal_planes = products.nodal_planes
+            rake = products.rake if rake is None else rake
+        elif rake is None:
+            rake = products.rake
+    authoritative_grid = intensity_grid is not None
+    rup = rupture or _fault_trace(finite_fault, products) or default_rupture(
+        ev.magnitude, ev.latitude_deg, ev.longitude_deg, depth
+    )
     setting: str | None = None
-    orientation: str | None = None
+    orientation: str | None = "finite_fault" if finite_fault and not authoritative_grid else None
     if intensity_grid is None and ctx.shaking_model not in ("shakemap",):
         shaking = estimate_shaking(
             ev.magnitude,
@@ -314,6 +361,8 @@ def assess(
                 except PopulationRasterError as exc:
                     log.warning("event %s: %s; the built-in population is used", ev.event_id, exc)
                     extra.append(f"Population raster unusable ({exc}); built-in places+rural population used.")
+            if authoritative_grid:
+                citation = grid.source
             shaking = estimate_shaking_on_grid(
                 grid,
                 magnitude=ev.magnitude,
@@ -331,6 +380,7 @@ def assess(
             )
             source = grid.source
     caveats = list(shaking.caveats)
+    caveats.extend(product_notes)
     pager: PagerResult | None
     try:
         pager = pager_estimate(shaking)
@@ -346,7 +396,34 @@ def assess(
     }
     severe = int(sum(shaking.exposure_by_mmi.get(b, 0) for b in SEVERE_BINS))
     return Assessment(
-        rup, shaking, pager, outlook, regime, member_mmi, severe, tuple(caveats), source, setting, orientation
+        rup,
+        shaking,
+        pager,
+        outlook,
+        regime,
+        member_mmi,
+        severe,
+        tuple(caveats),
+        source,
+        setting,
+        orientation,
+        products,
+        "shakemap" if authoritative_grid else "model",
+    )
+
+
+def _fault_trace(planes: Sequence[Plane] | None, products: Authoritative | None) -> RuptureModel | None:
+    """The top edge of the first finite-fault plane as the descriptive rupture trace (None without planes)."""
+    if not planes:
+        return None
+    (lat0, lon0), (lat1, lon1) = top_edge(planes[0])
+    what = f"USGS finite-fault product {products.fault_product_id}" if products and products.fault_product_id else (
+        "finite-fault model"
+    )
+    p = planes[0]
+    return segment_rupture(
+        lat0, lon0, lat1, lon1, p.top_depth_km,
+        source=f"{what}: strike {p.strike_deg:.0f} deg, dip {p.dip_deg:.0f} deg, {p.length_km:.0f} x {p.width_km:.0f} km",
     )
 
 

@@ -25,10 +25,15 @@ from expedition.decisions.policy import Verdict, mmi_class_reached
 from expedition.decisions.response.assess import Assessment, Context, Location, fmt_people
 from expedition.decisions.response.events import EventRow
 from expedition.science.hazard.ipe import to_roman
+from expedition.science.hazard.pager import FATALITY_RANGES as PAGER_RANGES
+from warehouse.tables.products import FATALITY_RANGE_SUFFIXES
 
 __all__ = [
     "Decision",
     "assessment_row",
+    "describe_alert",
+    "event_assessment_row",
+    "fatality_prob_column",
     "decision_id",
     "decision_row",
     "describe_countries",
@@ -138,23 +143,37 @@ def describe_shaking(ctx: Context, a: Assessment) -> str:
     s = a.shaking
     parts = []
     strongest = a.strongest_member
+    est = "ShakeMap" if a.intensity_from_shakemap else "est."
     if strongest is not None:
         iso3, mmi, place = strongest
         where = f" ({ctx.country_name(iso3)})" if len(a.member_mmi) > 1 else ""
-        parts.append(f"est. MMI {to_roman(mmi)} at {place}{where}")
+        parts.append(f"{est} MMI {to_roman(mmi)} at {place}{where}")
     else:
-        parts.append("no populated place of a member country reaches est. MMI IV")
+        parts.append(f"no populated place of a member country reaches {est} MMI IV")
+    if a.intensity_from_shakemap:
+        parts.append(f"intensity and exposure from {a.intensity_source}")
     outside = [c for c in s.country_max if c.country_iso3 not in a.member_mmi and mmi_class_reached(c.max_mmi, ctx.policy.country_mmi)]
     if outside:
         parts.append("also shaken, not members: " + ", ".join(f"{c.name_en} (MMI {to_roman(c.max_mmi)} at {c.place_name})" for c in outside))
     parts.append(f"{fmt_people(a.people_severe)} people at MMI >= VII")
-    if a.pager is not None:
-        deaths = a.pager.expected_fatalities
-        parts.append(f"alert {a.pager.level} (PAGER: {deaths:,.0f} expected deaths)" if deaths >= 10 else f"alert {a.pager.level} (PAGER: {deaths:.1f} expected deaths)")
-    else:
-        parts.append("alert unknown")
+    parts.append(describe_alert(a))
     parts.append(f"rupture: {a.rupture.kind.replace('_', ' ')} {a.rupture.length_km:.0f} km")
     return "; ".join(parts)
+
+
+def describe_alert(a: Assessment) -> str:
+    """Which alert drove the decision: ``alert red from USGS PAGER (...), which drove the decision;
+    ours orange (PAGER model: 450 expected deaths)``, or ours alone."""
+    ours = "unknown"
+    if a.pager is not None:
+        deaths = a.pager.expected_fatalities
+        ours = f"{a.pager.level} (PAGER model: {deaths:,.0f} expected deaths)" if deaths >= 10 else f"{a.pager.level} (PAGER model: {deaths:.1f} expected deaths)"
+    auth = a.authoritative_alert_level
+    if auth and a.authoritative is not None:
+        return f"alert {auth} from {a.authoritative.pager_label}, which drove the decision; ours {ours}"
+    if a.pager is None:
+        return "alert unknown"
+    return f"alert {ours}, our estimate (no USGS PAGER alert known)"
 
 
 def describe_countries(ctx: Context, verdict: Verdict, a: Assessment | None) -> str:
@@ -281,6 +300,16 @@ def model_versions(ctx: Context, a: Assessment | None) -> dict[str, str]:
             out["pager"] = a.pager.method
         if a.forecast is not None:
             out["forecast"] = f"Reasenberg & Jones (1989) / Page et al. (2016), regime {a.regime}"
+        auth = a.authoritative
+        if auth is not None:
+            if auth.pager_alert:
+                out["authoritative_alert"] = f"{auth.pager_alert} {auth.pager_label} [{auth.pager_product_id}]"
+            if auth.grid is not None and a.intensity_from_shakemap:
+                out["shakemap"] = f"{auth.grid.source} [{auth.grid_product_id}]"
+            if auth.fault_product_id and a.rupture_orientation == "finite_fault":
+                out["finite_fault"] = str(auth.fault_product_id)
+            if auth.mechanism_product_id and a.rupture_orientation == "focal_mechanism":
+                out["focal_mechanism"] = f"{auth.mechanism_label} [{auth.mechanism_product_id}]"
     return out
 
 
@@ -330,3 +359,61 @@ def assessment_row(
         "provenance_json": to_json({**s.provenance, "top_places": [dataclasses.asdict(p) for p in s.top_places]}),
         "model_versions_json": to_json(model_versions(ctx, a)),
     }
+
+
+def fatality_prob_column(lo: float, hi: float) -> str:
+    """The ``event_assessments`` column of PAGER's fatality range [lo, hi): ``fatality_prob_100_1000``."""
+    suffix = f"{lo:.0f}_plus" if hi >= 1e12 else f"{lo:.0f}_{hi:.0f}"
+    if suffix not in FATALITY_RANGE_SUFFIXES:
+        raise ValueError(f"no event_assessments column for the fatality range {lo:g}-{hi:g}")
+    return f"fatality_prob_{suffix}"
+
+
+def event_assessment_row(
+    ctx: Context, *, decision: Decision, ev: EventRow, a: Assessment, assessed_utc: datetime
+) -> dict[str, Any]:
+    """The ``event_assessments`` row of one decision that had an impact estimate."""
+    s = a.shaking
+    top = s.country_max[0] if s.country_max else None
+    auth = a.authoritative
+    grid = s.grid if a.intensity_from_shakemap else None
+    probs = a.pager.probabilities if a.pager is not None else {}
+    row: dict[str, Any] = {
+        "assessment_id": decision.decision_id,
+        "decision_id": decision.decision_id,
+        "event_id": ev.event_id,
+        "event_revision": ev.event_revision,
+        "decision": decision.decision,
+        "expedition_id": decision.expedition_id,
+        "assessed_utc": assessed_utc,
+        "origin_time_utc": ev.origin_time_utc,
+        "origin_latitude_deg": ev.latitude_deg,
+        "origin_longitude_deg": ev.longitude_deg,
+        "origin_depth_km": ev.depth_km,
+        "magnitude_value": ev.magnitude,
+        "magnitude_type": ev.magnitude_type,
+        "intensity_source_kind": "shakemap" if grid is not None else "model",
+        "intensity_source": a.intensity_source or f"{s.model} ({s.model_citation})",
+        # our model's version (qe-shaking x.y, or the legacy IPE's name) or the ShakeMap's version
+        "intensity_version": s.grid.version if s.grid is not None else s.model,
+        "intensity_agency": grid.attributes.get("agency") if grid is not None else None,
+        "intensity_product_id": auth.grid_product_id if grid is not None and auth is not None else None,
+        "rupture_method": a.rupture_orientation or a.rupture.kind,
+        "mmi_max_populated": top.max_mmi if top else None,
+        "mmi_max_place": top.place_name if top else None,
+        "mmi_max_country_iso3": top.country_iso3 if top else None,
+        "population_by_mmi_json": to_json(s.exposure_by_mmi),
+        "population_source": s.population_source or s.provenance.get("places_source"),
+        "fatality_median": a.pager.expected_fatalities if a.pager else None,
+        "fatality_method": a.pager.method if a.pager else None,
+        "alert_level_ours": a.own_alert_level,
+        "alert_level_authoritative": a.authoritative_alert_level,
+        "alert_authoritative_source": auth.pager_label if auth is not None and auth.pager_alert else None,
+        "alert_level_acted": a.alert_level,
+        "alert_basis": a.alert_basis,
+        "model_versions_json": to_json(model_versions(ctx, a)),
+    }
+    for name, lo, hi in PAGER_RANGES:  # PAGER's probability of each fatality range
+        value = probs.get(name)
+        row[fatality_prob_column(lo, hi)] = float(value) if value is not None else None
+    return row

@@ -16,6 +16,14 @@ For each event revision, oldest first:
 3. otherwise the policy judges it: ``opened`` (a new expedition, countries decided by estimated
    shaking) or ``not_opened``, with the reason in words.
 
+Authoritative products (:mod:`expedition.decisions.response.products`): when an event has a ShakeMap grid,
+exposure comes from the grid; when it has a USGS PAGER alert, that is the alert we act on (ours is
+recorded beside it and the reason says which drove the decision). A new product version gives the
+decision a new source (``policy:products:<fingerprint>``), so ``evaluate_events(event_ids=...)``
+after a products pull judges the event again: an upgrade raises alert and tier with its reason, a
+PAGER downgrade of an expedition's mainshock is flagged for a person, never applied. Every decision
+with an impact estimate also writes its ``event_assessments`` row, opened or not.
+
 At the end, expeditions touched by the batch are re-assessed with the rupture traced by the first
 24 h of aftershocks in the lake, once there are enough of them (countries and alert can only grow).
 """
@@ -44,10 +52,12 @@ from expedition.decisions.response.assess import (
     search_radius_km,
 )
 from expedition.decisions.response.events import EventRow, events_by_id, pending_events, prefer_moment_magnitudes, rows
+from expedition.decisions.response.products import Authoritative, load_authoritative
 from expedition.decisions.response.sequences import (
     ZONE_HOURS,
     SequenceMatch,
     aftershock_rupture,
+    alert_rank,
     mainshock_fields,
     match_sequence,
     merge_assessment,
@@ -79,10 +89,27 @@ class _Run:
         self.out: dict[str, list[dict[str, Any]]] = {
             name: [] for name in (
                 "expedition_versions", "expedition_audit", "expedition_events", "trigger_decision_log", "expedition_assessments",
+                "event_assessments",
             )
         }
         self.touched: set[str] = set()
         self.locations: dict[tuple[str, int], Location] = {}
+        self.products: dict[str, Authoritative] = {}
+        self.products_read: set[str] = set()
+
+    def load_products(self, event_ids: Sequence[str]) -> None:
+        """Authoritative products (PAGER alert, ShakeMap grid, finite fault) of these events (one
+        query for all of them; each event is read once per run)."""
+        missing = [e for e in dict.fromkeys(event_ids) if e not in self.products_read]
+        if missing:
+            self.products.update(load_authoritative(self.w.con, missing))
+            self.products_read.update(missing)
+
+    def policy_source(self, ev: EventRow) -> str:
+        """``policy``, or ``policy:products:<fingerprint>`` when authoritative products exist: a new
+        product version makes a new decision (a rerun with the same versions writes nothing)."""
+        fp = self.products[ev.event_id].fingerprint if ev.event_id in self.products else ""
+        return f"{POLICY}:products:{fp}" if fp else POLICY
 
     # -- facts -------------------------------------------------------------------------------
     def gates_pass(self, ev: EventRow) -> bool:
@@ -106,8 +133,9 @@ class _Run:
         self.locations.update({(e.event_id, e.event_revision): loc for e, loc in zip(events, found)})
 
     def assess(self, ev: EventRow, rupture: RuptureModel | None = None) -> Assessment | None:
+        self.load_products([ev.event_id])
         try:
-            return assess(self.ctx, ev, rupture)
+            return assess(self.ctx, ev, rupture, products=self.products.get(ev.event_id))
         except HazardInputError as exc:
             log.warning("event %s: no shaking estimate: %s", ev.event_id, exc)
             return None
@@ -126,6 +154,9 @@ class _Run:
         self, ev: EventRow, kind: str, reason: str, *, loc: Location | None, verdict: Verdict | None,
         a: Assessment | None, exp: Expedition | None, source: str = POLICY, by: str = POLICY,
     ) -> dec.Decision:
+        if source == POLICY:
+            self.load_products([ev.event_id])
+            source = self.policy_source(ev)
         did = dec.decision_id(ev.event_id, ev.event_revision, self.ctx.policy.sha256, source)
         d = dec.Decision(
             did, ev.event_id, ev.event_revision, kind, exp.expedition_id if exp else None, reason,
@@ -137,6 +168,10 @@ class _Run:
             dec.decision_row(self.ctx, decision=d, ev=ev, loc=loc, verdict=verdict, assessment=a,
                              source=source.split(":")[0], decided_by=by, decided_utc=self.now)
         )
+        if a is not None:
+            self.out["event_assessments"].append(
+                dec.event_assessment_row(self.ctx, decision=d, ev=ev, a=a, assessed_utc=self.now)
+            )
         if a is not None and exp is not None:
             self.out["expedition_assessments"].append(
                 dec.assessment_row(self.ctx, expedition_id=exp.expedition_id, ev=ev, a=a, decision_id_=did, assessed_utc=self.now)
@@ -207,9 +242,9 @@ class _Run:
         reason = "; ".join(p for p in parts if p)
         self.event_exp[ev.event_id] = exp_id
         exp = self.version(exp, {"opened_reason": reason}, action="open", reason=reason, by=by)
-        kind = "opened" if source == POLICY else "manual_open"
+        kind = "opened" if source.split(":")[0] == POLICY else "manual_open"
         d = self.record(ev, kind, reason, loc=loc, verdict=verdict, a=a, exp=exp, source=source, by=by)
-        self.add_event(exp_id, ev, "opening" if source == POLICY else "manual", d.decision_id, 0.0, 0.0)
+        self.add_event(exp_id, ev, "opening" if source.split(":")[0] == POLICY else "manual", d.decision_id, 0.0, 0.0)
         return d
 
     def join(self, ev: EventRow, loc: Location, match: SequenceMatch) -> dec.Decision:
@@ -260,6 +295,13 @@ class _Run:
             more, words = merge_assessment(exp, verdict, a.alert_level, self.ctx.policy, self.ctx.country_name)
             changes.update(more)
             notes.extend(words)
+            auth = a.authoritative_alert_level
+            if is_main and auth and alert_rank(auth) < alert_rank(exp.alert_level):
+                kind = "flagged_for_review"
+                label = a.authoritative.pager_label if a.authoritative else "USGS PAGER"
+                why = f"{label} alert is now {auth}, below the expedition's {exp.alert_level}"
+                changes.update(review_flag=True, review_reason=f"{why}: a person decides whether to lower it")
+                notes.append(f"{why}; not applied: {exp.expedition_id} flagged for review")
         parts = [f"revision {ev.event_revision} of an event of {exp.expedition_id}", dec.describe_event(self.ctx, ev, loc)]
         if a is not None:
             parts.append(dec.describe_shaking(self.ctx, a))
@@ -319,7 +361,8 @@ def evaluate_events(
     since: datetime | None = None,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> list[dec.Decision]:
-    """Judge ``event_ids`` (default: every event whose current revision has no decision yet).
+    """Judge ``event_ids`` (default: every event whose current revision has no decision yet, or that
+    got a new PAGER, ShakeMap, finite-fault or mechanism version since its last decision).
 
     Returns the decisions written by this call (empty on a rerun)."""
     ctx = load_context(settings)
@@ -330,11 +373,13 @@ def evaluate_events(
             missing = sorted(set(event_ids) - {e.event_id for e in evs})
             if missing:
                 raise NotFound(f"no event(s) {', '.join(missing)} in the lake (import the catalog first)")
-            ids = [dec.decision_id(e.event_id, e.event_revision, ctx.policy.sha256, POLICY) for e in evs]
-            done = {r["decision_id"] for r in rows(w.con, "response_existing_decisions", decision_ids=ids)}
-            evs = [e for e, i in zip(evs, ids) if i not in done]
         else:
             evs = pending_events(w.con, since)
+        # already decided with these product versions (a rerun, or a product that changes nothing)
+        run.load_products([e.event_id for e in evs])
+        ids = [dec.decision_id(e.event_id, e.event_revision, ctx.policy.sha256, run.policy_source(e)) for e in evs]
+        done = {r["decision_id"] for r in rows(w.con, "response_existing_decisions", decision_ids=ids)}
+        evs = [e for e, i in zip(evs, ids) if i not in done]
         evs = prefer_moment_magnitudes(w.con, evs, ctx.policy.preferred_magnitude_types)
         run.locate_all(evs)
         for i, ev in enumerate(evs, start=1):

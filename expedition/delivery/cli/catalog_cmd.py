@@ -54,12 +54,15 @@ def pull(
     url: Optional[str] = typer.Option(None, "--url", help="Base URL of any FDSN event service."),
     fmt: str = typer.Option("xml", "--format", help="Ask for QuakeML (xml) or FDSN text (text)."),
     window_days: float = typer.Option(30.0, "--window-days", help="First window length; adapts to the cap."),
+    no_products: bool = typer.Option(False, "--no-products", help="Do not pull authoritative products (PAGER, ShakeMap)."),
     home: HomeOpt = None,
 ) -> None:
     """Pull events from an FDSN event service into the lake, window by window (incremental).
 
     Each window is archived, parsed, associated and committed on its own, with the provider's
-    watermark, so an interrupted pull resumes where it stopped.
+    watermark, so an interrupted pull resumes where it stopped. When the provider serves ComCat
+    event details (qe.toml [products] providers, default USGS), the products of the events pulled at
+    or above [products] min_magnitude (5.5) follow (`expedition products pull` for one event).
 
     Example: expedition catalog pull --provider USGS --starttime 2023-01-01 --endtime 2023-02-01 --minmagnitude 5
     """
@@ -71,6 +74,7 @@ def pull(
     settings = settings_for(home)
     lake = _lake(settings)
     resolve_base_url(find_provider(settings, provider, url))  # a clear error before the progress bar
+    started = dt.datetime.now(dt.UTC)
     with progress() as bar:
         task = bar.add_task(provider, total=1)
 
@@ -83,6 +87,12 @@ def pull(
             initial_window=dt.timedelta(days=window_days),
         )
     typer.echo(report.summary())  # each incident was logged once (stderr) as it happened
+    from catalogs.products_pull import products_settings, pull_products_since
+
+    prov = find_provider(settings, provider, url)
+    if not no_products and prov.name.upper() in {p.upper() for p in products_settings(settings).providers}:
+        for rep in pull_products_since(lake, settings, started, provider=prov):
+            typer.echo(f"products: {rep.summary()}")
 
 
 def import_cmd(

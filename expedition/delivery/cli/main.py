@@ -15,7 +15,7 @@ from importlib.metadata import entry_points
 
 import typer
 
-from expedition.delivery.cli import brief_cmd, catalog_cmd, core, partners_cmd, response_cmd, survey_cmd
+from expedition.delivery.cli import brief_cmd, catalog_cmd, core, partners_cmd, products_cmd, response_cmd, survey_cmd
 
 app = typer.Typer(
     name="expedition",
@@ -46,7 +46,7 @@ COMMANDS_GROUP = "quake_expedition.commands"
 
 log = logging.getLogger(__name__)
 
-for _module in (core, catalog_cmd, response_cmd, survey_cmd, brief_cmd, partners_cmd):
+for _module in (core, catalog_cmd, response_cmd, products_cmd, survey_cmd, brief_cmd, partners_cmd):
     _module.register(app)
 
 

@@ -191,39 +191,10 @@ def estimate_shaking(
     bins = mmi_bin_of(mmi)
     pop = near.population
     # 2. exposure per intensity bin, overall and per country (country of the place from GeoNames)
-    exposure = {b: int(pop[bins == k].sum()) for k, b in enumerate(MMI_BINS)}
-    by_country: dict[str, dict[str, int]] = {}
-    country_max: list[CountryShaking] = []
-    for code in np.unique(near.country_iso3[bins >= 0]).tolist():
-        m = near.country_iso3 == code
-        by_country[code] = {b: int(pop[m & (bins == k)].sum()) for k, b in enumerate(MMI_BINS)}
-        i = int(np.flatnonzero(m)[np.argmax(mmi[m])])
-        country_max.append(
-            CountryShaking(
-                country_iso3=code,
-                name_en=_safe_name(countries, code, "en"),
-                name_zh=_safe_name(countries, code, "zh"),
-                max_mmi=float(mmi[i]),
-                place_name=str(near.name[i]),
-                population_at_or_above_threshold=int(pop[m & (mmi >= reach_threshold_mmi)].sum()),
-            )
-        )
-    country_max.sort(key=lambda c: (-c.max_mmi, c.country_iso3))
+    exposure, by_country = _bin_sums(bins, pop.astype(float), near.country_iso3)
+    country_max = _country_max(near, mmi, bins >= 0, countries, reach_threshold_mmi)
     # 3. most affected places: strongest shaking first, then the most people
-    order = np.lexsort((-pop, -mmi))[: max(top_n, 0)]
-    top = [
-        PlaceShaking(
-            str(near.name[i]),
-            str(near.country_iso3[i]),
-            int(pop[i]),
-            float(near.lat[i]),
-            float(near.lon[i]),
-            float(rdist[i]),
-            float(mmi[i]),
-            float(sigma[i]),
-        )
-        for i in order
-    ]
+    top = _top_places(near, mmi, sigma, rdist, top_n)
     # 4. countries whose territory lies within the threshold distance of the rupture
     r_thr = _horizontal(reach_km(ipe, magnitude, reach_threshold_mmi), rupture.top_depth_km)
     reached: dict[str, None] = {}
@@ -299,6 +270,54 @@ def _caveats(magnitude: float, rupture: RuptureModel, ipe: str, places: Places) 
             f"Rupture traced from the early aftershock zone ({rupture.n_events} events); it is a lower bound of the rupture extent."
         )
     return out
+
+
+def _country_max(
+    near: Places, mmi: NDArray[np.float64], felt: NDArray[np.bool_], countries: CountryIndex, threshold: float
+) -> list[CountryShaking]:
+    """Strongest intensity at a place of each country with a ``felt`` place, strongest first."""
+    pop = near.population
+    out: list[CountryShaking] = []
+    for code in np.unique(near.country_iso3[felt]).tolist():
+        m = near.country_iso3 == code
+        i = int(np.flatnonzero(m)[np.argmax(mmi[m])])
+        out.append(
+            CountryShaking(
+                country_iso3=code,
+                name_en=_safe_name(countries, code, "en"),
+                name_zh=_safe_name(countries, code, "zh"),
+                max_mmi=float(mmi[i]),
+                place_name=str(near.name[i]),
+                population_at_or_above_threshold=int(pop[m & (mmi >= threshold)].sum()),
+            )
+        )
+    out.sort(key=lambda c: (-c.max_mmi, c.country_iso3))
+    return out
+
+
+def _top_places(
+    near: Places,
+    mmi: NDArray[np.float64],
+    sigma: NDArray[np.float64],
+    rdist: NDArray[np.float64],
+    top_n: int,
+) -> list[PlaceShaking]:
+    """The ``top_n`` places with the strongest shaking, then the most people."""
+    pop = near.population
+    order = np.lexsort((-pop, -mmi))[: max(top_n, 0)]
+    return [
+        PlaceShaking(
+            str(near.name[i]),
+            str(near.country_iso3[i]),
+            int(pop[i]),
+            float(near.lat[i]),
+            float(near.lon[i]),
+            float(rdist[i]),
+            float(mmi[i]),
+            float(sigma[i]),
+        )
+        for i in order
+    ]
 
 
 def _bin_sums(
@@ -381,37 +400,9 @@ def estimate_shaking_on_grid(
         p_sig = np.nan_to_num(_sample(grid, grid.mmi_sigma, pts.lat, pts.lon), nan=0.0)
         _, low = _bin_sums(mmi_bin_of(p_mmi - p_sig), p_pop, pts.country_iso3)
         _, high = _bin_sums(mmi_bin_of(p_mmi + p_sig), p_pop, pts.country_iso3)
-    pop = near.population
     rdist = rupture_distance_km(rupture, near.lat, near.lon) if len(near) else np.zeros(0)
-    country_max: list[CountryShaking] = []
-    for code in np.unique(near.country_iso3[mmi >= 3.5]).tolist():
-        m = near.country_iso3 == code
-        i = int(np.flatnonzero(m)[np.argmax(mmi[m])])
-        country_max.append(
-            CountryShaking(
-                country_iso3=code,
-                name_en=_safe_name(countries, code, "en"),
-                name_zh=_safe_name(countries, code, "zh"),
-                max_mmi=float(mmi[i]),
-                place_name=str(near.name[i]),
-                population_at_or_above_threshold=int(pop[m & (mmi >= reach_threshold_mmi)].sum()),
-            )
-        )
-    country_max.sort(key=lambda c: (-c.max_mmi, c.country_iso3))
-    order = np.lexsort((-pop, -mmi))[: max(top_n, 0)]
-    top = [
-        PlaceShaking(
-            str(near.name[i]),
-            str(near.country_iso3[i]),
-            int(pop[i]),
-            float(near.lat[i]),
-            float(near.lon[i]),
-            float(rdist[i]),
-            float(mmi[i]),
-            float(sigma[i]),
-        )
-        for i in order
-    ]
+    country_max = _country_max(near, mmi, mmi >= 3.5, countries, reach_threshold_mmi)
+    top = _top_places(near, mmi, sigma, rdist, top_n)
     # countries reached: those whose people (population points) feel the threshold or more, and the
     # epicentre's country when the epicentre does (territory without people is not counted)
     reached_set = {str(c) for c in pts.country_iso3[p_mmi >= reach_threshold_mmi].tolist() if c}

@@ -43,6 +43,7 @@ __all__ = [
     "Plane",
     "PlaneRupture",
     "default_dip",
+    "finite_fault_plane",
     "focal_mechanism_rupture",
     "plane_at_hypocentre",
     "rupture_size_km",
@@ -50,6 +51,7 @@ __all__ = [
     "site_distances_xy",
     "choose_ruptures",
     "point_source",
+    "top_edge",
     "trace_ruptures",
     "unknown_strike_ruptures",
 ]
@@ -171,6 +173,67 @@ def plane_at_hypocentre(
     az = np.radians(strike_deg + 90.0)  # dip direction
     la, lo = from_local_xy_km(np.array([[-updip_h * np.sin(az), -updip_h * np.cos(az)]]), lat, lon)
     return Plane(float(la[0]), float(lo[0]), top, float(strike_deg) % 360.0, dip, float(length_km), float(width_km))
+
+
+def finite_fault_plane(
+    lat: float,
+    lon: float,
+    depth_km: float,
+    strike_deg: float,
+    dip_deg: float,
+    length_km: float,
+    width_km: float,
+    top_depth_km: float | None = None,
+    *,
+    hypocentre_along_strike_km: float | None = None,
+    hypocentre_down_dip_km: float | None = None,
+) -> Plane:
+    """The plane of a finite-fault model placed around its hypocentre (``lat``, ``lon``, ``depth_km``).
+
+    Finite-fault products give the hypocentre's position on the plane as in the SRCMOD FSP format
+    (Mai & Thingbaijam 2014, SRL 85(6)): ``HypX`` along strike from the plane's start and ``HypZ``
+    down dip from its top edge (USGS ``hypocenter-x`` / ``hypocenter-z``). Without ``HypX`` the
+    plane is centred on the hypocentre along strike; without ``HypZ`` the top edge is found from
+    ``top_depth_km`` (the product's ``model-top``) and the hypocentre's depth; without either, the plane
+    is centred down dip as well (:func:`plane_at_hypocentre`)."""
+    dip = float(dip_deg)
+    sin_d, cos_d = float(np.sin(np.radians(dip))), float(np.cos(np.radians(dip)))
+    if hypocentre_down_dip_km is not None:
+        updip_h = max(float(hypocentre_down_dip_km), 0.0) * cos_d
+        top = max(float(depth_km) - max(float(hypocentre_down_dip_km), 0.0) * sin_d, 0.0)
+        if top_depth_km is not None:
+            top = max(float(top_depth_km), 0.0)
+    elif top_depth_km is not None:
+        top = max(float(top_depth_km), 0.0)
+        updip_h = max(float(depth_km) - top, 0.0) / float(np.tan(np.radians(dip))) if dip < 90.0 else 0.0
+    else:
+        return _shifted(plane_at_hypocentre(lat, lon, depth_km, strike_deg, dip, length_km, width_km),
+                        length_km, hypocentre_along_strike_km, lat, lon)
+    az = np.radians(strike_deg + 90.0)  # dip direction
+    la, lo = from_local_xy_km(np.array([[-updip_h * np.sin(az), -updip_h * np.cos(az)]]), lat, lon)
+    plane = Plane(float(la[0]), float(lo[0]), top, float(strike_deg) % 360.0, dip, float(length_km), float(width_km))
+    return _shifted(plane, length_km, hypocentre_along_strike_km, lat, lon)
+
+
+def _shifted(plane: Plane, length_km: float, along_km: float | None, lat: float, lon: float) -> Plane:
+    """Move ``plane`` along strike so the hypocentre sits ``along_km`` from its start (None: centred)."""
+    if along_km is None or not 0.0 <= along_km <= length_km:
+        return plane
+    shift = length_km / 2.0 - float(along_km)  # from the hypocentre to the middle of the top edge
+    s = np.radians(plane.strike_deg)
+    xy = local_xy_km([plane.top_lat], [plane.top_lon], lat, lon)[0] + shift * np.array([np.sin(s), np.cos(s)])
+    la, lo = from_local_xy_km(xy[None, :], lat, lon)
+    return Plane(float(la[0]), float(lo[0]), plane.top_depth_km, plane.strike_deg, plane.dip_deg,
+                 plane.length_km, plane.width_km)
+
+
+def top_edge(plane: Plane) -> tuple[tuple[float, float], tuple[float, float]]:
+    """(lat, lon) of the start and the end of a plane's top edge (start: against the strike)."""
+    half = plane.length_km / 2.0
+    s = np.radians(plane.strike_deg)
+    ends = np.array([[-half * np.sin(s), -half * np.cos(s)], [half * np.sin(s), half * np.cos(s)]])
+    la, lo = from_local_xy_km(ends, plane.top_lat, plane.top_lon)
+    return (float(la[0]), float(lo[0])), (float(la[1]), float(lo[1]))
 
 
 def _sized(
