@@ -176,3 +176,13 @@ def run_cli(args: list[str], env: dict[str, str] | None = None, timeout: float =
     return subprocess.run(
         [str(exe), *args], capture_output=True, text=True, env=full_env, timeout=timeout, check=False
     )
+
+
+@pytest.fixture(scope="session")
+def myanmar(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The 2025 M7.7 Myanmar expedition opened by the shipped policy (tests/briefs_fixtures.py); shared by the
+    brief and web-page tests of one session."""
+    from tests.briefs_fixtures import myanmar_home
+
+    root = tmp_path_factory.mktemp("myanmar")
+    return myanmar_home(shared_data, root / "home", root / "cache")

@@ -7,7 +7,7 @@ Usage::
 
 Routes: ``/v1/query``, ``/v1/tables``, ``/v1/queries[/{name}]``, ``/v1/expeditions[...]`` (partner
 token required), ``/fdsnws/event/1/...`` (public by default), ``/health``, ``/openapi.json`` and
-``/docs``.
+``/docs``; the reviewers' web pages under ``/web/`` (:mod:`expedition.delivery.api.web`).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from expedition.delivery.api import fdsnws, routes_expeditions, routes_query
+from expedition.delivery.api import fdsnws, routes_expeditions, routes_query, web
 from expedition.delivery.api.audit import AuditLog
 from expedition.delivery.api.auth import ApiState, get_state
 from expedition.delivery.api.config import ApiConfig
@@ -68,7 +68,7 @@ def create_app(
         lake=lk,
         config=cfg,
         source=LakeSource(lk, refresh_s=cfg.refresh_s),
-        scopes=ScopeCache(cfg.visible_statuses, cfg.partner_memory_limit),
+        scopes=ScopeCache(cfg.visible_statuses, cfg.partner_memory_limit, reviewers=cfg.reviewers),
         audit=AuditLog(lk, flush_s=cfg.audit_flush_s),
         clock=clock or (lambda: datetime.now(UTC)),
     )
@@ -94,6 +94,7 @@ def create_app(
     app.include_router(routes_query.router)
     app.include_router(routes_expeditions.router)
     app.include_router(fdsnws.router)
+    app.include_router(web.router)
     _add_handlers(app)
 
     @app.get("/health", tags=["service"], summary="Liveness and the lake snapshot served")

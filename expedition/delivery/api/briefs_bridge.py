@@ -16,6 +16,7 @@ import logging
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 
@@ -58,6 +59,39 @@ def render_partner_brief(
 
     body: bytes = data.memo(f"brief/{expedition_id}/{fmt}/{lang}", build)
     return body, MEDIA[fmt]
+
+
+def brief_context(lake: Lake, settings: Settings, data: LakeData, expedition_id: str) -> Any:
+    """The brief context of ``expedition_id`` at the snapshot of ``data`` (built once per lake data)."""
+    from expedition.outputs.briefs.context import build_context
+
+    return data.memo(f"context/{expedition_id}", lambda: build_context(lake, settings, expedition_id, snapshot=data.snapshot_id))
+
+
+def render_web_brief(
+    lake: Lake, settings: Settings, data: LakeData, expedition_id: str, fmt: str, lang: str, font_url: str
+) -> bytes:
+    """The brief for the web pages: as :func:`render_partner_brief`, the HTML naming the served CJK font."""
+    if fmt != "html":
+        return render_partner_brief(lake, settings, data, expedition_id, fmt, lang)[0]
+    from expedition.outputs.briefs.generate import brief_version_for, render_brief
+
+    key = f"webbrief/{expedition_id}/{fmt}/{lang}"
+    try:  # the context is built (and memoised) first: LakeData.memo holds its lock while building
+        ctx = brief_context(lake, settings, data, expedition_id)
+    except ExpeditionError as exc:
+        raise BriefUnavailable(f"the brief of {expedition_id} cannot be rendered: {exc}") from exc
+
+    def build() -> bytes:
+        try:
+            body, _ = render_brief(ctx, fmt, lang, brief_version_for(lake, ctx), datetime.now(UTC).replace(microsecond=0),
+                                   settings.home / "cache", font_url=font_url)
+        except ExpeditionError as exc:
+            raise BriefUnavailable(f"the brief of {expedition_id} cannot be rendered: {exc}") from exc
+        return body
+
+    out: bytes = data.memo(key, build)
+    return out
 
 
 def survey_file(rows: pa.Table, fmt: str) -> bytes:

@@ -12,6 +12,7 @@ Every key is optional::
     visible_statuses = ["approved", "deployed", "reporting", "closed"]
     partner_memory_limit = "512MB"   # DuckDB memory limit of each partner's in-memory database
     audit_flush_s = 10.0         # partner query audit rows are written to the lake in batches
+    reviewers = ["bridrrem-review"]  # partner names holding the reviewer role (web page sign-off)
 
 Defaults fall back to the general ``query_row_limit`` / ``query_timeout_s`` settings.
 """
@@ -38,6 +39,7 @@ class ApiConfig:
     visible_statuses: tuple[str, ...] = DEFAULT_VISIBLE_STATUSES
     partner_memory_limit: str = "512MB"
     audit_flush_s: float = 10.0
+    reviewers: tuple[str, ...] = ()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ApiConfig:

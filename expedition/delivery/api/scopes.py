@@ -18,6 +18,8 @@ What a partner sees:
   hidden) whose countries meet the partner's countries, or that are named in its scope;
   internal deliberation columns (review flags, who changed what) are left out;
 * ``expedition_events``, ``expedition_assessments``, ``survey_publications`` of those expeditions;
+* a partner named in ``[api] reviewers`` holds the reviewer role: it sees every expedition whatever
+  its status or countries, and survey rows without embargo (reviewers sign off advice);
 * survey observations (``survey_buildings`` ...) of those expeditions once published by the lead
   or ``embargo_days`` after each row's ingest (``ingested_time_utc``); surveyor names and
   submission ids are left out.
@@ -48,6 +50,7 @@ log = logging.getLogger(__name__)
 EXPEDITION_HIDDEN_COLUMNS = ("review_flag", "review_reason", "changed_by", "change_note", "opened_by")
 SURVEY_HIDDEN_COLUMNS = ("surveyor_name", "submission_uuid")
 _PER_EXPEDITION = ("expedition_events", "expedition_assessments", "survey_publications")
+REVIEWER_STATUSES = ("proposed", "pending_review", "approved", "deployed", "reporting", "closed", "cancelled")
 
 
 @dataclass(frozen=True)
@@ -58,9 +61,12 @@ class Scope:
     expedition_ids: tuple[str, ...]
     embargo_days: int
     visible_statuses: tuple[str, ...]
+    every_expedition: bool = False  # the reviewer role: every expedition, every status, no embargo
 
     @classmethod
-    def of(cls, partner: Partner, visible_statuses: Iterable[str]) -> Scope:
+    def of(cls, partner: Partner, visible_statuses: Iterable[str], reviewer: bool = False) -> Scope:
+        if reviewer:
+            return cls(partner.countries, partner.expedition_ids, 0, REVIEWER_STATUSES, True)
         return cls(partner.countries, partner.expedition_ids, partner.embargo_days, tuple(visible_statuses))
 
 
@@ -100,7 +106,7 @@ def visible_expeditions(expeditions: pa.Table, scope: Scope) -> pa.Table:
             by_country |= _mask_any_in(expeditions.column("country_iso3_list"), scope.countries)
         if "primary_country_iso3" in expeditions.column_names:
             by_country |= _isin(expeditions.column("primary_country_iso3"), scope.countries)
-    keep = status_ok & (named | by_country)
+    keep = status_ok & (named | by_country | scope.every_expedition)
     return _drop(expeditions.filter(pa.array(keep)), EXPEDITION_HIDDEN_COLUMNS)
 
 
@@ -229,8 +235,10 @@ class PartnerView:
 class ScopeCache:
     """Partner views by partner name, rebuilt when the data version, scope or embargo clock moves."""
 
-    def __init__(self, visible_statuses: Iterable[str], memory_limit: str = "512MB", size: int = 64) -> None:
+    def __init__(self, visible_statuses: Iterable[str], memory_limit: str = "512MB", size: int = 64,
+                 reviewers: Iterable[str] = ()) -> None:
         self.visible_statuses = tuple(visible_statuses)
+        self.reviewers = frozenset(reviewers)
         self.memory_limit = memory_limit
         self.size = size
         self._views: OrderedDict[str, PartnerView] = OrderedDict()
@@ -248,7 +256,7 @@ class ScopeCache:
         )
 
     def view(self, partner: Partner, data: LakeData, now: datetime) -> PartnerView:
-        scope = Scope.of(partner, self.visible_statuses)
+        scope = Scope.of(partner, self.visible_statuses, reviewer=partner.name in self.reviewers)
         with self._lock:
             view = self._views.get(partner.name)
             if self._fresh(view, data, scope, now):

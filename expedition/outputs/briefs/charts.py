@@ -45,60 +45,105 @@ def _png(fig: Figure) -> bytes:
     return buf.getvalue()
 
 
-def map_png(data: dict[str, Any], lang: str, cache_dir: Path | None = None) -> bytes:
-    """Epicentre, rupture estimate, countries (members shaded), places by est. MMI, survey points by grade."""
-    import shapely
+# USGS ShakeMap intensity colours (Worden et al. 2012 palette), MMI I..X
+MMI_COLOURS = ("#ffffff", "#bfccff", "#a0e6ff", "#80ffff", "#7aff93", "#ffff00", "#ffc800", "#ff9100", "#ff0000", "#c80000")
+ALERT_COLOURS = {"green": "#00b04f", "yellow": "#ffd700", "orange": "#ff8c00", "red": "#d7191c"}
+LABELLED_PLACES = 8
 
+
+def map_png(data: dict[str, Any], lg: Any, cache_dir: Path | None = None, grid: Any = None) -> bytes:
+    """The intensity map: shaking as filled MMI contours (``grid``, an IntensityGrid, else the brief's model
+    grid), the rupture, country borders and names, the largest places labelled, survey points by grade."""
+    import shapely
+    from matplotlib.colors import BoundaryNorm, ListedColormap
+
+    from expedition.outputs.briefs.shaking import model_grid, rupture_of
     from expedition.science.geo.countries import load_countries
 
-    t = texts(lang)
+    t = lg.t
     exp = data["expedition"]
     lat0, lon0 = exp["mainshock_latitude_deg"], exp["mainshock_longitude_deg"]
     half = 3.2
     box = shapely.box(lon0 - half * 1.4, lat0 - half, lon0 + half * 1.4, lat0 + half)
     countries = load_countries(cache_dir)
-    members = set(data.get("members") or [])
-    with _style(lang):
-        fig = Figure(figsize=(6.4, 4.6))
+    grid = grid if grid is not None else model_grid(exp)
+    with _style(lg.code):
+        fig = Figure(figsize=(6.4, 4.9))
         ax = fig.subplots()
+        ax.set_facecolor("#dfeef7")
+        if grid is not None:
+            cmap = ListedColormap(MMI_COLOURS)
+            norm = BoundaryNorm(np.arange(0.5, 11.0, 1.0), cmap.N)
+            cs = ax.contourf(grid.lons, grid.lats, grid.mmi, levels=np.arange(0.5, 11.0, 1.0), cmap=cmap, norm=norm,
+                             alpha=0.75, zorder=1)
+            cb = fig.colorbar(cs, ax=ax, shrink=0.75, pad=0.02, ticks=range(1, 11))
+            cb.ax.set_yticklabels([r for r in ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X")], fontsize=6)
+            cb.set_label(t["estimated_mmi"], fontsize=7)
         hits = np.nonzero(shapely.intersects(countries.geometries, box))[0]
         for i in sorted(hits, key=lambda k: str(countries.feature_iso3[k])):
             geom = shapely.intersection(countries.geometries[i], box)
             iso3 = str(countries.feature_iso3[i])
-            polys = getattr(geom, "geoms", [geom])
-            for poly in polys:
+            for poly in getattr(geom, "geoms", [geom]):
                 if poly.geom_type != "Polygon" or poly.is_empty:
                     continue
                 x, y = poly.exterior.xy
-                ax.fill(x, y, facecolor="#dbe9f6" if iso3 in members else "#f2f2f2", edgecolor="#777777", lw=0.5)
+                ax.plot(x, y, color="#444444", lw=0.6, zorder=2)
             c = shapely.centroid(geom)
-            if not c.is_empty and iso3 in countries.names_en:
-                ax.text(c.x, c.y, countries.name(iso3, lang), fontsize=7, color="#555555", ha="center", alpha=0.8)
-        places = data.get("map_places") or []
+            if not c.is_empty:
+                ax.text(c.x, c.y, lg.country(iso3), fontsize=7, color="#333333", ha="center", alpha=0.9, zorder=5,
+                        style="italic")
+        places = sorted(data.get("map_places") or [], key=lambda p: -int(p["population"]))
         if places:
-            sc = ax.scatter([p["longitude"] for p in places], [p["latitude"] for p in places],
-                            c=[p["mmi"] for p in places], cmap="YlOrRd", vmin=3, vmax=10, s=12,
-                            edgecolors="#333333", linewidths=0.3, label=t["map_places"], zorder=3)
-            cb = fig.colorbar(sc, ax=ax, shrink=0.7, pad=0.02)
-            cb.set_label(t["estimated_mmi"])
+            ax.scatter([p["longitude"] for p in places], [p["latitude"] for p in places], s=6, color="black", zorder=4,
+                       label=t["map_places"])
+            for p in places[:LABELLED_PLACES]:
+                ax.annotate(lg.place(p["name"], p["country_iso3"]), (p["longitude"], p["latitude"]), fontsize=6.5,
+                            xytext=(3, 2), textcoords="offset points", zorder=6,
+                            bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.6})
         pts = (data.get("findings") or {}).get("survey_points") or []
         if pts:
             ax.scatter([p["site_longitude_deg"] for p in pts], [p["site_latitude_deg"] for p in pts],
                        c=[GRADE_COLOURS[min(int(p["damage_grade"]), 5)] for p in pts], marker="s", s=10,
                        edgecolors="black", linewidths=0.2, label=t["map_survey"], zorder=4)
-        length = (data.get("assessment") or {}).get("rupture_length_km") or 0.0
-        if length:
+        rup = rupture_of(exp) if exp.get("mainshock_magnitude_value") is not None else None
+        if rup is not None and len(rup.vertices) >= 2:
+            ax.plot([v[1] for v in rup.vertices], [v[0] for v in rup.vertices], color="#7a0177", lw=2.2, zorder=5,
+                    label=t["map_rupture"])
+        elif rup is not None and rup.length_km:
             ang = np.linspace(0, 2 * np.pi, 181)
-            r_deg = length / 2 / 111.2
+            r_deg = rup.length_km / 2 / 111.2
             ax.plot(lon0 + r_deg * np.cos(ang) / np.cos(np.radians(lat0)), lat0 + r_deg * np.sin(ang),
-                    ls="--", color="#a50026", lw=0.8, zorder=4)
+                    ls="--", color="#7a0177", lw=1.0, zorder=5, label=t["map_rupture_extent"])
         ax.scatter([lon0], [lat0], marker="*", s=220, color="#d7191c", edgecolors="black", linewidths=0.6,
-                   label=t["map_epicentre"], zorder=5)
+                   label=t["map_epicentre"], zorder=7)
         ax.set_xlim(lon0 - half * 1.4, lon0 + half * 1.4)
         ax.set_ylim(lat0 - half, lat0 + half)
         ax.set_aspect(1 / np.cos(np.radians(lat0)))
-        ax.tick_params(labelsize=7)
-        ax.legend(loc="lower left", fontsize=7, framealpha=0.9)
+        ax.tick_params(labelsize=6)
+        ax.legend(loc="lower left", fontsize=6, framealpha=0.9)
+        return _png(fig)
+
+
+def fatality_histogram_png(probs: dict[str, Any], alert: str | None, lang: str) -> bytes:
+    """PAGER-style bars: the probability of each fatality range, coloured by the alert each range means."""
+    t = texts(lang)
+    ranges = probs.get("ranges") or []
+    colours = ["#00b04f", "#ffd700", "#ffd700", "#ff8c00", "#d7191c", "#d7191c", "#d7191c"]
+    labels = ["<1", "1-10", "10-100", "100-1k", "1k-10k", "10k-100k", "100k+"]
+    vals = [float(r["probability"]) for r in ranges]
+    with _style(lang):
+        fig = Figure(figsize=(3.0, 3.6))
+        ax = fig.subplots()
+        bars = ax.bar(range(len(vals)), vals, color=colours[: len(vals)], edgecolor="#333333", lw=0.5)
+        for b, v in zip(bars, vals):
+            ax.text(b.get_x() + b.get_width() / 2, v + 0.01, f"{v:.0%}", ha="center", fontsize=6.5)
+        ax.set_xticks(range(len(vals)), labels[: len(vals)], rotation=45, fontsize=6.5)
+        ax.set_ylim(0, max(vals + [0.1]) * 1.18)
+        ax.set_yticks([])
+        for side in ("top", "right", "left"):
+            ax.spines[side].set_visible(False)
+        ax.set_title(t["hist_title"], fontsize=8)
+        ax.set_xlabel(t["hist_x"], fontsize=7)
         return _png(fig)
 
 

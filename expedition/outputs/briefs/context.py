@@ -27,6 +27,8 @@ from expedition.decisions.response.details import expedition_details
 from expedition.errors import BriefError
 from expedition.outputs.advice.rules import load_rule_set
 from expedition.outputs.advice.store import advice_of, rule_set_for
+from expedition.outputs.briefs.changes import changes_between, inventory, previous_inventory, version_history
+from warehouse import sqlfiles
 
 if TYPE_CHECKING:
     from expedition.settings import Settings
@@ -39,6 +41,7 @@ log = logging.getLogger(__name__)
 ROMAN = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X")
 MAP_RADIUS_KM = 300.0
 MAP_PLACE_MIN_POPULATION = 15000
+UNHASHED = ("changes", "previous_version")
 
 
 @dataclass(frozen=True)
@@ -51,8 +54,10 @@ class BriefContext:
 
     @property
     def sha256(self) -> str:
-        """Hash of what the brief shows (the snapshot id and generation time are not part of it)."""
-        return hashlib.sha256(_canonical(self.data).encode("utf-8")).hexdigest()
+        """Hash of what the brief shows (the snapshot id, generation time and the comparison with the
+        previous version are not part of it)."""
+        shown = {k: v for k, v in self.data.items() if k not in UNHASHED}
+        return hashlib.sha256(_canonical(shown).encode("utf-8")).hexdigest()
 
 
 def _canonical(obj: Any) -> str:
@@ -138,7 +143,7 @@ def _local_time(places: Any, lat: float, lon: float, origin: dt.datetime | None)
             "utc_offset_h": offset.total_seconds() / 3600 if offset is not None else 0.0}
 
 
-def _map_places(settings: Settings, exp: dict[str, Any]) -> tuple[Any, list[dict[str, Any]], dict[str, str]]:
+def _map_places(settings: Settings, exp: dict[str, Any]) -> tuple[Any, list[dict[str, Any]], dict[str, Any]]:
     """Populated places near the epicentre with their estimated MMI (the shaking model of the assessment)."""
     from expedition.science.geo.places import load_places
     from expedition.science.hazard.ipe import clip_mmi, predict_mmi
@@ -160,8 +165,8 @@ def _map_places(settings: Settings, exp: dict[str, Any]) -> tuple[Any, list[dict
         for i in range(len(near))
     ]
     out.sort(key=lambda p: (-int(p["population"]), str(p["name"])))
-    prov = {"places": f"{places.source}, population >= {MAP_PLACE_MIN_POPULATION}, within {MAP_RADIUS_KM:.0f} km",
-            "model": "allen2012_rrup", "rupture": rupture.source}
+    prov = {"places_source": places.source, "min_population": MAP_PLACE_MIN_POPULATION, "radius_km": MAP_RADIUS_KM,
+            "model": "allen2012_rrup", "rupture_source": rupture.source}
     return places, out[:400], prov
 
 
@@ -193,6 +198,43 @@ def _findings(con: duckdb.DuckDBPyConnection, expedition_id: str) -> dict[str, A
     return v
 
 
+def _decisions(con: duckdb.DuckDBPyConnection, settings: Settings, expedition_id: str) -> list[dict[str, Any]]:
+    """The trigger decisions naming the expedition, with the structured fields their reasons come from."""
+    from expedition.decisions.membership import load_membership
+
+    rows = _rows(con, sqlfiles.read_sql("briefs/decisions_of.sql"), [expedition_id])
+    if not rows:
+        return []
+    membership = load_membership(settings)
+    for r in rows:
+        member, at = r.get("nearest_member_iso3"), r.get("origin_time_utc")
+        r["member_since"] = membership.member_since(member, at) if member and at is not None else None
+    return rows
+
+
+def _authoritative(con: duckdb.DuckDBPyConnection, event_id: str) -> dict[str, Any]:
+    """The authoritative PAGER alert of the event when the lake records one (relation ``authoritative_alerts``:
+    event_id, alert_level, product_source, product_version; filled by the products pipeline), else {}."""
+    try:
+        rows = _rows(con, sqlfiles.read_sql("briefs/authoritative_alert.sql"), [event_id])
+    except duckdb.BinderException:
+        return {}  # an older shape of the relation: no authoritative alert shown
+    return rows[0] if rows else {}
+
+
+def _fatality_probabilities(a: dict[str, Any], countries: list[str]) -> dict[str, Any] | None:
+    """The assessment's own fatality-range probabilities, else PAGER's lognormal about its expected value."""
+    from expedition.outputs.briefs.fatality_probs import CITATION, combined_zeta, fatality_probabilities
+
+    if a.get("fatality_probabilities"):
+        return dict(a["fatality_probabilities"])
+    if a.get("fatality_expected") is None:
+        return None
+    zeta = combined_zeta(countries)
+    return {"ranges": fatality_probabilities(float(a["fatality_expected"]), zeta), "zeta": zeta,
+            "countries": countries, "method": CITATION}
+
+
 def build_context(lake: Lake, settings: Settings, expedition_id: str, snapshot: int | None = None) -> BriefContext:
     """Read everything the brief of ``expedition_id`` shows at one lake snapshot (default: the current one)."""
     snap = snapshot if snapshot is not None else lake.current_snapshot()
@@ -203,6 +245,10 @@ def build_context(lake: Lake, settings: Settings, expedition_id: str, snapshot: 
         event, solutions, spread = _event(con, exp["mainshock_event_id"])
         findings = _findings(con, exp["expedition_id"])
         advice = advice_of(con, exp["expedition_id"])
+        decisions = _decisions(con, settings, exp["expedition_id"])
+        stock = inventory(con, exp["expedition_id"], exp["mainshock_event_id"])
+        authoritative = _authoritative(con, exp["mainshock_event_id"])
+        history = version_history(con, exp["expedition_id"])
     finally:
         con.close()
     assessment = details.get("mainshock_assessment") or {}
@@ -223,7 +269,8 @@ def build_context(lake: Lake, settings: Settings, expedition_id: str, snapshot: 
             "assessment_id", "event_revision", "alert_level", "fatality_expected", "fatality_method", "mmi_max",
             "mmi_max_place", "mmi_max_country_iso3", "mmi_by_country", "population_by_mmi",
             "population_mmi7plus_count", "forecast", "caveats", "provenance", "model_versions", "shaking_model",
-            "rupture_method", "rupture_length_km", "aftershock_regime")} if assessment else {},
+            "rupture_method", "rupture_length_km", "rupture_event_count", "aftershock_regime",
+            "fatality_probabilities")} if assessment else {},
         "map_places": map_places,
         "map_provenance": map_prov,
         "members": _members(settings, origin),
@@ -236,5 +283,22 @@ def build_context(lake: Lake, settings: Settings, expedition_id: str, snapshot: 
         } for a in advice],
         "advice_status": "none" if not advice else ("approved" if statuses == {"approved"} else "draft"),
         "rule_set": {"name": rule_set.name, "version": rule_set.version, "sha256": rule_set.sha256},
+        "decisions": decisions,
+        "inventory": stock,
+        "authoritative": authoritative,
     }
-    return BriefContext(exp["expedition_id"], int(snap), _clean(data))
+    if data["assessment"]:
+        probs = _fatality_probabilities(data["assessment"], _fatality_countries(assessment, exp))
+        data["assessment"]["fatality_probabilities"] = probs
+    ctx = BriefContext(exp["expedition_id"], int(snap), _clean(data))
+    prev_version, prev = previous_inventory(lake, history, ctx.expedition_id, exp["mainshock_event_id"], ctx.sha256)
+    ctx.data["previous_version"] = prev_version
+    ctx.data["changes"] = changes_between(prev, ctx.data["inventory"])
+    return ctx
+
+
+def _fatality_countries(a: dict[str, Any], exp: dict[str, Any]) -> list[str]:
+    """Countries the expected fatalities come from: those of the assessment reaching MMI V, else the expedition's."""
+    by = a.get("mmi_by_country") or {}
+    shaken = sorted(c for c, v in by.items() if isinstance(v, dict) and float(v.get("mmi") or 0) >= 4.5)
+    return shaken or sorted(exp.get("country_iso3_list") or [])

@@ -70,15 +70,17 @@ def brief_version_for(lake: Lake, ctx: BriefContext) -> int:
 
 
 def render_brief(ctx: BriefContext, fmt: str, lang: str, version: int, generated_utc: dt.datetime,
-                 cache_dir: Path | None = None, image_stem: str = "brief") -> tuple[bytes, dict[str, bytes]]:
-    """Bytes of the brief (and, for Markdown, its images by file name)."""
+                 cache_dir: Path | None = None, image_stem: str = "brief",
+                 font_url: str | None = None) -> tuple[bytes, dict[str, bytes]]:
+    """Bytes of the brief (and, for Markdown, its images by file name); ``font_url``: the CJK web font of
+    a served HTML page."""
     if fmt not in FORMATS:
         raise BriefError(f"unknown brief format {fmt!r}: expected one of {', '.join(FORMATS)}")
     if lang not in LANGS:
         raise BriefError(f"unknown brief language {lang!r}: expected one of {', '.join(LANGS)}")
     doc = build_document(ctx, lang, version, generated_utc, cache_dir)
     if fmt == "html":
-        return render_html(doc), {}
+        return render_html(doc, font_url), {}
     if fmt == "md":
         return render_md(doc, image_stem)
     return render_pdf(doc, generated_utc), {}

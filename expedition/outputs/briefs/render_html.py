@@ -8,7 +8,7 @@ from functools import cache
 
 import jinja2
 
-from expedition.outputs.briefs.document import Document
+from expedition.outputs.briefs.blocks import Document
 
 __all__ = ["render_html"]
 
@@ -25,5 +25,6 @@ def _env() -> jinja2.Environment:
     return env
 
 
-def render_html(doc: Document) -> bytes:
-    return _env().get_template("brief.html.j2").render(doc=doc).encode("utf-8")
+def render_html(doc: Document, font_url: str | None = None) -> bytes:
+    """The brief as HTML bytes; ``font_url`` is where a served page finds the CJK web font (else system fonts)."""
+    return _env().get_template("brief.html.j2").render(doc=doc, font_url=font_url).encode("utf-8")
