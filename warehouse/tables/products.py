@@ -162,6 +162,7 @@ EVENT_ASSESSMENTS = TableSpec(
             pa.field("fatality_median", pa.float64()),
             pa.field("fatality_method", pa.string()),
             *[pa.field(f"fatality_prob_{suffix}", pa.float64()) for suffix in FATALITY_RANGE_SUFFIXES],
+            pa.field("fatality_zeta", pa.float64()),  # PAGER's log-normal spread (combined G) of those probabilities
             pa.field("alert_level_ours", pa.string()),
             pa.field("alert_level_authoritative", pa.string()),
             pa.field("alert_authoritative_source", pa.string()),  # "USGS PAGER us 2025-04-09T06:20:56Z"

@@ -406,6 +406,7 @@ def event_assessment_row(
         "population_source": s.population_source or s.provenance.get("places_source"),
         "fatality_median": a.pager.expected_fatalities if a.pager else None,
         "fatality_method": a.pager.method if a.pager else None,
+        "fatality_zeta": a.pager.zeta if a.pager else None,
         "alert_level_ours": a.own_alert_level,
         "alert_level_authoritative": a.authoritative_alert_level,
         "alert_authoritative_source": auth.pager_label if auth is not None and auth.pager_alert else None,
