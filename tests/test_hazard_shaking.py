@@ -102,7 +102,7 @@ def test_grid_covers_the_intensity_iv_area_and_reaches_x() -> None:
     edge = np.concatenate([grid.mmi[0], grid.mmi[-1], grid.mmi[:, 0], grid.mmi[:, -1]])
     assert np.median(edge) < 4.0  # the box reaches out to about intensity IV
     assert grid.attributes["rupture_orientation"] == "focal_mechanism"
-    assert "BSSA14" in grid.source and "Vs30 300" in grid.source
+    assert "BSSA14" in grid.source and "Vs30_default=300m/s" in grid.source
     # along the strike the shaking is stronger than across it at the same epicentral distance
     along = mmi_at(model, *_at_azimuth(34.6, 135.0, 233.0, 40.0))[0][0]
     across = mmi_at(model, *_at_azimuth(34.6, 135.0, 323.0, 40.0))[0][0]

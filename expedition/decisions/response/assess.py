@@ -51,6 +51,7 @@ from expedition.science.hazard.shaking import (
     Vs30Source,
     build_model,
     shaking_grid,
+    site_label,
     tectonic_setting,
     vs30_from_raster,
 )
@@ -129,10 +130,10 @@ def load_context(settings: Settings) -> Context:
     model = str(section.get("shaking_model", "shakemap"))
     cache_dir = Path(str(section["cache_dir"])).expanduser() if section.get("cache_dir") else settings.home / "cache"
     vs30: float | Vs30Source = float(settings.vs30_default_mps)
-    label = f"Vs30 {settings.vs30_default_mps:.0f} m/s everywhere (default)"
+    label = site_label(float(settings.vs30_default_mps))
     if settings.vs30_raster is not None:
         vs30 = vs30_from_raster(settings.vs30_raster, float(settings.vs30_default_mps))
-        label = f"Vs30 from {settings.vs30_raster.name} ({settings.vs30_default_mps:.0f} m/s outside it)"
+        label = site_label(float(settings.vs30_default_mps), settings.vs30_raster.name)
     return Context(
         policy=load_policy(settings),
         membership=load_membership(settings),

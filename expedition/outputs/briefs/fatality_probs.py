@@ -22,7 +22,7 @@ __all__ = ["CITATION", "RANGES", "combined_zeta", "fatality_probabilities", "sto
 RANGES: tuple[tuple[float, float], ...] = tuple(
     (lo, hi if hi < 1e12 else math.inf) for _, lo, hi in pager.FATALITY_RANGES
 )
-CITATION = f"{pager.CITATION}; PAGER calcEmpiricalProbFromRange"
+CITATION = "Jaiswal & Wald (2010), Earthquake Spectra 26(4); PAGER calcEmpiricalProbFromRange"
 
 
 def combined_zeta(countries: Iterable[str]) -> float:

@@ -35,6 +35,7 @@ from expedition.science.hazard.planes import PlaneRupture, site_distances_xy
 __all__ = [
     "DEFAULT_VS30",
     "MODEL_VERSION",
+    "site_label",
     "ShakingModel",
     "Vs30Source",
     "build_model",
@@ -216,6 +217,14 @@ def _reach(
     return float(r[below[0]]) if below.size else MAX_HALF_KM
 
 
+def site_label(default_mps: float, raster: str | None = None) -> str:
+    """The site model as a compact identifier (it is part of the model name, shown in every language):
+    ``Vs30_default=300m/s`` (one value everywhere) or ``Vs30_raster=<file>,default=300m/s``."""
+    if raster is None:
+        return f"Vs30_default={default_mps:.0f}m/s"
+    return f"Vs30_raster={raster.replace(' ', '_')},default={default_mps:.0f}m/s"
+
+
 def build_model(
     magnitude: float,
     lat: float,
@@ -231,11 +240,11 @@ def build_model(
     """A :class:`ShakingModel` (``vs30`` a constant in m/s or a function of (lat, lon))."""
     constant: float | None = None
     if isinstance(vs30, (int, float)):
-        label = vs30_label or f"Vs30 {float(vs30):.0f} m/s everywhere (default)"
+        label = vs30_label or site_label(float(vs30))
         fn = _constant_vs30(float(vs30))
         constant = float(vs30)
     else:
-        label = vs30_label or "Vs30 from a raster"
+        label = vs30_label or site_label(DEFAULT_VS30, "raster")
         fn = vs30
     return ShakingModel(
         float(magnitude),
