@@ -199,7 +199,7 @@ def analytics_vs_pandas(sizes: tuple[int, ...], base: Path) -> list[BenchResult]
             what=f"analytics_damage_grade_mean view, {n:,} buildings",
             baseline="pandas read_parquet + groupby, same rows",
             ours_s=ours_s, baseline_s=base_s, ratio=base_s / ours_s,
-            target=">= 1x (no slower than pandas)", passed=agree and base_s / ours_s >= 1.0,
+            target=">= 2x pandas, same numbers", passed=agree and base_s / ours_s >= 2.0,
             details={"answers_agree": agree, "groups": len(ours), "pandas_groupby_in_memory_s": round(mem_s, 4),
                      "duckdb_group_by_on_the_table_s": round(direct_s, 4), "parquet_files": len(files)},
         ))

@@ -1,7 +1,7 @@
 """Survey ingest speed: building rows archived, read, validated and written to the lake, against a bare
 ``pyarrow.csv.read_csv`` + ``pyarrow.parquet.write_table`` of the same file in the same run.
 
-Target: our time <= 3x the baseline at 1,000,000 rows (the 100,000-row line is for information: there
+Target: our time <= 2x the baseline at 1,000,000 rows (the 100,000-row line is for information: there
 the fixed cost of opening the lake and committing, about 0.3 s, dominates a 0.05 s baseline). Also
 reported: the growth of our time per row from 100,000 to 1,000,000 rows (1.0 = linear), and the
 1,000,000-row ratio with pyarrow's default memory pool instead of the one the application selects
@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 
 from bench.common import WORK, BenchResult, best_of
 
-TARGET_RATIO = 3.0
+TARGET_RATIO = 2.0  # issue 18 (was 3.0)
 TARGET_ROWS = 1_000_000
 MAINSHOCK = dt.datetime(2015, 4, 25, 6, 11, 25, tzinfo=dt.UTC)
 

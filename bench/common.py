@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("QE_SHARED_DATA") or ROOT.parent / "shared" / "data")  # override for worktrees
+# QE_SHARED_DATA: the shared data from a worktree that is not beside it (e.g. /work/shared/data)
+SHARED_DATA = Path(os.environ.get("QE_SHARED_DATA") or ROOT.parent / "shared" / "data")
 WORK = ROOT / "bench" / ".work"
 
 

@@ -152,11 +152,13 @@ class Trial:
 
 
 # --- homes ------------------------------------------------------------------------------------
-def write_config(home: Path, url: str, cache_dir: Path) -> None:
-    """``qe.toml`` of a soak home: the local provider without throttling, quick retries, a shared cache."""
+def write_config(home: Path, url: str, cache_dir: Path, lake_catalog: str | None = None) -> None:
+    """``qe.toml`` of a soak home: the local provider without throttling, quick retries, a shared cache
+    (and the lake's catalog when it is not the default SQLite one)."""
     home.mkdir(parents=True, exist_ok=True)
     text = (
-        f'[[providers]]\nname = "{PROVIDER}"\nurl = "{url}"\npriority = 10\nmin_interval_s = 0.0\n'
+        (f"lake_catalog = {json.dumps(lake_catalog)}\n\n" if lake_catalog else "")
+        + f'[[providers]]\nname = "{PROVIDER}"\nurl = "{url}"\npriority = 10\nmin_interval_s = 0.0\n'
         "timeout_s = 20.0\nmax_events_per_request = 20000\nsupports_updatedafter = false\n\n"
         "[pull]\nretry_attempts = 3\nretry_base_s = 0.05\nretry_max_s = 0.2\n\n"
         f"[response]\ncache_dir = {json.dumps(str(cache_dir))}\n"
@@ -520,12 +522,15 @@ def reference_run(home: Path, trials: int, survey_rows: int, via: str) -> None:
 
 
 def soak(trials: int, workdir: Path, *, seed: int = 20241, background: int = 120, survey_rows: int = 400,
-         via: str = "lib", log: Any = None) -> SoakReport:
+         via: str = "lib", log: Any = None, backend: str = "sqlite") -> SoakReport:
     """Run ``trials`` kill-and-rerun trials against a soak lake and compare with a reference lake.
 
     The reference lake runs every trial uninterrupted in a second process, at the same time; the
     soak lake's trials run in a driver process killed after a random delay (uniform between zero and
-    the reference's time for that trial), then are rerun here to completion."""
+    the reference's time for that trial), then are rerun here to completion.
+
+    ``backend="postgres"``: both lakes keep their catalog in a PostgreSQL server started for the
+    soak (bench/servers.py), with no writer lock."""
     from catalogs.fdsnws_server import serve_events
 
     say = log or (lambda _msg: None)
@@ -535,9 +540,16 @@ def soak(trials: int, workdir: Path, *, seed: int = 20241, background: int = 120
     rows = pa.concat_tables([t.rows(background) for t in plan])
     ref_home, soak_home, cache = workdir / "reference" / "home", workdir / "soak" / "home", workdir / "cache"
     results: list[TrialResult] = []
-    with serve_events(rows) as server:
+    with contextlib.ExitStack() as stack:
+        catalogs: dict[Path, str | None] = {ref_home: None, soak_home: None}
+        if backend == "postgres":
+            from bench.servers import postgres_server
+
+            pg = stack.enter_context(postgres_server())
+            catalogs = {home: pg.new_database("soak") for home in catalogs}
+        server = stack.enter_context(serve_events(rows))
         for home in (ref_home, soak_home):
-            write_config(home, server.url, cache)
+            write_config(home, server.url, cache, catalogs[home])
         init_home(soak_home)
         warm_cache(soak_home)  # the shared cache of countries and places is built once, before the reference starts
         reference = Reference(ref_home, trials, survey_rows, via)
@@ -591,6 +603,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--via", choices=("lib", "cli"), default="lib",
                     help="driver steps as library calls (lib) or as `expedition` commands (cli)")
     ap.add_argument("--quick", action="store_true", help="small trials (for the test suite)")
+    ap.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite",
+                    help="the lakes' catalog: SQLite (writer lock) or a PostgreSQL server started for the soak")
     ap.add_argument("--workdir", type=Path, default=None, help="keep the lakes here (default: a temp dir)")
     args = ap.parse_args(argv)
     if args.cmd == "drive":
@@ -604,7 +618,7 @@ def main(argv: list[str] | None = None) -> int:
     with contextlib.ExitStack() as stack:
         workdir = args.workdir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="qe-soak-")))
         report = soak(args.trials, workdir, seed=args.seed, background=args.background,
-                      survey_rows=args.survey_rows, via=args.via,
+                      survey_rows=args.survey_rows, via=args.via, backend=args.backend,
                       log=lambda m: print(m, file=sys.stderr, flush=True))
     print(report.table())
     return 0 if report.ok else 1

@@ -31,7 +31,8 @@ message=None)``), applied to the next ``times`` requests whose path contains ``p
 ``500``; ``503`` and ``429`` with ``Retry-After``; ``timeout`` (no answer for ``seconds``, default
 until the server closes); ``reset`` (headers, half the body, then a TCP reset); ``truncated``
 (a well-framed response holding half the document); ``html200`` (an HTML error page with status
-200); ``empty200``; ``413``; ``400`` (with ``message``).
+200); ``empty200``; ``413``; ``400`` (with ``message``); ``hold`` (not a failure: the request is
+recorded, then answered normally once ``gate`` is set, so a test can stop a client at a known point).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ import logging
 import socket
 import struct
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
@@ -59,7 +61,7 @@ log = logging.getLogger(__name__)
 
 __all__ = ["FaultKind", "Faults", "RequestRecord", "FDSNEventServer", "serve_events"]
 
-FaultKind = Literal["500", "503", "429", "timeout", "reset", "truncated", "html200", "empty200", "413", "400"]
+FaultKind = Literal["500", "503", "429", "timeout", "reset", "truncated", "html200", "empty200", "413", "400", "hold"]
 CapMode = Literal["413", "truncate"]
 SERVICE_VERSION = "1.2.0"
 EVENT_PATH = "/fdsnws/event/1"
@@ -77,6 +79,7 @@ class _Fault:
     retry_after: float
     seconds: float | None
     message: str | None
+    gate: threading.Event | None = None
 
 
 class Faults:
@@ -87,12 +90,17 @@ class Faults:
         self._queue: list[_Fault] = []
 
     def push(self, kind: FaultKind | str, times: int = 1, *, path: str = "query", retry_after: float = 1,
-             seconds: float | None = None, message: str | None = None) -> None:
-        """Make the next ``times`` requests whose path contains ``path`` fail with ``kind``."""
+             seconds: float | None = None, message: str | None = None, gate: threading.Event | None = None) -> None:
+        """Make the next ``times`` requests whose path contains ``path`` fail with ``kind``.
+
+        ``hold`` is not a failure: the request is recorded, then answered normally once ``gate`` is
+        set (or after ``seconds``), which lets a test stop a client at a known point."""
         if kind not in get_args(FaultKind):
             raise CatalogError(f"unknown fault {kind!r}; known: {', '.join(get_args(FaultKind))}")
+        if kind == "hold" and gate is None:
+            raise CatalogError("a hold fault needs a gate (threading.Event) to release it")
         with self._lock:
-            self._queue.append(_Fault(str(kind), times, path, retry_after, seconds, message))
+            self._queue.append(_Fault(str(kind), times, path, retry_after, seconds, message, gate))
 
     def take(self, path: str) -> _Fault | None:
         with self._lock:
@@ -358,6 +366,14 @@ def _make_handler(server: FDSNEventServer) -> type[BaseHTTPRequestHandler]:
             if fault.kind == "timeout":  # recorded before the silence, which may last until close()
                 server._record(RequestRecord(parts.path, flat, 0, fault.kind, 0, agent))
                 self._fault(fault, parts.path, params)
+                return
+            if fault.kind == "hold" and fault.gate is not None:  # recorded while held, then answered
+                server._record(RequestRecord(parts.path, flat, 0, fault.kind, 0, agent))
+                deadline = time.monotonic() + (fault.seconds if fault.seconds is not None else 3600)
+                while not fault.gate.wait(0.05) and not server._closing.is_set() and time.monotonic() < deadline:
+                    pass
+                status, body, ctype, _ = server.answer(parts.path, params)
+                self._send(status, body, ctype)
                 return
             status = self._fault(fault, parts.path, params)
             server._record(RequestRecord(parts.path, flat, status, fault.kind, 0, agent))

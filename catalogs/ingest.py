@@ -146,7 +146,9 @@ def ingest_solutions(
     params = AssociationParams.from_settings(settings)
     batch_id = batch_id_for(batch_kind, raw.sha256 if raw else None, rows, batch_extra)
     started = dt.datetime.now(dt.UTC)
-    with lake.writer() as w:
+
+    def attempt(w: LakeWriter) -> IngestReport:
+        # run again from the start (re-reading the lake) when a concurrent writer committed first
         if in_transaction is not None:
             in_transaction(w)
         seen = _fetch(w.con, "batch_seen", {"batch_id": batch_id})
@@ -169,7 +171,11 @@ def ingest_solutions(
             "note": [note or None],
         }, schema=INGEST_BATCHES.schema), mode="insert_new")
         w.set_commit_message("catalogs.ingest", f"{batch_kind} {source_name}: {report.summary()}")
-    log.info("%s: %s", source_name, report.summary())
+        return report
+
+    report = lake.run_writer(attempt, what=f"ingest {source_name}", views=False)  # the catalog SQL reads tables only
+    if not report.already_ingested:
+        log.info("%s: %s", source_name, report.summary())
     return report
 
 

@@ -116,7 +116,7 @@ def find_provider(settings: PullSettings, name: str, url: str | None = None) -> 
 
 def read_watermark(lake: Lake, provider: str) -> dict[str, Any] | None:
     """The provider's ``provider_watermarks`` row, or ``None`` before its first pull."""
-    con = lake.connect(read_only=True)
+    con = lake.connect(read_only=True, views=False)
     try:
         rows = con.execute(read_sql("catalog/watermark.sql"), {"provider": provider}).to_arrow_table().to_pylist()
     finally:
@@ -211,10 +211,14 @@ def pull_provider(
             run.windows(HISTORY_START, start, start - HISTORY_START, advance_origin=False,
                         updatedafter=previous_updated - overlap)
     except ProviderError as exc:
-        with lake.writer() as w:
+        error = f"{dt.datetime.now(dt.UTC):%Y-%m-%dT%H:%M:%SZ} {exc}"
+
+        def record_error(w: LakeWriter) -> None:
             state.sync(w)
-            state.last_error = f"{dt.datetime.now(dt.UTC):%Y-%m-%dT%H:%M:%SZ} {exc}"
+            state.last_error = error
             w.write("provider_watermarks", state.row(), mode="upsert")
+
+        lake.run_writer(record_error, what=f"pull {prov.name}: error", views=False)
         report.requests = client.requests
         report.incidents = client.incidents
         raise
@@ -316,8 +320,7 @@ class _Run:
             w.write("provider_watermarks", self.state.row(), mode="upsert")
 
         if rows.num_rows == 0:
-            with self.lake.writer() as w:
-                update_watermark(w)
+            self.lake.run_writer(update_watermark, what=f"pull {self.provider.name}: watermark", views=False)
         else:
             rep = ingest_solutions(
                 self.lake, rows, "catalog_pull", f"{self.provider.name} {label}", url, archived, self.settings,

@@ -18,8 +18,9 @@ from flows.retry import retry_condition_fn
 from flows.runtime import lake_for, logger, settings_for
 
 #: Tag of every task that writes the lake: ``prefect concurrency-limit create qe-lake-writer 1`` makes a
-#: Prefect server run one of them at a time (the lake's writer lock already serialises the writes
-#: themselves; the limit also serialises the fetches, so use it only to spare a slow machine).
+#: Prefect server run one of them at a time (the lake already keeps writes exactly-once: the writer
+#: lock on SQLite, conflict retries on PostgreSQL; the limit also serialises the fetches, so use it
+#: only to spare a slow machine or a small database).
 WRITER_TAG = "qe-lake-writer"
 
 
@@ -58,8 +59,19 @@ def ingest_survey_task(home: str, expedition_id: str, path: str, mapping: str | 
 @task(name="write-brief", cache_policy=NO_CACHE, retry_condition_fn=retry_condition_fn, tags=[WRITER_TAG])
 def write_brief_task(home: str, expedition_id: str, formats: tuple[str, ...] = ("html", "md")) -> list[Any]:
     """Render and store the brief of an expedition in each format (under ``settings.briefs_dir``)."""
-    from expedition.outputs.briefs.generate import generate_brief
+    from expedition.outputs.briefs.generate import generate_briefs
 
     settings = settings_for(home)
-    lake = lake_for(settings)
-    return [generate_brief(lake, settings, expedition_id, fmt=fmt) for fmt in formats]
+    return generate_briefs(lake_for(settings), settings, expedition_id, formats)
+
+
+@task(name="notify-decisions", cache_policy=NO_CACHE, retry_condition_fn=retry_condition_fn, tags=[WRITER_TAG])
+def notify_decisions_task(home: str, decisions: list[Any]) -> Any:
+    """Tell the configured channels (webhook, e-mail, chat) about decisions that open, upgrade or flag an
+    expedition; each (decision, channel) once, however often this runs."""
+    from expedition.delivery.notify import notify_decisions
+
+    settings = settings_for(home)
+    report = notify_decisions(lake_for(settings), settings, decisions)
+    logger().info("notifications: %s", report.summary())
+    return report

@@ -3,15 +3,14 @@
 * Prefect state lives in a session temp dir; telemetry is off; one session-scoped
   ``prefect_test_harness`` is started only by tests that ask for it.
 * Every test gets its own data root under ``tmp_path``.
-* A guard fails any connection to anything but loopback (and refuses DNS look-ups of other hosts).
+* The network is cut for real: a namespace with only loopback, and a guard in this process and every
+  Python subprocess that fails the test on any try to reach another host (TCP, UDP or DNS).
 * ``shared_data`` points at ``../shared/data`` and skips cleanly when it is absent.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import os
-import socket
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -50,64 +49,43 @@ _hyp_settings.register_profile("qe", derandomize=True, database=None)
 _hyp_settings.register_profile("explore", derandomize=False, database=None)
 _hyp_settings.load_profile(os.environ.get("QE_HYPOTHESIS_PROFILE", "qe"))
 
-# --- network guard ----------------------------------------------------------------------------
-_BLOCKED: list[str] = []
-_real_connect = socket.socket.connect
-_real_connect_ex = socket.socket.connect_ex
-_real_getaddrinfo = socket.getaddrinfo
-_LOCAL_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost", "", None}
+# --- network guard (tests/netguard/qe_netguard.py) ------------------------------------------
+# 1. the kernel's cut: this process, and every process it starts, lives in a network namespace
+#    with only loopback (QE_TEST_NETNS=0 keeps the host's network, for debugging);
+# 2. the socket calls that reach a peer (connect, connect_ex, sendto, sendmsg, getaddrinfo) refuse
+#    anything but loopback and record the try, here and in every Python subprocess (sitecustomize on
+#    PYTHONPATH), so a product that swallows the error still fails the test.
+_NETGUARD_DIR = ROOT / "tests" / "netguard"
+sys.path.insert(0, str(_NETGUARD_DIR))
+import qe_netguard  # noqa: E402
+
+NETWORK_CUT = qe_netguard.cut_network() if os.environ.get("QE_TEST_NETNS", "1") != "0" else "not cut: QE_TEST_NETNS=0"
+qe_netguard.install(session=True)
+_NETGUARD_LOG = _PREFECT_HOME / "netguard.log"
+_NETGUARD_LOG.touch()
+os.environ[qe_netguard.LOG_ENV] = str(_NETGUARD_LOG)
+os.environ["PYTHONPATH"] = os.pathsep.join([str(_NETGUARD_DIR), *filter(None, [os.environ.get("PYTHONPATH")])])
 
 
-def _is_local_host(host: Any) -> bool:
-    if host in _LOCAL_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(str(host).split("%")[0]).is_loopback
-    except ValueError:
-        return False
+def pytest_report_header() -> str:
+    return f"network: {NETWORK_CUT}; guard in this process and every Python subprocess"
 
 
-def _check(sock: socket.socket, address: Any) -> None:
-    if sock.family == getattr(socket, "AF_UNIX", None):
-        return
-    host = address[0] if isinstance(address, tuple) else address
-    if not _is_local_host(host):
-        msg = f"test tried to connect to {address!r}: only 127.0.0.1/::1 are allowed"
-        _BLOCKED.append(msg)
-        raise ConnectionRefusedError(msg)
-
-
-def _guarded_connect(self: socket.socket, address: Any) -> Any:
-    _check(self, address)
-    return _real_connect(self, address)
-
-
-def _guarded_connect_ex(self: socket.socket, address: Any) -> Any:
-    _check(self, address)
-    return _real_connect_ex(self, address)
-
-
-def _guarded_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
-    if isinstance(host, bytes):
-        host = host.decode()
-    if not _is_local_host(host):
-        msg = f"test tried to resolve {host!r}: only local names are allowed"
-        _BLOCKED.append(msg)
-        raise socket.gaierror(msg)
-    return _real_getaddrinfo(host, *args, **kwargs)
-
-
-socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
-socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
-socket.getaddrinfo = _guarded_getaddrinfo
+def netguard_tries() -> list[str]:
+    """Every try to reach a non-loopback host so far: this process's, then its subprocesses'."""
+    return [*qe_netguard.BLOCKED, *_NETGUARD_LOG.read_text(encoding="utf-8").splitlines()]
 
 
 @pytest.fixture(autouse=True)
 def _network_guard() -> Iterator[None]:
-    """Fail the test if it (or anything it started) tried to reach a non-loopback host."""
-    start = len(_BLOCKED)
+    """Fail the test if it (or any process it started) tried to reach a non-loopback host."""
+    start = len(qe_netguard.BLOCKED)
+    offset = _NETGUARD_LOG.stat().st_size
     yield
-    new = _BLOCKED[start:]
+    new = qe_netguard.BLOCKED[start:]
+    with _NETGUARD_LOG.open("rb") as fh:
+        fh.seek(offset)
+        new += fh.read().decode(errors="replace").splitlines()
     if new:
         pytest.fail("network guard: " + "; ".join(new[:3]))
 
@@ -186,3 +164,27 @@ def myanmar(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Any:
 
     root = tmp_path_factory.mktemp("myanmar")
     return myanmar_home(shared_data, root / "home", root / "cache")
+
+
+# --- real servers for the scale-out tests (bench/servers.py) -------------------------------------
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[Any]:
+    """A real PostgreSQL 15 server on 127.0.0.1 for the session (skips when its binaries are absent)."""
+    from bench.servers import postgres_missing
+    from bench.servers import postgres_server as start
+
+    why = postgres_missing()
+    if why:
+        pytest.skip(why)
+    with start() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[Any]:
+    """moto's standalone S3 server on 127.0.0.1 for the session."""
+    pytest.importorskip("moto.server", reason="moto[server] (dev extra) is not installed")
+    from bench.servers import s3_server as start
+
+    with start() as server:
+        yield server

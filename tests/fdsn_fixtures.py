@@ -1,4 +1,5 @@
-"""Fixtures for catalog tests: real ComCat rows, a real local FDSN event service, quick retries.
+"""Fixtures for catalog tests: real ComCat rows (the shared export, or the 40 bundled with the demo),
+a real local FDSN event service, quick retries.
 
 Import explicitly where needed: ``from tests.fdsn_fixtures import comcat_rows, fdsn_service``.
 """
@@ -32,6 +33,16 @@ def comcat_rows(shared_data: Path) -> pa.Table:
     from catalogs.comcat_csv import parse_comcat_csv
 
     return parse_comcat_csv(shared_data / COMCAT_CSV)
+
+
+@pytest.fixture(scope="session")
+def demo_rows() -> pa.Table:
+    """The 40 real ComCat events bundled with the demo (flows/demo_data/), parsed by our CSV
+    parser: real rows for the tests that need no ../shared (a fresh clone runs them)."""
+    from catalogs.comcat_csv import parse_comcat_csv
+    from flows.demo import SAMPLE_CATALOG, demo_file
+
+    return parse_comcat_csv(demo_file(SAMPLE_CATALOG))
 
 
 @pytest.fixture(scope="session")

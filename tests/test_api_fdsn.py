@@ -147,7 +147,7 @@ def test_box_across_the_antimeridian(http: Any) -> None:
 def test_service_documents(http: Any, api_server: Any) -> None:
     assert http.get("/fdsnws/event/1/version").text.startswith("1.")
     wadl = http.get("/fdsnws/event/1/application.wadl").text
-    assert f'base="{api_server.url}/fdsnws/event/1/"' in wadl
+    assert 'base="/fdsnws/event/1/"' in wadl  # relative: never the client's Host header
     assert "<Catalog>QE</Catalog>" in http.get("/fdsnws/event/1/catalogs").text
     assert "<Contributor>QE</Contributor>" in http.get("/fdsnws/event/1/contributors").text
 

@@ -175,8 +175,10 @@ def api_server(api_world: World, request: pytest.FixtureRequest) -> Any:
     from expedition.delivery.api.server import BackgroundServer
 
     if "server" not in _SERVERS:
-        cfg = ApiConfig(row_limit=50, timeout_s=1.0, max_sql_chars=5_000, refresh_s=0.0, audit_flush_s=0.0,
-                        fdsn_max_events=5)
+        # a generous time limit: a loaded machine must not turn an ordinary query into a timeout
+        # (the one test whose subject is the limit lowers it for itself: test_api_security)
+        cfg = ApiConfig(row_limit=50, timeout_s=120.0, max_sql_chars=5_000, refresh_s=0.0, audit_flush_s=0.0,
+                        fdsn_max_events=5, partner_rate_per_s=0.0)  # modules share it: no rate limit
         app = create_app(api_world.settings, config=cfg, clock=api_world.clock)
         srv = BackgroundServer(app).start()
         srv.app = app  # type: ignore[attr-defined]

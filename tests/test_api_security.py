@@ -8,6 +8,7 @@ partner's views (a clear 4xx, and an audit row), oversized results and slow quer
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any
 
@@ -158,7 +159,11 @@ def test_sql_text_too_long_is_413(http: Any, api_world: Any) -> None:
     assert r.status_code == 413
 
 
-def test_slow_query_is_cancelled(http: Any, api_world: Any, caplog: pytest.LogCaptureFixture) -> None:
+def test_slow_query_is_cancelled(http: Any, api_world: Any, api_server: Any, caplog: pytest.LogCaptureFixture,
+                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The time limit is this test's subject: 1 s for this test only (4e10 rows take far longer)."""
+    state = api_server.app.state.qe
+    monkeypatch.setattr(state, "config", dataclasses.replace(state.config, timeout_s=1.0))
     sql = "SELECT sum(a.range * b.range) AS s FROM range(200000) a, range(200000) b"
     with caplog.at_level(logging.INFO, logger="expedition.delivery.api.audit"):
         r = http.post("/v1/query", headers=api_world.auth("chn"), json={"sql": sql})

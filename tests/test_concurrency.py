@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ class Home:
     path: Path
     url: str
     trials: list[Trial]
+    server: Any  # the local FDSN service (catalogs.fdsnws_server), for holding a pull at a known point
 
 
 def start(args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[str]:
@@ -78,12 +80,14 @@ def home(tmp_path_factory: pytest.TempPathFactory, served: pa.Table) -> Iterator
     trials = [Trial.of(k) for k in range(3)]
     with serve_events(served) as server:
         write_config(root, server.url, root.parent / "cache")
+        cfg = root / "qe.toml"  # a pull held by a test (see below) must not time out meanwhile
+        cfg.write_text(cfg.read_text().replace("timeout_s = 20.0", "timeout_s = 600.0"))
         settings = load_settings(root)
         lake = Lake.from_settings(settings)
         lake.init()
         first_two = pa.concat_tables([t.rows(30) for t in trials[:2]])
         ingest_solutions(lake, first_two, "test", "weeks 0-1", "test://weeks", None, settings)
-        yield Home(root, server.url, trials)
+        yield Home(root, server.url, trials, server)
 
 
 @pytest.mark.slow
@@ -114,12 +118,29 @@ def test_a_survey_ingest_during_a_pull_loses_nothing(home: Home, served: pa.Tabl
     survey.write_text(home.trials[0].survey_csv(300), encoding="utf-8")
     exp = expedition_of(home.path, home.trials[0].mainshock_id)
     assert exp is not None
+    # The pull asks for one window a day and commits each before it asks for the next. The service
+    # holds its first two requests until this test releases them, so the ingest runs to its end
+    # after the pull committed its first window and before it commits the second: the two overlap.
+    first, second = threading.Event(), threading.Event()
+    home.server.faults.push("hold", gate=first)
+    home.server.faults.push("hold", gate=second)
+    held_before = len([r for r in home.server.requests if r.fault == "hold"])
+    pulls_before = _commits(home.path, "catalogs.ingest")
+    snapshot_before = one(home.path, "SELECT max(snapshot_id) FROM ducklake_snapshots('lake')")[0][0]
     pull = start(["catalog", "pull", "--provider", PROVIDER, "--starttime", week.start.isoformat(),
                   "--endtime", week.end.isoformat(), "--window-days", "1", "--home", str(home.path)], LONG_WAIT)
-    time.sleep(1.0)  # the pull is under way (it takes one writer turn per one-day window)
-    ingest = start(["survey", "ingest", str(survey), "--expedition", exp, "--kind", "buildings",
-                    "--home", str(home.path)], LONG_WAIT)
-    s_code, s_out, s_err = finish(ingest)
+    try:
+        _wait_for_held(home, pull, held_before + 1)
+        first.set()  # window 1 answered: the pull commits it, then asks for window 2 (held)
+        _wait_for_held(home, pull, held_before + 2)
+        assert _commits(home.path, "catalogs.ingest") == pulls_before + 1, "the pull committed its first window"
+        ingest = start(["survey", "ingest", str(survey), "--expedition", exp, "--kind", "buildings",
+                        "--home", str(home.path)], LONG_WAIT)
+        s_code, s_out, s_err = finish(ingest)
+        assert pull.poll() is None, "the pull is still running (held at its second window)"
+    finally:
+        first.set()
+        second.set()
     p_code, p_out, p_err = finish(pull)
     assert s_code == 0 and "Traceback" not in s_err, s_err
     assert p_code == 0 and "Traceback" not in p_err, p_err
@@ -130,11 +151,24 @@ def test_a_survey_ingest_during_a_pull_loses_nothing(home: Home, served: pa.Tabl
     assert sorted(g for (g,) in got) == sorted(expected)  # every event of the week, once
     assert one(home.path, "SELECT count(*) FROM survey_buildings_obs WHERE expedition_id = ? AND building_id LIKE 'T000-%'",
                [exp]) == [(300,)]
-    # both writers committed through the lock (whether the survey landed between two pull windows
-    # depends on process start-up times, so the order is not asserted)
-    snaps = one(home.path, "SELECT snapshot_id, author FROM ducklake_snapshots('lake') ORDER BY snapshot_id")
-    assert [a for _, a in snaps].count("survey") == 1, snaps
-    assert [a for _, a in snaps].count("catalogs.ingest") >= 2, snaps
+    # the survey's one commit lies between the pull's first and second commits
+    snaps = one(home.path, "SELECT author FROM ducklake_snapshots('lake') WHERE snapshot_id > ? "
+                           "AND author IN ('survey', 'catalogs.ingest') ORDER BY snapshot_id", [snapshot_before])
+    authors = [a for (a,) in snaps]
+    assert authors[:3] == ["catalogs.ingest", "survey", "catalogs.ingest"] and authors.count("survey") == 1, authors
+
+
+def _commits(home: Path, author: str) -> int:
+    return int(one(home, "SELECT count(*) FROM ducklake_snapshots('lake') WHERE author = ?", [author])[0][0])
+
+
+def _wait_for_held(home: Home, proc: subprocess.Popen[str], n: int) -> None:
+    """Until the service holds the ``n``-th held request (fails if the process ends first)."""
+    deadline = time.monotonic() + 600  # a safety net: the loop ends on the request, not the clock
+    while len([r for r in home.server.requests if r.fault == "hold"]) < n:
+        assert proc.poll() is None, finish(proc)
+        assert time.monotonic() < deadline, "the pull never asked"
+        time.sleep(0.02)
 
 
 def test_a_writer_that_waits_too_long_gets_one_clear_line(home: Home, tmp_path: Path) -> None:

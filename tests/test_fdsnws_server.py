@@ -7,6 +7,7 @@ import http.client
 import io
 import json
 import socket
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -21,9 +22,10 @@ from catalogs.errors import CatalogError
 from catalogs.fdsntext import parse_fdsn_text
 from catalogs.fdsnws_server import FDSNEventServer, serve_events
 from catalogs.quakeml import parse_quakeml
-from tests.fdsn_fixtures import comcat_rows, fdsn_service, window  # noqa: F401 - fixtures
+from tests.fdsn_fixtures import comcat_rows, demo_rows, fdsn_service, window  # noqa: F401 - fixtures
 
 Q = "/fdsnws/event/1/query"
+DEMO_CAP = 10  # the demo sample holds 35 events of 2023: a request for all of them is over the cap
 
 
 def get(server: FDSNEventServer, path: str, timeout: float = 10) -> tuple[int, dict[str, str], bytes]:
@@ -46,23 +48,45 @@ def open_service(comcat_rows: pa.Table) -> Iterator[FDSNEventServer]:  # noqa: F
         yield server
 
 
-@pytest.fixture
-def small_service(comcat_rows: pa.Table) -> Iterator[FDSNEventServer]:  # noqa: F811
-    """A fresh service of two days of real events (for fault injection)."""
-    with serve_events(window(comcat_rows, "2023-02-06", "2023-02-08")) as server:
+@pytest.fixture(scope="module")
+def demo_service(demo_rows: pa.Table) -> Iterator[FDSNEventServer]:  # noqa: F811
+    """The 40 bundled demo events, capped at 10 per request (413 mode): parameters, caps, the WADL
+    and the client's discovery need no ../shared."""
+    with serve_events(demo_rows, cap=DEMO_CAP, cap_mode="413") as server:
         yield server
 
 
-def test_obspy_client_discovers_only_the_event_service(fdsn_service: FDSNEventServer) -> None:  # noqa: F811
+@pytest.fixture
+def small_service(demo_rows: pa.Table) -> Iterator[FDSNEventServer]:  # noqa: F811
+    """A fresh service of two days of real events (the Kahramanmaraş M7.8 and M7.5 of the demo
+    sample), for fault injection."""
+    rows = window(demo_rows, "2023-02-06", "2023-02-08")
+    assert sorted(rows.column("provider_event_id").to_pylist()) == ["us6000jllz", "us6000jlqa"]
+    with serve_events(rows) as server:
+        yield server
+
+
+def test_the_demo_sample_is_what_its_readme_says(demo_rows: pa.Table) -> None:  # noqa: F811
+    """40 events from 2023-01-08 to 2024-02-20, M 5.1 to 7.8 (flows/demo_data/README.md)."""
+    times = demo_rows.column("origin_time_utc")
+    mags = demo_rows.column("magnitude_value")
+    assert demo_rows.num_rows == 40 and len(set(demo_rows.column("provider_event_id").to_pylist())) == 40
+    assert (pc.min(times).as_py().date(), pc.max(times).as_py().date()) == (dt.date(2023, 1, 8), dt.date(2024, 2, 20))
+    assert (pc.min(mags).as_py(), pc.max(mags).as_py()) == (5.1, 7.8)
+    assert window(demo_rows, "2023-01-01", "2024-01-01").num_rows == 35
+
+
+def test_obspy_client_discovers_only_the_event_service(demo_service: FDSNEventServer) -> None:
     from obspy import UTCDateTime
     from obspy.clients.fdsn import Client
 
-    client = Client(fdsn_service.url, user_agent="qe-test")
+    client = Client(demo_service.url, user_agent="qe-test")
     assert "event" in client.services and "station" not in client.services and "dataselect" not in client.services
     assert client.services["available_event_contributors"] == {"USGS"}
     cat = client.get_events(starttime=UTCDateTime(2023, 2, 6), endtime=UTCDateTime(2023, 2, 6, 12), minmagnitude=6)
-    expected = window(comcat_rows_of(fdsn_service), "2023-02-06", "2023-02-06T12:00:00")
+    expected = window(comcat_rows_of(demo_service), "2023-02-06", "2023-02-06T12:00:00")
     expected = expected.filter(pc.greater_equal(expected.column("magnitude_value"), 6))
+    assert sorted(expected.column("provider_event_id").to_pylist()) == ["us6000jllz", "us6000jlqa"]
     assert sorted(str(e.resource_id).split("eventid=")[-1] for e in cat) == sorted(expected.column("provider_event_id").to_pylist())
     # The text format parses with ObsPy's own EVENTTXT reader.
     from obspy import read_events
@@ -71,7 +95,7 @@ def test_obspy_client_discovers_only_the_event_service(fdsn_service: FDSNEventSe
     client.get_events(starttime=UTCDateTime(2023, 2, 6), endtime=UTCDateTime(2023, 2, 6, 12), minmagnitude=6,
                       format="text", filename=buf)
     assert len(read_events(io.StringIO(buf.getvalue().decode()), format="EVENTTXT")) == expected.num_rows
-    assert {r.user_agent for r in fdsn_service.requests} >= {"qe-test"}
+    assert {r.user_agent for r in demo_service.requests} >= {"qe-test"}
 
 
 def comcat_rows_of(server: FDSNEventServer) -> pa.Table:
@@ -123,37 +147,41 @@ def test_radius_order_limit_offset_and_eventid(fdsn_service: FDSNEventServer) ->
     assert ids_of(body) == [one]
 
 
-def test_bad_parameters_are_400_with_a_message(fdsn_service: FDSNEventServer) -> None:  # noqa: F811
+def test_bad_parameters_are_400_with_a_message(demo_service: FDSNEventServer) -> None:
     for query, words in [("minlatitude=91", "minlatitude"), ("starttime=yesterday", "bad time"),
                          ("frobnicate=1", "unknown parameter"), ("orderby=size", "orderby"),
                          ("format=csv", "format"), ("maxradius=5", "latitude and longitude"),
                          ("start=2024-01-02&end=2024-01-01", "after endtime")]:
-        status, _, body = get(fdsn_service, f"{Q}?{query}")
+        status, _, body = get(demo_service, f"{Q}?{query}")
         assert status == 400 and words in body.decode(), (query, body)
 
 
-def test_nodata_204_or_404_and_the_cap(fdsn_service: FDSNEventServer) -> None:  # noqa: F811
-    assert get(fdsn_service, f"{Q}?start=1990-01-01&end=1990-02-01")[0] == 204
-    assert get(fdsn_service, f"{Q}?start=1990-01-01&end=1990-02-01&nodata=404")[0] == 404
-    status, _, body = get(fdsn_service, f"{Q}?start=2023-01-01&end=2024-01-01")
-    assert status == 413 and b"500" in body  # capped at 500 per request
-    status, _, body = get(fdsn_service, f"{Q}?start=2023-01-01&end=2024-01-01&limit=20&format=text")
-    assert status == 200 and parse_fdsn_text(body).num_rows == 20
-    rows = comcat_rows_of(fdsn_service)
-    with serve_events(rows, cap=100, cap_mode="truncate") as trunc:
+def test_nodata_204_or_404_and_the_cap(demo_service: FDSNEventServer) -> None:
+    assert get(demo_service, f"{Q}?start=1990-01-01&end=1990-02-01")[0] == 204
+    assert get(demo_service, f"{Q}?start=1990-01-01&end=1990-02-01&nodata=404")[0] == 404
+    status, _, body = get(demo_service, f"{Q}?start=2023-01-01&end=2024-01-01")  # 35 events
+    assert status == 413 and str(DEMO_CAP).encode() in body  # capped at 10 per request
+    status, _, body = get(demo_service, f"{Q}?start=2023-01-01&end=2024-01-01&limit=5&format=text")
+    assert status == 200 and parse_fdsn_text(body).num_rows == 5
+    status, _, body = get(demo_service, f"{Q}?start=2023-01-01&end=2023-03-22&format=text")  # 10 events: at the cap
+    assert status == 200 and parse_fdsn_text(body).num_rows == DEMO_CAP
+    rows = comcat_rows_of(demo_service)
+    with serve_events(rows, cap=7, cap_mode="truncate") as trunc:
         status, _, body = get(trunc, f"{Q}?start=2023-01-01&end=2024-01-01&orderby=time-asc&format=text")
-        assert status == 200 and parse_fdsn_text(body).num_rows == 100
+        assert status == 200
+        first = sorted(window(rows, "2023-01-01", "2024-01-01").column("origin_time_utc").to_pylist())[:7]
+        assert parse_fdsn_text(body).column("origin_time_utc").to_pylist() == first
     with pytest.raises(CatalogError, match="cap_mode"):
         serve_events(rows, cap_mode="drop")  # type: ignore[arg-type]
 
 
-def test_version_wadl_catalogs_and_unknown_paths(fdsn_service: FDSNEventServer) -> None:  # noqa: F811
-    assert get(fdsn_service, "/fdsnws/event/1/version")[2].decode().count(".") == 2
-    wadl = get(fdsn_service, "/fdsnws/event/1/application.wadl")[2].decode()
-    assert f'base="{fdsn_service.url}/fdsnws/event/1/"' in wadl
-    assert b"<Catalog>" in get(fdsn_service, "/fdsnws/event/1/catalogs")[2]
+def test_version_wadl_catalogs_and_unknown_paths(demo_service: FDSNEventServer) -> None:
+    assert get(demo_service, "/fdsnws/event/1/version")[2].decode().count(".") == 2
+    wadl = get(demo_service, "/fdsnws/event/1/application.wadl")[2].decode()
+    assert f'base="{demo_service.url}/fdsnws/event/1/"' in wadl
+    assert b"<Catalog>" in get(demo_service, "/fdsnws/event/1/catalogs")[2]
     for path in ("/fdsnws/station/1/application.wadl", "/fdsnws/dataselect/1/query", "/nothing"):
-        assert get(fdsn_service, path)[0] == 404
+        assert get(demo_service, path)[0] == 404
 
 
 def test_geojson_feed_of_the_served_rows(small_service: FDSNEventServer) -> None:
@@ -203,8 +231,14 @@ def test_faults_as_a_client_sees_them(small_service: FDSNEventServer) -> None:
     with pytest.raises((TimeoutError, socket.timeout, urllib.error.URLError)):
         get(small_service, base, timeout=0.5)
     assert small_service.faults.pending == 0
-    kinds = [r.fault for r in small_service.requests if r.fault]
-    assert kinds == ["503", "503", "429", "500", "413", "400", "400", "html200", "empty200", "truncated", "reset", "timeout"]
+    # the server records a request after answering it, so a client can be a request ahead of the
+    # record: the answers above show the order, the record shows each fault used once
+    deadline = time.monotonic() + 60  # a safety net: the loop ends when the 12th record is there
+    while sum(1 for r in small_service.requests if r.fault) < 12 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    kinds = sorted(r.fault for r in small_service.requests if r.fault)
+    assert kinds == sorted(["503", "503", "429", "500", "413", "400", "400", "html200", "empty200", "truncated", "reset",
+                            "timeout"])
     with pytest.raises(CatalogError, match="unknown fault"):
         small_service.faults.push("teapot")
 

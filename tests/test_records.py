@@ -59,8 +59,10 @@ def test_full_lifecycle_keeps_versions_and_audit(mlake: Any) -> None:
     exp = _seed(mlake, "CHN", 2024, tier=3)
     eid = exp.expedition_id
     records.approve(mlake, eid, by="Duty Officer Li")
-    dep = records.transition(mlake, eid, "deployed", by="Duty Officer Li", note="team of 6 on site")
-    assert dep.start_date == datetime.now(UTC).date()
+    # an injected clock, one second before midnight UTC: the start date is that UTC day
+    at = datetime(2024, 3, 9, 23, 59, 59, tzinfo=UTC)
+    dep = records.transition(mlake, eid, "deployed", by="Duty Officer Li", note="team of 6 on site", now=at)
+    assert dep.start_date == date(2024, 3, 9) and dep.recorded_utc == at
     records.update_details(mlake, eid, by="Li", team=["Li", "Karimov"], objectives="building damage survey")
     records.transition(mlake, eid, Status.REPORTING, by="Li")
     final = records.transition(mlake, eid, "closed", by="Li", note="report delivered")

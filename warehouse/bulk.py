@@ -208,8 +208,10 @@ class BulkFiles:
     its transaction (:meth:`warehouse.writer.LakeWriter.adopt`); :meth:`discard` deletes them
     unless a committed transaction owns them."""
 
-    def __init__(self, table: str, future: Future[list[tuple[Path, int]]]) -> None:
+    def __init__(self, table: str, future: Future[list[tuple[Path, int]]],
+                 constants: Mapping[str, Any] | None = None) -> None:
         self.table = table
+        self.constants = dict(constants or {})  # the per-file columns (the writer's fences read them)
         self._future = future
         self.committed = False  # set by the writer once its transaction committed
 
@@ -242,4 +244,4 @@ def stage(con: duckdb.DuckDBPyConnection, spec: TableSpec, data: pa.Table, const
     pool = ThreadPoolExecutor(1, thread_name_prefix="qe-bulk-writer")
     future = pool.submit(write_bulk_files, directory / part if part else directory, table, keep)
     pool.shutdown(wait=False)
-    return BulkFiles(spec.name, future)
+    return BulkFiles(spec.name, future, const)

@@ -9,9 +9,12 @@ builds this object (``settings.lake_config()``), and any other caller can build 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
+
+from warehouse.backend import S3Options
+from warehouse.concurrency import RetryPolicy
 
 __all__ = ["HasLakeConfig", "LakeConfig"]
 
@@ -24,7 +27,11 @@ class LakeConfig:
     extension directory; ``catalog_url`` is the DuckLake catalog without its ``ducklake:`` prefix
     (``sqlite:...`` or a PostgreSQL URL); ``data_path`` the directory (or object-store prefix) of the
     Parquet files; ``writer_wait_s`` how long a writer waits for the single-writer lock;
-    ``bulk_append`` whether large appends are written as Parquet by pyarrow and registered.
+    ``bulk_append`` whether large appends are written as Parquet by pyarrow and registered;
+    ``s3`` how to reach an ``s3://`` data path; ``retry`` how often a writer on a PostgreSQL
+    catalog runs its transaction again after a write conflict (:mod:`warehouse.concurrency`).
+    ``verify_extension_signatures`` whether DuckDB checks each extension's signature at every load
+    (see :mod:`warehouse.extensions`).
     """
 
     home: Path
@@ -32,6 +39,9 @@ class LakeConfig:
     data_path: str
     writer_wait_s: float = 30.0
     bulk_append: bool = True
+    s3: S3Options = field(default_factory=S3Options)
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    verify_extension_signatures: bool = False
 
     @classmethod
     def local(cls, home: Path, *, writer_wait_s: float = 30.0, bulk_append: bool = True) -> LakeConfig:

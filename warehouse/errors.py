@@ -6,7 +6,9 @@ Tree::
     ├── LakeNotInitialised   the data root has no lake yet (run ``expedition init``)
     ├── SchemaMismatch       rows do not match a declared table schema (names the column)
     ├── WarehouseBusy        another process holds the single-writer lock
+    │   └── WriteConflict    concurrent writers changed the same table; retries ran out
     └── QueryRefused         a query-mode statement is not a read-only SELECT, or is bounded out
+        └── QueryLimitExceeded   a query passed its time, memory or answer-size limit
 """
 
 from __future__ import annotations
@@ -34,5 +36,18 @@ class WarehouseBusy(WarehouseError):
     """The single-writer lock could not be taken in time."""
 
 
+class WriteConflict(WarehouseBusy):
+    """Another writer committed a change to the same table first (optimistic concurrency on a
+    PostgreSQL catalog); raised after the bounded retries ran out."""
+
+
 class QueryRefused(WarehouseError):
     """A statement was refused by the read-only query mode."""
+
+
+class QueryLimitExceeded(QueryRefused):
+    """A query passed one of its limits: ``limit`` is ``"time"``, ``"memory"`` or ``"answer_size"``."""
+
+    def __init__(self, limit: str, message: str) -> None:
+        self.limit = limit
+        super().__init__(message)

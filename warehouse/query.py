@@ -2,30 +2,58 @@
 
 Defence in depth:
 
-1. the statement is parsed by DuckDB and must be exactly one ``SELECT`` (or ``EXPLAIN``):
-   ``INSTALL``/``LOAD``/``ATTACH``/``COPY``/``SET``/``PRAGMA``/``CREATE``/``INSERT``... are refused;
+1. the statement is classified by DuckDB's own parser (``con.extract_statements``: the statement
+   type), never by text patterns, and must be exactly one ``SELECT`` (which includes ``FROM``,
+   ``VALUES``, ``WITH ... SELECT``, ``DESCRIBE``/``SUMMARIZE``/``SHOW`` of a query). Every other
+   statement type is refused, ``EXPLAIN`` included: ``EXPLAIN ANALYZE`` *runs* the statement it
+   explains (``EXPLAIN ANALYZE COPY ... TO`` wrote into the lake directory), and DuckDB's Python
+   parser API gives an ``EXPLAIN`` statement's type only, not whether it is ``ANALYZE`` nor what it
+   explains (``Statement`` exposes ``type``, ``query``, ``named_parameters``,
+   ``expected_result_type``, identical for both; ``json_serialize_sql`` serialises SELECT only).
+   A plan is asked for with ``explain="plan"`` (or ``"analyze"``) instead: the statement is checked
+   to be one SELECT first, so what is explained is a SELECT by construction. A SELECT can still
+   call a table function that acts (``ducklake_cleanup_old_files`` deletes files, ``query('...')``
+   runs SQL text the parser did not see): the SELECT's parse tree (``json_serialize_sql``, DuckDB's
+   own serialisation of it) is walked and such functions are refused (:data:`ACTING_FUNCTIONS`,
+   and every ``ducklake_*`` function but the read-only ones in :data:`READ_ONLY_DUCKLAKE`);
 2. the lake is attached ``READ_ONLY``;
 3. DuckDB's own settings: ``enable_external_access = false`` with ``allowed_directories`` limited
    to the lake's own directories, then ``lock_configuration = true`` so no statement can undo it;
-4. a row limit and a time limit (the query is interrupted, not left running).
+4. a row limit and a time limit (the query is interrupted, not left running), and the OS bounds of
+   :mod:`warehouse.limits` around the process that runs it.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import duckdb
 import pyarrow as pa
 
-from warehouse.errors import QueryRefused, WarehouseError
-from warehouse.lake import Lake
+from warehouse.errors import QueryLimitExceeded, QueryRefused, WarehouseError
+from warehouse.lake import Lake, sql_literal
+from warehouse.limits import Watchdog
+from warehouse.needs import EVERYTHING, statement_needs
 
 log = logging.getLogger(__name__)
 
-ALLOWED_STATEMENTS = {"SELECT", "EXPLAIN"}
+#: The only statement type that runs (DuckDB's ``StatementType`` names).
+ALLOWED_STATEMENTS = frozenset({"SELECT"})
+#: Table functions a read-only query may not call: they act, or run SQL text the check never saw.
+ACTING_FUNCTIONS = frozenset({"query", "checkpoint", "force_checkpoint"})
+#: The ``ducklake_*`` table functions that only read the catalog; every other one is refused.
+READ_ONLY_DUCKLAKE = frozenset({
+    "ducklake_snapshots", "ducklake_table_info", "ducklake_list_files", "ducklake_table_changes",
+    "ducklake_table_insertions", "ducklake_table_deletions", "ducklake_current_snapshot",
+    "ducklake_last_committed_snapshot", "ducklake_options", "ducklake_settings",
+})
+Explain = Literal["plan", "analyze"]
+_EXPLAIN_PREFIX = {"plan": "EXPLAIN ", "analyze": "EXPLAIN ANALYZE "}
 
 
 @dataclass(frozen=True)
@@ -39,34 +67,130 @@ def lock_down(con: duckdb.DuckDBPyConnection, allowed_dirs: list[str]) -> None:
     """Forbid file access outside ``allowed_dirs`` and freeze the configuration."""
     # No spill directory: DuckDB would otherwise allow reading <cwd>/.tmp/ even with external access off.
     con.execute("SET temp_directory = ''")
-    con.execute("SET allowed_directories = ?", [allowed_dirs])
+    # A literal list, not a bound parameter: binding any parameter makes DuckDB 1.5's Python client
+    # import pandas (0.4-0.6 s of an `expedition query`); the paths come from the settings.
+    con.execute(f"SET allowed_directories = [{', '.join(sql_literal(d) for d in allowed_dirs)}]")
     con.execute("SET enable_external_access = false")
     con.execute("SET allow_community_extensions = false")
     con.execute("SET lock_configuration = true")
 
 
-def open_query_connection(lake: Lake, snapshot: int | None = None) -> duckdb.DuckDBPyConnection:
-    """A read-only, locked-down connection to ``lake`` (optionally at a snapshot)."""
-    con = lake.connect(read_only=True, snapshot=snapshot, spatial=True)
-    lock_down(con, lake.local_dirs())
+def open_query_connection(lake: Lake, snapshot: int | None = None, sql: str | None = None) -> duckdb.DuckDBPyConnection:
+    """A read-only, locked-down connection to ``lake`` (optionally at a snapshot).
+
+    With ``sql``, only what that statement needs (:func:`warehouse.needs.statement_needs`: the views
+    it reads, no spatial extension); without, everything (every view, the spatial extension)."""
+    con = lake.connect(read_only=True, snapshot=snapshot, views=False, own=True)
+    try:
+        need = statement_needs(con, sql) if sql is not None else EVERYTHING
+        if need.spatial:
+            con.close()
+            con = lake.connect(read_only=True, snapshot=snapshot, spatial=True, views=False, own=True)
+        lake.define_views(con, need.views)
+        lock_down(con, lake.local_dirs())
+    except BaseException:
+        con.close()
+        raise
     return con
 
 
-def check_statement(con: duckdb.DuckDBPyConnection, sql: str) -> str:
-    """Return the single read-only statement in ``sql`` or raise :class:`QueryRefused`."""
+def check_text(sql: object) -> str:
+    """``sql`` as text DuckDB can take: a str with no lone surrogate or NUL (else :class:`QueryRefused`)."""
+    if not isinstance(sql, str):
+        raise QueryRefused(f"SQL must be text, got {type(sql).__name__}")
     try:
-        statements = con.extract_statements(sql)
+        sql.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise QueryRefused(
+            f"SQL is not valid Unicode text: a lone surrogate at character {exc.start} (send UTF-8 text)"
+        ) from exc
+    if "\x00" in sql:
+        raise QueryRefused(f"SQL contains a NUL character at character {sql.index(chr(0))}")
+    return sql
+
+
+def statement_kinds(con: duckdb.DuckDBPyConnection, sql: str) -> list[str]:
+    """DuckDB's statement types of ``sql`` (``["SELECT"]``, ``["EXPLAIN"]``...), from its own parser."""
+    try:
+        statements = con.extract_statements(check_text(sql))
     except duckdb.Error as exc:
         raise QueryRefused(f"SQL does not parse: {exc}") from exc
-    if len(statements) != 1:
-        raise QueryRefused(f"query mode runs exactly one statement; got {len(statements)}")
-    kind = str(statements[0].type).rsplit(".", 1)[-1]
+    return [str(s.type).rsplit(".", 1)[-1] for s in statements]
+
+
+def table_functions(con: duckdb.DuckDBPyConnection, sql: str) -> set[str]:
+    """Names (lower case) of the table functions a SELECT calls, from DuckDB's parse tree of it."""
+    try:
+        raw = con.execute("SELECT json_serialize_sql(?)", [sql]).fetchall()[0][0]
+        tree = json.loads(raw)
+    except (duckdb.Error, ValueError, IndexError) as exc:
+        raise QueryRefused(f"the statement cannot be checked: {exc}") from exc
+    if tree.get("error"):
+        raise QueryRefused(f"the statement cannot be checked: {tree.get('error_message')}")
+    found: set[str] = set()
+    stack: list[Any] = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            fn = node.get("function")
+            if node.get("type") == "TABLE_FUNCTION" and isinstance(fn, dict):
+                found.add(str(fn.get("function_name", "")).lower())
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return found
+
+
+_CHECKED: OrderedDict[tuple[str, str | None], str] = OrderedDict()
+_CHECKED_LOCK = threading.Lock()
+CHECKED_KEPT = 512
+
+
+def check_statement(con: duckdb.DuckDBPyConnection, sql: str, explain: Explain | None = None) -> str:
+    """The SQL to run for ``sql``: its single SELECT, or that SELECT's plan; else :class:`QueryRefused`.
+
+    The verdict depends on the text alone (DuckDB's parser), so texts that passed are remembered
+    (the last :data:`CHECKED_KEPT`): named queries repeat, and the check costs two parses."""
+    key = (sql, explain)
+    with _CHECKED_LOCK:
+        hit = _CHECKED.get(key)
+        if hit is not None:
+            _CHECKED.move_to_end(key)
+            return hit
+    to_run = _check(con, sql, explain)
+    with _CHECKED_LOCK:
+        _CHECKED[key] = to_run
+        while len(_CHECKED) > CHECKED_KEPT:
+            _CHECKED.popitem(last=False)
+    return to_run
+
+
+def _check(con: duckdb.DuckDBPyConnection, sql: str, explain: Explain | None) -> str:
+    kinds = statement_kinds(con, sql)
+    if len(kinds) != 1:
+        raise QueryRefused(f"query mode runs exactly one statement; got {len(kinds)} ({', '.join(kinds) or 'none'})")
+    kind = kinds[0]
     if kind not in ALLOWED_STATEMENTS:
-        raise QueryRefused(
-            f"query mode is read-only: only SELECT is allowed, not {kind} "
-            "(no INSTALL/LOAD/ATTACH/COPY/SET/PRAGMA or writes)"
+        hint = (
+            " (write the SELECT itself and ask for its plan: `expedition query --explain plan` or "
+            '"explain": "plan" in the request; EXPLAIN ANALYZE would run the statement it explains)'
+            if kind == "EXPLAIN" else " (no INSTALL/LOAD/ATTACH/COPY/SET/PRAGMA/CALL or writes)"
         )
-    return sql
+        raise QueryRefused(f"query mode is read-only: only SELECT is allowed, not {kind}{hint}")
+    acting = sorted(f for f in table_functions(con, sql)
+                    if f in ACTING_FUNCTIONS or (f.startswith("ducklake_") and f not in READ_ONLY_DUCKLAKE))
+    if acting:
+        raise QueryRefused(f"query mode is read-only: the table function {acting[0]}() is not allowed")
+    if explain is None:
+        return sql
+    if explain not in _EXPLAIN_PREFIX:
+        raise QueryRefused(f"explain must be 'plan' or 'analyze', got {explain!r}")
+    # The SELECT was verified above, so the composed text is EXPLAIN [ANALYZE] of that SELECT;
+    # checked once more by the parser all the same.
+    composed = _EXPLAIN_PREFIX[explain] + sql
+    if statement_kinds(con, composed) != ["EXPLAIN"]:
+        raise QueryRefused("the plan of this statement cannot be shown")
+    return composed
 
 
 def run_query(
@@ -75,25 +199,43 @@ def run_query(
     params: list[Any] | dict[str, Any] | None = None,
     row_limit: int = 100_000,
     timeout_s: float = 30.0,
+    explain: Explain | None = None,
+    cpu_s: float | None = None,
+    grace_s: float = 2.0,
 ) -> QueryResult:
-    """Run one read-only statement with a row limit and a time limit."""
-    check_statement(con, sql)
-    timer = threading.Timer(timeout_s, con.interrupt)
-    timer.start()
+    """Run one read-only statement with a row limit and a time limit.
+
+    Past ``timeout_s`` (or ``cpu_s`` CPU seconds) the query is interrupted; if it does not stop
+    within ``grace_s`` the process ends (:class:`~warehouse.limits.Watchdog`): call this in a
+    process that may end (the CLI, a service worker)."""
+    to_run = check_statement(con, sql, explain)
+    dog = Watchdog(con.interrupt, wall_s=timeout_s, cpu_s=cpu_s, grace_s=grace_s,
+                   message=f"query ended: it passed its {timeout_s:g} s time limit and did not stop when interrupted")
     try:
-        reader = con.execute(sql, params or []).to_arrow_reader(min(row_limit + 1, 65_536))
-        batches: list[pa.RecordBatch] = []
-        n = 0
-        truncated = False
-        for batch in reader:
-            batches.append(batch)
-            n += batch.num_rows
-            if n > row_limit:
-                truncated = True
-                break
-        table = pa.Table.from_batches(batches, schema=reader.schema).slice(0, row_limit)
+        with dog:
+            result = con.execute(to_run, params or [])
+            try:
+                reader = result.to_arrow_reader(min(row_limit + 1, 65_536))
+            except (pa.ArrowException, OSError) as exc:
+                raise WarehouseError(_unsendable(result, exc)) from exc
+            batches: list[pa.RecordBatch] = []
+            n = 0
+            truncated = False
+            for batch in reader:
+                batches.append(batch)
+                n += batch.num_rows
+                if n > row_limit:
+                    truncated = True
+                    break
+            table = pa.Table.from_batches(batches, schema=reader.schema).slice(0, row_limit)
     except duckdb.InterruptException as exc:
-        raise QueryRefused(f"query cancelled after the {timeout_s:g} s time limit") from exc
+        what = "CPU" if dog.reason == "cpu" else "time"
+        budget = cpu_s if dog.reason == "cpu" else timeout_s
+        raise QueryLimitExceeded("time", f"query cancelled after the {budget:g} s {what} limit") from exc
+    except duckdb.OutOfMemoryException as exc:
+        raise QueryLimitExceeded("memory", f"the query needs more memory than allowed: {_first_line(exc)}") from exc
+    except MemoryError as exc:
+        raise QueryLimitExceeded("memory", "the answer needs more memory than allowed") from exc
     except duckdb.PermissionException as exc:
         raise QueryRefused(f"refused: {exc}") from exc
     except duckdb.InvalidInputException as exc:
@@ -102,8 +244,19 @@ def run_query(
         raise WarehouseError(f"query failed: {exc}") from exc
     except duckdb.Error as exc:
         raise WarehouseError(f"query failed: {exc}") from exc
-    finally:
-        timer.cancel()
     if truncated:
         log.info("query result truncated at %d rows", row_limit)
     return QueryResult(table, truncated, row_limit)
+
+
+def _unsendable(result: duckdb.DuckDBPyConnection, exc: BaseException) -> str:
+    """The message for a result DuckDB cannot hand over as Arrow, naming the column(s) concerned."""
+    message = _first_line(exc).removeprefix("Not implemented Error: ")
+    cols = [(str(d[0]), str(d[1])) for d in (result.description or [])]
+    named = [f"{name} ({typ})" for name, typ in cols if typ.split("(")[0].upper() in message.upper()]
+    which = ", ".join(named) if named else ", ".join(f"{n} ({t})" for n, t in cols)
+    return f"result column {which} cannot be sent: {message}; cast it in the query (e.g. to VARCHAR)"
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__

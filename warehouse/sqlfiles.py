@@ -12,9 +12,15 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-__all__ = ["NamedQuery", "views", "queries", "query", "read_sql"]
+__all__ = ["NamedQuery", "views", "queries", "query", "read_sql", "sql_literal"]
 
 _PARAM = re.compile(r"^--\s*param:\s*(\w+)\s+(\w+)(?:\s+(.*))?$")
+
+
+def sql_literal(value: str) -> str:
+    """A SQL string literal, for the few statements that cannot take (or must not pay for) a bound
+    parameter: ATTACH, INSTALL, LOAD, SET lists, and text given to a parser function."""
+    return "'" + value.replace("'", "''") + "'"
 
 
 def read_sql(relpath: str) -> str:

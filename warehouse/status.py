@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from warehouse.backend import redact
 from warehouse.lake import LAKE_ALIAS, Lake
 from warehouse.tables import ALL_TABLES
 
@@ -24,7 +25,7 @@ def lake_status(lake: Lake) -> dict[str, Any]:
     data_files = 0
     data_bytes = 0
     root = Path(lake.data_path)
-    if root.is_dir():
+    if not lake.backend.is_remote_storage and root.is_dir():
         for p in root.rglob("*.parquet"):
             data_files += 1
             data_bytes += p.stat().st_size
@@ -34,7 +35,11 @@ def lake_status(lake: Lake) -> dict[str, Any]:
         catalog_bytes = cat.stat().st_size if cat.exists() else 0
     return {
         "home": str(lake.home),
-        "catalog": lake.catalog_url,
+        "catalog": redact(lake.catalog_url),
+        "backend": lake.backend.describe(),
+        "catalog_kind": lake.backend.catalog_kind,
+        "storage_kind": lake.backend.storage_kind,
+        "concurrent_writers": lake.backend.concurrent_writers,
         "snapshot_id": int(snap[0]) if snap else 0,
         "last_update_utc": snap[1].isoformat() if snap else None,
         "data_files": data_files,

@@ -1,4 +1,6 @@
-"""Writing to the lake: one transaction under the single-writer lock (see :meth:`Lake.writer`).
+"""Writing to the lake: one transaction, under the single-writer lock on a SQLite catalog, claiming
+the fence of every table it writes on a PostgreSQL catalog (see :meth:`Lake.writer` and
+:mod:`warehouse.concurrency`).
 
 :class:`LakeWriter` checks rows against the declared table schemas and writes them in three
 modes (``insert_new``, ``upsert``, ``append``), or as bulk Parquet files registered in the same
@@ -12,7 +14,7 @@ import contextlib
 import fcntl
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -20,7 +22,9 @@ from typing import TYPE_CHECKING, Any, Literal
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
+from warehouse.concurrency import claim_fence, fence_name
 from warehouse.errors import WarehouseBusy
 from warehouse.schema import TableSpec, check_constants, conform, duckdb_type
 from warehouse.tables import spec as table_spec
@@ -58,10 +62,15 @@ class _Started:
 class LakeWriter:
     """Writes inside one lake transaction; see :meth:`Lake.writer`."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, bulk_append: bool = True) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, bulk_append: bool = True, *, fences: bool = False,
+                 attempt: int = 1) -> None:
         self.con = con
         self.bulk_append = bulk_append
         self.committed = False
+        #: 1 for the first run of a transaction, 2.. when :meth:`Lake.run_writer` runs it again
+        self.attempt = attempt
+        self._fences = fences
+        self._claimed: set[str] = set()
         self._n = 0
         self._staged: dict[int, tuple[BulkFiles, WriteResult | None]] = {}  # adopted bulk files, by id
 
@@ -94,12 +103,39 @@ class LakeWriter:
         self._staged.setdefault(id(staged), (staged, None))
         return _Started(lambda: self._register(staged))
 
+    def claim(self, name: str, values: Iterable[Any] | None = None) -> None:
+        """Make this transaction conflict with any other that writes table ``name`` (or, for a table
+        with ``fence_by``, the same buckets of ``values``) and commits first (PostgreSQL catalog; a
+        no-op under the SQLite lock). Every write claims its table; call it directly when a decision
+        rests on reading a table this transaction does not write."""
+        if not self._fences:
+            return
+        names = sorted({fence_name(name, v) for v in values}) if values is not None else [name]
+        for fence in names:
+            if fence not in self._claimed:
+                claim_fence(self.con, fence)
+                self._claimed.add(fence)
+
+    def _claim_rows(self, spec: TableSpec, table: pa.Table | None, constants: Mapping[str, Any]) -> None:
+        """Claim the fences of the rows about to be written (by ``spec.fence_by`` when set)."""
+        col = spec.fence_by
+        if col is None:
+            self.claim(spec.name)
+        elif col in constants:
+            self.claim(spec.name, [constants[col]])
+        elif table is not None and col in table.column_names:
+            self.claim(spec.name, pc.unique(table.column(col)).to_pylist())
+        else:
+            self.claim(spec.name)
+
     def _register(self, staged: BulkFiles) -> WriteResult:
         """Add the staged files to this transaction (once)."""
         done = self._staged[id(staged)][1]
         if done is not None:
             return done
         written = staged.files()
+        if written:
+            self._claim_rows(table_spec(staged.table), None, staged.constants)
         for path, _ in written:
             self.con.execute("CALL ducklake_add_data_files(?, ?, ?)", [LAKE_ALIAS, staged.table, str(path)])
         result = WriteResult(staged.table, sum(rows for _, rows in written), 0)
@@ -141,6 +177,7 @@ class LakeWriter:
         table = conform(data, spec, omit=const)
         if table.num_rows == 0:
             return WriteResult(name, 0, 0)
+        self._claim_rows(spec, table, const)
         self._n += 1
         view = f"_qe_in_{self._n}"
         table = table.append_column("__qe_row", pa.array(np.arange(table.num_rows, dtype=np.int64)))
@@ -199,6 +236,7 @@ class LakeWriter:
     def delete(self, name: str, where_sql: str, params: list[Any]) -> None:
         """Delete rows of ``name`` matching a trusted predicate with bound ``params``."""
         table_spec(name)
+        self.claim(name)
         self.con.execute(f'DELETE FROM {LAKE_ALIAS}."{name}" WHERE {where_sql}', params)
 
     def set_commit_message(self, author: str, message: str) -> None:

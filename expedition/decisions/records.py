@@ -300,9 +300,10 @@ def write_version(
     action: str,
     reason: str,
     previous: Expedition | None,
+    now: datetime | None = None,
 ) -> Expedition:
     """Append ``new`` as the next version of its expedition, with its audit row (inside ``w``'s transaction)."""
-    row, audit = version_rows(new, actor=actor, action=action, reason=reason, previous=previous)
+    row, audit = version_rows(new, actor=actor, action=action, reason=reason, previous=previous, now=now)
     spec = table_spec("expedition_versions")
     w.write("expedition_versions", pa.Table.from_pylist([row.to_row()], schema=spec.schema), mode="insert_new")
     w.write("expedition_audit", pa.Table.from_pylist([audit], schema=table_spec("expedition_audit").schema))
@@ -331,10 +332,12 @@ def check_transition(exp: Expedition, to: Status) -> None:
         )
 
 
-def transition(lake: Lake, expedition_id: str, to: str | Status, by: str, note: str | None = None) -> Expedition:
+def transition(lake: Lake, expedition_id: str, to: str | Status, by: str, note: str | None = None, *,
+               now: datetime | None = None) -> Expedition:
     """Move an expedition to status ``to`` (validated), recording who and why.
 
-    Moving to the status it already has changes nothing and returns the current state."""
+    Moving to the status it already has changes nothing and returns the current state. ``now``
+    (default: the clock) dates the change: a start or end date is its UTC day."""
     actor = _person(by)
     target = to_status(to)
     parse_expedition_id(expedition_id)
@@ -346,14 +349,16 @@ def transition(lake: Lake, expedition_id: str, to: str | Status, by: str, note: 
             return exp
         check_transition(exp, target)
         changes: dict[str, Any] = {"expedition_status": target.value}
-        today = _now().date()
+        when = now or _now()
+        today = when.date()
         if target == Status.DEPLOYED and exp.start_date is None:
             changes["start_date"] = today
         if target in (Status.CLOSED, Status.CANCELLED) and exp.end_date is None and exp.start_date is not None:
             changes["end_date"] = today
         reason = note or f"{exp.status.value} -> {target.value}"
         w.set_commit_message(actor, f"{expedition_id}: {exp.status.value} -> {target.value}")
-        return write_version(w, exp.evolve(**changes), actor=actor, action="transition", reason=reason, previous=exp)
+        return write_version(w, exp.evolve(**changes), actor=actor, action="transition", reason=reason, previous=exp,
+                             now=when)
 
 
 def approve(lake: Lake, expedition_id: str, by: str, note: str | None = None) -> Expedition:

@@ -21,7 +21,7 @@ import json
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -157,10 +157,17 @@ def ingest_file(
     staged = None
     if not (strict and pc.any(pc.invert(local_land)).as_py()):
         staged = lake.stage_bulk(table, _observation_rows(checked), constants, keep=local_land)
+    prepared = _Prepared(checked, canon.raw, raw.format, archived, archived_labels, m, started, constants, local_land)
     try:
-        with lake.writer() as w:
-            _write_batch(w, report, _Prepared(checked, canon.raw, raw.format, archived, archived_labels, m, started,
-                                              constants, local_land), staged, strict)
+        # A run again after a write conflict (PostgreSQL catalog) re-reads the lake and writes its
+        # files again: the staged ones were deleted with the rolled-back transaction.
+        def attempt(w: LakeWriter) -> IngestReport:
+            fresh = replace(report)  # nothing of a rolled-back attempt carries over
+            _write_batch(w, fresh, prepared, staged if w.attempt == 1 else None, strict)
+            return fresh
+
+        # the writer reads one view (survey_landed_keys: survey_observation_keys)
+        report = lake.run_writer(attempt, what=f"survey {path.name}", views=("survey_observation_keys",))
     finally:
         if staged is not None:
             staged.discard()  # a no-op once a committed transaction registered them

@@ -7,7 +7,7 @@ in ``TABLES``; :data:`ALL_TABLES` gathers them in dependency order.
 from __future__ import annotations
 
 from warehouse.schema import TableSpec
-from warehouse.tables import briefs, catalog, expeditions, partners, products, surveys, system
+from warehouse.tables import briefs, catalog, expeditions, notifications, partners, products, surveys, system
 
 ALL_TABLES: tuple[TableSpec, ...] = (
     *system.TABLES,
@@ -17,6 +17,7 @@ ALL_TABLES: tuple[TableSpec, ...] = (
     *surveys.TABLES,
     *partners.TABLES,
     *briefs.TABLES,
+    *notifications.TABLES,
 )
 
 _BY_NAME = {t.name: t for t in ALL_TABLES}

@@ -83,18 +83,22 @@ PARTNER_QUERY_AUDIT = TableSpec(
             pa.field("client_address", pa.string()),
             pa.field("request_route", pa.string(), nullable=False),  # /v1/query or /v1/queries/{name}
             pa.field("query_name", pa.string()),
-            pa.field("query_sql", pa.string()),
+            pa.field("query_sql", pa.string()),  # the first [api] audit_sql_chars characters
             pa.field("query_outcome", pa.string(), nullable=False),  # ok | truncated | refused | failed | timeout
             pa.field("http_status_code", pa.int32(), nullable=False),
             pa.field("outcome_detail", pa.string()),
             pa.field("result_row_count", pa.int64()),
             pa.field("query_duration_ms", pa.float64()),
             pa.field("lake_snapshot_id", pa.int64()),
+            pa.field("query_sql_sha256", pa.string()),  # hex sha256 of the whole SQL text as received (UTF-8)
+            pa.field("query_sql_chars", pa.int64()),  # length of the whole SQL text
         ]
     ),
     key=("audit_id",),
+    version=2,
     append_only=True,
-    description="Every partner query and refusal (who, when, what, outcome).",
+    description="Every partner query and refusal (who, when, what, outcome); bounded rows, kept "
+    "[api] audit_retention_days.",
 )
 
 TABLES: tuple[TableSpec, ...] = (PARTNERS, PARTNER_TOKENS, SURVEY_PUBLICATIONS, PARTNER_QUERY_AUDIT)

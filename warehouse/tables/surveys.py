@@ -67,6 +67,7 @@ def _obs(name: str, fields: list[pa.Field], description: str, docs: dict[str, st
         description=description,
         append_only=True,
         column_docs={**_COMMON_DOCS, **docs},
+        fence_by="expedition_id",  # teams surveying different expeditions write at once
     )
 
 
@@ -195,6 +196,7 @@ SURVEY_ISSUES = TableSpec(
         ]
     ),
     key=("issue_id",),
+    fence_by="issue_id",
     version=1,
     partition_by=("expedition_id",),
     description=(

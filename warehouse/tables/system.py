@@ -25,6 +25,7 @@ INGEST_BATCHES = TableSpec(
         ]
     ),
     key=("batch_id",),
+    fence_by="batch_id",
     append_only=True,
     description="One row per ingest (file import, provider pull window, survey file).",
 )
@@ -42,6 +43,7 @@ RAW_FILES = TableSpec(
         ]
     ),
     key=("raw_sha256",),
+    fence_by="raw_sha256",
     append_only=True,
     description="Index of raw inputs archived by content hash before anything else happens.",
 )

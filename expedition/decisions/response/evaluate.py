@@ -1,8 +1,9 @@
 """Evaluate events against the trigger policy, open and update expeditions, log every decision.
 
-:func:`evaluate_events` holds the lake's single-writer lock for the whole evaluate-and-write, so two
-evaluations at once cannot open two expeditions for one sequence: the second waits, then finds
-nothing left to decide. Decisions are keyed by (event, event revision, policy hash, source), so a
+:func:`evaluate_events` reads and writes in one lake transaction, so two evaluations at once cannot
+open two expeditions for one sequence: on a SQLite catalog the second waits for the single-writer
+lock; on a PostgreSQL catalog both run, the second to commit conflicts on the decision log's fence
+and runs again (``Lake.run_writer``), then finds nothing left to decide. Decisions are keyed by (event, event revision, policy hash, source), so a
 rerun writes nothing.
 
 For each event revision, oldest first:
@@ -76,6 +77,8 @@ log = logging.getLogger(__name__)
 __all__ = ["evaluate_events", "open_expedition", "open_manually"]
 
 POLICY = "policy"
+#: The views the evaluation reads (the named queries expedition_list and expedition_current)
+_VIEWS = ("expeditions",)
 
 
 class _Run:
@@ -366,7 +369,9 @@ def evaluate_events(
 
     Returns the decisions written by this call (empty on a rerun)."""
     ctx = load_context(settings)
-    with lake.writer() as w:
+
+    def attempt(w: LakeWriter) -> list[dec.Decision]:
+        # run again from the start (re-reading the lake) when a concurrent writer committed first
         run = _Run(w, ctx)
         if event_ids is not None:
             evs = events_by_id(w.con, event_ids)
@@ -391,7 +396,9 @@ def evaluate_events(
         run.flush()
         if run.decisions:
             w.set_commit_message(POLICY, f"evaluate: {len(run.decisions)} decision(s), policy {ctx.policy.version}")
-    return run.decisions
+        return run.decisions
+
+    return lake.run_writer(attempt, what="evaluate", views=_VIEWS)
 
 
 def open_manually(
@@ -406,7 +413,8 @@ def open_manually(
     if not by or not reason:
         raise ExpeditionError("a manual open needs who (--by NAME) and why (--reason TEXT)")
     ctx = load_context(settings or load_settings(lake.home))
-    with lake.writer() as w:
+
+    def attempt(w: LakeWriter) -> tuple[Expedition, bool]:
         run = _Run(w, ctx)
         found = events_by_id(w.con, [event_id])
         if not found:
@@ -429,6 +437,8 @@ def open_manually(
         run.flush()
         w.set_commit_message(by, f"manual open of {event_id}: {d.expedition_id}")
         return run.expeditions[str(d.expedition_id)], True
+
+    return lake.run_writer(attempt, what=f"open {event_id}")
 
 
 def open_expedition(lake: Lake, event_id: str, reason: str, by: str, settings: Settings | None = None) -> Expedition:

@@ -7,15 +7,24 @@ refused or cancelled) and buffered; a background thread writes the buffer to the
 caches). Record ids are fixed when the record is made, and rows are written with
 ``insert_new``: a batch that fails (e.g. the writer lock is busy) is retried later without
 duplicates. Read it with ``expedition query "SELECT * FROM partner_query_audit"``.
+
+Records are bounded: the SQL text is cut to ``sql_chars`` characters, and the hex sha256 and length
+of the whole text are kept (``query_sql_sha256``, ``query_sql_chars``), so a long text can be
+matched but not stored; the detail is cut to 1,000 characters. Text that is not valid Unicode
+(lone surrogates sent as ``\\ud800`` in JSON) is stored with those code points escaped
+(``backslashreplace``), and hashed the same way. Retention: rows older than ``retention_days`` are
+deleted by the flush thread, at most once every ``PRUNE_EVERY_S`` (``0`` keeps everything).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
+import time
 import uuid
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import duckdb
 import pyarrow as pa
@@ -28,6 +37,22 @@ from warehouse.tables import spec as table_spec
 log = logging.getLogger(__name__)
 
 MAX_BUFFERED = 100_000
+MAX_DETAIL_CHARS = 1_000
+PRUNE_EVERY_S = 3600.0
+
+
+def safe_text(text: str) -> str:
+    """``text`` that encodes as UTF-8: lone surrogates (and other unencodable code points) escaped."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def sql_digest(sql: str) -> str:
+    """Hex sha256 of ``sql`` as UTF-8 (with unencodable code points escaped as in :func:`safe_text`)."""
+    return hashlib.sha256(safe_text(sql).encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -45,14 +70,19 @@ class AuditRecord:
     result_row_count: int | None
     query_duration_ms: float | None
     lake_snapshot_id: int | None
+    query_sql_sha256: str | None
+    query_sql_chars: int | None
 
 
 class AuditLog:
     """Buffered audit writer (thread-safe)."""
 
-    def __init__(self, lake: Lake, flush_s: float = 10.0) -> None:
+    def __init__(self, lake: Lake, flush_s: float = 10.0, sql_chars: int = 2000, retention_days: float = 90.0) -> None:
         self.lake = lake
         self.flush_s = flush_s
+        self.sql_chars = sql_chars
+        self.retention_days = retention_days
+        self._pruned_at = -float("inf")
         self._buffer: list[AuditRecord] = []
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
@@ -74,14 +104,18 @@ class AuditLog:
         duration_ms: float | None = None,
         snapshot_id: int | None = None,
     ) -> AuditRecord:
+        kept = safe_text(sql[: self.sql_chars]) if sql is not None else None
+        note = safe_text(detail[:MAX_DETAIL_CHARS]) if detail is not None else None
         rec = AuditRecord(
-            uuid.uuid4().hex, datetime.now(UTC), partner, client, route, query_name,
-            sql[:20_000] if sql else sql, outcome, status, detail, rows, duration_ms, snapshot_id,
+            uuid.uuid4().hex, datetime.now(UTC), partner, client, safe_text(route), query_name,
+            kept, outcome, status, note, rows, duration_ms, snapshot_id,
+            sql_digest(sql) if sql is not None else None, len(sql) if sql is not None else None,
         )
         level = logging.INFO if outcome in ("ok", "truncated") else logging.WARNING
         log.log(
             level, "partner=%s route=%s query=%s outcome=%s status=%d rows=%s detail=%s",
-            partner, route, query_name or (sql or "")[:200].replace("\n", " "), outcome, status, rows, detail,
+            partner, rec.request_route, query_name or (kept or "")[:200].replace("\n", " "), outcome, status, rows,
+            (note or "")[:200],
         )
         with self._lock:
             self._buffer.append(rec)
@@ -118,10 +152,27 @@ class AuditLog:
                 self._buffer = [r for r in self._buffer if r.audit_id not in written]
             return len(batch)
 
+    def prune(self, now: datetime | None = None, wait_s: float = 5.0) -> bool:
+        """Delete audit rows older than ``retention_days`` (one transaction); False if not done now."""
+        if self.retention_days <= 0:
+            return False
+        cutoff = (now or datetime.now(UTC)) - timedelta(days=self.retention_days)
+        try:
+            with self.lake.writer(wait_s=wait_s) as w:
+                w.delete("partner_query_audit", "audit_time_utc < ?", [cutoff])
+                w.set_commit_message(AUDIT_AUTHOR, f"audit rows before {cutoff.isoformat()} pruned")
+        except (WarehouseError, duckdb.Error) as exc:
+            log.warning("audit retention not applied yet: %s", exc)
+            return False
+        self._pruned_at = time.monotonic()
+        return True
+
     def _run(self) -> None:
         while not self._stop.wait(self.flush_s):
             try:
                 self.flush()
+                if time.monotonic() - self._pruned_at >= PRUNE_EVERY_S:
+                    self.prune()
             except Exception:  # never let the thread die: the next round retries
                 log.exception("audit flush failed")
 

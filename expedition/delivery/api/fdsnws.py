@@ -61,11 +61,17 @@ def _error(status: int, message: str, request: Request) -> PlainTextResponse:
              503: "Service Unavailable"}
     body = (
         f"Error {status}: {names.get(status, '')}\n\n{message}\n\n"
-        f"Usage details are available from {request.url_for('fdsn_wadl')}\n\n"
-        f"Request:\n{request.url}\n\nRequest Submitted:\n{datetime.now(UTC).isoformat(timespec='seconds')}\n\n"
+        f"Usage details are available from {get_state(request).config.link(f'{PREFIX}/application.wadl')}\n\n"
+        f"Request:\n{_request_text(request)}\n\nRequest Submitted:\n{datetime.now(UTC).isoformat(timespec='seconds')}\n\n"
         f"Service version:\n{SERVICE_VERSION}\n"
     )
     return PlainTextResponse(body, status_code=status)
+
+
+def _request_text(request: Request) -> str:
+    """The request as path and query (no scheme or host: those come from the client's Host header)."""
+    query = request.url.query
+    return request.url.path + (f"?{query}" if query else "")
 
 
 CATALOG_NAME = "QE"
@@ -188,7 +194,8 @@ def fdsn_version(_access: Access) -> str:
 @router.get("/application.wadl", name="fdsn_wadl", summary="WADL description of the query parameters")
 def fdsn_application_wadl(request: Request, _access: Access) -> Response:
     text = (resources.files("catalogs.fdsnws_data") / "event.wadl").read_text(encoding="utf-8")
-    base = str(request.url_for("fdsn_wadl")).removesuffix(f"{PREFIX}/application.wadl")
+    # The configured public URL, or a relative base: never the client's Host header.
+    base = get_state(request).config.link("")
     return Response(text.replace("__BASE__", base), media_type="application/xml")
 
 

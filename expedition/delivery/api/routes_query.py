@@ -1,14 +1,19 @@
 """``POST /v1/query`` (read-only SQL) and ``GET /v1/queries[/{name}]`` (named queries).
 
-Both run on the partner's own locked-down database (:mod:`expedition.delivery.api.scopes`) through
-:func:`warehouse.query.run_query`: exactly one SELECT, a row limit (more rows are cut and the
-``X-QE-Truncated`` header says so) and a time limit (the query is interrupted). Every call and
-every refusal is audited (:mod:`expedition.delivery.api.audit`).
+Both run on a copy of the partner's own locked-down database (:mod:`expedition.delivery.api.scopes`) in a
+query worker process (:mod:`expedition.delivery.api.pool`, :mod:`expedition.delivery.api.worker`) through
+:func:`warehouse.query.run_query`: exactly one SELECT (DuckDB's parser decides), a row limit (more
+rows are cut and the ``X-QE-Truncated`` header says so), a time limit (interrupted, and the worker
+killed if it does not stop), the worker's memory limit and an answer-size cap. At most
+``partner_concurrency`` queries of one partner run at once. Every call and every refusal is
+audited (:mod:`expedition.delivery.api.audit`).
 
-Status codes: 400 SQL that does not parse or names an unknown table/column, or a bad named-query
-parameter; 403 a statement that is not a read (writes, COPY, ATTACH, INSTALL/LOAD, SET, PRAGMA)
-or reads files; 413 SQL text too long, or a query needing more memory than a partner may use;
-422 a query cancelled at the time limit.
+Status codes: 400 SQL that does not parse or names an unknown table/column, a bad named-query
+parameter, or a result column no format can encode; 403 a statement that is not a plain SELECT
+(writes, EXPLAIN, COPY, ATTACH, INSTALL/LOAD, SET, PRAGMA, CALL...) or reads files; 413 SQL text
+too long, a query needing more memory than a partner may use, or an answer over
+``max_answer_bytes``; 422 a query cancelled at the time limit; 429 the partner's rate or
+concurrency limit (``Retry-After``); 503 every worker busy (``Retry-After``).
 
 Named queries are the ``warehouse/sql/queries/*.sql`` files whose header says
 ``-- audience: partners``; their ``-- param: NAME TYPE description`` lines declare the
@@ -19,20 +24,22 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any, Literal, Optional
 
-import duckdb
 from fastapi import APIRouter, Body, HTTPException, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from expedition.delivery.api.auth import CurrentPartner, get_state
-from expedition.delivery.api.formats import FormatError, choose_format, table_response
+from expedition.delivery.api.auth import CurrentPartner, get_state, limited
+from expedition.delivery.api.formats import MEDIA_TYPES, FormatError, choose_format, encode
+from expedition.delivery.api.outcomes import classify
+from expedition.delivery.api.pool import PoolBusy
 from expedition.delivery.api.scopes import PartnerView
+from expedition.delivery.api.throttle import Limited
+from expedition.delivery.api.worker import Answer, Job
 from warehouse import sqlfiles
-from warehouse.errors import QueryRefused, WarehouseError
+from warehouse.errors import WarehouseError
 from warehouse.query import run_query
 
 router = APIRouter(prefix="/v1", tags=["queries"])
@@ -45,31 +52,28 @@ class SqlRequest(BaseModel):
     sql: str = Field(..., description="Exactly one SELECT statement over your tables (see GET /v1/tables).")
     format: Optional[str] = Field(None, description="json (default), csv, parquet or arrow")
     limit: Optional[int] = Field(None, ge=1, description="At most this many rows (capped by the service limit).")
+    explain: Optional[Literal["plan", "analyze"]] = Field(
+        None, description="Answer the plan of the SELECT instead of its rows ('analyze': run it and show timings)."
+    )
 
 
-@dataclass(frozen=True)
-class Outcome:
-    status: int
-    outcome: str
-    detail: str
-
-
-def classify(exc: WarehouseError, relations: list[str] | None = None) -> Outcome:
-    """HTTP status and audit outcome of a failed query (``relations``: what the partner may read)."""
-    cause = exc.__cause__
-    if isinstance(cause, duckdb.InterruptException):
-        return Outcome(422, "timeout", str(exc))
-    if isinstance(cause, duckdb.OutOfMemoryException):
-        return Outcome(413, "too_large", f"the query needs more memory than a partner may use: {exc}")
-    if isinstance(exc, QueryRefused):
-        if isinstance(cause, duckdb.ParserException) or str(exc).startswith("SQL does not parse"):
-            return Outcome(400, "failed", str(exc))
-        return Outcome(403, "refused", str(exc))
-    if isinstance(cause, duckdb.CatalogException):
-        first = str(cause).splitlines()[0]  # without DuckDB's "Did you mean" guesses at system tables
-        yours = ", ".join(relations or []) or "see GET /v1/tables"
-        return Outcome(400, "refused", f"query failed: {first} Your tables: {yours}")
-    return Outcome(400, "failed", str(exc))
+def _in_process(view: PartnerView, job: Job, max_answer_bytes: int) -> Answer:
+    """Run ``job`` in this process ([api] query_workers = 0: tests and embedding only, no OS bounds)."""
+    cur = view.cursor()
+    try:
+        res = run_query(cur, job.sql, job.params, row_limit=job.row_limit, timeout_s=job.timeout_s,
+                        explain=job.explain)  # type: ignore[arg-type]  # checked by run_query
+    except WarehouseError as exc:
+        out = classify(exc, view.relations)
+        return Answer(out.status, out.outcome, out.detail)
+    finally:
+        cur.close()
+    meta = {**job.meta, "row_count": res.table.num_rows, "truncated": res.truncated, "row_limit": job.row_limit}
+    try:
+        body = encode(res.table, job.fmt, meta, max_bytes=max_answer_bytes)
+    except FormatError as exc:
+        return Answer(exc.status, "too_large" if exc.status == 413 else "failed", str(exc))
+    return Answer(200, "truncated" if res.truncated else "ok", None, body, res.table.num_rows, res.truncated)
 
 
 def execute(
@@ -81,6 +85,7 @@ def execute(
     limit: int | None,
     route: str,
     query_name: str | None = None,
+    explain: str | None = None,
 ) -> Response:
     """Run one partner query with limits, audit it, and answer in ``fmt`` (or raise HTTPException)."""
     state = get_state(request)
@@ -88,29 +93,36 @@ def execute(
     row_limit = min(limit or cfg.row_limit, cfg.row_limit)
     client = request.client.host if request.client else None
     t0 = time.perf_counter()
-    cur = view.cursor()
+    job = Job(view.view_id, sql, params, fmt, row_limit, cfg.timeout_s, {"snapshot_id": view.snapshot_id}, explain)
+    audit_sql = sql if query_name is None else None
     try:
-        res = run_query(cur, sql, params, row_limit=row_limit, timeout_s=cfg.timeout_s)
-    except WarehouseError as exc:
-        out = classify(exc, view.relations)
-        state.audit.record(
-            route=route, outcome=out.outcome, status=out.status, partner=view.partner.name, client=client,
-            query_name=query_name, sql=sql if query_name is None else None, detail=out.detail,
-            duration_ms=(time.perf_counter() - t0) * 1e3, snapshot_id=view.snapshot_id,
-        )
-        raise HTTPException(status_code=out.status, detail=out.detail) from exc
-    finally:
-        cur.close()
+        with state.concurrency.slot(view.partner.name):
+            pool = state.ensure_pool()
+            if pool is None:
+                answer = _in_process(view, job, cfg.max_answer_bytes)
+            else:
+                answer = pool.run(view, job, wait_s=cfg.queue_wait_s)
+    except Limited as exc:
+        state.audit.record(route=route, outcome="refused", status=429, partner=view.partner.name, client=client,
+                           query_name=query_name, sql=audit_sql, detail=str(exc), snapshot_id=view.snapshot_id)
+        raise limited(exc) from None
+    except PoolBusy as exc:
+        state.audit.record(route=route, outcome="refused", status=503, partner=view.partner.name, client=client,
+                           query_name=query_name, sql=audit_sql, detail=str(exc), snapshot_id=view.snapshot_id)
+        raise HTTPException(status_code=503, detail=str(exc), headers={"Retry-After": "5"}) from None
     state.audit.record(
-        route=route, outcome="truncated" if res.truncated else "ok", status=200, partner=view.partner.name,
-        client=client, query_name=query_name, sql=sql if query_name is None else None,
-        rows=res.table.num_rows, duration_ms=(time.perf_counter() - t0) * 1e3, snapshot_id=view.snapshot_id,
+        route=route, outcome=answer.outcome, status=answer.status, partner=view.partner.name, client=client,
+        query_name=query_name, sql=audit_sql, detail=answer.detail, rows=answer.rows,
+        duration_ms=(time.perf_counter() - t0) * 1e3, snapshot_id=view.snapshot_id,
     )
-    meta = {"row_count": res.table.num_rows, "truncated": res.truncated, "row_limit": row_limit,
-            "snapshot_id": view.snapshot_id}
-    headers = {"X-QE-Snapshot": str(view.snapshot_id), "X-QE-Row-Count": str(res.table.num_rows),
-               "X-QE-Truncated": "true" if res.truncated else "false", "X-QE-Row-Limit": str(row_limit)}
-    return table_response(res.table, fmt, meta, headers, filename=query_name or "query")
+    if answer.status != 200:
+        raise HTTPException(status_code=answer.status, detail=answer.detail)
+    headers = {"X-QE-Snapshot": str(view.snapshot_id), "X-QE-Row-Count": str(answer.rows),
+               "X-QE-Truncated": "true" if answer.truncated else "false", "X-QE-Row-Limit": str(row_limit)}
+    if fmt != "json":
+        ext = {"csv": "csv", "parquet": "parquet", "arrow": "arrows"}[fmt]
+        headers["Content-Disposition"] = f'attachment; filename="{query_name or "query"}.{ext}"'
+    return Response(answer.body, media_type=MEDIA_TYPES[fmt], headers=headers)
 
 
 def _format(request: Request, explicit: str | None) -> str:
@@ -123,11 +135,13 @@ def _format(request: Request, explicit: str | None) -> str:
 _RESULT_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"content": {"application/json": {}, "text/csv": {}, "application/vnd.apache.parquet": {},
                       "application/vnd.apache.arrow.stream": {}}, "description": "The rows"},
-    400: {"description": "SQL does not parse, unknown table or column, bad parameter"},
+    400: {"description": "SQL does not parse, unknown table or column, bad parameter, a column no format encodes"},
     401: {"description": "No valid partner token"},
-    403: {"description": "Not a read-only SELECT, or it reads files"},
-    413: {"description": "SQL text too long, or the query needs too much memory"},
+    403: {"description": "Not a plain SELECT, or it reads files"},
+    413: {"description": "Body or SQL text too long, the query needs too much memory, or the answer is too large"},
     422: {"description": "Cancelled at the time limit"},
+    429: {"description": "Rate or concurrency limit of your partner account, or too many bad tokens (Retry-After)"},
+    503: {"description": "Every query worker is busy (Retry-After)"},
 }
 
 
@@ -140,12 +154,13 @@ def post_query(
     format: Optional[str] = Query(None, description="json (default), csv, parquet or arrow; or use Accept"),
 ) -> Response:
     state = get_state(request)
+    client = request.client.host if request.client else None
     if len(body.sql) > state.config.max_sql_chars:
-        state.audit.record(route="/v1/query", outcome="refused", status=413, partner=partner.name,
-                           sql=body.sql[:2000], detail="SQL text too long")
+        state.audit.record(route="/v1/query", outcome="refused", status=413, partner=partner.name, client=client,
+                           sql=body.sql, detail="SQL text too long")
         raise HTTPException(status_code=413, detail=f"SQL text longer than {state.config.max_sql_chars} characters")
     fmt = _format(request, format or body.format)
-    return execute(request, state.view(partner), body.sql, None, fmt, body.limit, "/v1/query")
+    return execute(request, state.view(partner), body.sql, None, fmt, body.limit, "/v1/query", explain=body.explain)
 
 
 @router.get("/tables", summary="Your tables and views, with their columns")
@@ -238,7 +253,7 @@ def list_queries(request: Request, partner: CurrentPartner) -> list[dict[str, An
             "name": q.name,
             "description": _description(q),
             "params": [{"name": p, "type": t.upper(), "description": d} for p, (t, d) in q.params.items()],
-            "url": str(request.url_for("run_named_query", name=q.name)),
+            "url": get_state(request).config.link(request.app.url_path_for("run_named_query", name=q.name)),
         }
         for q in partner_queries().values()
     ]

@@ -31,8 +31,10 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import count
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -172,22 +174,39 @@ def hidden_survey_rows(data: LakeData, view: PartnerView, expedition_id: str) ->
     return hidden
 
 
+def tables_to_ipc(tables: dict[str, pa.Table]) -> dict[str, bytes]:
+    """The tables of a partner view as Arrow IPC streams (what is sent to a worker)."""
+    out = {}
+    for name, tbl in tables.items():
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, tbl.schema) as writer:
+            writer.write_table(tbl)
+        out[name] = sink.getvalue().to_pybytes()
+    return out
+
+
+def tables_from_ipc(data: dict[str, bytes]) -> dict[str, pa.Table]:
+    """The tables of :func:`tables_to_ipc` back (in a query worker)."""
+    return {name: pa.ipc.open_stream(raw).read_all() for name, raw in data.items()}
+
+
 def open_partner_database(
-    tables: dict[str, pa.Table], memory_limit: str = "512MB"
+    tables: dict[str, pa.Table], memory_limit: str = "512MB", threads: int | None = None
 ) -> tuple[duckdb.DuckDBPyConnection, list[str]]:
     """A fresh in-memory DuckDB holding copies of ``tables``, then locked down, and the names of
     its relations.
 
     ``temp_directory`` is empty so not even a spill directory is readable; the views of
     ``warehouse/sql/views`` whose tables are all present (``events_latest``...) are created too."""
-    con = duckdb.connect(
-        config={
-            "temp_directory": "",
-            "memory_limit": memory_limit,
-            "autoinstall_known_extensions": False,
-            "autoload_known_extensions": False,
-        }
-    )
+    config: dict[str, Any] = {
+        "temp_directory": "",
+        "memory_limit": memory_limit,
+        "autoinstall_known_extensions": False,
+        "autoload_known_extensions": False,
+    }
+    if threads is not None:
+        config["threads"] = threads
+    con = duckdb.connect(config=config)
     names = list(tables)
     try:
         for name, tbl in tables.items():
@@ -209,9 +228,16 @@ def open_partner_database(
     return con, sorted(names)
 
 
+_VIEW_IDS = count(1)
+
+
 @dataclass
 class PartnerView:
-    """One partner's locked-down database and the filtered tables it was built from."""
+    """One partner's filtered tables and, built when first needed, its locked-down database.
+
+    ``view_id`` names this view (unique in the process): the query workers hold their own copy of
+    the database under that id (:mod:`expedition.delivery.api.pool`), so the service itself needs its
+    database only for ``GET /v1/tables`` and in-process mode."""
 
     partner: Partner
     scope: Scope
@@ -219,17 +245,43 @@ class PartnerView:
     data_version: int
     tables: dict[str, pa.Table]
     valid_until: datetime | None
-    con: duckdb.DuckDBPyConnection
-    relations: list[str]
     built_at: datetime
+    memory_limit: str = "512MB"
+    view_id: int = field(default_factory=lambda: next(_VIEW_IDS))
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
+        self._db: tuple[duckdb.DuckDBPyConnection, list[str]] | None = None
+        self._ipc: dict[str, bytes] | None = None
+
+    def _database(self) -> tuple[duckdb.DuckDBPyConnection, list[str]]:
+        with self._lock:
+            if self._db is None:
+                self._db = open_partner_database(self.tables, self.memory_limit)
+            return self._db
+
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        """The partner's locked-down in-memory database (built on first use)."""
+        return self._database()[0]
+
+    @property
+    def relations(self) -> list[str]:
+        """Tables and views of the partner database, sorted."""
+        return self._database()[1]
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A connection of its own for one request (same database; settings stay locked)."""
+        con = self.con
         with self._lock:
-            return self.con.cursor()
+            return con.cursor()
+
+    def ipc_tables(self) -> dict[str, bytes]:
+        """The filtered tables as Arrow IPC streams, made once (what a query worker is sent)."""
+        with self._lock:
+            if self._ipc is None:
+                self._ipc = tables_to_ipc(self.tables)
+            return self._ipc
 
 
 class ScopeCache:
@@ -271,8 +323,8 @@ class ScopeCache:
                 assert view is not None
                 return view
             tables, valid_until = scope_tables(data, scope, now)
-            con, names = open_partner_database(tables, self.memory_limit)
-            view = PartnerView(partner, scope, data.snapshot_id, data.data_version, tables, valid_until, con, names, now)
+            view = PartnerView(partner, scope, data.snapshot_id, data.data_version, tables, valid_until, now,
+                               self.memory_limit)
             self.builds += 1
             with self._lock:
                 self._views[partner.name] = view

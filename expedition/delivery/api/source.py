@@ -70,13 +70,26 @@ class LakeData:
     registry: TokenRegistry
     _memo: dict[str, Any] = field(default_factory=dict, repr=False)
     _memo_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _key_locks: dict[str, threading.Lock] = field(default_factory=dict, repr=False)
 
     def memo(self, key: str, build: Callable[[], Any]) -> Any:
-        """A value derived from this data (e.g. FDSN rows), built once per snapshot."""
+        """A value derived from this data (e.g. FDSN rows), built once per snapshot.
+
+        Each key has its own lock: building one value (a PDF brief: seconds) never makes a request
+        for another (the FDSN index) wait."""
         with self._memo_lock:
-            if key not in self._memo:
-                self._memo[key] = build()
-            return self._memo[key]
+            if key in self._memo:
+                return self._memo[key]
+            key_lock = self._key_locks.setdefault(key, threading.Lock())
+        with key_lock:
+            with self._memo_lock:
+                if key in self._memo:
+                    return self._memo[key]
+            value = build()
+            with self._memo_lock:
+                self._memo[key] = value
+                self._key_locks.pop(key, None)
+            return value
 
 
 def _scalar(con: duckdb.DuckDBPyConnection, query: str, **params: Any) -> int:
@@ -134,9 +147,7 @@ class LakeSource:
                 self._refresh()
                 if self._data is None:
                     if time.monotonic() >= deadline:
-                        raise ServiceUnavailable(
-                            f"the lake at {self.lake.home} could not be read for {self.wait_s:g} s; retry later"
-                        )
+                        raise ServiceUnavailable(f"the lake could not be read for {self.wait_s:g} s; retry later")
                     time.sleep(0.2)
             return self._data
 

@@ -7,12 +7,14 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
-import pyarrow as pa
 import typer
 
 from expedition.settings import Settings, load_settings
+
+if TYPE_CHECKING:  # pyarrow is imported by the commands that make tables, not at start-up
+    import pyarrow as pa
 
 HomeOpt = Annotated[
     Optional[Path],
@@ -49,7 +51,14 @@ def _jsonable(v: Any) -> Any:
 
 
 def table_to_records(table: pa.Table) -> list[dict[str, Any]]:
-    return [{k: _jsonable(v) for k, v in row.items()} for row in table.to_pylist()]
+    """Rows as JSON-ready dicts; values Python cannot hold (infinite or BC times, intervals, BIGNUM)
+    take the partner service's JSON form (:func:`expedition.delivery.api.formats.records`)."""
+    try:
+        return [{k: _jsonable(v) for k, v in row.items()} for row in table.to_pylist()]
+    except (OverflowError, ValueError):
+        from expedition.delivery.api.formats import records
+
+        return records(table)
 
 
 def emit_table(table: pa.Table, fmt: str, out: Path | None = None, title: str | None = None) -> None:
@@ -58,20 +67,21 @@ def emit_table(table: pa.Table, fmt: str, out: Path | None = None, title: str | 
     if fmt not in FORMATS:
         raise typer.BadParameter(f"format must be one of {', '.join(FORMATS)}")
     if fmt == "parquet":
-        import pyarrow.parquet as pq
+        from expedition.delivery.api.formats import encode  # intervals, unions, BIGNUM as JSON text
 
+        data = encode(table, "parquet")
         if out is None:
-            buf = io.BytesIO()
-            pq.write_table(table, buf)
-            sys.stdout.buffer.write(buf.getvalue())
+            sys.stdout.buffer.write(data)
         else:
-            write_atomic_bytes(out, _parquet_bytes(table))
+            write_atomic_bytes(out, data)
         return
     if fmt == "csv":
         import pyarrow.csv as pacsv
 
+        from expedition.delivery.api.formats import csv_ready  # nested columns as JSON text, binary as hex
+
         buf = io.BytesIO()
-        pacsv.write_csv(table, buf)
+        pacsv.write_csv(csv_ready(table), buf)
         text = buf.getvalue().decode("utf-8")
     elif fmt == "json":
         text = json.dumps(table_to_records(table), ensure_ascii=False, default=str)
@@ -83,8 +93,8 @@ def emit_table(table: pa.Table, fmt: str, out: Path | None = None, title: str | 
         rt = Table(title=title, show_lines=False)
         for name in table.column_names:
             rt.add_column(name)
-        for row in table.to_pylist():
-            rt.add_row(*["" if v is None else str(_jsonable(v)) for v in row.values()])
+        for row in table_to_records(table):
+            rt.add_row(*["" if v is None else str(v) for v in row.values()])
         if out is None:
             Console().print(rt)
             return
@@ -95,14 +105,6 @@ def emit_table(table: pa.Table, fmt: str, out: Path | None = None, title: str | 
         sys.stdout.write(text)
     else:
         write_atomic_bytes(out, text.encode("utf-8"))
-
-
-def _parquet_bytes(table: pa.Table) -> bytes:
-    import pyarrow.parquet as pq
-
-    buf = io.BytesIO()
-    pq.write_table(table, buf)
-    return buf.getvalue()
 
 
 def write_atomic_bytes(path: Path, data: bytes) -> None:

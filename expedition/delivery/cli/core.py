@@ -30,6 +30,7 @@ def init(home: HomeOpt = None) -> None:
     for sub in (settings.raw_dir, settings.briefs_dir):
         sub.mkdir(parents=True, exist_ok=True)
     typer.echo(f"lake ready at {settings.home} ({len(changed)} tables created or migrated)")
+    typer.echo(f"backend:   {lake.backend.describe()}")
 
 
 def status(
@@ -50,6 +51,7 @@ def status(
         return
     typer.echo(f"home:      {st['home']}")
     typer.echo(f"catalog:   {st['catalog']}")
+    typer.echo(f"backend:   {st['backend']}")
     typer.echo(f"snapshot:  {st['snapshot_id']} at {st['last_update_utc']}")
     typer.echo(f"data size: {st['data_bytes'] / 1e6:.2f} MB in {st['data_files']} files")
     for t in st["tables"]:
@@ -62,19 +64,47 @@ def query(
     fmt: str = typer.Option("table", "--format", "-f", help=f"One of {', '.join(FORMATS)}."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write to this file instead of stdout."),
     snapshot: Optional[int] = typer.Option(None, "--snapshot", help="Query the lake as of this snapshot id."),
+    explain: Optional[str] = typer.Option(
+        None, "--explain", help="Show the plan of the SELECT instead of its rows: 'plan', or 'analyze' (runs it)."
+    ),
 ) -> None:
     """Run read-only SQL on the lake (tables and views; no file access, no writes).
 
+    Only a SELECT runs (DuckDB's parser decides); for its plan use --explain plan. This process
+    bounds itself: memory (query_memory_limit), time (query_timeout_s: interrupted, then ended).
+
     Example: expedition query "SELECT 42 AS answer" --format json
     """
+    import duckdb
+
+    from warehouse.errors import WarehouseError
+    from warehouse.lake import Lake
+    from warehouse.limits import limit_cpu_from_now, limit_memory, parse_bytes
     from warehouse.query import open_query_connection, run_query
 
     settings = settings_for(home)
-    con = open_query_connection(lake_for(home), snapshot=snapshot)
+    if explain is not None and explain not in ("plan", "analyze"):
+        raise typer.BadParameter("--explain must be 'plan' or 'analyze'")
     try:
-        res = run_query(con, sql, row_limit=settings.query_row_limit, timeout_s=settings.query_timeout_s)
-    finally:
-        con.close()
+        limit_memory(parse_bytes(settings.query_memory_limit))
+    except ValueError as exc:
+        raise typer.BadParameter(f"query_memory_limit: {exc}") from exc
+    cpu_s = settings.query_timeout_s * 4  # DuckDB uses every core; the wall-clock limit is the real bound
+    limit_cpu_from_now(cpu_s + 10)  # the kernel's backstop (SIGXCPU) behind the watchdog
+    lake = Lake.from_settings(settings)
+    # First with only what the statement needs (the views it reads, no spatial extension); a
+    # function or type DuckDB's binder cannot find then gets the full connection, once.
+    for statement in (sql, None):
+        con = open_query_connection(lake, snapshot=snapshot, sql=statement)
+        try:
+            res = run_query(con, sql, row_limit=settings.query_row_limit, timeout_s=settings.query_timeout_s,
+                            explain=explain, cpu_s=cpu_s)  # type: ignore[arg-type]  # checked above
+            break
+        except WarehouseError as exc:
+            if statement is None or not isinstance(exc.__cause__, duckdb.CatalogException | duckdb.BinderException):
+                raise
+        finally:
+            con.close()
     emit_table(res.table, fmt, out)
     if res.truncated:
         typer.echo(f"(truncated at {res.row_limit} rows)", err=True)

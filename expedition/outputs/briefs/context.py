@@ -178,19 +178,48 @@ def _members(settings: Settings, at: dt.datetime | None) -> list[str]:
     return sorted(load_membership(settings).members_at(at))
 
 
+#: The analytics views of the findings, by the survey kind they are computed from (each view's rows are
+#: those of its expedition's observations of that kind: no observation, no row).
+_FINDINGS_VIEWS = {
+    "buildings": ("damage_by_typology", "damage_share_by_typology", "damage_grade_mean", "damage_by_distance",
+                  "damage_by_intensity", "survey_coverage"),
+    "intensity": ("intensity_residuals", "intensity_residual_summary"),
+    "ground_failure": ("ground_failure",),
+    "lifelines": ("lifeline_functionality",),
+}
+_FINDINGS_ORDER = ("damage_by_typology", "damage_share_by_typology", "damage_grade_mean", "damage_by_distance",
+                   "damage_by_intensity", "intensity_residuals", "intensity_residual_summary", "ground_failure",
+                   "lifeline_functionality", "survey_coverage")
+
+
+def _surveyed_kinds(con: duckdb.DuckDBPyConnection, expedition_id: str) -> set[str]:
+    """The survey kinds with observations of ``expedition_id`` (every kind when that cannot be told)."""
+    rows = _rows(con, "SELECT DISTINCT observation_kind AS kind FROM survey_observation_keys WHERE expedition_id = ?",
+                 [expedition_id])
+    return {str(r["kind"]) for r in rows} if rows or _has_view(con, "survey_observation_keys") else set(_FINDINGS_VIEWS)
+
+
+def _has_view(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(_rows(con, "SELECT 1 AS x FROM duckdb_views() WHERE view_name = ? LIMIT 1", [name]))
+
+
 def _findings(con: duckdb.DuckDBPyConnection, expedition_id: str) -> dict[str, Any]:
-    v: dict[str, Any] = {name: _view(con, f"analytics_{name}", expedition_id) for name in (
-        "damage_by_typology", "damage_share_by_typology", "damage_grade_mean", "damage_by_distance",
-        "damage_by_intensity", "intensity_residuals", "intensity_residual_summary", "ground_failure",
-        "lifeline_functionality", "survey_coverage")}
-    points = _rows(
-        con,
-        "SELECT site_latitude_deg, site_longitude_deg, damage_grade, damage_scale_grades FROM analytics_building_grades "
-        "WHERE expedition_id = ? AND site_latitude_deg IS NOT NULL ORDER BY observation_id LIMIT 5000",
-        [expedition_id],
-    )
-    located = _rows(con, "SELECT count(*) FILTER (WHERE site_latitude_deg IS NULL) AS unlocated, count(*) AS n "
-                         "FROM analytics_building_grades WHERE expedition_id = ?", [expedition_id])
+    # Ten analytics views cost about a second even on empty tables: only those of the kinds surveyed are read.
+    kinds = _surveyed_kinds(con, expedition_id)
+    wanted = {name for kind in kinds for name in _FINDINGS_VIEWS.get(kind, ())}
+    v: dict[str, Any] = {name: _view(con, f"analytics_{name}", expedition_id) if name in wanted else []
+                         for name in _FINDINGS_ORDER}
+    if "buildings" in kinds:
+        points = _rows(
+            con,
+            "SELECT site_latitude_deg, site_longitude_deg, damage_grade, damage_scale_grades FROM analytics_building_grades "
+            "WHERE expedition_id = ? AND site_latitude_deg IS NOT NULL ORDER BY observation_id LIMIT 5000",
+            [expedition_id],
+        )
+        located = _rows(con, "SELECT count(*) FILTER (WHERE site_latitude_deg IS NULL) AS unlocated, count(*) AS n "
+                             "FROM analytics_building_grades WHERE expedition_id = ?", [expedition_id])
+    else:
+        points, located = [], []
     v["survey_points"] = points
     v["building_count"] = int(located[0]["n"]) if located else 0
     v["unlocated_count"] = int(located[0]["unlocated"] or 0) if located else 0

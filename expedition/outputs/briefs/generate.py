@@ -14,6 +14,7 @@ import hashlib
 import logging
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,6 +23,7 @@ import duckdb
 import pyarrow as pa
 
 from expedition.errors import BriefError
+from expedition.outputs.briefs.blocks import Document
 from expedition.outputs.briefs.context import BriefContext, build_context
 from expedition.outputs.briefs.document import build_document
 from expedition.outputs.briefs.i18n import LANGS
@@ -34,7 +36,7 @@ if TYPE_CHECKING:
     from expedition.settings import Settings
     from warehouse.lake import Lake
 
-__all__ = ["FORMATS", "BriefResult", "brief_version_for", "generate_brief", "render_brief"]
+__all__ = ["FORMATS", "BriefResult", "brief_version_for", "generate_brief", "generate_briefs", "render_brief"]
 
 log = logging.getLogger(__name__)
 FORMATS = ("html", "md", "pdf")
@@ -55,7 +57,7 @@ class BriefResult:
 
 def brief_version_for(lake: Lake, ctx: BriefContext) -> int:
     """The version number of a brief with this context: the one already given to it, else the next."""
-    con = lake.connect(read_only=True, snapshot=ctx.snapshot_id)
+    con = lake.connect(read_only=True, snapshot=ctx.snapshot_id, views=False)
     try:
         rows = con.execute(
             "SELECT brief_version, context_sha256 FROM briefs WHERE expedition_id = ? ORDER BY brief_version",
@@ -78,7 +80,12 @@ def render_brief(ctx: BriefContext, fmt: str, lang: str, version: int, generated
         raise BriefError(f"unknown brief format {fmt!r}: expected one of {', '.join(FORMATS)}")
     if lang not in LANGS:
         raise BriefError(f"unknown brief language {lang!r}: expected one of {', '.join(LANGS)}")
-    doc = build_document(ctx, lang, version, generated_utc, cache_dir)
+    return _render(build_document(ctx, lang, version, generated_utc, cache_dir), fmt, generated_utc, image_stem,
+                   font_url)
+
+
+def _render(doc: Document, fmt: str, generated_utc: dt.datetime, image_stem: str,
+            font_url: str | None = None) -> tuple[bytes, dict[str, bytes]]:
     if fmt == "html":
         return render_html(doc, font_url), {}
     if fmt == "md":
@@ -102,22 +109,45 @@ def generate_brief(lake: Lake, settings: Settings, expedition_id: str, fmt: str 
                    out: Path | None = None, snapshot: int | None = None,
                    now: dt.datetime | None = None) -> BriefResult:
     """Build, render, write and record the brief of ``expedition_id`` (see the module docstring)."""
+    return generate_briefs(lake, settings, expedition_id, (fmt,), lang, out, snapshot, now)[0]
+
+
+def generate_briefs(lake: Lake, settings: Settings, expedition_id: str, formats: Sequence[str] = ("html", "md"),
+                    lang: str = "en", out: Path | None = None, snapshot: int | None = None,
+                    now: dt.datetime | None = None) -> list[BriefResult]:
+    """:func:`generate_brief` in several formats from ONE context (one lake snapshot, one version
+    number) and one lake transaction for their ``briefs`` rows: the same files and rows as one call
+    per format, at the cost of one context. ``out`` applies to a single format only."""
+    if out is not None and len(formats) != 1:
+        raise BriefError("an output path takes one brief format")
+    for fmt in formats:  # refuse before any work
+        if fmt not in FORMATS:
+            raise BriefError(f"unknown brief format {fmt!r}: expected one of {', '.join(FORMATS)}")
+    if lang not in LANGS:
+        raise BriefError(f"unknown brief language {lang!r}: expected one of {', '.join(LANGS)}")
     now = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
     ctx = build_context(lake, settings, expedition_id, snapshot)
     version = brief_version_for(lake, ctx)
     stem = f"{ctx.expedition_id}_v{version}_{lang}"
-    path = Path(out) if out is not None else settings.briefs_dir / ctx.expedition_id / f"{stem}.{fmt}"
-    data, images = render_brief(ctx, fmt, lang, version, now, settings.home / "cache", image_stem=path.stem)
-    for name, png in sorted(images.items()):
-        _write_atomic(path.parent / name, png)
-    _write_atomic(path, data)
-    content_sha = hashlib.sha256(data).hexdigest()
-    row = {"expedition_id": ctx.expedition_id, "brief_version": version, "brief_format": fmt, "brief_lang": lang,
-           "lake_snapshot_id": ctx.snapshot_id, "context_sha256": ctx.sha256, "content_sha256": content_sha,
-           "brief_path": str(path), "advice_status": ctx.data["advice_status"], "generated_utc": now}
-    with lake.writer() as w:
-        w.write(BRIEFS.name, pa.Table.from_pylist([row], schema=BRIEFS.schema), mode="insert_new")
-        w.set_commit_message("briefs", f"brief {stem}.{fmt} at snapshot {ctx.snapshot_id}")
-    log.info("brief %s written to %s (snapshot %d)", stem, path, ctx.snapshot_id)
-    return BriefResult(ctx.expedition_id, path, version, ctx.snapshot_id, fmt, lang, ctx.sha256, content_sha,
-                       ctx.data["advice_status"])
+    rows, results = [], []
+    # the document (texts, tables, charts, map) does not depend on the format: built once
+    doc = build_document(ctx, lang, version, now, settings.home / "cache")
+    for fmt in formats:
+        path = Path(out) if out is not None else settings.briefs_dir / ctx.expedition_id / f"{stem}.{fmt}"
+        data, images = _render(doc, fmt, now, path.stem)
+        for name, png in sorted(images.items()):
+            _write_atomic(path.parent / name, png)
+        _write_atomic(path, data)
+        content_sha = hashlib.sha256(data).hexdigest()
+        rows.append({"expedition_id": ctx.expedition_id, "brief_version": version, "brief_format": fmt,
+                     "brief_lang": lang, "lake_snapshot_id": ctx.snapshot_id, "context_sha256": ctx.sha256,
+                     "content_sha256": content_sha, "brief_path": str(path),
+                     "advice_status": ctx.data["advice_status"], "generated_utc": now})
+        results.append(BriefResult(ctx.expedition_id, path, version, ctx.snapshot_id, fmt, lang, ctx.sha256,
+                                   content_sha, ctx.data["advice_status"]))
+    with lake.writer(views=False) as w:
+        w.write(BRIEFS.name, pa.Table.from_pylist(rows, schema=BRIEFS.schema), mode="insert_new")
+        w.set_commit_message("briefs", f"brief {stem}.{'/'.join(formats)} at snapshot {ctx.snapshot_id}")
+    for r in results:
+        log.info("brief %s written to %s (snapshot %d)", stem, r.path, ctx.snapshot_id)
+    return results

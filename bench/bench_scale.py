@@ -1,0 +1,332 @@
+"""Scale-out: several writer processes at once on a PostgreSQL-catalogued lake (real server, bench/servers.py).
+
+Results (each in one run, on the same synthetic data as bench/soak.py):
+
+* 3 concurrent writers of different catalog files: every event once, no writer refused;
+* 8 concurrent survey ingests of different files: every row once;
+* throughput of 4 concurrent survey-ingest writers vs 1 writer doing the same 4 files in turn
+  (target >= 2x);
+* one writer's speed on a PostgreSQL catalog vs a SQLite catalog, same ingests (target within 1.5x).
+
+Writers are worker processes (``python -m bench.bench_scale worker``): each imports its modules and
+opens the lake, says ``ready``, waits for ``go`` on stdin, runs its jobs and prints one JSON line
+(seconds, attempts). Timings start at ``go``, so process start-up is not counted on either side.
+The same worker also serves the tests (``--announce`` prints ``committing`` when its transaction
+reaches COMMIT, so a test can SIGKILL it mid-commit).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from bench.common import BenchResult
+from bench.soak import PROVIDER, Trial, write_config
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# --- the worker ---------------------------------------------------------------------------------------
+class _Announce(logging.Handler):
+    """Print ``committing`` on stdout when the lake's writer reaches COMMIT (test synchronisation)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage().startswith("committing"):
+            sys.stdout.write("committing\n")
+            sys.stdout.flush()
+
+
+def run_job(lake: Any, settings: Any, job: str) -> dict[str, Any]:
+    """Run one job: ``import:FILE``, ``survey:FILE:EXPEDITION`` or ``evaluate``."""
+    kind, _, rest = job.partition(":")
+    if kind == "import":
+        from catalogs.ingest import import_file
+
+        rep = import_file(lake, settings, Path(rest), provider=PROVIDER)
+        return {"job": job, "new_events": rep.new_events, "already": rep.already_ingested}
+    if kind == "survey":
+        from expedition.surveys.ingest import ingest_survey_file
+
+        path, _, exp = rest.rpartition(":")
+        srep = ingest_survey_file(lake, settings, exp, Path(path), kind="buildings")
+        return {"job": job, "rows_landed": srep.rows_landed, "already": srep.already_ingested}
+    if kind == "evaluate":
+        from expedition.decisions.response.evaluate import evaluate_events
+
+        return {"job": job, "decisions": len(evaluate_events(lake, settings))}
+    raise SystemExit(f"unknown job {job!r}")
+
+
+def worker(home: Path, jobs: Sequence[str], announce: bool, wait_go: bool) -> None:
+    """Open the lake, say ``ready``, wait for ``go`` (stdin), run ``jobs`` in turn, print a JSON line."""
+    from expedition.decisions.response.assess import load_context
+    from expedition.settings import load_settings
+    from warehouse.lake import Lake
+
+    settings = load_settings(home)
+    lake = Lake.from_settings(settings)
+    if any(j.startswith("evaluate") for j in jobs):
+        load_context(settings)  # reference data parsed before the clock starts
+    lake.warm()
+    if announce:
+        logging.getLogger("warehouse.lake").setLevel(logging.DEBUG)
+        logging.getLogger("warehouse.lake").addHandler(_Announce())
+    print("ready", flush=True)
+    if wait_go:
+        sys.stdin.readline()
+    t0 = time.perf_counter()
+    results = [run_job(lake, settings, job) for job in jobs]
+    print(json.dumps({"seconds": time.perf_counter() - t0, "conflicts": lake.conflicts_retried, "results": results}),
+          flush=True)
+
+
+# --- running workers ------------------------------------------------------------------------------------
+def worker_cmd(home: Path, jobs: Sequence[str], announce: bool = False, wait_go: bool = True) -> list[str]:
+    cmd = [sys.executable, "-m", "bench.bench_scale", "worker", "--home", str(home)]
+    cmd += [a for job in jobs for a in ("--job", job)]
+    return cmd + (["--announce"] if announce else []) + ([] if wait_go else ["--no-wait"])
+
+
+def worker_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env.pop("QE_HOME", None)
+    return {**env, **(extra or {})}
+
+
+@dataclass
+class WorkerRun:
+    code: int
+    seconds: float
+    conflicts: int
+    results: list[dict[str, Any]]
+    stderr: str
+
+
+def run_workers(home: Path, job_lists: Sequence[Sequence[str]], env: dict[str, str] | None = None,
+                timeout: float = 900) -> tuple[float, list[WorkerRun]]:
+    """Start one worker per job list, wait until all are ready, say ``go`` to all at once; returns the
+    wall time from ``go`` to the last worker's end, and each worker's outcome."""
+    procs = [subprocess.Popen(worker_cmd(home, jobs), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env=worker_env(env), cwd=ROOT)
+             for jobs in job_lists]
+    for p in procs:
+        assert p.stdout is not None
+        line = p.stdout.readline()
+        if line.strip() != "ready":
+            err = p.stderr.read() if p.stderr else ""
+            raise RuntimeError(f"worker did not start: {line!r} {err[-2000:]}")
+    t0 = time.perf_counter()
+    for p in procs:
+        assert p.stdin is not None
+        p.stdin.write("go\n")
+        p.stdin.flush()
+    runs = []
+    for p in procs:
+        out, err = p.communicate(timeout=timeout)
+        last = [line for line in out.splitlines() if line.startswith("{")]
+        data = json.loads(last[-1]) if last else {"seconds": float("nan"), "conflicts": 0, "results": []}
+        runs.append(WorkerRun(p.returncode, data["seconds"], data["conflicts"], data["results"], err))
+    return time.perf_counter() - t0, runs
+
+
+# --- lakes for the benchmark ------------------------------------------------------------------------------
+def make_home(root: Path, catalog: str | None, weeks: int = 2) -> Path:
+    """An initialised lake (``catalog`` None: SQLite) with the first ``weeks`` weeks ingested and
+    evaluated (one expedition each, for the surveys)."""
+    from catalogs.ingest import ingest_solutions
+    from expedition.decisions.response.evaluate import evaluate_events
+    from expedition.settings import load_settings
+    from warehouse.lake import Lake
+
+    home = root / "home"
+    write_config(home, "http://127.0.0.1:9/fdsnws/event/1/", root.parent / "cache", catalog)
+    settings = load_settings(home)
+    lake = Lake.from_settings(settings)
+    lake.init()
+    rows = pa.concat_tables([Trial.of(k).rows(30) for k in range(weeks)])
+    ingest_solutions(lake, rows, "test", f"weeks 0-{weeks - 1}", "test://weeks", None, settings)
+    evaluate_events(lake, settings)
+    return home
+
+
+def quakeml_file(directory: Path, week: int, background: int) -> Path:
+    from catalogs.quakeml_write import write_quakeml
+
+    path = directory / f"week{week:03d}_{background}.xml"
+    if not path.exists():
+        path.write_bytes(write_quakeml(Trial.of(week).rows(background)))
+    return path
+
+
+def survey_files(directory: Path, trial: Trial, n_files: int, rows: int, tag: str = "") -> list[Path]:
+    """``n_files`` survey files of ``trial``'s expedition with distinct building ids (``T000<tag>-nnnnn``)."""
+    out = []
+    text = trial.survey_csv(rows * n_files).splitlines(keepends=True)
+    header, body = text[0], text[1:]
+    old, new = f"T{trial.number:03d}-", f"T{trial.number:03d}{tag}-"
+    for i in range(n_files):
+        path = directory / f"survey{tag}_{trial.number}_{i}_{rows}.csv"
+        path.write_text(header + "".join(line.replace(old, new, 1) for line in body[i * rows:(i + 1) * rows]),
+                        encoding="utf-8")
+        out.append(path)
+    return out
+
+
+def scalar(home: Path, sql: str, params: list[Any] | None = None) -> Any:
+    from expedition.settings import load_settings
+    from warehouse.lake import Lake
+
+    con = Lake.from_settings(load_settings(home)).connect(read_only=True)
+    try:
+        row = con.execute(sql, params or []).fetchone()
+    finally:
+        con.close()
+    return row[0] if row else None
+
+
+def expedition_id(home: Path, trial: Trial) -> str:
+    from bench.soak import expedition_of
+
+    exp = expedition_of(home, trial.mainshock_id)
+    if exp is None:
+        raise RuntimeError(f"no expedition for trial {trial.number}")
+    return exp
+
+
+# --- the benchmark --------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def _workdir() -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix="qe-bench-scale-") as d:
+        yield Path(d)
+
+
+def run(quick: bool = False) -> list[BenchResult]:
+    from bench.servers import postgres_missing, postgres_server
+
+    why = postgres_missing()
+    if why:
+        print(f"bench_scale skipped: {why}", file=sys.stderr)
+        return []
+    survey_rows = 2_000 if quick else 20_000
+    background = 200 if quick else 2_000
+    results: list[BenchResult] = []
+    with _workdir() as work, postgres_server() as pg:
+        files = work / "files"
+        files.mkdir()
+        pg_home = make_home(work / "pg", pg.new_database("bench"), weeks=4)
+        sq_home = make_home(work / "sqlite", None)
+        exp = {h: expedition_id(h, Trial.of(0)) for h in (pg_home, sq_home)}
+
+        # 1. three writers of different catalog files at once
+        weeks = [quakeml_file(files, w, background) for w in (10, 11, 12)]
+        wall, runs = run_workers(pg_home, [[f"import:{p}"] for p in weeks])
+        expected = 3 * (background + 1)
+        got = scalar(pg_home, "SELECT count(*) FROM event_aliases WHERE provider_event_id SIMILAR TO 'sk1[012]-.*'")
+        dups = scalar(pg_home, "SELECT count(*) - count(DISTINCT provider_event_id) FROM event_aliases")
+        refused = sum(r.code != 0 for r in runs)
+        results.append(BenchResult(
+            "3 concurrent catalog-file writers (PostgreSQL catalog)", "every event once, no writer refused",
+            wall, 0.0, float(got == expected and dups == 0 and refused == 0), "every event once, 0 refused",
+            got == expected and dups == 0 and refused == 0, ratio_kind="1 = held",
+            details={"events_expected": expected, "events_found": got, "duplicates": dups, "refused": refused,
+                     "conflicts_retried": sum(r.conflicts for r in runs)},
+        ))
+
+        # 2. eight survey ingests at once (different files of one expedition)
+        eight = survey_files(files, Trial.of(0), 8, survey_rows // 4, tag="eight")
+        wall, runs = run_workers(pg_home, [[f"survey:{p}:{exp[pg_home]}"] for p in eight])
+        landed = scalar(pg_home, "SELECT count(*) FROM survey_buildings_obs WHERE building_id LIKE 'T000eight-%'")
+        distinct = scalar(pg_home, "SELECT count(DISTINCT building_id) FROM survey_buildings_obs "
+                                   "WHERE building_id LIKE 'T000eight-%'")
+        refused = sum(r.code != 0 for r in runs)
+        ok = landed == distinct == 8 * (survey_rows // 4) and refused == 0
+        results.append(BenchResult(
+            "8 concurrent survey ingests (PostgreSQL catalog)", "all rows once", wall, 0.0, float(ok),
+            "all rows once, 0 refused", ok, ratio_kind="1 = held",
+            details={"rows_expected": 8 * (survey_rows // 4), "rows_found": landed, "distinct": distinct,
+                     "refused": refused, "conflicts_retried": sum(r.conflicts for r in runs)},
+        ))
+
+        # 3. throughput: 4 writers at once vs 1 writer doing the same work in turn (fresh files each side):
+        # four field teams, each uploading a survey of its own expedition; then the same with one expedition
+        teams = [Trial.of(k) for k in range(4)]
+        exps = [expedition_id(pg_home, t) for t in teams]
+        for label, four_of in (("4 expeditions", lambda i: (teams[i], exps[i])),
+                               ("one expedition", lambda i: (teams[0], exps[0]))):
+            tag = "t" if label == "4 expeditions" else "s"
+            one_jobs, four_jobs = [], []
+            for i in range(4):
+                trial, exp_i = four_of(i)
+                (one_path,) = survey_files(files, trial, 1, survey_rows, tag=f"{tag}one{i}")
+                (four_path,) = survey_files(files, trial, 1, survey_rows, tag=f"{tag}four{i}")
+                one_jobs.append(f"survey:{one_path}:{exp_i}")
+                four_jobs.append([f"survey:{four_path}:{exp_i}"])
+            one_wall, one_runs = run_workers(pg_home, [one_jobs])
+            four_wall, four_runs = run_workers(pg_home, four_jobs)
+            if any(r.code != 0 for r in (*one_runs, *four_runs)):
+                raise RuntimeError([r.stderr[-2000:] for r in (*one_runs, *four_runs) if r.code != 0])
+            one_s = max(r.seconds for r in one_runs)
+            speedup = one_s / four_wall
+            results.append(BenchResult(
+                f"4 concurrent survey writers vs 1 writer, same work, {label} (PostgreSQL)",
+                "1 writer, the 4 files in turn", four_wall, one_s, speedup, ">= 2x throughput",
+                speedup >= 2.0 if label == "4 expeditions" else None,
+                details={"rows_per_file": survey_rows, "cores": os.cpu_count(),
+                         "conflicts_retried": sum(r.conflicts for r in four_runs),
+                         "one_writer_rows_per_s": 4 * survey_rows / one_s,
+                         "four_writers_rows_per_s": 4 * survey_rows / four_wall},
+            ))
+
+        # 4. one writer: PostgreSQL vs SQLite catalog, same ingests (survey files, then a catalog file)
+        times: dict[Path, float] = {}
+        for home, tag in ((sq_home, "sq"), (pg_home, "pg")):
+            paths = survey_files(files, Trial.of(1), 3, survey_rows, tag=f"single{tag}")
+            cat = quakeml_file(files, 20 if tag == "sq" else 21, background)
+            exp_h = expedition_id(home, Trial.of(1))
+            _, runs = run_workers(home, [[*(f"survey:{p}:{exp_h}" for p in paths), f"import:{cat}"]])
+            if runs[0].code != 0:
+                raise RuntimeError(runs[0].stderr[-2000:])
+            times[home] = runs[0].seconds
+        ratio = times[pg_home] / times[sq_home]
+        results.append(BenchResult(
+            "one writer: PostgreSQL catalog vs SQLite catalog (3 survey files + 1 catalog file)", "SQLite catalog",
+            times[pg_home], times[sq_home], ratio, "<= 1.5 (time ratio)", ratio <= 1.5,
+            ratio_kind="time ratio (our time / baseline time)",
+        ))
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench.bench_scale", description=__doc__.split("\n\n")[0])
+    sub = ap.add_subparsers(dest="cmd")
+    w = sub.add_parser("worker", help="(internal) one writer process")
+    w.add_argument("--home", type=Path, required=True)
+    w.add_argument("--job", action="append", default=[])
+    w.add_argument("--announce", action="store_true")
+    w.add_argument("--no-wait", action="store_true")
+    ap.add_argument("--quick", action="store_true")
+    args = ap.parse_args(argv)
+    if args.cmd == "worker":
+        worker(args.home, args.job, args.announce, not args.no_wait)
+        return 0
+    for r in run(args.quick):
+        print(json.dumps(r.as_dict(), default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
