@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test test-fast check bench soak clean venv
+.PHONY: demo test test-fast check bench calibrate soak clean venv
 
 venv: $(STAMP)
 
@@ -35,6 +35,10 @@ check: $(STAMP)
 ## Every benchmark in bench/: one table, and bench/results.json.
 bench: $(STAMP)
 	$(PY) -m bench
+
+## Calibration of the impact chain against the GEM ECD death tolls (ours vs today's main, one run).
+calibrate: $(STAMP)
+	$(PY) -m bench.calibrate
 
 ## The full crash-consistency soak (SIGKILL at random moments, many trials).
 soak: $(STAMP)

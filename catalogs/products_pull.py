@@ -57,7 +57,7 @@ __all__ = [
 ]
 
 #: product types whose new version changes what the response decides on
-DECISIVE_TYPES = ("losspager", "shakemap", "finite-fault")
+DECISIVE_TYPES = ("losspager", "shakemap", "finite-fault", "moment-tensor")
 
 
 class UnknownEvent(CatalogError):
@@ -103,7 +103,7 @@ class ProductsReport:
 
     @property
     def changed(self) -> bool:
-        """A new PAGER, ShakeMap or finite-fault version arrived: the event must be judged again."""
+        """A new PAGER, ShakeMap, finite-fault or moment-tensor version arrived: the event must be judged again."""
         return bool(self.new_decisive)
 
     def summary(self) -> str:

@@ -122,6 +122,10 @@ class Settings:
     policy_file: Path | None = None
     membership_file: Path | None = None
     watch_interval_s: int = 300
+    # Impact: gridded population (QE_POPULATION_RASTER, GeoTIFF or ASCII grid) and site model (Vs30)
+    population_raster: Path | None = None
+    vs30_raster: Path | None = None
+    vs30_default_mps: float = 300.0
     # Flows and scale-out
     dask_address: str | None = None
     dask_workers: int = 2

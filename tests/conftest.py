@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 pytest_plugins = ("tests.fdsn_fixtures", "tests.api_world", "tests.survey_support")
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = ROOT.parent / "shared" / "data"
+SHARED_DATA = Path(os.environ.get("QE_SHARED_DATA") or ROOT.parent / "shared" / "data")  # override for worktrees
 
 # --- environment, before anything imports Prefect ------------------------------------------
 _PREFECT_HOME = Path(tempfile.mkdtemp(prefix="qe-prefect-"))

@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
-from expedition.outputs.briefs.fatality_probs import combined_zeta, fatality_probabilities
+from expedition.outputs.briefs.fatality_probs import combined_zeta, fatality_probabilities, stored_probabilities
 from expedition.outputs.briefs.i18n import fields_of, texts
+from warehouse.tables.products import FATALITY_RANGE_SUFFIXES
 
 NOW = dt.datetime(2025, 3, 29, 12, 0, tzinfo=dt.UTC)
 BRIEFS = Path(__file__).resolve().parents[1] / "expedition" / "outputs" / "briefs"
@@ -23,9 +24,10 @@ WEB = Path(__file__).resolve().parents[1] / "expedition" / "delivery" / "api"
 # Words allowed in the Chinese brief besides place names (taken from the brief's own data): authors and
 # titles of the cited works, model and data-set names, and magnitude types.
 ALLOWED_EN = {
-    "Allen", "Wald", "Worden", "Wells", "Coppersmith", "Jaiswal", "Reasenberg", "Jones", "Page", "Gardner", "Knopoff",
+    "Allen", "Boore", "Zhao", "Wald", "Worden", "Wells", "Coppersmith", "Jaiswal", "Reasenberg", "Jones", "Page",
+    "Gardner", "Knopoff",
     "Natural", "Earth", "GeoNames", "Earthquake", "Spectra", "calcEmpiricalProbFromRange", "et", "al", "zeta", "sha",
-    "mww", "Mww", "Mw", "Mi", "mb", "ms", "ml",
+    "mww", "Mww", "Mw", "Mi", "mb", "ms", "ml", "qe", "shaking",  # qe-shaking: our shaking model's name
 }
 
 
@@ -72,8 +74,20 @@ def test_fatality_range_probabilities_follow_pager() -> None:
     assert sum(p["probability"] for p in probs) == pytest.approx(1.0, abs=1e-4)
     # P(1,000 < X <= 10,000) = Phi(ln(10000/3851)/2.5) - Phi(ln(1000/3851)/2.5) = 0.6487 - 0.2948
     assert probs[4]["probability"] == pytest.approx(0.3539, abs=5e-4)
-    low = fatality_probabilities(0.2, 2.5)  # E < 1: PAGER takes E = 0.1 and zeta 1.7613
-    assert low[0]["probability"] == pytest.approx(0.5 * (1 + math.erf(math.log(1 / 0.1) / 1.7613 / math.sqrt(2))), abs=1e-4)
+    # E < 1: PAGER caps zeta at 1.7613 and keeps E (its `e = 0.1` line is commented out in calcEmpiricalProbFromRange)
+    low = fatality_probabilities(0.2, 2.5)
+
+    def phi(x: float) -> float:
+        return 0.5 * (1 + math.erf(x / math.sqrt(2)))
+
+    e = 0.2 + 1e-5
+    expected = phi(math.log(1.00001 / e) / 1.7613) - phi(math.log(1e-5 / e) / 1.7613)
+    assert low[0]["probability"] == pytest.approx(expected, abs=1e-9) and low[0]["probability"] > 0.8
+    # the probabilities stored with a decision are shown as they are (none stored: None)
+    row = {f"fatality_prob_{s}": p["probability"] for s, p in zip(FATALITY_RANGE_SUFFIXES, probs)}
+    shown = stored_probabilities({**row, "fatality_zeta": 2.5})
+    assert shown is not None and shown["zeta"] == 2.5 and shown["ranges"] == probs
+    assert stored_probabilities({**row, "fatality_prob_0_1": None}) is None
 
 
 def _text_of(html: str) -> str:
@@ -155,7 +169,10 @@ def test_pdf_first_page_stands_alone_without_blank_pages_or_overflow(myanmar: di
     t = texts(lang)
     for key in ("section_exposure", "most_affected", "section_forecast", "safety_note", "fatality_expected", "team"):
         assert re.sub(r"\s", "", t[key]) in re.sub(r"\s", "", first), key
-    assert ("RED" if lang == "en" else "红色") in first and "3,851" in first
+    from expedition.outputs.briefs.context import build_context
+
+    expected = build_context(myanmar["lake"], myanmar["settings"], myanmar["exp"]).data["assessment"]["fatality_expected"]
+    assert ("RED" if lang == "en" else "红色") in first and f"{expected:,.0f}" in first
 
 
 @pytest.mark.slow

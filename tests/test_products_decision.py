@@ -25,11 +25,13 @@ from expedition.decisions.response.decisions import Decision
 from expedition.decisions.response.evaluate import evaluate_events
 from expedition.decisions.response.refresh import refresh_products
 from expedition.decisions.response.sequences import ALERT_ORDER, alert_rank
+from expedition.science.hazard.pager import FATALITY_RANGES
 from expedition.settings import load_settings
 from tests.conftest import run_cli
 from tests.fdsn_fixtures import solution, table
 from tests.products_fixtures import EVENT, grid_mmi, synthetic_detail, synthetic_grid
 from warehouse.lake import Lake
+from warehouse.tables.products import FATALITY_RANGE_SUFFIXES
 
 T0 = EVENT.time
 
@@ -129,7 +131,14 @@ def test_products_drive_the_decision_upgrade_and_downgrade(world: dict[str, Any]
     assert rows[1]["intensity_source"] == "USGS ShakeMap 4.1.3 v1 us" and rows[2]["intensity_version"] == "2"
     assert rows[1]["intensity_agency"] == "USGS" and rows[0]["intensity_agency"] is None
     assert rows[1]["alert_level_ours"] is not None and rows[1]["fatality_median"] >= 0
-    assert all(r[f"fatality_prob_{s}"] is None for r in rows for s in ("0_1", "100000_plus"))
+    # PAGER's probability of each fatality range: they sum to one and the median lies in the range
+    # where their cumulative sum crosses one half
+    bounds = [lo for _, lo, _ in FATALITY_RANGES] + [float("inf")]
+    for r in rows:
+        probs = [r[f"fatality_prob_{s}"] for s in FATALITY_RANGE_SUFFIXES]
+        assert sum(probs) == pytest.approx(1.0, abs=1e-6) and min(probs) >= 0.0
+        k = int(np.searchsorted(np.cumsum(probs), 0.5))
+        assert bounds[k] <= max(r["fatality_median"], 0.5) < bounds[k + 1]
     # the strongest intensity at a populated place is the grid's value there (bilinear on a 0.05 deg grid)
     place_mmi = grid_mmi(np.array([0.0]), np.array([0.0]), 0.0, 0.0, 9.0)  # the synthetic field at its centre
     assert place_mmi[0] == 9.0
@@ -158,6 +167,12 @@ def test_bad_grid_keeps_our_model_and_cli_lists_assessments(world: dict[str, Any
     listed = json.loads(out.stdout)
     assert [a["intensity_source_kind"] for a in listed] == ["model", "model"]  # newest first, both our model
     assert [a["alert_level_authoritative"] for a in listed] == ["yellow", None]
+    # without a usable grid, our model takes the rupture from the finite-fault product (strike 5,
+    # dip 80, 150 x 20 km): the first run had no product and assumed an unknown strike
+    rows = _assessments(lake)
+    assert [r["rupture_method"] for r in rows] == ["unknown_strike", "finite_fault"]
+    assert "urn:usgs-product:us:finite-fault:us6000test_1:" in json.loads(rows[1]["model_versions_json"])["finite_fault"]
+    assert rows[1]["intensity_version"] == "qe-shaking 2.0" and rows[1]["population_source"].startswith("places+rural")
     assert listed[0]["population_by_mmi"].keys() == {"IV", "V", "VI", "VII", "VIII", "IX", "X"}
     again = run_cli(["products", "pull", EVENT.id, "--json"], env={"QE_HOME": str(world["home"])})
     assert again.returncode == 0, again.stderr

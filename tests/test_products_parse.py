@@ -181,18 +181,43 @@ def test_grid_across_the_date_line_keeps_longitudes_increasing() -> None:
     assert ig.sample(np.array([EVENT.lat]), np.array([-179.5]))[0] == pytest.approx(9.0 - np.log2(111.2 * np.cos(np.radians(EVENT.lat)) / 10.0), abs=0.05)
 
 
-def test_finite_fault_rupture_follows_the_product_strike_and_length() -> None:
-    from expedition.decisions.response.products import Authoritative, finite_fault_rupture
-    from expedition.science.hazard.rupture import rupture_distance_km
+def test_finite_fault_product_gives_the_rupture_plane() -> None:
+    from expedition.decisions.response.products import Authoritative
+    from expedition.science.hazard.planes import PlaneRupture, site_distances, top_edge
 
-    a = Authoritative("e1", fault_product_id="urn:usgs-product:us:finite-fault:x_1:1", fault_strike_deg=0.0, fault_length_km=200.0)
-    r = finite_fault_rupture(a, 22.0, 96.0, 1.0)
-    assert r is not None and r.kind == "segment" and r.length_km == pytest.approx(200.0, rel=1e-3)
-    (lat0, lon0), (lat1, lon1) = r.vertices
-    assert lon0 == pytest.approx(96.0) and lon1 == pytest.approx(96.0)
-    assert lat0 == pytest.approx(22.0 - 100 / 111.2, abs=0.01) and lat1 == pytest.approx(22.0 + 100 / 111.2, abs=0.01)
-    assert "finite-fault product urn:usgs-product:us:finite-fault:x_1:1: strike 0 deg, 200 km" in r.source
-    # a site 90 km north of the hypocentre is on the trace (1 km above it), one 90 km east is not
-    d = rupture_distance_km(r, np.array([22.0 + 90 / 111.2, 22.0]), np.array([96.0, 96.0 + 90 / (111.2 * np.cos(np.radians(22)))]))
-    assert d[0] == pytest.approx(1.0, abs=0.5) and d[1] == pytest.approx(90.0, abs=1.0)
-    assert finite_fault_rupture(Authoritative("e2", fault_strike_deg=10.0), 22.0, 96.0, 1.0) is None
+    a = Authoritative(
+        "e1", fault_product_id="urn:usgs-product:us:finite-fault:x_1:1", fault_strike_deg=0.0, fault_dip_deg=90.0,
+        fault_length_km=200.0, fault_width_km=20.0, fault_top_depth_km=1.0, fault_hypocentre_x_km=115.0,
+    )
+    planes = a.fault_planes(7.7, 22.0, 96.0, 10.0)
+    assert planes is not None and len(planes) == 1
+    p = planes[0]
+    assert (p.strike_deg, p.dip_deg, p.length_km, p.width_km, p.top_depth_km) == (0.0, 90.0, 200.0, 20.0, 1.0)
+    # the hypocentre is 115 km from the plane's start along strike (north): 115 km south, 85 km north of it
+    (lat0, lon0), (lat1, lon1) = top_edge(p)
+    assert lon0 == pytest.approx(96.0, abs=1e-6) and lon1 == pytest.approx(96.0, abs=1e-6)
+    assert lat0 == pytest.approx(22.0 - 115 / 111.195, abs=0.002) and lat1 == pytest.approx(22.0 + 85 / 111.195, abs=0.002)
+    # a site 80 km north is above the plane (Rrup = top depth), one 95 km north is 10 km beyond its end
+    rup = PlaneRupture((p,), "finite_fault", "test", (22.0, 96.0, 10.0))
+    rrup, rjb = site_distances(rup, np.array([22.0 + 80 / 111.195, 22.0 + 95 / 111.195]), np.array([96.0, 96.0]))
+    assert rjb[0] == pytest.approx(0.0, abs=0.05) and rrup[0] == pytest.approx(1.0, abs=0.05)
+    assert rjb[1] == pytest.approx(10.0, abs=0.1)
+    # a dipping plane: the hypocentre (10 km deep) stays on it, the top edge lies up dip (west of it for strike 0)
+    dipping = Authoritative("e2", fault_strike_deg=0.0, fault_dip_deg=45.0, fault_length_km=100.0,
+                            fault_top_depth_km=2.0).fault_planes(7.0, 22.0, 96.0, 10.0)
+    assert dipping is not None
+    east_km = (dipping[0].top_lon - 96.0) * 111.195 * np.cos(np.radians(22.0))
+    assert east_km == pytest.approx(-8.0, abs=0.05) and dipping[0].top_lat == pytest.approx(22.0, abs=1e-4)
+    # no dip or no length: no planes
+    assert Authoritative("e3", fault_strike_deg=10.0, fault_length_km=100.0).fault_planes(7.0, 22.0, 96.0, 10.0) is None
+    assert Authoritative("e4", fault_strike_deg=10.0, fault_dip_deg=80.0).fault_planes(7.0, 22.0, 96.0, 10.0) is None
+
+
+def test_mechanism_nodal_planes_and_rake() -> None:
+    from expedition.decisions.response.products import Authoritative
+
+    both = Authoritative("e1", mechanism_product_id="m", mechanism_planes=((269.9, 83.9, -7.9), (0.7, 82.2, -173.9)))
+    assert both.nodal_planes == [(269.9, 83.9), (0.7, 82.2)] and both.rake == -7.9
+    # the finite fault's rake wins over the mechanism's
+    assert Authoritative("e2", fault_rake_deg=-175.0, mechanism_planes=both.mechanism_planes).rake == -175.0
+    assert Authoritative("e3").nodal_planes == [] and Authoritative("e3").rake is None

@@ -14,7 +14,7 @@ re-evaluation writes nothing new:
 * ``event_assessments``: one row per trigger decision that had an impact estimate, opened or not:
   the intensity source (our model and version, or the ShakeMap version and agency), strongest
   intensity at a populated place, population per MMI bin, expected fatalities, the probability of
-  each PAGER fatality range (null until the PAGER model provides them), our alert, the authoritative
+  each PAGER fatality range, our alert, the authoritative
   one and which drove the decision.
 """
 
@@ -26,15 +26,10 @@ from warehouse.schema import TableSpec
 
 UTC = pa.timestamp("us", tz="UTC")
 
-#: PAGER's fatality ranges (Jaiswal & Wald 2010; USGS PAGER alert histogram): column suffix -> bounds
-FATALITY_RANGES: tuple[tuple[str, float, float], ...] = (
-    ("0_1", 0.0, 1.0),
-    ("1_10", 1.0, 10.0),
-    ("10_100", 10.0, 100.0),
-    ("100_1000", 100.0, 1_000.0),
-    ("1000_10000", 1_000.0, 10_000.0),
-    ("10000_100000", 10_000.0, 100_000.0),
-    ("100000_plus", 100_000.0, float("inf")),
+#: column suffixes of PAGER's fatality ranges (USGS PAGER alert histogram: 0-1, 1-10, ... 100,000+ deaths);
+#: the bounds themselves belong to the PAGER model (expedition.science.hazard.pager.FATALITY_RANGES)
+FATALITY_RANGE_SUFFIXES: tuple[str, ...] = (
+    "0_1", "1_10", "10_100", "100_1000", "1000_10000", "10000_100000", "100000_plus",
 )
 
 EVENT_DETAILS = TableSpec(
@@ -166,7 +161,8 @@ EVENT_ASSESSMENTS = TableSpec(
             pa.field("population_source", pa.string()),
             pa.field("fatality_median", pa.float64()),
             pa.field("fatality_method", pa.string()),
-            *[pa.field(f"fatality_prob_{suffix}", pa.float64()) for suffix, _, _ in FATALITY_RANGES],
+            *[pa.field(f"fatality_prob_{suffix}", pa.float64()) for suffix in FATALITY_RANGE_SUFFIXES],
+            pa.field("fatality_zeta", pa.float64()),  # PAGER's log-normal spread (combined G) of those probabilities
             pa.field("alert_level_ours", pa.string()),
             pa.field("alert_level_authoritative", pa.string()),
             pa.field("alert_authoritative_source", pa.string()),  # "USGS PAGER us 2025-04-09T06:20:56Z"

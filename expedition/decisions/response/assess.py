@@ -26,16 +26,36 @@ import shapely
 from expedition.decisions.membership import Membership, load_membership
 from expedition.decisions.policy import TriggerPolicy, load_policy
 from expedition.decisions.response.events import EventRow
-from expedition.decisions.response.products import Authoritative, finite_fault_rupture
+from expedition.decisions.response.products import Authoritative
 from expedition.science.geo.countries import CountryIndex, load_countries
 from expedition.science.geo.distance import haversine_km
 from expedition.science.geo.places import Places, load_places
 from expedition.science.hazard import HazardInputError
 from expedition.science.hazard.aftershocks import Forecast, classify_regime, forecast
-from expedition.science.hazard.exposure import MMI_BINS, ShakingEstimate, estimate_shaking, reach_km
-from expedition.science.hazard.grid_exposure import points_from_places, shaking_on_grid
+from expedition.science.hazard.exposure import (
+    MMI_BINS,
+    ShakingEstimate,
+    estimate_shaking,
+    estimate_shaking_on_grid,
+    quiet_estimate,
+    reach_km,
+)
+from expedition.science.hazard.grid import IntensityGrid
 from expedition.science.hazard.pager import PagerResult, pager_estimate
-from expedition.science.hazard.rupture import RuptureModel, default_rupture, rupture_width_km, wells_coppersmith_rld_km
+from expedition.science.hazard.planes import Plane, choose_ruptures, top_edge
+from expedition.science.hazard.population import PopulationRasterError, raster_population
+from expedition.science.hazard.rupture import RuptureModel, default_rupture, segment_rupture, wells_coppersmith_rld_km
+from expedition.science.hazard.shaking import (
+    DEFAULT_VS30,
+    ShakingModel,
+    Vs30Source,
+    build_model,
+    shaking_grid,
+    site_label,
+    tectonic_setting,
+    vs30_from_raster,
+)
+from expedition.science.hazard.shaking import reach_km as shaking_reach_km
 
 if TYPE_CHECKING:
     from expedition.settings import Settings
@@ -54,9 +74,14 @@ __all__ = [
     "locate",
     "locate_many",
     "search_radius_km",
+    "shaking_model_for",
 ]
 
 SEVERE_BINS = ("VII", "VIII", "IX", "X")
+CHAIN_CITATION = (
+    "Boore et al. (2014) Earthquake Spectra 30(3) / Zhao et al. (2006) BSSA 96(3) by tectonic setting; "
+    "Worden et al. (2012) BSSA 102(1) GMICE; ShakeMap v4 (Worden et al. 2020)"
+)
 _LOCK = threading.Lock()
 
 
@@ -68,7 +93,11 @@ class Context:
     membership: Membership
     countries: CountryIndex
     places: Places
-    shaking_model: str = "allen2012"
+    #: ``shakemap`` (default: GMM by setting + Vs30 + Worden 2012 on a grid) or a legacy IPE name
+    shaking_model: str = "shakemap"
+    population_raster: Path | None = None
+    vs30: float | Vs30Source = DEFAULT_VS30
+    vs30_label: str | None = None
     _boundaries: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False)
 
     def country_name(self, iso3: str) -> str:
@@ -98,14 +127,22 @@ def load_context(settings: Settings) -> Context:
     (parsed reference data, default ``<home>/cache``)."""
     section = settings.extra.get("response") if settings.extra else None
     section = section if isinstance(section, dict) else {}
-    model = str(section.get("shaking_model", "allen2012"))
+    model = str(section.get("shaking_model", "shakemap"))
     cache_dir = Path(str(section["cache_dir"])).expanduser() if section.get("cache_dir") else settings.home / "cache"
+    vs30: float | Vs30Source = float(settings.vs30_default_mps)
+    label = site_label(float(settings.vs30_default_mps))
+    if settings.vs30_raster is not None:
+        vs30 = vs30_from_raster(settings.vs30_raster, float(settings.vs30_default_mps))
+        label = site_label(float(settings.vs30_default_mps), settings.vs30_raster.name)
     return Context(
         policy=load_policy(settings),
         membership=load_membership(settings),
         countries=load_countries(cache_dir),
         places=load_places(min_population=1000, cache_dir=cache_dir),
         shaking_model=model,
+        population_raster=settings.population_raster,
+        vs30=vs30,
+        vs30_label=label,
     )
 
 
@@ -172,7 +209,13 @@ class Assessment:
     member_mmi: dict[str, tuple[float, str]]  # member countries at origin time: (max MMI, place)
     people_severe: int  # population at MMI >= VII
     caveats: tuple[str, ...]
+    #: who produced the intensities: our model (name, version, setting, rupture) or an authoritative ShakeMap
+    intensity_source: str = ""
+    setting: str | None = None
+    rupture_orientation: str | None = None
     authoritative: Authoritative | None = None
+    #: ``shakemap`` when intensities were read from an authoritative ShakeMap grid, else ``model``
+    intensity_kind: str = "model"
 
     @property
     def own_alert_level(self) -> str | None:
@@ -196,7 +239,8 @@ class Assessment:
 
     @property
     def intensity_from_shakemap(self) -> bool:
-        return self.shaking.model == "shakemap"
+        """Intensities and exposure were read from an authoritative ShakeMap grid."""
+        return self.intensity_kind == "shakemap"
 
     @property
     def strongest_member(self) -> tuple[str, float, str] | None:
@@ -206,34 +250,138 @@ class Assessment:
         return iso3, mmi, place
 
 
-def assess(
-    ctx: Context, ev: EventRow, rupture: RuptureModel | None = None, products: Authoritative | None = None
+def assess(  # noqa: C901, PLR0913
+    ctx: Context,
+    ev: EventRow,
+    rupture: RuptureModel | None = None,
+    *,
+    nodal_planes: Sequence[tuple[float, float]] | None = None,
+    rake: float | None = None,
+    finite_fault: Sequence[Plane] | None = None,
+    intensity_grid: IntensityGrid | None = None,
+    location: Location | None = None,
+    products: Authoritative | None = None,
 ) -> Assessment:
-    """Shaking, exposure, PAGER alert and aftershock forecast of ``ev`` (finite fault when M >= 6).
+    """Shaking, exposure, PAGER alert and aftershock forecast of ``ev``.
 
-    With ``products``: exposure comes from the ShakeMap grid when there is one, the rupture from the
-    finite-fault product when there is no aftershock-zone rupture, and the alert we act on is USGS
-    PAGER's (ours is kept beside it)."""
+    ``products`` (authoritative, from :func:`~expedition.decisions.response.products.load_authoritative`)
+    fill what is not given explicitly: their ShakeMap grid is the ``intensity_grid``, their finite
+    fault the ``finite_fault`` planes, their moment tensor / focal mechanism the ``nodal_planes`` and
+    ``rake``; the alert we act on is USGS PAGER's when they carry one (ours is kept beside it).
+
+    With ``intensity_grid`` (an authoritative ShakeMap) exposure is read from it. Otherwise our
+    ShakeMap-style model (``ctx.shaking_model == "shakemap"``) builds the grid: rupture from
+    ``finite_fault`` planes, else the focal mechanism's ``nodal_planes`` ((strike, dip) pairs, with
+    ``rake``), else the aftershock zone in ``rupture``, else an unknown strike. The legacy IPE models
+    (``allen2012``...) keep the place-based chain. ``location`` (from :func:`locate_many`) saves
+    the epicentre's country look-ups. Screen: an event with no populated place within its
+    intensity IV area skips the grid (nobody is exposed)."""
     if ev.magnitude is None:
         raise HazardInputError(f"event {ev.event_id} has no magnitude: cannot estimate shaking")
     depth = max(ev.depth_km or 0.0, 0.0)
-    rup = rupture
-    if rup is None and products is not None:
-        rup = finite_fault_rupture(products, ev.latitude_deg, ev.longitude_deg, _top_depth(ev.magnitude, depth))
-    rup = rup or default_rupture(ev.magnitude, ev.latitude_deg, ev.longitude_deg, depth)
-    if products is not None and products.grid is not None:
-        grid = products.grid
-        shaking = shaking_on_grid(
-            grid, ev.magnitude, ev.latitude_deg, ev.longitude_deg, depth, rup, points_from_places(ctx.places, grid),
-            ctx.countries,
-        )
-    else:
-        shaking = estimate_shaking(
-            ev.magnitude, ev.latitude_deg, ev.longitude_deg, depth, rup, ctx.places, ctx.countries, model=ctx.shaking_model
-        )
-    caveats = list(shaking.caveats)
+    product_notes: list[str] = list(products.problems) if products is not None else []
     if products is not None:
-        caveats.extend(products.problems)
+        intensity_grid = intensity_grid if intensity_grid is not None else products.grid
+        if finite_fault is None:
+            try:
+                finite_fault = products.fault_planes(ev.magnitude, ev.latitude_deg, ev.longitude_deg, depth)
+            except HazardInputError as exc:
+                product_notes.append(f"Finite-fault product {products.fault_product_id} not used: {exc}")
+        if nodal_planes is None and products.nodal_planes:
+            nodal_planes = products.nodal_planes
+            rake = products.rake if rake is None else rake
+        elif rake is None:
+            rake = products.rake
+    authoritative_grid = intensity_grid is not None
+    rup = rupture or _fault_trace(finite_fault, products) or default_rupture(
+        ev.magnitude, ev.latitude_deg, ev.longitude_deg, depth
+    )
+    setting: str | None = None
+    orientation: str | None = "finite_fault" if finite_fault and not authoritative_grid else None
+    if intensity_grid is None and ctx.shaking_model not in ("shakemap",):
+        shaking = estimate_shaking(
+            ev.magnitude,
+            ev.latitude_deg,
+            ev.longitude_deg,
+            depth,
+            rup,
+            ctx.places,
+            ctx.countries,
+            model=ctx.shaking_model,
+        )
+        source = f"{shaking.model} (place-based IPE)"
+    else:
+        grid = intensity_grid
+        extra: list[str] = []
+        citation = ""
+        if location is not None:
+            epi_iso, nearest = location.epicentre_iso3, (location.nearest_iso3, location.nearest_km)
+        else:
+            epi_iso = str(ctx.countries.country_of([ev.latitude_deg], [ev.longitude_deg])[0])
+            near_iso, near_km = ctx.countries.nearest_country([ev.latitude_deg], [ev.longitude_deg])
+            nearest = (str(near_iso[0]), float(near_km[0]))
+        quiet = None
+        if grid is None:
+            model = shaking_model_for(
+                ctx, ev, rup, nodal_planes=nodal_planes, rake=rake, finite_fault=finite_fault, at_sea=not epi_iso
+            )
+            setting, orientation = model.setting, model.orientation
+            radius = shaking_reach_km(model) + max(r.extent_km() for r in model.ruptures)
+            idx, _ = ctx.places.within_indices(ev.latitude_deg, ev.longitude_deg, radius)
+            if idx.size == 0 and ctx.population_raster is None:
+                quiet = quiet_estimate(
+                    magnitude=ev.magnitude,
+                    lat=ev.latitude_deg,
+                    lon=ev.longitude_deg,
+                    depth_km=depth,
+                    rupture=rup,
+                    places=ctx.places,
+                    epicentre_iso3=epi_iso,
+                    nearest=nearest,
+                    radius_km=radius,
+                    model=model.source,
+                )
+            else:
+                grid = shaking_grid(model, event_id=ev.event_id)
+                citation = CHAIN_CITATION
+                extra.append(
+                    f"Intensity: {model.source}; tectonic setting {model.setting} ({model.setting_reason}); "
+                    f"rupture {model.ruptures[0].source}."
+                )
+        if quiet is not None:
+            shaking = quiet
+            source = quiet.model
+        else:
+            assert grid is not None
+            population = None
+            if ctx.population_raster is not None:
+                lons = (float(grid.lons[0]), float(grid.lons[-1]))
+                lats = (float(min(grid.lats[0], grid.lats[-1])), float(max(grid.lats[0], grid.lats[-1])))
+                try:
+                    population = raster_population(ctx.population_raster, lons, lats, ctx.countries)
+                except PopulationRasterError as exc:
+                    log.warning("event %s: %s; the built-in population is used", ev.event_id, exc)
+                    extra.append(f"Population raster unusable ({exc}); built-in places+rural population used.")
+            if authoritative_grid:
+                citation = grid.source
+            shaking = estimate_shaking_on_grid(
+                grid,
+                magnitude=ev.magnitude,
+                lat=ev.latitude_deg,
+                lon=ev.longitude_deg,
+                depth_km=depth,
+                rupture=rup,
+                places=ctx.places,
+                countries=ctx.countries,
+                population=population,
+                model_citation=citation,
+                caveats=extra,
+                epicentre_iso3=epi_iso,
+                nearest=nearest,
+            )
+            source = grid.source
+    caveats = list(shaking.caveats)
+    caveats.extend(product_notes)
     pager: PagerResult | None
     try:
         pager = pager_estimate(shaking)
@@ -248,12 +396,79 @@ def assess(
         if ctx.membership.is_member(c.country_iso3, ev.origin_time_utc)
     }
     severe = int(sum(shaking.exposure_by_mmi.get(b, 0) for b in SEVERE_BINS))
-    return Assessment(rup, shaking, pager, outlook, regime, member_mmi, severe, tuple(caveats), products)
+    return Assessment(
+        rup,
+        shaking,
+        pager,
+        outlook,
+        regime,
+        member_mmi,
+        severe,
+        tuple(caveats),
+        source,
+        setting,
+        orientation,
+        products,
+        "shakemap" if authoritative_grid else "model",
+    )
 
 
-def _top_depth(magnitude: float, depth_km: float) -> float:
-    """Top of a rupture centred on the hypocentre with the Wells & Coppersmith (1994) width."""
-    return max(depth_km - rupture_width_km(magnitude) / 2.0, 0.0)
+def _fault_trace(planes: Sequence[Plane] | None, products: Authoritative | None) -> RuptureModel | None:
+    """The top edge of the first finite-fault plane as the descriptive rupture trace (None without planes)."""
+    if not planes:
+        return None
+    (lat0, lon0), (lat1, lon1) = top_edge(planes[0])
+    what = f"USGS finite-fault product {products.fault_product_id}" if products and products.fault_product_id else (
+        "finite-fault model"
+    )
+    p = planes[0]
+    return segment_rupture(
+        lat0, lon0, lat1, lon1, p.top_depth_km,
+        source=f"{what}: strike {p.strike_deg:.0f} deg, dip {p.dip_deg:.0f} deg, {p.length_km:.0f} x {p.width_km:.0f} km",
+    )
+
+
+def shaking_model_for(
+    ctx: Context,
+    ev: EventRow,
+    rupture: RuptureModel | None = None,
+    *,
+    nodal_planes: Sequence[tuple[float, float]] | None = None,
+    rake: float | None = None,
+    finite_fault: Sequence[Plane] | None = None,
+    at_sea: bool | None = None,
+) -> ShakingModel:
+    """Our ShakeMap-style model of ``ev``: setting, rupture hypotheses (best information first) and Vs30."""
+    assert ev.magnitude is not None
+    depth = max(ev.depth_km or 0.0, 0.0)
+    if at_sea is None:
+        at_sea = not bool(ctx.countries.country_of([ev.latitude_deg], [ev.longitude_deg])[0])
+    dip = nodal_planes[0][1] if nodal_planes else None
+    setting = tectonic_setting(depth, at_sea, rake=rake, dip=dip)
+    trace = None
+    if rupture is not None and rupture.kind in ("aftershock_zone", "segment"):
+        trace = (rupture.vertices[0], rupture.vertices[-1])
+    ruptures = choose_ruptures(
+        ev.magnitude,
+        ev.latitude_deg,
+        ev.longitude_deg,
+        depth,
+        setting[0],
+        finite_fault=finite_fault,
+        nodal_planes=nodal_planes,
+        aftershock_trace=trace,
+    )
+    return build_model(
+        ev.magnitude,
+        ev.latitude_deg,
+        ev.longitude_deg,
+        depth,
+        setting,
+        ruptures,
+        vs30=ctx.vs30,
+        vs30_label=ctx.vs30_label,
+        rake=rake,
+    )
 
 
 def _forecast(ev: EventRow, depth: float, caveats: list[str]) -> tuple[Forecast | None, str | None]:
@@ -274,4 +489,3 @@ def fmt_people(n: float) -> str:
     if n >= 1e4:
         return f"{n / 1e3:.0f} k"
     return f"{n:,.0f}"
-

@@ -25,12 +25,15 @@ from expedition.decisions.policy import Verdict, mmi_class_reached
 from expedition.decisions.response.assess import Assessment, Context, Location, fmt_people
 from expedition.decisions.response.events import EventRow
 from expedition.science.hazard.ipe import to_roman
+from expedition.science.hazard.pager import FATALITY_RANGES as PAGER_RANGES
+from warehouse.tables.products import FATALITY_RANGE_SUFFIXES
 
 __all__ = [
     "Decision",
     "assessment_row",
     "describe_alert",
     "event_assessment_row",
+    "fatality_prob_column",
     "decision_id",
     "decision_row",
     "describe_countries",
@@ -148,7 +151,7 @@ def describe_shaking(ctx: Context, a: Assessment) -> str:
     else:
         parts.append(f"no populated place of a member country reaches {est} MMI IV")
     if a.intensity_from_shakemap:
-        parts.append(f"intensity and exposure from {s.model_citation}")
+        parts.append(f"intensity and exposure from {a.intensity_source}")
     outside = [
         c for c in s.country_max
         if c.country_iso3 not in a.member_mmi and mmi_class_reached(c.max_mmi, ctx.policy.country_mmi)
@@ -309,8 +312,10 @@ def model_versions(ctx: Context, a: Assessment | None) -> dict[str, str]:
                 out["authoritative_alert"] = f"{auth.pager_alert} {auth.pager_label} [{auth.pager_product_id}]"
             if auth.grid is not None and a.intensity_from_shakemap:
                 out["shakemap"] = f"{auth.grid.source} [{auth.grid_product_id}]"
-            if auth.fault_product_id and a.rupture.kind == "segment":
+            if auth.fault_product_id and a.rupture_orientation == "finite_fault":
                 out["finite_fault"] = str(auth.fault_product_id)
+            if auth.mechanism_product_id and a.rupture_orientation == "focal_mechanism":
+                out["focal_mechanism"] = f"{auth.mechanism_label} [{auth.mechanism_product_id}]"
     return out
 
 
@@ -365,17 +370,23 @@ def assessment_row(
     }
 
 
+def fatality_prob_column(lo: float, hi: float) -> str:
+    """The ``event_assessments`` column of PAGER's fatality range [lo, hi): ``fatality_prob_100_1000``."""
+    suffix = f"{lo:.0f}_plus" if hi >= 1e12 else f"{lo:.0f}_{hi:.0f}"
+    if suffix not in FATALITY_RANGE_SUFFIXES:
+        raise ValueError(f"no event_assessments column for the fatality range {lo:g}-{hi:g}")
+    return f"fatality_prob_{suffix}"
+
+
 def event_assessment_row(
     ctx: Context, *, decision: Decision, ev: EventRow, a: Assessment, assessed_utc: datetime
 ) -> dict[str, Any]:
     """The ``event_assessments`` row of one decision that had an impact estimate."""
-    from warehouse.tables.products import FATALITY_RANGES
-
     s = a.shaking
     top = s.country_max[0] if s.country_max else None
     auth = a.authoritative
-    grid = auth.grid if auth is not None and a.intensity_from_shakemap else None
-    probs = getattr(a.pager, "range_probabilities", None) if a.pager is not None else None
+    grid = s.grid if a.intensity_from_shakemap else None
+    probs = a.pager.probabilities if a.pager is not None else {}
     row: dict[str, Any] = {
         "assessment_id": decision.decision_id,
         "decision_id": decision.decision_id,
@@ -391,18 +402,20 @@ def event_assessment_row(
         "magnitude_value": ev.magnitude,
         "magnitude_type": ev.magnitude_type,
         "intensity_source_kind": "shakemap" if grid is not None else "model",
-        "intensity_source": grid.source if grid is not None else f"{s.model} ({s.model_citation})",
-        "intensity_version": grid.version if grid is not None else s.provenance.get("model_version", s.model),
+        "intensity_source": a.intensity_source or f"{s.model} ({s.model_citation})",
+        # our model's version (qe-shaking x.y, or the legacy IPE's name) or the ShakeMap's version
+        "intensity_version": s.grid.version if s.grid is not None else s.model,
         "intensity_agency": grid.attributes.get("agency") if grid is not None else None,
         "intensity_product_id": auth.grid_product_id if grid is not None and auth is not None else None,
-        "rupture_method": a.rupture.kind,
+        "rupture_method": a.rupture_orientation or a.rupture.kind,
         "mmi_max_populated": top.max_mmi if top else None,
         "mmi_max_place": top.place_name if top else None,
         "mmi_max_country_iso3": top.country_iso3 if top else None,
         "population_by_mmi_json": to_json(s.exposure_by_mmi),
-        "population_source": s.provenance.get("places_source"),
+        "population_source": s.population_source or s.provenance.get("places_source"),
         "fatality_median": a.pager.expected_fatalities if a.pager else None,
         "fatality_method": a.pager.method if a.pager else None,
+        "fatality_zeta": a.pager.zeta if a.pager else None,
         "alert_level_ours": a.own_alert_level,
         "alert_level_authoritative": a.authoritative_alert_level,
         "alert_authoritative_source": auth.pager_label if auth is not None and auth.pager_alert else None,
@@ -410,7 +423,7 @@ def event_assessment_row(
         "alert_basis": a.alert_basis,
         "model_versions_json": to_json(model_versions(ctx, a)),
     }
-    for suffix, _, _ in FATALITY_RANGES:  # PAGER range probabilities, when the PAGER step provides them
-        value = probs.get(suffix) if isinstance(probs, dict) else None
-        row[f"fatality_prob_{suffix}"] = float(value) if value is not None else None
+    for name, lo, hi in PAGER_RANGES:  # PAGER's probability of each fatality range
+        value = probs.get(name)
+        row[fatality_prob_column(lo, hi)] = float(value) if value is not None else None
     return row

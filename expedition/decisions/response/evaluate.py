@@ -133,7 +133,7 @@ class _Run:
     def assess(self, ev: EventRow, rupture: RuptureModel | None = None) -> Assessment | None:
         self.load_products([ev.event_id])
         try:
-            return assess(self.ctx, ev, rupture, self.products.get(ev.event_id))
+            return assess(self.ctx, ev, rupture, products=self.products.get(ev.event_id))
         except HazardInputError as exc:
             log.warning("event %s: no shaking estimate: %s", ev.event_id, exc)
             return None
@@ -359,7 +359,7 @@ def evaluate_events(
     on_progress: Callable[[int, int], None] | None = None,
 ) -> list[dec.Decision]:
     """Judge ``event_ids`` (default: every event whose current revision has no decision yet, or that
-    got a new PAGER, ShakeMap or finite-fault version since its last decision).
+    got a new PAGER, ShakeMap, finite-fault or mechanism version since its last decision).
 
     Returns the decisions written by this call (empty on a rerun)."""
     ctx = load_context(settings)

@@ -2,7 +2,7 @@
 
 :func:`refresh_products` is what ``expedition products pull EVENT``, ``catalog pull`` and ``watch``
 run: pull each event's ComCat detail (and ShakeMap grid) with :mod:`catalogs.products_pull`, then
-re-evaluate the events that got a new PAGER, ShakeMap or finite-fault version
+re-evaluate the events that got a new PAGER, ShakeMap, finite-fault or moment-tensor version
 (:func:`~expedition.decisions.response.evaluate.evaluate_events`; the new versions give new decisions, a
 rerun writes nothing).
 """

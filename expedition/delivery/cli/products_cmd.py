@@ -34,7 +34,7 @@ def pull(
     as_json: bool = typer.Option(False, "--json", help="Print the reports and decisions as JSON."),
     home: HomeOpt = None,
 ) -> None:
-    """Pull the products of events now; events with a new PAGER, ShakeMap or finite-fault version are judged again.
+    """Pull the products of events now; events with a new PAGER, ShakeMap, finite-fault or moment-tensor version are judged again.
 
     Every product version is kept (event_products); a ShakeMap grid that cannot be used is reported
     in one line and not stored, and the event keeps being judged by our own model.

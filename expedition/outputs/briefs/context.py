@@ -242,8 +242,8 @@ def _decisions(con: duckdb.DuckDBPyConnection, settings: Settings, expedition_id
 
 
 def _authoritative(con: duckdb.DuckDBPyConnection, event_id: str) -> dict[str, Any]:
-    """The authoritative PAGER alert of the event when the lake records one (relation ``authoritative_alerts``:
-    event_id, alert_level, product_source, product_version; filled by the products pipeline), else {}."""
+    """The newest authoritative PAGER alert of the event when the lake records one (``event_products``,
+    ``losspager``: alert_level, source, version), else {}."""
     try:
         rows = _rows(con, sqlfiles.read_sql("briefs/authoritative_alert.sql"), [event_id])
     except duckdb.BinderException:
@@ -251,12 +251,24 @@ def _authoritative(con: duckdb.DuckDBPyConnection, event_id: str) -> dict[str, A
     return rows[0] if rows else {}
 
 
-def _fatality_probabilities(a: dict[str, Any], countries: list[str]) -> dict[str, Any] | None:
-    """The assessment's own fatality-range probabilities, else PAGER's lognormal about its expected value."""
-    from expedition.outputs.briefs.fatality_probs import CITATION, combined_zeta, fatality_probabilities
+def _fatality_probabilities(
+    con: duckdb.DuckDBPyConnection, a: dict[str, Any], countries: list[str]
+) -> dict[str, Any] | None:
+    """The probabilities stored with the assessment's decision, else PAGER's about its expected value."""
+    from expedition.outputs.briefs.fatality_probs import (
+        CITATION,
+        combined_zeta,
+        fatality_probabilities,
+        stored_probabilities,
+    )
 
     if a.get("fatality_probabilities"):
         return dict(a["fatality_probabilities"])
+    if a.get("decision_id"):
+        stored = _rows(con, sqlfiles.read_sql("briefs/fatality_probabilities.sql"), [a["decision_id"]])
+        found = stored_probabilities(stored[0]) if stored else None
+        if found is not None:
+            return found
     if a.get("fatality_expected") is None:
         return None
     zeta = combined_zeta(countries)
@@ -278,9 +290,10 @@ def build_context(lake: Lake, settings: Settings, expedition_id: str, snapshot: 
         stock = inventory(con, exp["expedition_id"], exp["mainshock_event_id"])
         authoritative = _authoritative(con, exp["mainshock_event_id"])
         history = version_history(con, exp["expedition_id"])
+        assessment = details.get("mainshock_assessment") or {}
+        probs = _fatality_probabilities(con, assessment, _fatality_countries(assessment, exp)) if assessment else None
     finally:
         con.close()
-    assessment = details.get("mainshock_assessment") or {}
     try:
         places, map_places, map_prov = _map_places(settings, exp)
     except Exception as exc:  # reference data missing: the map shows the epicentre only
@@ -317,7 +330,6 @@ def build_context(lake: Lake, settings: Settings, expedition_id: str, snapshot: 
         "authoritative": authoritative,
     }
     if data["assessment"]:
-        probs = _fatality_probabilities(data["assessment"], _fatality_countries(assessment, exp))
         data["assessment"]["fatality_probabilities"] = probs
     ctx = BriefContext(exp["expedition_id"], int(snap), _clean(data))
     prev_version, prev = previous_inventory(lake, history, ctx.expedition_id, exp["mainshock_event_id"], ctx.sha256)

@@ -17,10 +17,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from expedition.science.geo.countries import CountryIndex
-from expedition.science.geo.distance import from_local_xy_km, local_xy_km
+from expedition.science.geo.distance import from_local_xy_km, haversine_km, local_xy_km
 from expedition.science.geo.places import Places
 from expedition.science.hazard import HazardInputError
+from expedition.science.hazard.grid import IntensityGrid
 from expedition.science.hazard.ipe import IPE_MODELS, predict_mmi, to_roman
+from expedition.science.hazard.population import PopulationPoints, places_with_rural
 from expedition.science.hazard.rupture import RuptureModel, rupture_distance_km
 
 __all__ = [
@@ -29,6 +31,8 @@ __all__ = [
     "PlaceShaking",
     "ShakingEstimate",
     "estimate_shaking",
+    "estimate_shaking_on_grid",
+    "quiet_estimate",
     "mmi_bin_of",
     "reach_km",
 ]
@@ -100,6 +104,12 @@ class ShakingEstimate:
     nearest_country_distance_km: float
     caveats: list[str] = field(default_factory=list)
     provenance: dict[str, str] = field(default_factory=dict)
+    #: the intensity grid the exposure was read from (our model's or an authoritative ShakeMap)
+    grid: IntensityGrid | None = None
+    #: exposure with every intensity one sigma lower / higher (sigma carried from the grid)
+    exposure_low_by_country: dict[str, dict[str, int]] | None = None
+    exposure_high_by_country: dict[str, dict[str, int]] | None = None
+    population_source: str = ""
 
 
 def mmi_bin_of(mmi: NDArray[np.float64]) -> NDArray[np.intp]:
@@ -182,39 +192,10 @@ def estimate_shaking(  # noqa: PLR0913
     bins = mmi_bin_of(mmi)
     pop = near.population
     # 2. exposure per intensity bin, overall and per country (country of the place from GeoNames)
-    exposure = {b: int(pop[bins == k].sum()) for k, b in enumerate(MMI_BINS)}
-    by_country: dict[str, dict[str, int]] = {}
-    country_max: list[CountryShaking] = []
-    for code in np.unique(near.country_iso3[bins >= 0]).tolist():
-        m = near.country_iso3 == code
-        by_country[code] = {b: int(pop[m & (bins == k)].sum()) for k, b in enumerate(MMI_BINS)}
-        i = int(np.flatnonzero(m)[np.argmax(mmi[m])])
-        country_max.append(
-            CountryShaking(
-                country_iso3=code,
-                name_en=_safe_name(countries, code, "en"),
-                name_zh=_safe_name(countries, code, "zh"),
-                max_mmi=float(mmi[i]),
-                place_name=str(near.name[i]),
-                population_at_or_above_threshold=int(pop[m & (mmi >= reach_threshold_mmi)].sum()),
-            )
-        )
-    country_max.sort(key=lambda c: (-c.max_mmi, c.country_iso3))
+    exposure, by_country = _bin_sums(bins, pop.astype(float), near.country_iso3)
+    country_max = _country_max(near, mmi, bins >= 0, countries, reach_threshold_mmi)
     # 3. most affected places: strongest shaking first, then the most people
-    order = np.lexsort((-pop, -mmi))[: max(top_n, 0)]
-    top = [
-        PlaceShaking(
-            str(near.name[i]),
-            str(near.country_iso3[i]),
-            int(pop[i]),
-            float(near.lat[i]),
-            float(near.lon[i]),
-            float(rdist[i]),
-            float(mmi[i]),
-            float(sigma[i]),
-        )
-        for i in order
-    ]
+    top = _top_places(near, mmi, sigma, rdist, top_n)
     # 4. countries whose territory lies within the threshold distance of the rupture
     r_thr = _horizontal(reach_km(ipe, magnitude, reach_threshold_mmi), rupture.top_depth_km)
     reached: dict[str, None] = {}
@@ -291,3 +272,241 @@ def _caveats(magnitude: float, rupture: RuptureModel, ipe: str, places: Places) 
             "it is a lower bound of the rupture extent."
         )
     return out
+
+
+def _country_max(
+    near: Places, mmi: NDArray[np.float64], felt: NDArray[np.bool_], countries: CountryIndex, threshold: float
+) -> list[CountryShaking]:
+    """Strongest intensity at a place of each country with a ``felt`` place, strongest first."""
+    pop = near.population
+    out: list[CountryShaking] = []
+    for code in np.unique(near.country_iso3[felt]).tolist():
+        m = near.country_iso3 == code
+        i = int(np.flatnonzero(m)[np.argmax(mmi[m])])
+        out.append(
+            CountryShaking(
+                country_iso3=code,
+                name_en=_safe_name(countries, code, "en"),
+                name_zh=_safe_name(countries, code, "zh"),
+                max_mmi=float(mmi[i]),
+                place_name=str(near.name[i]),
+                population_at_or_above_threshold=int(pop[m & (mmi >= threshold)].sum()),
+            )
+        )
+    out.sort(key=lambda c: (-c.max_mmi, c.country_iso3))
+    return out
+
+
+def _top_places(
+    near: Places,
+    mmi: NDArray[np.float64],
+    sigma: NDArray[np.float64],
+    rdist: NDArray[np.float64],
+    top_n: int,
+) -> list[PlaceShaking]:
+    """The ``top_n`` places with the strongest shaking, then the most people."""
+    pop = near.population
+    order = np.lexsort((-pop, -mmi))[: max(top_n, 0)]
+    return [
+        PlaceShaking(
+            str(near.name[i]),
+            str(near.country_iso3[i]),
+            int(pop[i]),
+            float(near.lat[i]),
+            float(near.lon[i]),
+            float(rdist[i]),
+            float(mmi[i]),
+            float(sigma[i]),
+        )
+        for i in order
+    ]
+
+
+def _bin_sums(
+    bins: NDArray[np.intp], pop: NDArray[np.float64], iso: NDArray[np.str_]
+) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
+    overall = {b: int(round(float(pop[bins == k].sum()))) for k, b in enumerate(MMI_BINS)}
+    by_country: dict[str, dict[str, int]] = {}
+    for code in np.unique(iso[bins >= 0]).tolist():
+        m = iso == code
+        by_country[code] = {b: int(round(float(pop[m & (bins == k)].sum()))) for k, b in enumerate(MMI_BINS)}
+    return overall, by_country
+
+
+@dataclass(frozen=True)
+class _Layer:
+    lons: NDArray[np.float64]
+    lats: NDArray[np.float64]
+    mmi: NDArray[np.float64]
+
+
+def _sample(
+    grid: IntensityGrid, values: NDArray[np.float64], lat: NDArray[np.float64], lon: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    # the grid's own bilinear sampler applied to another layer (sigma) of the same validated grid
+    return IntensityGrid.sample(_Layer(grid.lons, grid.lats, values), lat, lon)  # type: ignore[arg-type]
+
+
+def grid_box_km(grid: IntensityGrid) -> tuple[float, float, float]:
+    """(centre lat, centre lon, radius km) of a circle that contains the grid."""
+    c_lat = float((grid.lats[0] + grid.lats[-1]) / 2.0)
+    c_lon = float((grid.lons[0] + grid.lons[-1]) / 2.0)
+    corner = haversine_km(c_lat, c_lon, float(grid.lats[0]), float(grid.lons[0]))
+    return c_lat, (c_lon + 180.0) % 360.0 - 180.0, float(corner) + 1.0
+
+
+def estimate_shaking_on_grid(  # noqa: PLR0913
+    grid: IntensityGrid,
+    *,
+    magnitude: float,
+    lat: float,
+    lon: float,
+    depth_km: float,
+    rupture: RuptureModel,
+    places: Places,
+    countries: CountryIndex,
+    population: PopulationPoints | None = None,
+    reach_threshold_mmi: float = 5.5,
+    top_n: int = 10,
+    model: str = "",
+    model_citation: str = "",
+    caveats: list[str] | None = None,
+    epicentre_iso3: str | None = None,
+    nearest: tuple[str, float] | None = None,
+) -> ShakingEstimate:
+    """Exposure and the place-based outputs read from an :class:`IntensityGrid` (ours or a ShakeMap).
+
+    ``population`` defaults to the built-in places+rural points (see :mod:`expedition.science.hazard.population`).
+    Exposure bins use the grid's median intensity; with ``mmi_sigma`` the exposures one sigma lower
+    and higher are kept as well. ``epicentre_iso3`` ('' at sea) and ``nearest`` (ISO3, km) may be
+    passed when already known (``locate_many`` computes them for a whole batch at once)."""
+    c_lat, c_lon, radius = grid_box_km(grid)
+    idx, _ = places.within_indices(c_lat, c_lon, radius)
+    near = places.take(idx)
+    mmi = _sample(grid, grid.mmi, near.lat, near.lon)
+    inside = np.isfinite(mmi)
+    near = near.take(np.flatnonzero(inside))
+    idx = idx[inside]
+    mmi = mmi[inside]
+    sigma = (
+        _sample(grid, grid.mmi_sigma, near.lat, near.lon) if grid.mmi_sigma is not None else np.full(mmi.shape, np.nan)
+    )
+    pts = population if population is not None else places_with_rural(places, idx)
+    p_mmi = _sample(grid, grid.mmi, pts.lat, pts.lon)
+    ok = np.isfinite(p_mmi)
+    p_pop = np.where(ok, pts.population, 0.0)
+    p_mmi = np.where(ok, p_mmi, 0.0)
+    exposure, by_country = _bin_sums(mmi_bin_of(p_mmi), p_pop, pts.country_iso3)
+    low = high = None
+    if grid.mmi_sigma is not None:
+        p_sig = np.nan_to_num(_sample(grid, grid.mmi_sigma, pts.lat, pts.lon), nan=0.0)
+        _, low = _bin_sums(mmi_bin_of(p_mmi - p_sig), p_pop, pts.country_iso3)
+        _, high = _bin_sums(mmi_bin_of(p_mmi + p_sig), p_pop, pts.country_iso3)
+    rdist = rupture_distance_km(rupture, near.lat, near.lon) if len(near) else np.zeros(0)
+    country_max = _country_max(near, mmi, mmi >= 3.5, countries, reach_threshold_mmi)
+    top = _top_places(near, mmi, sigma, rdist, top_n)
+    # countries reached: those whose people (population points) feel the threshold or more, and the
+    # epicentre's country when the epicentre does (territory without people is not counted)
+    reached_set = {str(c) for c in pts.country_iso3[p_mmi >= reach_threshold_mmi].tolist() if c}
+    if nearest is None:
+        epi_iso, epi_dist = countries.nearest_country([lat], [lon])
+        nearest = (str(epi_iso[0]), float(epi_dist[0]))
+    inside_iso = countries.country_of([lat], [lon])[0] if epicentre_iso3 is None else epicentre_iso3
+    epi_mmi = float(grid.sample(np.array([lat]), np.array([lon]))[0])
+    if inside_iso and np.isfinite(epi_mmi) and epi_mmi >= reach_threshold_mmi:
+        reached_set.add(str(inside_iso))
+    reached = sorted(reached_set)
+    notes = list(caveats or [])
+    notes.append(f"Population: {pts.source}.")
+    if grid.mmi_sigma is not None:
+        notes.append("Intensities carry sigma: exposure one sigma lower and higher is kept beside the median.")
+    return ShakingEstimate(
+        magnitude=float(magnitude),
+        latitude=float(lat),
+        longitude=float(lon),
+        depth_km=float(depth_km),
+        rupture=rupture,
+        model=model or grid.source,
+        model_citation=model_citation,
+        places=near,
+        place_mmi=mmi,
+        place_sigma=sigma,
+        place_rupture_distance_km=rdist,
+        exposure_by_mmi=exposure,
+        exposure_by_country=by_country,
+        country_max=country_max,
+        top_places=top,
+        countries_reached=reached,
+        reach_threshold_mmi=float(reach_threshold_mmi),
+        max_mmi=float(mmi.max()) if mmi.size else float("nan"),
+        epicentre_country_iso3=str(inside_iso),
+        nearest_country_iso3=nearest[0],
+        nearest_country_distance_km=nearest[1],
+        caveats=notes,
+        provenance={
+            "model": model or grid.source,
+            "model_citation": model_citation,
+            "intensity_source": grid.source,
+            "intensity_version": grid.version,
+            "grid_max_mmi": f"{grid.max_mmi:.2f}",
+            "places_source": places.source,
+            "population_source": pts.source,
+            "boundaries_source": countries.source,
+            "rupture_source": f"{rupture.kind}: {rupture.source}",
+            "exposure_bins": "MMI bins centred on integers (IV = 3.5-4.5 ... X >= 9.5), as in USGS PAGER exposure tables",
+            **{f"grid_{k}": v for k, v in grid.attributes.items()},
+        },
+        grid=grid,
+        exposure_low_by_country=low,
+        exposure_high_by_country=high,
+        population_source=pts.source,
+    )
+
+
+def quiet_estimate(  # noqa: PLR0913
+    *,
+    magnitude: float,
+    lat: float,
+    lon: float,
+    depth_km: float,
+    rupture: RuptureModel,
+    places: Places,
+    epicentre_iso3: str,
+    nearest: tuple[str, float],
+    radius_km: float,
+    model: str,
+    reach_threshold_mmi: float = 5.5,
+) -> ShakingEstimate:
+    """The estimate of an event with no populated place inside its intensity IV area: nothing exposed.
+
+    The screen before the full chain (most catalogued earthquakes are small or far from people):
+    no grid is computed, every exposure is zero and the caveat says why."""
+    empty = places.take(np.zeros(0, dtype=np.intp))
+    none = np.zeros(0)
+    note = f"No populated place within {radius_km:.0f} km (the intensity IV area of {model}): nobody exposed, grid not computed."
+    return ShakingEstimate(
+        magnitude=float(magnitude),
+        latitude=float(lat),
+        longitude=float(lon),
+        depth_km=float(depth_km),
+        rupture=rupture,
+        model=model,
+        model_citation="",
+        places=empty,
+        place_mmi=none,
+        place_sigma=none,
+        place_rupture_distance_km=none,
+        exposure_by_mmi={b: 0 for b in MMI_BINS},
+        exposure_by_country={},
+        country_max=[],
+        top_places=[],
+        countries_reached=[],
+        reach_threshold_mmi=float(reach_threshold_mmi),
+        max_mmi=float("nan"),
+        epicentre_country_iso3=epicentre_iso3,
+        nearest_country_iso3=nearest[0],
+        nearest_country_distance_km=nearest[1],
+        caveats=[note],
+        provenance={"model": model, "places_source": places.source, "screen": note},
+        population_source="none within reach",
+    )

@@ -1,4 +1,6 @@
--- The latest authoritative PAGER alert recorded for one event (products pipeline). Parameter: $1 event id.
+-- The latest authoritative PAGER alert recorded for one event (USGS losspager products). Parameter: $1 event id.
 SELECT alert_level, product_source AS source, product_version AS version
-FROM authoritative_alerts WHERE event_id = $1
-ORDER BY product_version DESC LIMIT 1
+FROM event_products
+WHERE event_id = $1 AND product_type = 'losspager' AND alert_level IS NOT NULL
+  AND coalesce(product_status, '') <> 'DELETE'
+ORDER BY product_update_time_utc DESC, product_id DESC LIMIT 1

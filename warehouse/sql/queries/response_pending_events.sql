@@ -1,5 +1,5 @@
 -- Events to judge, oldest first: the current revision has no policy decision yet (new or revised),
--- or a PAGER, ShakeMap or finite-fault product version was pulled after the event's last policy decision.
+-- or a PAGER, ShakeMap, finite-fault, moment-tensor or focal-mechanism product version was pulled after the event's last policy decision.
 -- param: since TIMESTAMPTZ earliest origin time to consider (NULL: all)
 SELECT e.event_id,
        coalesce(e.event_revision, 0) AS event_revision,
@@ -18,7 +18,7 @@ WHERE (CAST($since AS TIMESTAMPTZ) IS NULL OR e.origin_time_utc >= $since)
       OR EXISTS (
           SELECT 1 FROM event_products p
           WHERE p.event_id = e.event_id
-            AND p.product_type IN ('losspager', 'shakemap', 'finite-fault')
+            AND p.product_type IN ('losspager', 'shakemap', 'finite-fault', 'moment-tensor', 'focal-mechanism')
             AND p.pulled_utc > (SELECT max(d.decided_utc) FROM trigger_decision_log d
                                 WHERE d.event_id = e.event_id AND d.decision_source = 'policy')
       )

