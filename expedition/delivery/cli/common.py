@@ -27,6 +27,12 @@ HomeOpt = Annotated[
 
 FORMATS = ("table", "csv", "json", "parquet")
 
+#: Whether this command line owns its process: true when it runs as the ``expedition`` console
+#: script, false when a program calls ``main(argv)`` in its own process (a notebook, the tests).
+#: Process-wide limits (``expedition query``'s memory and CPU rlimits) are set only when true: they
+#: would otherwise bound the caller's whole process, threads and all.
+PROCESS: dict[str, bool] = {"owned": False}
+
 
 def settings_for(home: Path | None) -> Settings:
     from expedition.process import configure_process

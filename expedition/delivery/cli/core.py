@@ -70,11 +70,12 @@ def query(
 ) -> None:
     """Run read-only SQL on the lake (tables and views; no file access, no writes).
 
-    Only a SELECT runs (DuckDB's parser decides); for its plan use --explain plan. This process
-    bounds itself: memory (query_memory_limit), time (query_timeout_s: interrupted, then ended).
+    Only a SELECT runs (DuckDB's parser decides); for its plan use --explain plan. The `expedition`
+    process bounds itself: memory (query_memory_limit), time (query_timeout_s: interrupted, then ended).
 
     Example: expedition query "SELECT 42 AS answer" --format json
     """
+    from expedition.delivery.cli.common import PROCESS
     from warehouse.lake import Lake
     from warehouse.limits import limit_cpu_from_now, limit_memory, parse_bytes
     from warehouse.query import query_lake
@@ -83,11 +84,13 @@ def query(
     if explain is not None and explain not in ("plan", "analyze"):
         raise typer.BadParameter("--explain must be 'plan' or 'analyze'")
     try:
-        limit_memory(parse_bytes(settings.query_memory_limit))
+        memory_bytes = parse_bytes(settings.query_memory_limit)
     except ValueError as exc:
         raise typer.BadParameter(f"query_memory_limit: {exc}") from exc
     cpu_s = settings.query_timeout_s * 4  # DuckDB uses every core; the wall-clock limit is the real bound
-    limit_cpu_from_now(cpu_s + 10)  # the kernel's backstop (SIGXCPU) behind the watchdog
+    if PROCESS["owned"]:  # only a process of our own: in a caller's process the limits would bind it all
+        limit_memory(memory_bytes)
+        limit_cpu_from_now(cpu_s + 10)  # the kernel's backstop (SIGXCPU) behind the watchdog
     res = query_lake(Lake.from_settings(settings), sql, snapshot=snapshot, row_limit=settings.query_row_limit,
                      timeout_s=settings.query_timeout_s, explain=explain, cpu_s=cpu_s)  # type: ignore[arg-type]
     emit_table(res.table, fmt, out)

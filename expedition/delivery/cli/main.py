@@ -78,7 +78,15 @@ def _known_errors() -> tuple[type[BaseException], ...]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point (``argv``: the arguments, default ``sys.argv[1:]``)."""
+    """Console-script entry point (``argv``: the arguments, default ``sys.argv[1:]``).
+
+    Called without ``argv`` (the console script) the command owns its process and may bound it
+    (``expedition query``); called with ``argv`` from another program it never sets process-wide
+    limits.
+    """
+    from expedition.delivery.cli.common import PROCESS
+
+    PROCESS["owned"] = argv is None
     try:
         app(args=argv, prog_name="expedition")
     except _known_errors() as exc:
