@@ -76,10 +76,20 @@ def _npc_expected(shared: Path) -> pd.DataFrame:
                          "share5": g.apply(lambda s: (s == 5).mean()), "mean": g.mean()})
 
 
-def test_brief_html_shows_damage_statistics_recomputed_with_pandas(gorkha: dict[str, Any]) -> None:
-    from expedition.outputs.briefs.generate import generate_brief
+@pytest.fixture(scope="module")
+def gorkha_briefs(gorkha: dict[str, Any]) -> dict[tuple[str, str], Any]:
+    """The brief in HTML, Markdown and PDF, English and Chinese: one context, one version, rendered once for
+    the module under ``settings.briefs_dir``."""
+    from expedition.outputs.briefs.generate import generate_briefs
 
-    res = generate_brief(gorkha["lake"], gorkha["settings"], gorkha["exp"], "html", "en", now=NOW)
+    results = generate_briefs(gorkha["lake"], gorkha["settings"], gorkha["exp"], ("html", "md", "pdf"), ("en", "zh"),
+                              now=NOW)
+    return {(r.fmt, r.lang): r for r in results}
+
+
+def test_brief_html_shows_damage_statistics_recomputed_with_pandas(gorkha: dict[str, Any],
+                                                                   gorkha_briefs: dict[tuple[str, str], Any]) -> None:
+    res = gorkha_briefs[("html", "en")]
     html = res.path.read_text(encoding="utf-8")
     expected = _npc_expected(gorkha["shared"])
     for typology, row in expected[expected["n"] >= 30].iterrows():
@@ -91,33 +101,33 @@ def test_brief_html_shows_damage_statistics_recomputed_with_pandas(gorkha: dict[
     assert "REBUILD-HEAVY-5G" in html and "approved (signed off by Dr. Reviewer)" in html
     assert "DRAFT" in html  # not every item is signed off
     assert f"lake snapshot {res.snapshot_id}" in html
+    assert "No authoritative USGS PAGER alert recorded for this event yet." in html  # no losspager product stored
     # self-contained: every image inline, nothing to fetch
     assert re.search(r'<(img|script|link)[^>]+(src|href)="(?!data:)', html) is None
     assert html.count('src="data:image/png;base64,') >= 2
 
 
-def test_same_snapshot_gives_the_same_brief(gorkha: dict[str, Any]) -> None:
+def test_same_snapshot_gives_the_same_brief(gorkha: dict[str, Any], gorkha_briefs: dict[tuple[str, str], Any]) -> None:
     from expedition.outputs.briefs.context import build_context
     from expedition.outputs.briefs.generate import render_brief
 
-    lake, settings = gorkha["lake"], gorkha["settings"]
-    snap = lake.current_snapshot()
-    a = build_context(lake, settings, gorkha["exp"], snapshot=snap)
-    b = build_context(lake, settings, gorkha["exp"], snapshot=snap)
-    assert a.sha256 == b.sha256
-    one, _ = render_brief(a, "html", "en", 1, NOW, settings.home / "cache")
-    two, _ = render_brief(b, "html", "en", 1, NOW, settings.home / "cache")
-    assert one == two
-    later, _ = render_brief(b, "html", "en", 1, NOW + dt.timedelta(hours=1), settings.home / "cache")
+    settings, recorded = gorkha["settings"], gorkha_briefs[("html", "en")]
+    again = build_context(gorkha["lake"], settings, gorkha["exp"], snapshot=recorded.snapshot_id)
+    assert again.sha256 == recorded.context_sha256
+    one, _ = render_brief(again, "html", "en", recorded.version, NOW, settings.home / "cache")
+    assert one == recorded.path.read_bytes()  # the same snapshot and time give the same bytes
+    later, _ = render_brief(again, "html", "en", recorded.version, NOW + dt.timedelta(hours=1), settings.home / "cache")
     strip = re.compile(rb"[Gg]enerated \d{4}-\d\d-\d\d \d\d:\d\d UTC")
     assert later != one and strip.sub(b"", later) == strip.sub(b"", one)
 
 
-def test_brief_versions_are_numbered_and_not_duplicated(gorkha: dict[str, Any]) -> None:
+def test_brief_versions_are_numbered_and_not_duplicated(gorkha: dict[str, Any],
+                                                        gorkha_briefs: dict[tuple[str, str], Any]) -> None:
     from expedition.outputs.briefs.generate import generate_brief
 
     lake, settings = gorkha["lake"], gorkha["settings"]
-    first = generate_brief(lake, settings, gorkha["exp"], "md", "en", now=NOW)
+    first = gorkha_briefs[("md", "en")]
+    assert {r.version for r in gorkha_briefs.values()} == {first.version}
     again = generate_brief(lake, settings, gorkha["exp"], "md", "en", now=NOW)
     assert again.version == first.version and again.path == first.path
     con = lake.connect(read_only=True)
@@ -129,13 +139,11 @@ def test_brief_versions_are_numbered_and_not_duplicated(gorkha: dict[str, Any]) 
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
-def test_pdf_renders_non_blank_pages_and_chinese_glyphs(gorkha: dict[str, Any], lang: str) -> None:
+def test_pdf_renders_non_blank_pages_and_chinese_glyphs(gorkha_briefs: dict[tuple[str, str], Any], lang: str) -> None:
     import numpy as np
     import pypdfium2 as pdfium
 
-    from expedition.outputs.briefs.generate import generate_brief
-
-    res = generate_brief(gorkha["lake"], gorkha["settings"], gorkha["exp"], "pdf", lang, now=NOW)
+    res = gorkha_briefs[("pdf", lang)]
     pdf = pdfium.PdfDocument(str(res.path))
     try:
         assert len(pdf) >= 3
