@@ -131,7 +131,7 @@ def test_brief_versions_are_numbered_and_not_duplicated(gorkha: dict[str, Any],
     again = generate_brief(lake, settings, gorkha["exp"], "md", "en", now=NOW)
     assert again.version == first.version and again.path == first.path
     con = lake.connect(read_only=True)
-    n = con.execute("SELECT count(*) FROM briefs WHERE brief_format = 'md'").fetchone()
+    n = con.execute("SELECT count(*) FROM briefs WHERE brief_format = 'md' AND brief_lang = 'en'").fetchone()
     con.close()
     assert n is not None and n[0] == 1
     text = first.path.read_text(encoding="utf-8")
@@ -156,6 +156,31 @@ def test_pdf_renders_non_blank_pages_and_chinese_glyphs(gorkha_briefs: dict[tupl
         assert "震" in text and "恢复重建建议" in text and "考察简报" in text
     else:
         assert "Reconstruction advice" in text and "Aftershock forecast" in text
+
+
+def test_a_stored_pager_version_is_a_new_brief_version_that_says_so(
+        gorkha: dict[str, Any], gorkha_briefs: dict[tuple[str, str], Any]) -> None:
+    import json
+
+    from catalogs.products import parse_event_detail
+    from catalogs.products_pull import product_rows
+    from expedition.outputs.briefs.generate import generate_brief
+    from tests.products_fixtures import synthetic_detail
+
+    lake, first = gorkha["lake"], gorkha_briefs[("html", "en")]
+    pager_time = dt.datetime(2015, 4, 25, 7, 0, tzinfo=dt.UTC)
+    detail = parse_event_detail(json.dumps(synthetic_detail("us20002926", alert="red", pager_update=pager_time,
+                                                            finite_fault=False)).encode(), "detail.geojson")
+    rows = product_rows(detail, "us20002926", "USGS", dt.datetime(2015, 4, 25, 8, 0, tzinfo=dt.UTC))
+    with lake.writer() as w:
+        w.write("event_products", rows)
+    res = generate_brief(lake, gorkha["settings"], gorkha["exp"], "html", "en", now=NOW)
+    html = res.path.read_text(encoding="utf-8")
+    assert res.version == first.version + 1
+    assert "Authoritative USGS PAGER alert: RED" in html and "2015-04-25 07:00 UTC" in html
+    assert "It is the alert the decision acted on." not in html  # a manual opening: no decision used it
+    # the PAGER and ShakeMap versions are new since the previous brief (moment tensors are not read)
+    assert "2 new or updated agency solution(s) or product(s): USGS PAGER, USGS SHAKEMAP" in html
 
 
 def test_advice_list_command(gorkha: dict[str, Any]) -> None:
