@@ -1,6 +1,8 @@
 """A real-shaped expedition for brief and web-page tests: the 2025-03-28 M7.7 Mandalay (Myanmar) earthquake
-from its ComCat event detail (../shared/data/usgs_products), judged by the shipped policy, which opens
-the expedition with its assessment (shaking, exposure, PAGER alert, aftershock forecast)."""
+from its ComCat event detail (../shared/data/usgs_products), with the detail's USGS PAGER (``losspager``)
+versions stored as the products pipeline stores them, judged by the shipped policy, which opens the
+expedition with its assessment (shaking, exposure, our PAGER-model alert, the authoritative alert, aftershock
+forecast)."""
 
 from __future__ import annotations
 
@@ -10,10 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from warehouse.tables import spec
 
 DETAIL = "usgs_products/comcat_detail_us7000pn9s.geojson"
+#: generation time of the briefs the tests render
+BRIEF_NOW = dt.datetime(2025, 3, 29, 12, 0, tzinfo=dt.UTC)
 EVENT_ID = "us7000pn9s"
 
 
@@ -39,6 +44,22 @@ def myanmar_event_rows(shared_data: Path) -> tuple[pa.Table, pa.Table]:
     return events, pa.Table.from_pylist(sols, schema=sol_schema)
 
 
+def store_pager_products(lake: Any, shared_data: Path, pulled: dt.datetime) -> list[str]:
+    """Store the ``losspager`` versions of the real ComCat detail in ``event_products`` through the products
+    code path (:func:`catalogs.products.parse_event_detail`, :func:`catalogs.products_pull.product_rows`);
+    returns their product ids. Only PAGER: the detail's finite fault would change our own shaking model and a
+    ShakeMap is used only with its downloaded grid."""
+    from catalogs.products import parse_event_detail
+    from catalogs.products_pull import product_rows
+
+    detail = parse_event_detail((shared_data / DETAIL).read_bytes(), str(DETAIL))
+    rows = product_rows(detail, EVENT_ID, "USGS", pulled)
+    pager = rows.filter(pc.equal(rows.column("product_type"), "losspager"))
+    with lake.writer() as w:
+        w.write("event_products", pager)
+    return [str(p) for p in pager.column("product_id").to_pylist()]
+
+
 def myanmar_home(shared_data: Path, root: Path, cache: Path) -> dict[str, Any]:
     """A lake with the Myanmar expedition opened by the shipped policy; returns settings, lake and its id."""
     from expedition.decisions.response.evaluate import evaluate_events
@@ -54,10 +75,11 @@ def myanmar_home(shared_data: Path, root: Path, cache: Path) -> dict[str, Any]:
     with lake.writer() as w:
         w.write("events", events, mode="upsert")
         w.write("event_solutions", sols, mode="insert_new")
+    pager = store_pager_products(lake, shared_data, dt.datetime(2025, 4, 10, tzinfo=dt.UTC))
     decisions = evaluate_events(lake, settings)
     opened = [d for d in decisions if d.expedition_id]
     assert opened, [d.reason for d in decisions]
-    return {"settings": settings, "lake": lake, "exp": opened[0].expedition_id, "decision": opened[0]}
+    return {"settings": settings, "lake": lake, "exp": opened[0].expedition_id, "decision": opened[0], "pager": pager}
 
 
 def add_ground_advice(lake: Any, expedition_id: str) -> list[str]:

@@ -254,3 +254,15 @@ def s3_server() -> Iterator[Any]:
 
     with start() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def myanmar_briefs(myanmar: Any) -> dict[tuple[str, str], Any]:
+    """The first brief of the Myanmar expedition in HTML and PDF, English and Chinese: one context, one
+    version, rendered once per session (``generate_briefs``) and shared by the brief tests."""
+    from expedition.outputs.briefs.generate import generate_briefs
+    from tests.briefs_fixtures import BRIEF_NOW
+
+    results = generate_briefs(myanmar["lake"], myanmar["settings"], myanmar["exp"], ("html", "pdf"), ("en", "zh"),
+                              now=BRIEF_NOW)
+    return {(r.fmt, r.lang): r for r in results}

@@ -19,7 +19,7 @@ def _row(typology: str, n: int, heavy: int, collapse: int, mid: int, material: s
 
 def test_shipped_rule_set_loads_with_both_languages() -> None:
     rs = load_rule_set()
-    assert rs.version == "1.0.0" and len(rs.sha256) == 64
+    assert rs.version == "1.1.0" and len(rs.sha256) == 64
     assert all(r.text_en and r.text_zh and r.source.startswith("analytics_") for r in rs.rules)
     assert {"analytics_damage_share_by_typology", "analytics_ground_failure"} <= set(rs.sources)
 
@@ -84,4 +84,37 @@ def test_bad_rule_file_names_file_and_rule(tmp_path: Path) -> None:
         load_rule_set(bad)
     bad.write_text("[rule_set\n")
     with pytest.raises(PolicyError, match="not valid TOML"):
+        load_rule_set(bad)
+
+
+def test_codes_print_as_labels_so_the_chinese_text_has_no_english() -> None:
+    import re
+
+    from expedition.surveys.kinds import ELEMENT_TYPE, FAILURE_TYPE
+
+    rs = load_rule_set()
+    ground = [{"failure_type": c, "site_count": 2, "site_ids": "GF1, GF4", "failure_area_max_m2": 50.0,
+               "failure_volume_max_m3": 10.0} for c in FAILURE_TYPE.codes]
+    lifelines = [{"element_type": c, "element_count": 4, "non_functional_count": 2, "non_functional_share": 0.5}
+                 for c in ELEMENT_TYPE.codes]
+    drafts = evaluate(rs, {"analytics_ground_failure": ground, "analytics_lifeline_functionality": lifelines})
+    by = {(d.rule_id, d.subject): d for d in drafts}
+    liq = by[("GROUND-LIQUEFACTION", "liquefaction")]
+    assert liq.text_zh.startswith("在 2 处场地发现砂土液化（GF1, GF4）")
+    assert liq.text_en.startswith("Liquefaction at 2 site(s) (GF1, GF4)")
+    assert liq.evidence["failure_type"] == "liquefaction"  # the evidence keeps the code
+    assert by[("LIFELINE-OUTAGE", "water")].text_zh.startswith("供水设施：调查的 4 个设施中有 2 个（50%）")
+    assert len(drafts) == 5 + len(ELEMENT_TYPE.codes)  # 3 ground-failure, 2 landslide codes; every element type
+    for d in drafts:  # beyond the site ids (capitals and digits), no Latin letters in Chinese
+        assert re.findall(r"[a-z]+", d.text_zh) == [], (d.rule_id, d.text_zh)
+    assert {"failure_type", "element_type"} <= set(rs.labels)
+    assert set(rs.labels["failure_type"]) == set(FAILURE_TYPE.codes)
+    assert set(rs.labels["element_type"]) == set(ELEMENT_TYPE.codes)
+
+
+def test_a_label_needs_both_languages(tmp_path: Path) -> None:
+    bad = tmp_path / "rules.toml"
+    bad.write_text('[rule_set]\nversion = "9"\n[labels.failure_type]\nliquefaction = { en = "Liquefaction" }\n',
+                   encoding="utf-8")
+    with pytest.raises(PolicyError, match=r"\[labels.failure_type\] liquefaction: needs a non-empty en and zh label"):
         load_rule_set(bad)

@@ -76,10 +76,20 @@ def _npc_expected(shared: Path) -> pd.DataFrame:
                          "share5": g.apply(lambda s: (s == 5).mean()), "mean": g.mean()})
 
 
-def test_brief_html_shows_damage_statistics_recomputed_with_pandas(gorkha: dict[str, Any]) -> None:
-    from expedition.outputs.briefs.generate import generate_brief
+@pytest.fixture(scope="module")
+def gorkha_briefs(gorkha: dict[str, Any]) -> dict[tuple[str, str], Any]:
+    """The brief in HTML, Markdown and PDF, English and Chinese: one context, one version, rendered once for
+    the module under ``settings.briefs_dir``."""
+    from expedition.outputs.briefs.generate import generate_briefs
 
-    res = generate_brief(gorkha["lake"], gorkha["settings"], gorkha["exp"], "html", "en", now=NOW)
+    results = generate_briefs(gorkha["lake"], gorkha["settings"], gorkha["exp"], ("html", "md", "pdf"), ("en", "zh"),
+                              now=NOW)
+    return {(r.fmt, r.lang): r for r in results}
+
+
+def test_brief_html_shows_damage_statistics_recomputed_with_pandas(gorkha: dict[str, Any],
+                                                                   gorkha_briefs: dict[tuple[str, str], Any]) -> None:
+    res = gorkha_briefs[("html", "en")]
     html = res.path.read_text(encoding="utf-8")
     expected = _npc_expected(gorkha["shared"])
     for typology, row in expected[expected["n"] >= 30].iterrows():
@@ -91,37 +101,37 @@ def test_brief_html_shows_damage_statistics_recomputed_with_pandas(gorkha: dict[
     assert "REBUILD-HEAVY-5G" in html and "approved (signed off by Dr. Reviewer)" in html
     assert "DRAFT" in html  # not every item is signed off
     assert f"lake snapshot {res.snapshot_id}" in html
+    assert "No authoritative USGS PAGER alert recorded for this event yet." in html  # no losspager product stored
     # self-contained: every image inline, nothing to fetch
     assert re.search(r'<(img|script|link)[^>]+(src|href)="(?!data:)', html) is None
     assert html.count('src="data:image/png;base64,') >= 2
 
 
-def test_same_snapshot_gives_the_same_brief(gorkha: dict[str, Any]) -> None:
+def test_same_snapshot_gives_the_same_brief(gorkha: dict[str, Any], gorkha_briefs: dict[tuple[str, str], Any]) -> None:
     from expedition.outputs.briefs.context import build_context
     from expedition.outputs.briefs.generate import render_brief
 
-    lake, settings = gorkha["lake"], gorkha["settings"]
-    snap = lake.current_snapshot()
-    a = build_context(lake, settings, gorkha["exp"], snapshot=snap)
-    b = build_context(lake, settings, gorkha["exp"], snapshot=snap)
-    assert a.sha256 == b.sha256
-    one, _ = render_brief(a, "html", "en", 1, NOW, settings.home / "cache")
-    two, _ = render_brief(b, "html", "en", 1, NOW, settings.home / "cache")
-    assert one == two
-    later, _ = render_brief(b, "html", "en", 1, NOW + dt.timedelta(hours=1), settings.home / "cache")
+    settings, recorded = gorkha["settings"], gorkha_briefs[("html", "en")]
+    again = build_context(gorkha["lake"], settings, gorkha["exp"], snapshot=recorded.snapshot_id)
+    assert again.sha256 == recorded.context_sha256
+    one, _ = render_brief(again, "html", "en", recorded.version, NOW, settings.home / "cache")
+    assert one == recorded.path.read_bytes()  # the same snapshot and time give the same bytes
+    later, _ = render_brief(again, "html", "en", recorded.version, NOW + dt.timedelta(hours=1), settings.home / "cache")
     strip = re.compile(rb"[Gg]enerated \d{4}-\d\d-\d\d \d\d:\d\d UTC")
     assert later != one and strip.sub(b"", later) == strip.sub(b"", one)
 
 
-def test_brief_versions_are_numbered_and_not_duplicated(gorkha: dict[str, Any]) -> None:
+def test_brief_versions_are_numbered_and_not_duplicated(gorkha: dict[str, Any],
+                                                        gorkha_briefs: dict[tuple[str, str], Any]) -> None:
     from expedition.outputs.briefs.generate import generate_brief
 
     lake, settings = gorkha["lake"], gorkha["settings"]
-    first = generate_brief(lake, settings, gorkha["exp"], "md", "en", now=NOW)
+    first = gorkha_briefs[("md", "en")]
+    assert {r.version for r in gorkha_briefs.values()} == {first.version}
     again = generate_brief(lake, settings, gorkha["exp"], "md", "en", now=NOW)
     assert again.version == first.version and again.path == first.path
     con = lake.connect(read_only=True)
-    n = con.execute("SELECT count(*) FROM briefs WHERE brief_format = 'md'").fetchone()
+    n = con.execute("SELECT count(*) FROM briefs WHERE brief_format = 'md' AND brief_lang = 'en'").fetchone()
     con.close()
     assert n is not None and n[0] == 1
     text = first.path.read_text(encoding="utf-8")
@@ -129,13 +139,11 @@ def test_brief_versions_are_numbered_and_not_duplicated(gorkha: dict[str, Any]) 
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
-def test_pdf_renders_non_blank_pages_and_chinese_glyphs(gorkha: dict[str, Any], lang: str) -> None:
+def test_pdf_renders_non_blank_pages_and_chinese_glyphs(gorkha_briefs: dict[tuple[str, str], Any], lang: str) -> None:
     import numpy as np
     import pypdfium2 as pdfium
 
-    from expedition.outputs.briefs.generate import generate_brief
-
-    res = generate_brief(gorkha["lake"], gorkha["settings"], gorkha["exp"], "pdf", lang, now=NOW)
+    res = gorkha_briefs[("pdf", lang)]
     pdf = pdfium.PdfDocument(str(res.path))
     try:
         assert len(pdf) >= 3
@@ -148,6 +156,31 @@ def test_pdf_renders_non_blank_pages_and_chinese_glyphs(gorkha: dict[str, Any], 
         assert "震" in text and "恢复重建建议" in text and "考察简报" in text
     else:
         assert "Reconstruction advice" in text and "Aftershock forecast" in text
+
+
+def test_a_stored_pager_version_is_a_new_brief_version_that_says_so(
+        gorkha: dict[str, Any], gorkha_briefs: dict[tuple[str, str], Any]) -> None:
+    import json
+
+    from catalogs.products import parse_event_detail
+    from catalogs.products_pull import product_rows
+    from expedition.outputs.briefs.generate import generate_brief
+    from tests.products_fixtures import synthetic_detail
+
+    lake, first = gorkha["lake"], gorkha_briefs[("html", "en")]
+    pager_time = dt.datetime(2015, 4, 25, 7, 0, tzinfo=dt.UTC)
+    detail = parse_event_detail(json.dumps(synthetic_detail("us20002926", alert="red", pager_update=pager_time,
+                                                            finite_fault=False)).encode(), "detail.geojson")
+    rows = product_rows(detail, "us20002926", "USGS", dt.datetime(2015, 4, 25, 8, 0, tzinfo=dt.UTC))
+    with lake.writer() as w:
+        w.write("event_products", rows)
+    res = generate_brief(lake, gorkha["settings"], gorkha["exp"], "html", "en", now=NOW)
+    html = res.path.read_text(encoding="utf-8")
+    assert res.version == first.version + 1
+    assert "Authoritative USGS PAGER alert: RED" in html and "2015-04-25 07:00 UTC" in html
+    assert "It is the alert the decision acted on." not in html  # a manual opening: no decision used it
+    # the PAGER and ShakeMap versions are new since the previous brief (moment tensors are not read)
+    assert "2 new or updated agency solution(s) or product(s): USGS PAGER, USGS SHAKEMAP" in html
 
 
 def test_advice_list_command(gorkha: dict[str, Any]) -> None:

@@ -3,7 +3,6 @@ shipped policy (tests/briefs_fixtures.py), plus the message catalogue and the fa
 
 from __future__ import annotations
 
-import datetime as dt
 import html as htmllib
 import math
 import re
@@ -18,7 +17,6 @@ from expedition.outputs.briefs.fatality_probs import combined_zeta, fatality_pro
 from expedition.outputs.briefs.i18n import fields_of, texts
 from warehouse.tables.products import FATALITY_RANGE_SUFFIXES
 
-NOW = dt.datetime(2025, 3, 29, 12, 0, tzinfo=dt.UTC)
 BRIEFS = Path(__file__).resolve().parents[1] / "expedition" / "outputs" / "briefs"
 WEB = Path(__file__).resolve().parents[1] / "expedition" / "delivery" / "api"
 # Words allowed in the Chinese brief besides place names (taken from the brief's own data): authors and
@@ -114,11 +112,8 @@ def english_words(text: str, names: set[str] = frozenset()) -> list[str]:  # typ
     return out
 
 
-def proper_names(myanmar: dict[str, Any]) -> set[str]:
-    """Words of the place names, time zone and agency names in the brief's context."""
-    from expedition.outputs.briefs.context import build_context
-
-    d = build_context(myanmar["lake"], myanmar["settings"], myanmar["exp"]).data
+def proper_names(d: dict[str, Any]) -> set[str]:
+    """Words of the place names, time zone and agency names in the brief's context data ``d``."""
     a = d["assessment"]
     names = [p["name"] for p in d["map_places"]] + [p["name"] for p in (a.get("provenance") or {}).get("top_places") or []]
     names += [str(v.get("place")) for v in (a.get("mmi_by_country") or {}).values()] + [str(a.get("mmi_max_place"))]
@@ -126,33 +121,66 @@ def proper_names(myanmar: dict[str, Any]) -> set[str]:
     return {w for n in names for w in _words(n)}
 
 
-def _brief(myanmar: dict[str, Any], fmt: str, lang: str, out: Path) -> Any:
-    from expedition.outputs.briefs.generate import generate_brief
+Briefs = dict[tuple[str, str], Any]
 
-    return generate_brief(myanmar["lake"], myanmar["settings"], myanmar["exp"], fmt, lang, out=out, now=NOW)
+
+@pytest.fixture(scope="module")
+def myanmar_context(myanmar: dict[str, Any], myanmar_briefs: Briefs) -> dict[str, Any]:
+    """The context data of the Myanmar briefs (read once for the module, at their snapshot)."""
+    from expedition.outputs.briefs.context import build_context
+
+    snapshot = myanmar_briefs[("html", "zh")].snapshot_id
+    return build_context(myanmar["lake"], myanmar["settings"], myanmar["exp"], snapshot=snapshot).data
+
+
+@pytest.fixture(scope="module")
+def names(myanmar_context: dict[str, Any]) -> set[str]:
+    """The proper names of the Myanmar brief."""
+    return proper_names(myanmar_context)
+
+
+def _html_text(briefs: Briefs, lang: str) -> str:
+    return _text_of(briefs[("html", lang)].path.read_text(encoding="utf-8"))
 
 
 @pytest.mark.slow
-def test_zh_brief_has_no_english_prose(myanmar: dict[str, Any], tmp_path: Path) -> None:
-    res = _brief(myanmar, "html", "zh", tmp_path / "zh.html")
-    text = _text_of(res.path.read_text(encoding="utf-8"))
-    assert english_words(text, proper_names(myanmar)) == []
+def test_zh_brief_has_no_english_prose(myanmar_briefs: Briefs, names: set[str]) -> None:
+    text = _html_text(myanmar_briefs, "zh")
+    assert english_words(text, names) == []
     assert "缅甸" in text and "红色" in text and "余震预测" in text and "考察队安全提示" in text
     assert "曼德勒" in text  # Mandalay, from its GeoNames alternate names
     assert "缅甸（自 2023年11月16日 起为成员国）" in text  # the decision reason, written from stored fields
-    en = _text_of(_brief(myanmar, "html", "en", tmp_path / "en.html").path.read_text(encoding="utf-8"))
+    en = _html_text(myanmar_briefs, "en")
     assert len(english_words(en)) > 300  # the same check finds the English brief's prose
     assert "Myanmar (member since 2023-11-16)" in en and "Alert RED" in en
 
 
 @pytest.mark.slow
+def test_authoritative_pager_alert_from_the_stored_losspager_product(myanmar: dict[str, Any],
+                                                                      myanmar_briefs: Briefs) -> None:
+    # the fixture stored the detail's one losspager version (alert red, updated 2025-04-09 06:20:56 UTC) in
+    # event_products before the policy judged the event, so that alert drove the decision
+    product = "urn:usgs-product:us:losspager:us7000pn9s:1744179656420"
+    assert myanmar["pager"] == [product]
+    en, zh = _html_text(myanmar_briefs, "en"), _html_text(myanmar_briefs, "zh")
+    assert "Authoritative USGS PAGER alert: RED" in en and "It is the alert the decision acted on." in en
+    assert "Alert RED: estimated by this pipeline" in en  # ours, beside it
+    assert f"USGS PAGER, updated 2025-04-09 06:20 UTC: {product}" in en  # its numbered note
+    assert "No authoritative USGS PAGER alert" not in en
+    assert "美国地质调查局 PAGER 权威警报：红色" in zh and "决策依据的是该警报。" in zh
+    assert f"美国地质调查局 PAGER，更新于 2025年4月9日 06:20 (UTC)：{product}" in zh
+    assert "本事件尚未记录" not in zh
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("lang", ["en", "zh"])
-def test_pdf_first_page_stands_alone_without_blank_pages_or_overflow(myanmar: dict[str, Any], tmp_path: Path,
-                                                                      lang: str) -> None:
+def test_pdf_first_page_stands_alone_without_blank_pages_or_overflow(myanmar_briefs: Briefs,
+                                                                      myanmar_context: dict[str, Any],
+                                                                      tmp_path: Path, lang: str) -> None:
     import numpy as np
     import pypdfium2 as pdfium
 
-    res = _brief(myanmar, "pdf", lang, tmp_path / f"brief_{lang}.pdf")
+    res = myanmar_briefs[("pdf", lang)]
     pdf = pdfium.PdfDocument(str(res.path))
     try:
         pages = [np.asarray(pdf[i].render(scale=1.0).to_pil().convert("L")) for i in range(len(pdf))]
@@ -169,20 +197,21 @@ def test_pdf_first_page_stands_alone_without_blank_pages_or_overflow(myanmar: di
     t = texts(lang)
     for key in ("section_exposure", "most_affected", "section_forecast", "safety_note", "fatality_expected", "team"):
         assert re.sub(r"\s", "", t[key]) in re.sub(r"\s", "", first), key
-    from expedition.outputs.briefs.context import build_context
-
-    expected = build_context(myanmar["lake"], myanmar["settings"], myanmar["exp"]).data["assessment"]["fatality_expected"]
+    expected = myanmar_context["assessment"]["fatality_expected"]  # the assessment's own (impact model)
     assert ("RED" if lang == "en" else "红色") in first and f"{expected:,.0f}" in first
+    assert re.sub(r"\s", "", t["alert_authoritative"].split("{alert}")[0]) in re.sub(r"\s", "", first)  # USGS PAGER's
 
 
 @pytest.mark.slow
-def test_versions_say_what_changed(myanmar: dict[str, Any], tmp_path: Path) -> None:
+def test_versions_say_what_changed(myanmar: dict[str, Any], myanmar_briefs: Briefs, names: set[str]) -> None:
     import pyarrow as pa
 
-    from tests.briefs_fixtures import add_ground_advice
+    from expedition.outputs.briefs.generate import generate_briefs
+    from tests.briefs_fixtures import BRIEF_NOW, add_ground_advice
     from warehouse.tables import spec
 
-    first = _brief(myanmar, "html", "en", tmp_path / "v_a.html")
+    first = myanmar_briefs[("html", "en")]
+    assert {r.version for r in myanmar_briefs.values()} == {first.version}  # one version in four files
     lake = myanmar["lake"]
     add_ground_advice(lake, myanmar["exp"])
     schema = spec("event_solutions").schema
@@ -193,10 +222,13 @@ def test_versions_say_what_changed(myanmar: dict[str, Any], tmp_path: Path) -> N
         w.write("event_solutions", pa.Table.from_pylist(
             [{**row, "solution_id": "gcmt-test", "provider": "GCMT", "provider_event_id": "gcmt-test"}], schema=schema),
             mode="insert_new")
-    second = _brief(myanmar, "html", "en", tmp_path / "v_b.html")
-    assert second.version == first.version + 1
+    second, second_zh = generate_briefs(lake, myanmar["settings"], myanmar["exp"], ("html",), ("en", "zh"),
+                                        now=BRIEF_NOW)
+    assert second.version == second_zh.version == first.version + 1
     text = _text_of(second.path.read_text(encoding="utf-8"))
     assert f"What changed since brief version {first.version}" in text
     assert "2 new advice item(s)" in text and "1 new or updated agency solution(s) or product(s): GCMT" in text
-    zh = _text_of(_brief(myanmar, "html", "zh", tmp_path / "v_b_zh.html").path.read_text(encoding="utf-8"))
+    zh = _text_of(second_zh.path.read_text(encoding="utf-8"))
     assert f"自简报第 {first.version} 版以来的变化" in zh and "新增 2 条建议" in zh
+    # the advice in Chinese names the ground failure in Chinese, not by its code ("liquefaction")
+    assert "在 2 处场地发现砂土液化（GF1, GF4）" in zh and english_words(zh, names) == []

@@ -74,6 +74,18 @@ def test_scope_decides_what_a_partner_sees(web: dict[str, Any]) -> None:
     assert web["exp"] not in _client(web, "mmr-partner").get("/web/expeditions").text
 
 
+def test_expedition_page_shows_the_authoritative_pager_alert(web: dict[str, Any]) -> None:
+    c = _client(web, REVIEWER)
+    for lang, label, red in (("en", "USGS PAGER alert", "RED"), ("zh", "美国地质调查局 PAGER 警报", "红色")):
+        page = c.get(f"/web/expeditions/{web['exp']}?lang={lang}")
+        assert page.status_code == 200
+        fact = re.search(r'<div id="alert-authoritative">(.*?)</div>', page.text)
+        assert fact is not None, page.text[:500]
+        # the stored losspager version (red, updated 2025-04-09 06:20:56 UTC)
+        assert f"<span>{label}</span>" in fact.group(1) and f'<span class="pill alert-red">{red}</span>' in fact.group(1)
+        assert ("2025-04-09 06:20 UTC" if lang == "en" else "2025年4月9日 06:20 (UTC)") in fact.group(1)
+
+
 def test_signoff_needs_the_reviewer_role_a_csrf_token_and_a_name(web: dict[str, Any]) -> None:
     from expedition.outputs.advice.store import advice_of
 

@@ -41,14 +41,16 @@ def render_partner_brief(
 ) -> tuple[bytes, str]:
     """``(body, media type)`` of the brief of ``expedition_id`` at the snapshot of ``data``."""
     try:
-        from expedition.outputs.briefs.context import build_context
         from expedition.outputs.briefs.generate import brief_version_for, render_brief
     except ImportError as exc:
         raise BriefUnavailable("briefs are not available in this installation (expedition.outputs.briefs missing)") from exc
+    try:  # the context is built (and memoised) first, shared with the web page: memo holds its lock while building
+        ctx = brief_context(lake, settings, data, expedition_id)
+    except ExpeditionError as exc:
+        raise BriefUnavailable(f"the brief of {expedition_id} cannot be rendered: {exc}") from exc
 
     def build() -> bytes:
         try:
-            ctx = build_context(lake, settings, expedition_id, snapshot=data.snapshot_id)
             version = brief_version_for(lake, ctx)
             body, _images = render_brief(ctx, fmt, lang, version, datetime.now(UTC).replace(microsecond=0),
                                          settings.home / "cache")

@@ -110,6 +110,7 @@ def expedition_page(lake: Lake, settings: Settings, data: LakeData, view: Partne
 
     versions = data.memo(f"versions/{expedition_id}", history)
     people = a.get("population_mmi7plus_count") if a else None
+    auth = d.get("authoritative") or {}
     assessments = view.tables.get("expedition_assessments")
     rows = assessments.filter(pc.equal(assessments.column("expedition_id"), expedition_id)).to_pylist() \
         if assessments is not None else []
@@ -119,6 +120,9 @@ def expedition_page(lake: Lake, settings: Settings, data: LakeData, view: Partne
         "status": t.value("status", exp.get("expedition_status")),
         "alert": a.get("alert_level") or exp.get("alert_level") or "none",
         "alert_text": t.value("alert", a.get("alert_level") or exp.get("alert_level") or "none"),
+        "auth_alert": auth.get("alert_level"),
+        "auth_alert_text": t.value("alert", auth.get("alert_level")) if auth.get("alert_level") else t["na"],
+        "auth_updated": t.date(auth.get("updated_utc")) if auth.get("alert_level") else "",
         "tier": t.value("tier", exp.get("expedition_tier")),
         "countries": lg.countries(exp.get("country_iso3_list")),
         "team": t.join(exp.get("team_members") or []) or t["team_none"],

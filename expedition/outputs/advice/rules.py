@@ -2,7 +2,9 @@
 
 A rule names an analytics view (``source``), the fields that name its subject, a list of conditions
 ``[field, operator, value]`` that must all hold, the evidence fields to cite and the advice text in
-English and Chinese with ``{field}`` placeholders. :func:`evaluate` is pure: rows in, advice drafts out
+English and Chinese with ``{field}`` placeholders. A field with ``[labels.<field>]`` in the set (codes such
+as ``failure_type = "liquefaction"``) prints its label in the text's language; the evidence keeps the code.
+:func:`evaluate` is pure: rows in, advice drafts out
 (the store reads the views and writes the items). The shipped set is
 ``expedition/outputs/advice/rules/reconstruction_rules_v1.toml``; ``[advice] rules_file`` in ``qe.toml`` may
 point at another one.
@@ -16,7 +18,7 @@ import math
 import string
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -67,6 +69,8 @@ class RuleSet:
     sha256: str
     parameters: Mapping[str, Any]
     rules: tuple[Rule, ...]
+    #: field -> code -> language -> label: what a text placeholder of that field prints for the code
+    labels: Mapping[str, Mapping[str, Mapping[str, str]]] = field(default_factory=dict)
 
     @property
     def sources(self) -> list[str]:
@@ -153,12 +157,38 @@ def load_rule_set(path: Path | str | None = None) -> RuleSet:
     if not isinstance(head, dict) or "version" not in head:
         raise _fail(str(p), "[rule_set]", "needs at least a version")
     params = dict(doc.get("parameters", {}))
+    labels = _labels(doc.get("labels", {}), str(p))
     rules = tuple(_rule(r, i, str(p), params) for i, r in enumerate(doc.get("rules", [])))
     ids = [(r.rule_id, r.version) for r in rules]
     if len(set(ids)) != len(ids):
         raise _fail(str(p), "rules", "a rule id and version appear twice")
     return RuleSet(str(head.get("name", p.stem)), str(head["version"]), str(p),
-                   hashlib.sha256(data).hexdigest(), params, rules)
+                   hashlib.sha256(data).hexdigest(), params, rules, labels)
+
+
+LANGS = ("en", "zh")
+
+
+def _labels(raw: Any, path: str) -> dict[str, dict[str, dict[str, str]]]:
+    """``[labels.<field>]``: ``code = { en = "...", zh = "..." }``, both languages required."""
+    if not isinstance(raw, dict):
+        raise _fail(path, "[labels]", "expected tables of codes per field")
+    out: dict[str, dict[str, dict[str, str]]] = {}
+    for fname, codes in raw.items():
+        if not isinstance(codes, dict):
+            raise _fail(path, f"[labels.{fname}]", "expected code = { en = ..., zh = ... }")
+        for code, names in codes.items():
+            if not isinstance(names, dict) or any(not isinstance(names.get(lg), str) or not names[lg] for lg in LANGS):
+                raise _fail(path, f"[labels.{fname}] {code}", "needs a non-empty en and zh label")
+        out[str(fname)] = {str(c): {lg: str(n[lg]) for lg in LANGS} for c, n in codes.items()}
+    return out
+
+
+def _in_language(values: Mapping[str, Any], labels: Mapping[str, Mapping[str, Mapping[str, str]]],
+                 lang: str) -> dict[str, Any]:
+    """``values`` with each labelled code replaced by its label in ``lang`` (unknown codes stay as they are)."""
+    return {k: labels[k][v][lang] if k in labels and isinstance(v, str) and v in labels[k] else v
+            for k, v in values.items()}
 
 
 def _resolve(value: Any, params: Mapping[str, Any]) -> Any:
@@ -228,7 +258,8 @@ def evaluate_rule(rule: Rule, rule_set: RuleSet, rows: Iterable[Mapping[str, Any
         evidence = {f: _plain(row.get(f)) for f in rule.evidence}
         out.append(AdviceDraft(
             rule.rule_id, rule.version, rule_set.version, rule_set.sha256, rule.category, rule.source, subject,
-            format_text(rule.text_en, values), format_text(rule.text_zh, values), evidence,
+            format_text(rule.text_en, _in_language(values, rule_set.labels, "en")),
+            format_text(rule.text_zh, _in_language(values, rule_set.labels, "zh")), evidence,
         ))
     return out
 

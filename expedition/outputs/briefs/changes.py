@@ -1,7 +1,8 @@
 """What changed between two brief versions.
 
 Each brief's context carries an *inventory*: the ids of what the brief is built from (assessments,
-agency solutions, survey observation counts per kind, advice items with their evidence hash, sign-offs).
+agency solutions, authoritative product versions, survey observation counts per kind, advice items with their
+evidence hash, sign-offs).
 The previous version's inventory is read again at that version's lake snapshot (``briefs`` records it),
 so nothing extra is stored: :func:`changes_between` compares the two and returns structured change items
 (``{"kind": "new_assessment", "count": 1}``...) that the brief and the web page write in words from the
@@ -36,12 +37,14 @@ def _fetch(con: duckdb.DuckDBPyConnection, name: str, params: list[Any]) -> list
 def inventory(con: duckdb.DuckDBPyConnection, expedition_id: str, event_id: str) -> dict[str, Any]:
     """The ids and counts a brief of ``expedition_id`` is built from, at the connection's snapshot."""
     head = _fetch(con, "inventory", [expedition_id, event_id])
-    assessments, solutions = (list(head[0][0] or []), list(head[0][1] or [])) if head else ([], [])
+    assessments, solutions, products = (list(head[0][0] or []), list(head[0][1] or []), list(head[0][2] or [])) \
+        if head else ([], [], [])
     surveys = {str(k): int(n) for k, n in _fetch(con, "survey_counts", [expedition_id])}
     advice = _fetch(con, "advice_inventory", [expedition_id])
     return {
         "assessments": sorted(assessments),
         "solutions": sorted(solutions),
+        "products": sorted(products),
         "surveys": surveys,
         "advice": sorted(k for kind, k in advice if kind == "item"),
         "approvals": sorted(k for kind, k in advice if kind == "approval"),
@@ -57,6 +60,7 @@ def changes_between(old: dict[str, Any] | None, new: dict[str, Any]) -> list[dic
     if added:
         out.append({"kind": "new_assessment", "count": len(added)})
     sol = sorted(set(new["solutions"]) - set(old.get("solutions", [])))
+    sol += sorted(set(new.get("products", [])) - set(old.get("products", [])))  # "USGS PAGER:<product id>"
     if sol:
         out.append({"kind": "new_product", "count": len(sol), "providers": sorted({s.split(":")[0] for s in sol})})
     for kind, n in sorted(new["surveys"].items()):

@@ -242,12 +242,18 @@ def _decisions(con: duckdb.DuckDBPyConnection, settings: Settings, expedition_id
 
 
 def _authoritative(con: duckdb.DuckDBPyConnection, event_id: str) -> dict[str, Any]:
-    """The newest authoritative PAGER alert of the event when the lake records one (``event_products``,
-    ``losspager``: alert_level, source, version), else {}."""
-    try:
-        rows = _rows(con, sqlfiles.read_sql("briefs/authoritative_alert.sql"), [event_id])
-    except duckdb.BinderException:
-        return {}  # an older shape of the relation: no authoritative alert shown
+    """The newest authoritative USGS PAGER alert stored for the event (the latest ``losspager`` version in
+    ``event_products``, as the response reads it): alert_level, source, product_id, updated_utc; else {}."""
+    rows = _rows(con, sqlfiles.read_sql("briefs/authoritative_alert.sql"), [event_id])
+    return rows[0] if rows else {}
+
+
+def _alert_basis(con: duckdb.DuckDBPyConnection, decision_id: str | None) -> dict[str, Any]:
+    """Our own alert, the authoritative one and which drove the decision of the assessment shown
+    (``event_assessments``); {} for a manual opening or an assessment recorded before that table."""
+    if not decision_id:
+        return {}
+    rows = _rows(con, sqlfiles.read_sql("briefs/alert_basis.sql"), [decision_id])
     return rows[0] if rows else {}
 
 
@@ -289,6 +295,7 @@ def build_context(lake: Lake, settings: Settings, expedition_id: str, snapshot: 
         decisions = _decisions(con, settings, exp["expedition_id"])
         stock = inventory(con, exp["expedition_id"], exp["mainshock_event_id"])
         authoritative = _authoritative(con, exp["mainshock_event_id"])
+        basis = _alert_basis(con, (details.get("mainshock_assessment") or {}).get("decision_id"))
         history = version_history(con, exp["expedition_id"])
         assessment = details.get("mainshock_assessment") or {}
         probs = _fatality_probabilities(con, assessment, _fatality_countries(assessment, exp)) if assessment else None
@@ -307,12 +314,12 @@ def build_context(lake: Lake, settings: Settings, expedition_id: str, snapshot: 
         "event": {**event, **local},
         "solutions": solutions,
         "spread": spread,
-        "assessment": {k: assessment.get(k) for k in (
+        "assessment": ({k: assessment.get(k) for k in (
             "assessment_id", "event_revision", "alert_level", "fatality_expected", "fatality_method", "mmi_max",
             "mmi_max_place", "mmi_max_country_iso3", "mmi_by_country", "population_by_mmi",
             "population_mmi7plus_count", "forecast", "caveats", "provenance", "model_versions", "shaking_model",
             "rupture_method", "rupture_length_km", "rupture_event_count", "aftershock_regime",
-            "fatality_probabilities")} if assessment else {},
+            "fatality_probabilities")} | basis) if assessment else {},
         "map_places": map_places,
         "map_provenance": map_prov,
         "members": _members(settings, origin),

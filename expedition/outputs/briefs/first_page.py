@@ -41,14 +41,17 @@ def change_lines(d: dict[str, Any], lg: Lang) -> list[str]:
 
 def _alerts(doc: Document, d: dict[str, Any], lg: Lang, notes: Notes, assess_note: str) -> None:
     t, a = lg.t, d["assessment"]
-    level = a.get("alert_level") or d["expedition"].get("alert_level")
+    # ours: the PAGER model on our exposure; the stored alert_level is the one acted on (USGS PAGER's when known)
+    level = a.get("alert_level_ours") or a.get("alert_level") or d["expedition"].get("alert_level")
     doc.add("alert", t.fmt("alert_ours", alert=t.value("alert", level), note=assess_note), level=str(level or "none"))
     auth = d.get("authoritative") or {}
     if auth.get("alert_level"):
-        ref = notes.ref(t.fmt("note_authoritative", source=auth.get("source") or "USGS PAGER",
-                              version=auth.get("version") or t["na"]))
-        doc.add("alert", t.fmt("alert_authoritative", alert=t.value("alert", auth["alert_level"]), note=ref),
-                level=str(auth["alert_level"]))
+        ref = notes.ref(t.fmt("note_authoritative", updated=t.date(auth.get("updated_utc")),
+                              product=auth.get("product_id") or t["na"]))
+        line = t.fmt("alert_authoritative", alert=t.value("alert", auth["alert_level"]), note=ref)
+        if a.get("alert_basis") == "authoritative" and a.get("alert_level_authoritative") == auth["alert_level"]:
+            line = line + " " + t["alert_drove_decision"]
+        doc.add("alert", line, level=str(auth["alert_level"]))
     else:
         doc.add("note", t["alert_authoritative_none"])
 
@@ -93,7 +96,7 @@ def build(doc: Document, ctx: BriefContext, lg: Lang, version: int) -> None:
     probs = a.get("fatality_probabilities") if a else None
     if probs:
         z_note = notes.ref(t.fmt("note_fatality_probs", zeta=t.num(probs.get("zeta"), 2), method=probs.get("method") or ""))
-        figures.append((charts.fatality_histogram_png(probs, a.get("alert_level"), lg.code),
+        figures.append((charts.fatality_histogram_png(probs, a.get("alert_level_ours") or a.get("alert_level"), lg.code),
                         t.fmt("hist_caption", note=z_note), 0.36))
     mp = d.get("map_provenance") or {}
     grid_note = notes.ref(t.fmt("note_map", model=mp.get("model") or "allen2012_rrup", min_pop=t.num(mp.get("min_population")),

@@ -113,41 +113,46 @@ def generate_brief(lake: Lake, settings: Settings, expedition_id: str, fmt: str 
 
 
 def generate_briefs(lake: Lake, settings: Settings, expedition_id: str, formats: Sequence[str] = ("html", "md"),
-                    lang: str = "en", out: Path | None = None, snapshot: int | None = None,
+                    lang: str | Sequence[str] = "en", out: Path | None = None, snapshot: int | None = None,
                     now: dt.datetime | None = None) -> list[BriefResult]:
-    """:func:`generate_brief` in several formats from ONE context (one lake snapshot, one version
-    number) and one lake transaction for their ``briefs`` rows: the same files and rows as one call
-    per format, at the cost of one context. ``out`` applies to a single format only."""
-    if out is not None and len(formats) != 1:
-        raise BriefError("an output path takes one brief format")
+    """:func:`generate_brief` in several formats (and languages: ``lang`` may name several) from ONE context
+    (one lake snapshot, one version number) and one lake transaction for their ``briefs`` rows: the same
+    files and rows as one call per format and language, at the cost of one context and one document per
+    language. ``out`` applies to a single format and language only."""
+    langs = (lang,) if isinstance(lang, str) else tuple(dict.fromkeys(lang))
+    if out is not None and (len(formats) != 1 or len(langs) != 1):
+        raise BriefError("an output path takes one brief format and one language")
     for fmt in formats:  # refuse before any work
         if fmt not in FORMATS:
             raise BriefError(f"unknown brief format {fmt!r}: expected one of {', '.join(FORMATS)}")
-    if lang not in LANGS:
-        raise BriefError(f"unknown brief language {lang!r}: expected one of {', '.join(LANGS)}")
+    for lg in langs:
+        if lg not in LANGS:
+            raise BriefError(f"unknown brief language {lg!r}: expected one of {', '.join(LANGS)}")
     now = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
     ctx = build_context(lake, settings, expedition_id, snapshot)
     version = brief_version_for(lake, ctx)
-    stem = f"{ctx.expedition_id}_v{version}_{lang}"
     rows, results = [], []
-    # the document (texts, tables, charts, map) does not depend on the format: built once
-    doc = build_document(ctx, lang, version, now, settings.home / "cache")
-    for fmt in formats:
-        path = Path(out) if out is not None else settings.briefs_dir / ctx.expedition_id / f"{stem}.{fmt}"
-        data, images = _render(doc, fmt, now, path.stem)
-        for name, png in sorted(images.items()):
-            _write_atomic(path.parent / name, png)
-        _write_atomic(path, data)
-        content_sha = hashlib.sha256(data).hexdigest()
-        rows.append({"expedition_id": ctx.expedition_id, "brief_version": version, "brief_format": fmt,
-                     "brief_lang": lang, "lake_snapshot_id": ctx.snapshot_id, "context_sha256": ctx.sha256,
-                     "content_sha256": content_sha, "brief_path": str(path),
-                     "advice_status": ctx.data["advice_status"], "generated_utc": now})
-        results.append(BriefResult(ctx.expedition_id, path, version, ctx.snapshot_id, fmt, lang, ctx.sha256,
-                                   content_sha, ctx.data["advice_status"]))
+    for lg in langs:
+        stem = f"{ctx.expedition_id}_v{version}_{lg}"
+        # the document (texts, tables, charts, map) does not depend on the format: built once per language
+        doc = build_document(ctx, lg, version, now, settings.home / "cache")
+        for fmt in formats:
+            path = Path(out) if out is not None else settings.briefs_dir / ctx.expedition_id / f"{stem}.{fmt}"
+            data, images = _render(doc, fmt, now, path.stem)
+            for name, png in sorted(images.items()):
+                _write_atomic(path.parent / name, png)
+            _write_atomic(path, data)
+            content_sha = hashlib.sha256(data).hexdigest()
+            rows.append({"expedition_id": ctx.expedition_id, "brief_version": version, "brief_format": fmt,
+                         "brief_lang": lg, "lake_snapshot_id": ctx.snapshot_id, "context_sha256": ctx.sha256,
+                         "content_sha256": content_sha, "brief_path": str(path),
+                         "advice_status": ctx.data["advice_status"], "generated_utc": now})
+            results.append(BriefResult(ctx.expedition_id, path, version, ctx.snapshot_id, fmt, lg, ctx.sha256,
+                                       content_sha, ctx.data["advice_status"]))
+    names = ", ".join(r.path.name for r in results)
     with lake.writer(views=False) as w:
         w.write(BRIEFS.name, pa.Table.from_pylist(rows, schema=BRIEFS.schema), mode="insert_new")
-        w.set_commit_message("briefs", f"brief {stem}.{'/'.join(formats)} at snapshot {ctx.snapshot_id}")
+        w.set_commit_message("briefs", f"brief {names} at snapshot {ctx.snapshot_id}")
     for r in results:
-        log.info("brief %s written to %s (snapshot %d)", stem, r.path, ctx.snapshot_id)
+        log.info("brief %s written to %s (snapshot %d)", r.path.stem, r.path, ctx.snapshot_id)
     return results

@@ -8,7 +8,7 @@ import datetime as dt
 import io
 
 from fpdf import FPDF
-from fpdf.enums import XPos, YPos
+from fpdf.enums import TextEmphasis, XPos, YPos
 from fpdf.fonts import FontFace
 from fpdf.util import Padding
 
@@ -20,6 +20,14 @@ __all__ = ["render_pdf"]
 
 class _Pdf(FPDF):
     footer_text = ""
+    #: families registered with one face only (the CJK face has no bold): a bold request uses that face, so
+    #: the large CJK font is parsed and subset once per document, not twice
+    single_face: frozenset[str] = frozenset()
+
+    def set_font(self, family: str | None = None, style: str | TextEmphasis = "", size: float = 0) -> None:
+        if (family or self.font_family or "").lower() in self.single_face:
+            style = (style.style if isinstance(style, TextEmphasis) else style).upper().replace("B", "")
+        super().set_font(family, style, size)
 
     def footer(self) -> None:
         self.set_y(-12)
@@ -28,7 +36,7 @@ class _Pdf(FPDF):
         self.cell(0, 5, f"{self.footer_text} · {self.page_no()}/{{nb}}", align="C")
 
 
-def _fonts(pdf: FPDF, lang: str) -> str:
+def _fonts(pdf: _Pdf, lang: str) -> str:
     regular, bold = latin_fonts()
     pdf.add_font("dejavu", "", str(regular))
     pdf.add_font("dejavu", "B", str(bold))
@@ -36,7 +44,7 @@ def _fonts(pdf: FPDF, lang: str) -> str:
         return "dejavu"
     path, index = cjk_font()
     pdf.add_font("cjk", "", str(path), collection_font_number=index)
-    pdf.add_font("cjk", "B", str(path), collection_font_number=index)  # the face has no bold: same glyphs
+    pdf.single_face = frozenset({"cjk"})  # the face has no bold: bold text uses the same glyphs
     pdf.set_fallback_fonts(["dejavu"])
     return "cjk"
 
@@ -88,15 +96,16 @@ def _image_block(pdf: FPDF, family: str, b: Block, width: float) -> None:
     pdf.set_xy(pdf.l_margin, bottom + 1.5)
 
 
-def _table(pdf: FPDF, family: str, b: Block, width: float) -> None:
+def _table(pdf: _Pdf, family: str, b: Block, width: float) -> None:
     pdf.set_font(family, "", 7)
+    bold = None if family in pdf.single_face else "BOLD"  # a one-face family: the fill marks the headings
     kv = not b.header
     ncol = len(b.header) if b.header else len(b.rows[0]) if b.rows else 1
     widths = None
     if kv and ncol == 4:
         widths = (16, 34, 16, 34)
     with pdf.table(width=width, line_height=3.6, first_row_as_headings=not kv, col_widths=widths,
-                   headings_style=FontFace(emphasis="BOLD", fill_color=(240, 240, 240)),
+                   headings_style=FontFace(emphasis=bold, fill_color=(240, 240, 240)),
                    text_align="LEFT") as table:
         if not kv:
             table.row(list(b.header))
@@ -104,7 +113,7 @@ def _table(pdf: FPDF, family: str, b: Block, width: float) -> None:
             row = table.row()
             for i, c in enumerate(r):
                 if kv and i % 2 == 0:
-                    row.cell(str(c), style=FontFace(emphasis="BOLD", fill_color=(246, 246, 246)))
+                    row.cell(str(c), style=FontFace(emphasis=bold, fill_color=(246, 246, 246)))
                 else:
                     row.cell(str(c))
     if b.caption:
