@@ -29,7 +29,7 @@ import duckdb
 from warehouse import sqlfiles
 from warehouse.sqlfiles import sql_literal
 
-__all__ = ["Needs", "statement_needs", "view_closure"]
+__all__ = ["Needs", "parse_tree", "statement_needs", "tree_nodes", "view_closure"]
 
 
 @dataclass(frozen=True)
@@ -47,25 +47,27 @@ class Needs:
 EVERYTHING = Needs(None, True)
 
 
-def _relations(con: duckdb.DuckDBPyConnection, sql: str) -> frozenset[str] | None:
-    """The relation names (lower case) in the parse tree of ``sql``, or ``None`` when it cannot be had.
-    CTE names come along too: defining a view nobody reads costs a little, nothing more."""
+def parse_tree(con: duckdb.DuckDBPyConnection, sql: str) -> dict[str, Any]:
+    """DuckDB's parse tree of ``sql`` (``json_serialize_sql``: parsed only, nothing bound or run).
+
+    Raises :class:`ValueError` (with DuckDB's reason) when the tree cannot be had: a statement that
+    does not parse, or one ``json_serialize_sql`` does not serialise (anything but SELECT)."""
     try:
         # a quoted literal, not a bound parameter: binding any parameter makes DuckDB 1.5's Python
         # client import pandas (0.4-0.6 s); json_serialize_sql only parses its argument
         row = con.execute(f"SELECT json_serialize_sql({sql_literal(sql)})").fetchall()
         tree = json.loads(row[0][0])
-    except (duckdb.Error, ValueError, IndexError, TypeError):
-        return None
-    if not isinstance(tree, dict) or tree.get("error"):
-        return None
-    return frozenset(
-        node["table_name"].lower() for node in _nodes(tree.get("statements", []))
-        if node.get("type") == "BASE_TABLE" and isinstance(node.get("table_name"), str)
-    )
+    except (duckdb.Error, ValueError, IndexError, TypeError) as exc:
+        raise ValueError(str(exc)) from exc
+    if not isinstance(tree, dict):
+        raise ValueError(f"unexpected parse tree: {type(tree).__name__}")
+    if tree.get("error"):
+        raise ValueError(str(tree.get("error_message")))
+    return tree
 
 
-def _nodes(tree: Any) -> Iterator[dict[str, Any]]:
+def tree_nodes(tree: Any) -> Iterator[dict[str, Any]]:
+    """Every node (JSON object) of a parse tree from :func:`parse_tree`, in no particular order."""
     stack = [tree]
     while stack:
         item = stack.pop()
@@ -74,6 +76,19 @@ def _nodes(tree: Any) -> Iterator[dict[str, Any]]:
             stack.extend(item.values())
         elif isinstance(item, list):
             stack.extend(item)
+
+
+def _relations(con: duckdb.DuckDBPyConnection, sql: str) -> frozenset[str] | None:
+    """The relation names (lower case) in the parse tree of ``sql``, or ``None`` when it cannot be had.
+    CTE names come along too: defining a view nobody reads costs a little, nothing more."""
+    try:
+        tree = parse_tree(con, sql)
+    except ValueError:
+        return None
+    return frozenset(
+        node["table_name"].lower() for node in tree_nodes(tree.get("statements", []))
+        if node.get("type") == "BASE_TABLE" and isinstance(node.get("table_name"), str)
+    )
 
 
 #: view name -> the other views its text reads (each view is parsed once per process, when first needed)

@@ -25,7 +25,6 @@ Defence in depth:
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections import OrderedDict
@@ -38,7 +37,7 @@ import pyarrow as pa
 from warehouse.errors import QueryLimitExceeded, QueryRefused, WarehouseError
 from warehouse.lake import Lake, sql_literal
 from warehouse.limits import Watchdog
-from warehouse.needs import EVERYTHING, statement_needs
+from warehouse.needs import EVERYTHING, parse_tree, statement_needs, tree_nodes
 
 log = logging.getLogger(__name__)
 
@@ -133,24 +132,13 @@ def statement_kinds(con: duckdb.DuckDBPyConnection, sql: str) -> list[str]:
 def table_functions(con: duckdb.DuckDBPyConnection, sql: str) -> set[str]:
     """Names (lower case) of the table functions a SELECT calls, from DuckDB's parse tree of it."""
     try:
-        raw = con.execute("SELECT json_serialize_sql(?)", [sql]).fetchall()[0][0]
-        tree = json.loads(raw)
-    except (duckdb.Error, ValueError, IndexError) as exc:
+        tree = parse_tree(con, sql)
+    except ValueError as exc:
         raise QueryRefused(f"the statement cannot be checked: {exc}") from exc
-    if tree.get("error"):
-        raise QueryRefused(f"the statement cannot be checked: {tree.get('error_message')}")
-    found: set[str] = set()
-    stack: list[Any] = [tree]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            fn = node.get("function")
-            if node.get("type") == "TABLE_FUNCTION" and isinstance(fn, dict):
-                found.add(str(fn.get("function_name", "")).lower())
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-    return found
+    return {
+        str(node["function"].get("function_name", "")).lower() for node in tree_nodes(tree)
+        if node.get("type") == "TABLE_FUNCTION" and isinstance(node.get("function"), dict)
+    }
 
 
 _CHECKED: OrderedDict[tuple[str, str | None], str] = OrderedDict()
