@@ -21,6 +21,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from warehouse.sqlfiles import sql_literal
+
 __all__ = ["Backend", "S3Options", "backend_of", "redact", "s3_secret_sql"]
 
 _REMOTE_PREFIXES = ("s3://", "s3a://", "gs://", "gcs://", "az://", "abfss://", "http://", "https://")
@@ -134,10 +136,6 @@ def backend_of(catalog_url: str, data_path: str) -> Backend:
     return Backend(kind, storage, catalog_url, data_path)
 
 
-def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 def s3_secret_sql(opts: S3Options, scope: str | None = None) -> str:
     """``CREATE OR REPLACE TEMPORARY SECRET`` for ``opts`` (DuckDB binds no parameters in CREATE SECRET:
     values are quoted as literals; the statement is never logged)."""
@@ -146,6 +144,6 @@ def s3_secret_sql(opts: S3Options, scope: str | None = None) -> str:
         ("KEY_ID", opts.access_key_id), ("SECRET", opts.secret_access_key), ("SESSION_TOKEN", opts.session_token),
         ("REGION", opts.region), ("ENDPOINT", opts.endpoint), ("URL_STYLE", opts.url_style), ("SCOPE", scope),
     ]
-    fields += [f"{name} {_literal(value)}" for name, value in pairs if value]
+    fields += [f"{name} {sql_literal(value)}" for name, value in pairs if value]
     fields.append(f"USE_SSL {'true' if opts.use_ssl else 'false'}")
     return f"CREATE OR REPLACE TEMPORARY SECRET qe_lake_s3 ({', '.join(fields)})"
