@@ -26,6 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from catalogs.distance import central_angle_rad
 from catalogs.errors import CatalogError
 from catalogs.rows import SOLUTION_ROW_SCHEMA
 
@@ -201,7 +202,7 @@ class EventIndex:
                 else:  # the box crosses the antimeridian
                     keep &= (self.lon >= lo_lon) | (self.lon <= hi_lon)
             if q.latitude is not None and q.longitude is not None and (q.minradius is not None or q.maxradius is not None):
-                d = _angular_deg(q.latitude, q.longitude, self.lat, self.lon)
+                d = np.degrees(central_angle_rad(q.latitude, q.longitude, self.lat, self.lon))
                 keep &= (d >= (q.minradius or 0.0)) & (d <= (180.0 if q.maxradius is None else q.maxradius))
         if q.magnitudetype:
             keep &= self._text_eq("magnitude_type", q.magnitudetype)
@@ -236,10 +237,3 @@ class EventIndex:
 
     def take(self, idx: np.ndarray) -> pa.Table:
         return self.rows.take(pa.array(idx, pa.int64()))
-
-
-def _angular_deg(lat0: float, lon0: float, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
-    """Great-circle angle in degrees (haversine)."""
-    p0, p = np.radians(lat0), np.radians(lat)
-    a = np.sin((p - p0) / 2) ** 2 + np.cos(p0) * np.cos(p) * np.sin(np.radians(lon - lon0) / 2) ** 2
-    return np.asarray(np.degrees(2 * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))), dtype=np.float64)
