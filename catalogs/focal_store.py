@@ -17,11 +17,22 @@ from collections.abc import Sequence
 import pyarrow as pa
 
 from catalogs.focal import FocalMechanism
+from catalogs.products import NodalPlane
 from warehouse.lake import Lake, LakeWriter
 from warehouse.sqlfiles import query
 from warehouse.tables import spec as table_spec
 
-__all__ = ["focal_mechanism_rows", "store_focal_mechanisms"]
+__all__ = ["focal_mechanism_rows", "nodal_plane_columns", "store_focal_mechanisms"]
+
+
+def nodal_plane_columns(np1: NodalPlane | None, np2: NodalPlane | None) -> dict[str, float | None]:
+    """The ``nodal_plane{1,2}_{strike,dip,rake}_deg`` columns of ``event_products`` (None where a plane is absent)."""
+    out: dict[str, float | None] = {}
+    for n, plane in ((1, np1), (2, np2)):
+        out[f"nodal_plane{n}_strike_deg"] = plane.strike_deg if plane else None
+        out[f"nodal_plane{n}_dip_deg"] = plane.dip_deg if plane else None
+        out[f"nodal_plane{n}_rake_deg"] = plane.rake_deg if plane else None
+    return out
 
 
 def _product_id(provider: str, fm: FocalMechanism) -> str:
@@ -38,16 +49,12 @@ def focal_mechanism_rows(fms: Sequence[FocalMechanism], provider: str, event_ids
         event_id = event_ids.get(fm.provider_event_id)
         if event_id is None:
             continue
-        np2 = fm.nodal_plane_2
         out.append({
             "product_id": _product_id(provider, fm), "event_id": event_id, "provider": provider,
             "provider_event_id": fm.provider_event_id, "product_type": "focal-mechanism",
             "product_source": (fm.author or provider).lower(), "product_code": fm.public_id,
             "product_update_time_utc": seen, "product_preferred_weight": 1 if fm.preferred else 0,
-            "nodal_plane1_strike_deg": fm.nodal_plane_1.strike_deg, "nodal_plane1_dip_deg": fm.nodal_plane_1.dip_deg,
-            "nodal_plane1_rake_deg": fm.nodal_plane_1.rake_deg,
-            "nodal_plane2_strike_deg": np2.strike_deg if np2 else None, "nodal_plane2_dip_deg": np2.dip_deg if np2 else None,
-            "nodal_plane2_rake_deg": np2.rake_deg if np2 else None,
+            **nodal_plane_columns(fm.nodal_plane_1, fm.nodal_plane_2),
             "properties_json": json.dumps({
                 "preferred_plane": fm.preferred_plane, "scalar_moment_nm": fm.scalar_moment_nm,
                 "method_id": fm.method_id, "author": fm.author, "event_public_id": fm.event_public_id,

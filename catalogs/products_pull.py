@@ -34,6 +34,7 @@ import pyarrow as pa
 
 from catalogs.errors import CatalogError, ProviderError
 from catalogs.fdsn import FDSNEventClient, Provider, RetryPolicy
+from catalogs.focal_store import nodal_plane_columns
 from catalogs.products import EventDetail, ProductVersion, parse_event_detail
 from catalogs.pull import PullSettings, find_provider, retry_policy
 from catalogs.shakemap_grid import ShakeMapGridData, ShakeMapGridError, parse_shakemap_grid
@@ -148,10 +149,7 @@ def _product_row(p: ProductVersion, detail: EventDetail, event_id: str, provider
         "fault_width_km": ff.width_km if ff else None, "fault_top_depth_km": ff.top_depth_km if ff else None,
         "fault_segment_count": len(ff.segments) if ff else None,
         "fault_segments_json": _js([s.__dict__ for s in ff.segments]) if ff else None,
-        "nodal_plane1_strike_deg": np1.strike_deg if np1 else None, "nodal_plane1_dip_deg": np1.dip_deg if np1 else None,
-        "nodal_plane1_rake_deg": np1.rake_deg if np1 else None,
-        "nodal_plane2_strike_deg": np2.strike_deg if np2 else None, "nodal_plane2_dip_deg": np2.dip_deg if np2 else None,
-        "nodal_plane2_rake_deg": np2.rake_deg if np2 else None,
+        **nodal_plane_columns(np1, np2),
         "properties_json": _js(p.properties), "contents_json": _js(p.contents), "detail_sha256": detail.sha256,
         "pulled_utc": pulled,
     }
