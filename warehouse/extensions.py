@@ -31,6 +31,8 @@ from pathlib import Path
 
 import duckdb
 
+from warehouse.sqlfiles import sql_literal
+
 log = logging.getLogger(__name__)
 
 #: DuckDB's extension name for each wheel name.
@@ -90,7 +92,7 @@ def _load_from_wheels(con: duckdb.DuckDBPyConnection, names: tuple[str, ...]) ->
             load_name = _LOAD_NAME.get(name, name)
             link = links / f"{load_name}.duckdb_extension"
             os.symlink(wheel_file(name), link)
-            con.execute("LOAD '" + str(link).replace("'", "''") + "'")  # no binding for LOAD
+            con.execute(f"LOAD {sql_literal(str(link))}")  # no binding for LOAD
     finally:
         shutil.rmtree(links, ignore_errors=True)
 
@@ -107,5 +109,5 @@ def load_extensions(con: duckdb.DuckDBPyConnection, names: tuple[str, ...], ext_
             con.execute(f"LOAD {load_name}")
         except duckdb.IOException:  # not installed yet (listing the installed ones costs more than trying)
             log.debug("installing DuckDB extension %s from its wheel", name)
-            con.execute("INSTALL '" + str(wheel_file(name)).replace("'", "''") + "'")  # no binding for INSTALL
+            con.execute(f"INSTALL {sql_literal(str(wheel_file(name)))}")  # no binding for INSTALL
             con.execute(f"LOAD {load_name}")
