@@ -248,17 +248,23 @@ def _authoritative(con: duckdb.DuckDBPyConnection, event_id: str) -> dict[str, A
     return rows[0] if rows else {}
 
 
-def _alert_basis(con: duckdb.DuckDBPyConnection, decision_id: str | None) -> dict[str, Any]:
-    """Our own alert, the authoritative one and which drove the decision of the assessment shown
-    (``event_assessments``); {} for a manual opening or an assessment recorded before that table."""
+def _event_assessment(con: duckdb.DuckDBPyConnection, decision_id: str | None) -> dict[str, Any]:
+    """The ``event_assessments`` row of the decision of the assessment shown (its alerts and stored fatality
+    probabilities); {} for a manual opening or an assessment recorded before that table."""
     if not decision_id:
         return {}
-    rows = _rows(con, sqlfiles.read_sql("briefs/alert_basis.sql"), [decision_id])
+    rows = _rows(con, sqlfiles.read_sql("briefs/event_assessment.sql"), [decision_id])
     return rows[0] if rows else {}
 
 
+#: the columns of the event assessment the brief shows as the alert basis: our alert, the authoritative
+#: one and which drove the decision
+_ALERT_BASIS = ("alert_level_ours", "alert_level_authoritative", "alert_authoritative_source", "alert_level_acted",
+                "alert_basis")
+
+
 def _fatality_probabilities(
-    con: duckdb.DuckDBPyConnection, a: dict[str, Any], countries: list[str]
+    stored: dict[str, Any], a: dict[str, Any], countries: list[str]
 ) -> dict[str, Any] | None:
     """The probabilities stored with the assessment's decision, else PAGER's about its expected value."""
     from expedition.outputs.briefs.fatality_probs import (
@@ -270,11 +276,9 @@ def _fatality_probabilities(
 
     if a.get("fatality_probabilities"):
         return dict(a["fatality_probabilities"])
-    if a.get("decision_id"):
-        stored = _rows(con, sqlfiles.read_sql("briefs/fatality_probabilities.sql"), [a["decision_id"]])
-        found = stored_probabilities(stored[0]) if stored else None
-        if found is not None:
-            return found
+    found = stored_probabilities(stored) if stored else None
+    if found is not None:
+        return found
     if a.get("fatality_expected") is None:
         return None
     zeta = combined_zeta(countries)
@@ -295,10 +299,11 @@ def build_context(lake: Lake, settings: Settings, expedition_id: str, snapshot: 
         decisions = _decisions(con, settings, exp["expedition_id"])
         stock = inventory(con, exp["expedition_id"], exp["mainshock_event_id"])
         authoritative = _authoritative(con, exp["mainshock_event_id"])
-        basis = _alert_basis(con, (details.get("mainshock_assessment") or {}).get("decision_id"))
-        history = version_history(con, exp["expedition_id"])
         assessment = details.get("mainshock_assessment") or {}
-        probs = _fatality_probabilities(con, assessment, _fatality_countries(assessment, exp)) if assessment else None
+        stored = _event_assessment(con, assessment.get("decision_id"))
+        basis = {k: stored[k] for k in _ALERT_BASIS} if stored else {}
+        history = version_history(con, exp["expedition_id"])
+        probs = _fatality_probabilities(stored, assessment, _fatality_countries(assessment, exp)) if assessment else None
     finally:
         con.close()
     try:
