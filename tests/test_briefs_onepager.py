@@ -232,3 +232,26 @@ def test_versions_say_what_changed(myanmar: dict[str, Any], myanmar_briefs: Brie
     assert f"自简报第 {first.version} 版以来的变化" in zh and "新增 2 条建议" in zh
     # the advice in Chinese names the ground failure in Chinese, not by its code ("liquefaction")
     assert "在 2 处场地发现砂土液化（GF1, GF4）" in zh and english_words(zh, names) == []
+
+
+@pytest.mark.slow
+def test_map_draws_the_shaking_the_assessment_used(myanmar: dict[str, Any], myanmar_briefs: Briefs) -> None:
+    # the map and its place estimates come from the decision's own intensity source, not a model of the brief
+    from expedition.outputs.briefs.context import build_context
+
+    snapshot = myanmar_briefs[("html", "en")].snapshot_id
+    ctx = build_context(myanmar["lake"], myanmar["settings"], myanmar["exp"], snapshot=snapshot)
+    con = myanmar["lake"].connect(read_only=True, snapshot=snapshot)
+    try:
+        kind, source, mmi_max = con.execute(
+            "SELECT intensity_source_kind, intensity_source, mmi_max_populated FROM event_assessments "
+            "WHERE event_id = ? ORDER BY assessed_utc DESC LIMIT 1", [ctx.data["expedition"]["mainshock_event_id"]]
+        ).fetchone()
+    finally:
+        con.close()
+    assert ctx.shaking is not None
+    assert ctx.shaking.kind == kind
+    assert ctx.data["map_provenance"]["model"] == source == ctx.shaking.grid.source
+    # no place of the map is shaken harder than the strongest populated place of the assessment
+    mmis = [p["mmi"] for p in ctx.data["map_places"] if p["mmi"] is not None]
+    assert mmis and max(mmis) <= mmi_max + 0.05

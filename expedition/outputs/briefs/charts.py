@@ -8,7 +8,7 @@ import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 import numpy as np
@@ -17,6 +17,9 @@ from matplotlib.figure import Figure
 
 from expedition.outputs.briefs.fonts import CJK_FAMILY, cjk_font
 from expedition.outputs.briefs.i18n import texts
+
+if TYPE_CHECKING:
+    from expedition.outputs.briefs.shaking import BriefShaking
 
 __all__ = ["damage_bars_png", "map_png", "residuals_png"]
 
@@ -51,13 +54,13 @@ ALERT_COLOURS = {"green": "#00b04f", "yellow": "#ffd700", "orange": "#ff8c00", "
 LABELLED_PLACES = 8
 
 
-def map_png(data: dict[str, Any], lg: Any, cache_dir: Path | None = None, grid: Any = None) -> bytes:
-    """The intensity map: shaking as filled MMI contours (``grid``, an IntensityGrid, else the brief's model
-    grid), the rupture, country borders and names, the largest places labelled, survey points by grade."""
+def map_png(data: dict[str, Any], lg: Any, cache_dir: Path | None = None, shaking: BriefShaking | None = None) -> bytes:
+    """The intensity map: the assessment's shaking (``shaking``, see :mod:`expedition.outputs.briefs.shaking`) as
+    filled MMI contours and its rupture, country borders and names, the largest places labelled, survey points
+    by grade."""
     import shapely
     from matplotlib.colors import BoundaryNorm, ListedColormap
 
-    from expedition.outputs.briefs.shaking import model_grid, rupture_of
     from expedition.science.geo.countries import load_countries
 
     t = lg.t
@@ -66,7 +69,7 @@ def map_png(data: dict[str, Any], lg: Any, cache_dir: Path | None = None, grid: 
     half = 3.2
     box = shapely.box(lon0 - half * 1.4, lat0 - half, lon0 + half * 1.4, lat0 + half)
     countries = load_countries(cache_dir)
-    grid = grid if grid is not None else model_grid(exp)
+    grid = shaking.grid if shaking is not None else None
     with _style(lg.code):
         fig = Figure(figsize=(6.4, 4.9))
         ax = fig.subplots()
@@ -105,13 +108,13 @@ def map_png(data: dict[str, Any], lg: Any, cache_dir: Path | None = None, grid: 
             ax.scatter([p["site_longitude_deg"] for p in pts], [p["site_latitude_deg"] for p in pts],
                        c=[GRADE_COLOURS[min(int(p["damage_grade"]), 5)] for p in pts], marker="s", s=10,
                        edgecolors="black", linewidths=0.2, label=t["map_survey"], zorder=4)
-        rup = rupture_of(exp) if exp.get("mainshock_magnitude_value") is not None else None
-        if rup is not None and len(rup.vertices) >= 2:
-            ax.plot([v[1] for v in rup.vertices], [v[0] for v in rup.vertices], color="#7a0177", lw=2.2, zorder=5,
-                    label=t["map_rupture"])
-        elif rup is not None and rup.length_km:
+        if shaking is not None and shaking.traces:
+            for k, ((a_lat, a_lon), (b_lat, b_lon)) in enumerate(shaking.traces):
+                ax.plot([a_lon, b_lon], [a_lat, b_lat], color="#7a0177", lw=2.2, zorder=5,
+                        label=t["map_rupture"] if k == 0 else None)
+        elif shaking is not None and shaking.rupture_extent_km:
             ang = np.linspace(0, 2 * np.pi, 181)
-            r_deg = rup.length_km / 2 / 111.2
+            r_deg = shaking.rupture_extent_km / 111.2
             ax.plot(lon0 + r_deg * np.cos(ang) / np.cos(np.radians(lat0)), lat0 + r_deg * np.sin(ang),
                     ls="--", color="#7a0177", lw=1.0, zorder=5, label=t["map_rupture_extent"])
         ax.scatter([lon0], [lat0], marker="*", s=220, color="#d7191c", edgecolors="black", linewidths=0.6,

@@ -15,7 +15,7 @@ import hashlib
 import json
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -28,6 +28,7 @@ from expedition.errors import BriefError
 from expedition.outputs.advice.rules import load_rule_set
 from expedition.outputs.advice.store import advice_of, rule_set_for
 from expedition.outputs.briefs.changes import changes_between, inventory, previous_inventory, version_history
+from expedition.outputs.briefs.shaking import BriefShaking, assessment_shaking
 from warehouse import sqlfiles
 
 if TYPE_CHECKING:
@@ -46,11 +47,13 @@ UNHASHED = ("changes", "previous_version")
 
 @dataclass(frozen=True)
 class BriefContext:
-    """The data of one brief. ``data`` is JSON-ready; ``snapshot_id`` is the lake snapshot it was read at."""
+    """The data of one brief. ``data`` is JSON-ready; ``snapshot_id`` is the lake snapshot it was read at;
+    ``shaking`` the assessment's shaking field the map draws (derived from the same snapshot, so not hashed)."""
 
     expedition_id: str
     snapshot_id: int
     data: dict[str, Any]
+    shaking: BriefShaking | None = field(default=None, compare=False, repr=False)
 
     @property
     def sha256(self) -> str:
@@ -143,22 +146,17 @@ def _local_time(places: Any, lat: float, lon: float, origin: dt.datetime | None)
             "utc_offset_h": offset.total_seconds() / 3600 if offset is not None else 0.0}
 
 
-def _map_places(settings: Settings, exp: dict[str, Any]) -> tuple[Any, list[dict[str, Any]], dict[str, Any]]:
-    """Populated places near the epicentre with their estimated MMI (the shaking model of the assessment)."""
+def _map_places(settings: Settings, exp: dict[str, Any], shaking: BriefShaking | None
+                ) -> tuple[Any, list[dict[str, Any]], dict[str, Any]]:
+    """Populated places near the epicentre with their MMI in the assessment's shaking (``shaking``)."""
     from expedition.science.geo.places import load_places
-    from expedition.science.hazard.ipe import clip_mmi, predict_mmi
-    from expedition.science.hazard.rupture import default_rupture, rupture_distance_km
 
-    lat, lon = exp["mainshock_latitude_deg"], exp["mainshock_longitude_deg"]
-    mag, depth = exp["mainshock_magnitude_value"], exp.get("mainshock_depth_km") or 10.0
-    if lat is None or lon is None or mag is None:
+    if shaking is None:
         return None, [], {}
+    lat, lon = exp["mainshock_latitude_deg"], exp["mainshock_longitude_deg"]
     places = load_places(min_population=MAP_PLACE_MIN_POPULATION, cache_dir=settings.home / "cache")
     near = places.within(lat, lon, MAP_RADIUS_KM)
-    rupture = default_rupture(mag, lat, lon, depth)
-    rrup = rupture_distance_km(rupture, near.lat, near.lon)
-    mmi, _sigma = predict_mmi("allen2012_rrup", mag, rrup)
-    mmi = clip_mmi(mmi)
+    mmi = shaking.mmi_at(near.lat, near.lon)
     out: list[dict[str, Any]] = [
         {"name": str(near.name[i]), "country_iso3": str(near.country_iso3[i]), "latitude": float(near.lat[i]),
          "longitude": float(near.lon[i]), "population": int(near.population[i]), "mmi": float(mmi[i])}
@@ -166,7 +164,7 @@ def _map_places(settings: Settings, exp: dict[str, Any]) -> tuple[Any, list[dict
     ]
     out.sort(key=lambda p: (-int(p["population"]), str(p["name"])))
     prov = {"places_source": places.source, "min_population": MAP_PLACE_MIN_POPULATION, "radius_km": MAP_RADIUS_KM,
-            "model": "allen2012_rrup", "rupture_source": rupture.source}
+            "model": shaking.source, "shaking_kind": shaking.kind, "rupture_source": shaking.rupture_source}
     return places, out[:400], prov
 
 
@@ -304,10 +302,11 @@ def build_context(lake: Lake, settings: Settings, expedition_id: str, snapshot: 
         basis = {k: stored[k] for k in _ALERT_BASIS} if stored else {}
         history = version_history(con, exp["expedition_id"])
         probs = _fatality_probabilities(stored, assessment, _fatality_countries(assessment, exp)) if assessment else None
+        shaking = assessment_shaking(con, settings, exp, stored)
     finally:
         con.close()
     try:
-        places, map_places, map_prov = _map_places(settings, exp)
+        places, map_places, map_prov = _map_places(settings, exp, shaking)
     except Exception as exc:  # reference data missing: the map shows the epicentre only
         raise BriefError(f"cannot read populated places for the map of {expedition_id}: {exc}") from exc
     origin = exp.get("mainshock_origin_time_utc")
@@ -343,7 +342,7 @@ def build_context(lake: Lake, settings: Settings, expedition_id: str, snapshot: 
     }
     if data["assessment"]:
         data["assessment"]["fatality_probabilities"] = probs
-    ctx = BriefContext(exp["expedition_id"], int(snap), _clean(data))
+    ctx = BriefContext(exp["expedition_id"], int(snap), _clean(data), shaking)
     prev_version, prev = previous_inventory(lake, history, ctx.expedition_id, exp["mainshock_event_id"], ctx.sha256)
     ctx.data["previous_version"] = prev_version
     ctx.data["changes"] = changes_between(prev, ctx.data["inventory"])

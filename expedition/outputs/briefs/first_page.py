@@ -99,9 +99,9 @@ def build(doc: Document, ctx: BriefContext, lg: Lang, version: int) -> None:
         figures.append((charts.fatality_histogram_png(probs, a.get("alert_level_ours") or a.get("alert_level"), lg.code),
                         t.fmt("hist_caption", note=z_note), 0.36))
     mp = d.get("map_provenance") or {}
-    grid_note = notes.ref(t.fmt("note_map", model=mp.get("model") or "allen2012_rrup", min_pop=t.num(mp.get("min_population")),
+    grid_note = notes.ref(t.fmt("note_map", model=mp.get("model") or t["na"], min_pop=t.num(mp.get("min_population")),
                                 boundaries="Natural Earth 1:10m"))
-    figures.append((charts.map_png(d, lg, doc_cache(lg)), t.fmt("map_caption", note=grid_note), 0.64))
+    figures.append((charts.map_png(d, lg, doc_cache(lg), ctx.shaking), t.fmt("map_caption", note=grid_note), 0.64))
     doc.add("figs", figures=tuple(figures))
     if a:
         pop = a.get("population_by_mmi") or {}

@@ -1,48 +1,96 @@
-"""The shaking field the brief's intensity map draws, as an :class:`~expedition.science.hazard.grid.IntensityGrid`.
+"""The shaking field of the brief's intensity map and place estimates: the one the assessment used.
 
-An intensity grid recorded for the event (a ShakeMap or the impact model's grid) is drawn as it is when
-the caller passes one. Otherwise the grid is computed here with the same model and rupture as the
-place estimates of the brief (Allen, Wald & Worden 2012 rupture-distance IPE, Wells & Coppersmith 1994
-line rupture; :func:`expedition.outputs.briefs.context._map_places`), so map, places and exposure agree.
+The brief draws no shaking model of its own. From the stored assessment of the decision
+(``event_assessments.intensity_source_kind``) and the event's authoritative products read at the brief's
+snapshot (:func:`expedition.decisions.response.products.load_authoritative`):
+
+* ``shakemap``: the archived ShakeMap grid the decision read its exposure from;
+* otherwise: our ShakeMap-style model rebuilt from the same inputs the assessment had (finite fault,
+  nodal planes and rake of the products, settings' Vs30) by the same function
+  (:func:`expedition.decisions.response.assess.shaking_model_for`) and evaluated on its grid by
+  :func:`expedition.science.hazard.shaking.shaking_grid`.
+
+Places read their MMI off that grid, as the assessment's exposure does.
+
+So map, places, exposure and alert come from one model; :attr:`BriefShaking.source` names it in the caption.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from expedition.science.hazard import HazardInputError
 from expedition.science.hazard.grid import IntensityGrid
+from expedition.science.hazard.planes import top_edge
+from expedition.science.hazard.shaking import shaking_grid
 
-__all__ = ["MODEL", "model_grid", "rupture_of"]
+if TYPE_CHECKING:
+    import duckdb
 
-MODEL = "allen2012_rrup"
-HALF_LAT_DEG = 3.2
-STEP_DEG = 0.05
+    from expedition.settings import Settings
 
-
-def rupture_of(exp: dict[str, Any]) -> Any:
-    """The rupture the place estimates use (point below M6, a W&C 1994 line above)."""
-    from expedition.science.hazard.rupture import default_rupture
-
-    return default_rupture(float(exp["mainshock_magnitude_value"]), float(exp["mainshock_latitude_deg"]),
-                           float(exp["mainshock_longitude_deg"]), float(exp.get("mainshock_depth_km") or 10.0))
+__all__ = ["BriefShaking", "assessment_shaking"]
 
 
-def model_grid(exp: dict[str, Any], half_lat_deg: float = HALF_LAT_DEG, step_deg: float = STEP_DEG) -> IntensityGrid | None:
-    """Median MMI of the brief's shaking model on a grid around the epicentre (None without a magnitude)."""
-    from expedition.science.hazard.ipe import clip_mmi, predict_mmi
-    from expedition.science.hazard.rupture import rupture_distance_km
+@dataclass(frozen=True)
+class BriefShaking:
+    """The assessment's shaking: its grid, the rupture traces to draw ((lat, lon) pairs of each plane's top
+    edge) and provenance."""
 
-    lat0, lon0, mag = exp.get("mainshock_latitude_deg"), exp.get("mainshock_longitude_deg"), exp.get("mainshock_magnitude_value")
-    if lat0 is None or lon0 is None or mag is None:
+    grid: IntensityGrid
+    kind: str  # shakemap | model
+    rupture_source: str
+    traces: tuple[tuple[tuple[float, float], tuple[float, float]], ...]
+    rupture_extent_km: float
+
+    @property
+    def source(self) -> str:
+        """The shaking source as the caption names it (model and version, or the ShakeMap's)."""
+        return self.grid.source
+
+    def mmi_at(self, lat: Any, lon: Any) -> np.ndarray:
+        """Median MMI at sites read off the grid as the assessment's exposure reads it (NaN outside the grid)."""
+        return self.grid.sample(np.asarray(lat, dtype=float), np.asarray(lon, dtype=float))
+
+
+def assessment_shaking(con: duckdb.DuckDBPyConnection, settings: Settings, exp: dict[str, Any],
+                       stored: dict[str, Any]) -> BriefShaking | None:
+    """The shaking the assessment of ``stored`` (its ``event_assessments`` row, {} when none) used for the
+    expedition's mainshock; None without a located event with a magnitude."""
+    from expedition.decisions.response.assess import EventRow, load_context, shaking_model_for
+    from expedition.decisions.response.products import load_authoritative
+
+    event_id = exp["mainshock_event_id"]
+    # the event as it was assessed (the stored row), else as the expedition shows it
+    lat = _first(stored.get("origin_latitude_deg"), exp.get("mainshock_latitude_deg"))
+    lon = _first(stored.get("origin_longitude_deg"), exp.get("mainshock_longitude_deg"))
+    mag = _first(stored.get("magnitude_value"), exp.get("mainshock_magnitude_value"))
+    depth = max(float(_first(stored.get("origin_depth_km"), exp.get("mainshock_depth_km")) or 0.0), 0.0)
+    if lat is None or lon is None or mag is None:
         return None
-    half_lon = half_lat_deg * 1.4
-    lats = np.arange(lat0 - half_lat_deg, lat0 + half_lat_deg + step_deg / 2, step_deg)
-    lons = np.arange(lon0 - half_lon, lon0 + half_lon + step_deg / 2, step_deg)
-    glat, glon = np.meshgrid(lats, lons, indexing="ij")
-    rrup = rupture_distance_km(rupture_of(exp), glat.ravel(), glon.ravel())
-    mmi, sigma = predict_mmi(MODEL, float(mag), rrup)
-    shape = glat.shape
-    return IntensityGrid(lons=lons, lats=lats, mmi=clip_mmi(mmi).reshape(shape), source=f"{MODEL} (Allen et al. 2012)",
-                         version="brief", mmi_sigma=np.asarray(sigma, dtype=float).reshape(shape) if np.ndim(sigma) else None)
+    products = load_authoritative(con, [event_id]).get(event_id)
+    if stored.get("intensity_source_kind") == "shakemap" and products is not None and products.grid is not None:
+        return BriefShaking(products.grid, "shakemap", products.grid.source, (), 0.0)
+    finite_fault = nodal_planes = rake = None
+    if products is not None:
+        try:
+            finite_fault = products.fault_planes(float(mag), float(lat), float(lon), depth)
+        except HazardInputError:
+            finite_fault = None  # the assessment did not use it either (its caveats say why)
+        nodal_planes = products.nodal_planes or None
+        rake = products.rake
+    ev = EventRow(event_id=event_id, event_revision=int(stored.get("event_revision") or 0),
+                  origin_time_utc=exp["mainshock_origin_time_utc"], latitude_deg=float(lat), longitude_deg=float(lon),
+                  depth_km=depth, magnitude=float(mag), magnitude_type=None, event_type=None, region_name=None)
+    model = shaking_model_for(load_context(settings), ev, nodal_planes=nodal_planes, rake=rake, finite_fault=finite_fault)
+    # an unknown strike is drawn as the extent of its hypotheses, not as their star of planes
+    traces = () if model.orientation == "unknown_strike" else tuple(top_edge(p) for r in model.ruptures for p in r.planes)
+    extent = max(r.extent_km() for r in model.ruptures)
+    return BriefShaking(shaking_grid(model, event_id=event_id), "model", model.ruptures[0].source, traces, extent)
+
+
+def _first(*values: Any) -> Any:
+    return next((v for v in values if v is not None), None)
