@@ -48,19 +48,14 @@ class SurveyContext:
 def affected_radius_km(magnitude: float, floor_km: float = 0.0) -> float:
     """Epicentral distance (km) inside which MMI >= VI is expected for a quake of ``magnitude``.
 
-    The rupture distance where the Allen, Wald & Worden (2012) rupture-distance IPE
-    (:func:`expedition.science.hazard.ipe.allen2012_rrup`) falls below MMI VI, plus half the Wells &
-    Coppersmith (1994) subsurface rupture length (:func:`expedition.science.hazard.rupture.wells_coppersmith_rld_km`).
+    The rupture distance where the Allen, Wald & Worden (2012) rupture-distance IPE falls below MMI VI
+    (:func:`expedition.science.hazard.exposure.reach_km`), plus half the Wells & Coppersmith (1994)
+    subsurface rupture length (:func:`expedition.science.hazard.rupture.wells_coppersmith_rld_km`).
     """
-    import numpy as np
-
-    from expedition.science.hazard.ipe import allen2012_rrup
+    from expedition.science.hazard.exposure import reach_km
     from expedition.science.hazard.rupture import wells_coppersmith_rld_km
 
-    r = np.geomspace(0.1, 3000.0, 2000)
-    mmi, _ = allen2012_rrup(magnitude, r)
-    below = np.flatnonzero(mmi < AFFECTED_MMI)  # the IPE decreases with distance
-    rrup = float(r[below[0]]) if below.size else 3000.0
+    rrup = reach_km("allen2012_rrup", magnitude, AFFECTED_MMI)
     return max(rrup + 0.5 * wells_coppersmith_rld_km(magnitude), floor_km)
 
 
