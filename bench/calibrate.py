@@ -10,12 +10,13 @@ the ``FATALITIES`` values the sources report in ``Impact_All_ID_0.csv`` (all cau
 landslide deaths included, which PAGER's shaking model does not cover; such events are marked).
 
 Every country is treated as a member, so every event is judged. Our chain (ShakeMap-style grid,
-places+rural population, PAGER rules) is compared with today's model on main (Allen et al. 2012
-at GeoNames places, the previous PAGER step: ``git show main:expedition/science/hazard/pager.py``) in the
-same run. Printed: confusion matrix of alert bands, exact and within-one rates, median and
-standard deviation of log10((expected + 1) / (actual + 1)), and the worst misses with reasons.
+places+rural population, PAGER rules) is compared in the same run with the chain of a baseline git
+ref (``--baseline-ref``, default ``main``): that ref is exported with ``git archive`` to a temporary
+folder and its own ``bench.calibrate`` is run there on the same events (``--baseline-ref ''`` skips
+it). Printed: confusion matrix of alert bands, exact and within-one rates, median and standard
+deviation of log10((expected + 1) / (actual + 1)), and the worst misses with reasons.
 
-Run: ``python -m bench.calibrate [--vs30 400] [--json out.json]``.
+Run: ``python -m bench.calibrate [--vs30 400] [--exposure-average] [--baseline-ref main] [--json out.json]``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import datetime as dt
 import gzip
 import json
 import math
+import os
 import subprocess
 import sys
 import tempfile
@@ -40,9 +42,6 @@ import numpy as np
 from bench.common import ROOT, SHARED_DATA
 from expedition.decisions.response.assess import Context, assess, load_context
 from expedition.decisions.response.events import EventRow
-from expedition.science.hazard.exposure import estimate_shaking
-from expedition.science.hazard.pager import pager_estimate
-from expedition.science.hazard.rupture import default_rupture
 from expedition.settings import load_settings
 
 BANDS = ("green", "yellow", "orange", "red")
@@ -189,7 +188,7 @@ def locate(
 
 
 def baseline_pager_module() -> types.ModuleType | None:
-    """Today's PAGER step (main's ``expedition/hazard/pager.py``), loaded from git for the baseline."""
+    """Main's PAGER step (``expedition/science/hazard/pager.py`` at ``main``), loaded from git (bench_impact's baseline)."""
     try:
         src = subprocess.run(
             ["git", "show", "main:expedition/science/hazard/pager.py"], cwd=ROOT, check=True, capture_output=True, text=True
@@ -200,6 +199,25 @@ def baseline_pager_module() -> types.ModuleType | None:
     sys.modules["baseline_pager"] = mod  # dataclasses look their module up while the class is built
     exec(compile(src, "main:expedition/science/hazard/pager.py", "exec"), mod.__dict__)
     return mod
+
+
+def baseline_run(ref: str, vs30: float | None) -> dict[str, float] | None:
+    """Expected fatalities per event of the chain at git ``ref`` (its own ``bench.calibrate`` in an export)."""
+    with tempfile.TemporaryDirectory(prefix="qe-calibrate-base-") as tmp:
+        try:
+            archive = subprocess.run(["git", "archive", ref], cwd=ROOT, check=True, capture_output=True).stdout
+            subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True, capture_output=True)
+            out = Path(tmp) / "baseline.json"
+            cmd = [sys.executable, "-m", "bench.calibrate", "--json", str(out)]
+            if vs30 is not None:
+                cmd += ["--vs30", str(vs30)]
+            env = {**os.environ, "PYTHONPATH": tmp, "QE_SHARED_DATA": str(SHARED_DATA)}
+            subprocess.run(cmd, cwd=tmp, env=env, check=True, capture_output=True, timeout=1800)
+            rows = json.loads(out.read_text(encoding="utf-8"))["events"]
+        except (OSError, subprocess.SubprocessError, KeyError, ValueError) as exc:
+            print(f"baseline {ref!r} could not be run: {exc}", file=sys.stderr)
+            return None
+    return {str(r["event"]): float(r["ours"]) for r in rows}
 
 
 def _stats(pairs: list[tuple[int, int, float]]) -> dict[str, Any]:
@@ -235,7 +253,7 @@ def _print_table(title: str, s: dict[str, Any]) -> None:
         print(f"  {b:>18} " + " ".join(f"{v:>7}" for v in s["confusion"][i]))
 
 
-def run(vs30: float | None = None) -> dict[str, Any]:
+def run(vs30: float | None = None, *, baseline_ref: str = "main", average_hypotheses: bool = False) -> dict[str, Any]:
     """Evaluate both chains on every located event; returns the summary (also printed)."""
     gem_root = SHARED_DATA / "field_survey/gem_ecd_impact"
     if not gem_root.is_dir():
@@ -246,25 +264,22 @@ def run(vs30: float | None = None) -> dict[str, Any]:
         if vs30 is not None:
             overrides["vs30_default_mps"] = vs30
         ctx = load_context(load_settings(home=Path(home), **overrides))
+    ctx.average_hypotheses = average_hypotheses
     gem, skipped = load_gem(gem_root)
     located, missing = locate(gem, load_catalogs(SHARED_DATA), ctx)
-    base = baseline_pager_module()
+    t0 = time.perf_counter()
+    base = baseline_run(baseline_ref, vs30) if baseline_ref else None
+    t_base = time.perf_counter() - t0
     rows: list[dict[str, Any]] = []
-    t_ours = t_base = 0.0
+    t_ours = 0.0
     for ev in located:
         actual = ev.gem.deaths
         t0 = time.perf_counter()
         a = assess(ctx, ev.row)
         t_ours += time.perf_counter() - t0
         ours = a.pager.expected_fatalities if a.pager else 0.0
-        t0 = time.perf_counter()
         r = ev.row
         assert r.magnitude is not None
-        depth = max(r.depth_km or 0.0, 0.0)
-        rup = default_rupture(r.magnitude, r.latitude_deg, r.longitude_deg, depth)
-        old_est = estimate_shaking(r.magnitude, r.latitude_deg, r.longitude_deg, depth, rup, ctx.places, ctx.countries)
-        old = (base.pager_estimate(old_est) if base is not None else pager_estimate(old_est)).expected_fatalities
-        t_base += time.perf_counter() - t0
         rows.append(
             {
                 "event": ev.gem.folder,
@@ -274,7 +289,7 @@ def run(vs30: float | None = None) -> dict[str, Any]:
                 "actual": actual,
                 "tsunami": ev.gem.tsunami,
                 "ours": ours,
-                "baseline": old,
+                "baseline": base.get(ev.gem.folder) if base is not None else None,
                 "setting": a.setting,
                 "orientation": a.rupture_orientation,
                 "max_mmi_place": a.shaking.max_mmi,
@@ -287,14 +302,16 @@ def run(vs30: float | None = None) -> dict[str, Any]:
         return [(band_of(x[key]), band_of(x["actual"]), math.log10((x[key] + 1) / (x["actual"] + 1))) for x in rows]
 
     ours_s = _stats(pairs("ours"))
-    base_s = _stats(pairs("baseline"))
+    base_s = _stats(pairs("baseline")) if base is not None and all(x["baseline"] is not None for x in rows) else None
     print(
         f"GEM ECD events: {len(gem)} with a fatality figure, {len(located)} located; "
         f"{len(missing)} not located, {len(skipped)} skipped"
     )
-    _print_table(f"OURS (ShakeMap-style chain, {ctx.vs30_label})", ours_s)
-    _print_table("BASELINE (today's main: Allen 2012 at places, previous PAGER step)", base_s)
-    print(f"\ntime: ours {t_ours:.1f} s, baseline {t_base:.1f} s for {len(rows)} events")
+    how = "exposure averaged over rupture hypotheses" if average_hypotheses else "intensity averaged over hypotheses"
+    _print_table(f"OURS (ShakeMap-style chain, {ctx.vs30_label}, {how})", ours_s)
+    if base_s is not None:
+        _print_table(f"BASELINE (git {baseline_ref}, its own bench.calibrate, same events)", base_s)
+    print(f"\ntime: ours {t_ours:.1f} s for {len(rows)} events; baseline run {t_base:.1f} s (subprocess)")
     worst = sorted(rows, key=lambda x: -abs(math.log10((x["ours"] + 1) / (x["actual"] + 1))))[:12]
     print("\nworst misses (ours):")
     for x in worst:
@@ -321,9 +338,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--vs30", type=float, default=None, help="global default Vs30 (m/s); the settings' default otherwise"
     )
+    ap.add_argument("--baseline-ref", default="main", help="git ref whose chain is the baseline ('' to skip)")
+    ap.add_argument(
+        "--exposure-average",
+        action="store_true",
+        help="average exposure (expected losses) over rupture hypotheses instead of reading the mean intensity",
+    )
     ap.add_argument("--json", type=Path, default=None, help="write the summary and per-event rows here")
     args = ap.parse_args(argv)
-    out = run(args.vs30)
+    out = run(args.vs30, baseline_ref=args.baseline_ref, average_hypotheses=args.exposure_average)
     if args.json and out:
         args.json.write_text(json.dumps(out, indent=1, default=str), encoding="utf-8")
     return 0

@@ -333,6 +333,30 @@ def _bin_sums(
     return overall, by_country
 
 
+def _mean_bin_sums(
+    layers: NDArray[np.float64], pop: NDArray[np.float64], iso: NDArray[np.str_]
+) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
+    """:func:`_bin_sums` averaged over equally weighted intensity layers (k x points): the expected
+    population of each bin over the rupture hypotheses. PAGER's losses are linear in exposure, so
+    losses of this exposure are the mean of the hypotheses' losses (expected losses, not the losses
+    of the mean intensity)."""
+    codes, inv = np.unique(iso, return_inverse=True)
+    nb = len(MMI_BINS)
+    acc = np.zeros(codes.size * nb)
+    for layer in layers:
+        bins = mmi_bin_of(layer)
+        ok = bins >= 0
+        acc += np.bincount(inv[ok] * nb + bins[ok], weights=pop[ok], minlength=acc.size)
+    mean = (acc / max(len(layers), 1)).reshape(codes.size, nb)
+    overall = {b: int(round(float(mean[:, k].sum()))) for k, b in enumerate(MMI_BINS)}
+    by_country = {
+        str(code): {b: int(round(float(mean[i, k]))) for k, b in enumerate(MMI_BINS)}
+        for i, code in enumerate(codes.tolist())
+        if mean[i].sum() > 0
+    }
+    return overall, by_country
+
+
 @dataclass(frozen=True)
 class _Layer:
     lons: NDArray[np.float64]
@@ -373,8 +397,13 @@ def estimate_shaking_on_grid(  # noqa: PLR0913
     caveats: list[str] | None = None,
     epicentre_iso3: str | None = None,
     nearest: tuple[str, float] | None = None,
+    average_hypotheses: bool = False,
 ) -> ShakingEstimate:
     """Exposure and the place-based outputs read from an :class:`IntensityGrid` (ours or a ShakeMap).
+
+    With ``mmi_hypotheses`` on the grid (our model averaged several rupture hypotheses) and
+    ``average_hypotheses``, the exposure per bin is the mean of the hypotheses' exposures (the
+    expected exposure over the unknown strike), not the exposure of the mean intensity.
 
     ``population`` defaults to the built-in places+rural points (see :mod:`expedition.science.hazard.population`).
     Exposure bins use the grid's median intensity; with ``mmi_sigma`` the exposures one sigma lower
@@ -396,7 +425,11 @@ def estimate_shaking_on_grid(  # noqa: PLR0913
     ok = np.isfinite(p_mmi)
     p_pop = np.where(ok, pts.population, 0.0)
     p_mmi = np.where(ok, p_mmi, 0.0)
-    exposure, by_country = _bin_sums(mmi_bin_of(p_mmi), p_pop, pts.country_iso3)
+    if average_hypotheses and grid.mmi_hypotheses is not None and len(grid.mmi_hypotheses) > 1:
+        layers = np.array([_sample(grid, h, pts.lat, pts.lon) for h in grid.mmi_hypotheses])
+        exposure, by_country = _mean_bin_sums(np.where(ok, layers, 0.0), p_pop, pts.country_iso3)
+    else:
+        exposure, by_country = _bin_sums(mmi_bin_of(p_mmi), p_pop, pts.country_iso3)
     low = high = None
     if grid.mmi_sigma is not None:
         p_sig = np.nan_to_num(_sample(grid, grid.mmi_sigma, pts.lat, pts.lon), nan=0.0)

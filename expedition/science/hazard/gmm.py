@@ -14,6 +14,8 @@ setting             model                                                       
 ``stable_crust``    BSSA14 with unspecified mechanism (see the note below)      PGA, PGV / Rjb
 ``interface``       Zhao et al. (2006), BSSA 96(3), 898-913, interface         PGA / Rrup
 ``intraslab``       Zhao et al. (2006), intraslab                               PGA / Rrup
+``deep_crust``      Zhao et al. (2006), crustal (an Rrup model with a focal     PGA / Rrup
+                    depth term, for deep events where no slab is plausible)
 ==================  =========================================================  ==========================
 
 Stable continental regions: no regionalisation of stable crust ships with the project, so
@@ -35,7 +37,7 @@ from expedition.science.hazard import HazardInputError
 __all__ = ["SETTINGS", "GroundMotion", "bssa14", "ground_motion", "zhao2006"]
 
 FloatArray = NDArray[np.float64]
-SETTINGS = ("active_crust", "stable_crust", "interface", "intraslab")
+SETTINGS = ("active_crust", "stable_crust", "interface", "intraslab", "deep_crust")
 G = 9.80665  # standard gravity (m/s^2), as scipy.constants.g used by hazardlib
 
 # fmt: off
@@ -139,10 +141,13 @@ def _zhao_site(vs30: FloatArray) -> FloatArray:
     )
 
 
-def zhao2006(m: float, rrup_km: ArrayLike, vs30: ArrayLike, hypo_depth_km: float, kind: str) -> GroundMotion:
-    """Zhao et al. (2006) PGA for ``kind`` "interface" or "intraslab" (hazardlib ``ZhaoEtAl2006SInter/SSlab``)."""
-    if kind not in ("interface", "intraslab"):
-        raise HazardInputError(f"zhao2006: kind must be interface or intraslab, got {kind!r}")
+def zhao2006(
+    m: float, rrup_km: ArrayLike, vs30: ArrayLike, hypo_depth_km: float, kind: str, rake: float | None = None
+) -> GroundMotion:
+    """Zhao et al. (2006) PGA for ``kind`` "interface", "intraslab" or "crustal" (hazardlib
+    ``ZhaoEtAl2006SInter/SSlab/Asc``; ``rake`` only matters for crustal: FR for 45 < rake < 135)."""
+    if kind not in ("interface", "intraslab", "crustal"):
+        raise HazardInputError(f"zhao2006: kind must be interface, intraslab or crustal, got {kind!r}")
     c = _ZHAO
     rrup = np.asarray(rrup_km, dtype=float)
     v = np.broadcast_to(np.asarray(vs30, dtype=float), rrup.shape).astype(float)
@@ -153,6 +158,11 @@ def zhao2006(m: float, rrup_km: ArrayLike, vs30: ArrayLike, hypo_depth_km: float
         d = rrup
         extra = s["QI"] * (m - 6.3) ** 2 + s["WI"] + s["SI"]
         tau = s["tauI"]
+    elif kind == "crustal":
+        d = rrup
+        # Zhao et al. (2006) p. 900: reverse faulting term FR for 45 < rake < 135
+        extra = c["FR"] if rake is not None and 45.0 < rake < 135.0 else 0.0
+        tau = c["tauC"]
     else:
         s = _ZHAO_SLAB
         d = np.where(rrup == 0.0, 0.1, rrup)
@@ -181,4 +191,6 @@ def ground_motion(
         return bssa14(m, rjb_km, vs30, rake if setting == "active_crust" else None)
     if setting in ("interface", "intraslab"):
         return zhao2006(m, rrup_km, vs30, hypo_depth_km, setting)
+    if setting == "deep_crust":
+        return zhao2006(m, rrup_km, vs30, hypo_depth_km, "crustal", rake)
     raise HazardInputError(f"unknown tectonic setting {setting!r}: expected one of {SETTINGS}")

@@ -39,6 +39,9 @@ class IntensityGrid:
     mmi_sigma: FloatArray | None = None
     event_id: str | None = None
     attributes: dict[str, str] = field(default_factory=dict)
+    #: the median intensity of each equally weighted rupture hypothesis (k x lats x lons), when the
+    #: model averaged several (unknown strike, two nodal planes): exposure is then averaged over them
+    mmi_hypotheses: FloatArray | None = None
 
     def __post_init__(self) -> None:
         if self.lons.ndim != 1 or self.lats.ndim != 1 or self.lons.size < 2 or self.lats.size < 2:
@@ -48,6 +51,12 @@ class IntensityGrid:
             raise IntensityGridError(f"mmi has shape {self.mmi.shape}, expected {shape} (lats x lons)")
         if self.mmi_sigma is not None and self.mmi_sigma.shape != shape:
             raise IntensityGridError(f"mmi_sigma has shape {self.mmi_sigma.shape}, expected {shape}")
+        if self.mmi_hypotheses is not None and (
+            self.mmi_hypotheses.ndim != 3 or self.mmi_hypotheses.shape[1:] != shape or self.mmi_hypotheses.shape[0] < 1
+        ):
+            raise IntensityGridError(
+                f"mmi_hypotheses has shape {self.mmi_hypotheses.shape}, expected (k, {shape[0]}, {shape[1]})"
+            )
         if not np.all(np.diff(self.lons) > 0):
             raise IntensityGridError("longitudes must increase west to east")
         dlat = np.diff(self.lats)

@@ -34,6 +34,7 @@ from expedition.science.hazard.planes import PlaneRupture, site_distances_xy
 
 __all__ = [
     "DEFAULT_VS30",
+    "SLAB_SEA_KM",
     "MODEL_VERSION",
     "site_label",
     "ShakingModel",
@@ -41,6 +42,7 @@ __all__ = [
     "build_model",
     "grid_axes",
     "mmi_at",
+    "mmi_hypotheses_at",
     "reach_km",
     "shaking_grid",
     "tectonic_setting",
@@ -63,6 +65,15 @@ MIN_CELL_KM = 1.0
 Vs30Source = Callable[[FloatArray, FloatArray], FloatArray]
 
 
+#: Intraslab needs a slab: without a slab model (Slab2), an intermediate-depth event is taken as
+#: intraslab only when the sea is within this distance of the epicentre. Slabs reach 45-70 km depth
+#: beneath forearcs and volcanic arcs, 100-250 km from the trench, and trenches lie offshore
+#: (Hayes et al. 2018, Slab2); deep events farther inland lie under continental collision zones
+#: (Himalaya, Zagros, Tien Shan), where ShakeMap selects deep active-crust models (STREC,
+#: Garcia et al. 2012, BSSA 102(1); ShakeMap select.conf ``active_crustal_deep``).
+SLAB_SEA_KM = 300.0
+
+
 def tectonic_setting(
     depth_km: float,
     at_sea: bool,
@@ -70,12 +81,15 @@ def tectonic_setting(
     rake: float | None = None,
     dip: float | None = None,
     override: str | None = None,
+    sea_km: float | None = None,
 ) -> tuple[str, str]:
     """(setting, reason). Without a slab model the rule is geometric and documented:
 
     * ``override`` (one of ``SETTINGS``) wins, e.g. from a regionalisation or an operator;
     * depth >= 45 km: ``intraslab`` (only subducting slabs host such events; Puebla 2017 at 51 km,
-      Padang 2009 at 81 km);
+      Padang 2009 at 81 km) when the epicentre is at sea or ``sea_km`` (distance from the epicentre
+      to the nearest sea, None when unknown) is at most ``SLAB_SEA_KM``; farther inland
+      ``deep_crust`` (Sikkim 2011 at 50 km under the Himalaya);
     * epicentre at sea, depth 15-45 km, and a thrust mechanism (rake 45-135, dip <= 40) or no
       mechanism: ``interface`` (megathrust events: Maule, Illapel, Tohoku, Sumatra);
     * otherwise ``active_crust``. ``stable_crust`` is only chosen by override.
@@ -87,7 +101,10 @@ def tectonic_setting(
     if not np.isfinite(depth_km):
         raise HazardInputError(f"tectonic_setting: depth must be finite, got {depth_km}")
     if depth_km >= 45.0:
-        return "intraslab", f"depth {depth_km:.0f} km >= 45 km"
+        if at_sea or sea_km is None or sea_km <= SLAB_SEA_KM:
+            where = "at sea" if at_sea else "sea distance unknown" if sea_km is None else f"sea {sea_km:.0f} km away"
+            return "intraslab", f"depth {depth_km:.0f} km >= 45 km, {where}"
+        return "deep_crust", f"depth {depth_km:.0f} km >= 45 km, sea {sea_km:.0f} km > {SLAB_SEA_KM:.0f} km away: no slab"
     thrust_or_unknown = rake is None or (45.0 <= rake <= 135.0 and (dip is None or dip <= 40.0))
     if at_sea and 15.0 <= depth_km and thrust_or_unknown:
         return (
@@ -135,7 +152,9 @@ class ShakingModel:
 
     @property
     def gmm_name(self) -> str:
-        return "BSSA14" if self.setting in ("active_crust", "stable_crust") else f"Zhao06 {self.setting}"
+        if self.setting in ("active_crust", "stable_crust"):
+            return "BSSA14"
+        return "Zhao06 crustal" if self.setting == "deep_crust" else f"Zhao06 {self.setting}"
 
     @property
     def source(self) -> str:
@@ -145,10 +164,20 @@ class ShakingModel:
 
 def mmi_at(model: ShakingModel, lat: ArrayLike, lon: ArrayLike) -> tuple[FloatArray, FloatArray]:
     """(median MMI, sigma) at sites, averaged over the model's rupture hypotheses."""
+    mean, sigma, _ = mmi_hypotheses_at(model, lat, lon)
+    return mean, sigma
+
+
+def mmi_hypotheses_at(model: ShakingModel, lat: ArrayLike, lon: ArrayLike) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """(mean MMI, sigma, MMI of each hypothesis stacked on a first axis) at sites.
+
+    The mean is over the equally weighted rupture hypotheses; sigma combines the models' own sigma
+    with the spread between hypotheses (law of total variance)."""
     la = np.atleast_1d(np.asarray(lat, dtype=float))
     lo = np.atleast_1d(np.asarray(lon, dtype=float))
     if model.vs30_constant is not None and all(r.orientation == "point" for r in model.ruptures) and la.size > 2000:
-        return _radial_mmi(model, la, lo)
+        mean, sigma = _radial_mmi(model, la, lo)
+        return mean, sigma, mean[None, ...]
     vs = model.vs30(la, lo)
     # one local frame for every hypothesis (they share the hypocentre)
     xy = local_xy_km(la.ravel(), lo.ravel(), model.lat, model.lon)
@@ -168,7 +197,7 @@ def mmi_at(model: ShakingModel, lat: ArrayLike, lon: ArrayLike) -> tuple[FloatAr
     mean = stack.mean(axis=0)
     # law of total variance over equally weighted hypotheses
     var = np.mean(sig2, axis=0) + stack.var(axis=0)
-    return mean, np.sqrt(var)
+    return mean, np.sqrt(var), stack
 
 
 def _radial_mmi(model: ShakingModel, la: FloatArray, lo: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -285,7 +314,8 @@ def shaking_grid(model: ShakingModel, event_id: str | None = None) -> IntensityG
     lons, lats = grid_axes(model)
     glon, glat = np.meshgrid(lons, lats)
     wrapped = np.where(glon > 180.0, glon - 360.0, np.where(glon < -180.0, glon + 360.0, glon))
-    mmi, sigma = mmi_at(model, glat.ravel(), wrapped.ravel())
+    mmi, sigma, stack = mmi_hypotheses_at(model, glat.ravel(), wrapped.ravel())
+    hypotheses = stack.reshape((stack.shape[0], *glat.shape)) if stack.shape[0] > 1 else None
     return IntensityGrid(
         lons=lons,
         lats=lats,
@@ -303,6 +333,7 @@ def shaking_grid(model: ShakingModel, event_id: str | None = None) -> IntensityG
             "rupture_source": model.ruptures[0].source,
             "site": model.vs30_label,
         },
+        mmi_hypotheses=hypotheses,
     )
 
 
