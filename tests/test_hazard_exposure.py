@@ -8,8 +8,17 @@ import pytest
 from expedition.science.geo.countries import CountryIndex, load_countries
 from expedition.science.geo.places import Places, load_places
 from expedition.science.hazard import HazardInputError
-from expedition.science.hazard.exposure import MMI_BINS, ShakingEstimate, estimate_shaking, mmi_bin_of, reach_km
+from expedition.science.hazard.exposure import (
+    MMI_BINS,
+    ShakingEstimate,
+    estimate_shaking,
+    estimate_shaking_on_grid,
+    mmi_bin_of,
+    reach_km,
+)
+from expedition.science.hazard.grid import IntensityGrid
 from expedition.science.hazard.ipe import allen2012_rhyp, allen2012_rrup
+from expedition.science.hazard.population import PopulationPoints
 from expedition.science.hazard.rupture import point_rupture, rupture_distance_km, segment_rupture, wc1994_rupture
 
 EPI = (22.01, 95.92)  # 2025-03-28 M7.7 Myanmar
@@ -98,3 +107,30 @@ def test_wc_line_and_bad_input(countries: CountryIndex, places: Places) -> None:
         estimate_shaking(6.8, 31.06, -8.39, 26.0, point_rupture(31.06, -8.39, 26.0), places, countries, "nope")
     with pytest.raises(HazardInputError, match="magnitude"):
         estimate_shaking(12.0, 31.06, -8.39, 26.0, point_rupture(31.06, -8.39, 26.0), places, countries)
+
+
+def test_exposure_averaged_over_hypotheses(countries: CountryIndex, places: Places) -> None:
+    """Two equally weighted hypotheses put Naypyidaw's people in VIII and in VI: averaged exposure
+    counts half of them in each bin; the default reads the mean intensity (VII) instead."""
+    lons = np.linspace(95.0, 97.0, 21)
+    lats = np.linspace(21.0, 19.0, 21)
+    shape = (lats.size, lons.size)
+    layers = np.stack([np.full(shape, 8.0), np.full(shape, 6.0)])
+    grid = IntensityGrid(lons, lats, layers.mean(axis=0), "test", "1", mmi_hypotheses=layers)
+    pop = PopulationPoints(
+        np.array([19.75, 20.5]), np.array([96.1, 96.5]), np.array([1000.0, 300.0]), np.array(["MMR", "MMR"]), "test"
+    )
+    kw = dict(magnitude=7.0, lat=20.0, lon=96.0, depth_km=10.0, rupture=point_rupture(20.0, 96.0, 10.0))
+    avg = estimate_shaking_on_grid(grid, places=places, countries=countries, population=pop, average_hypotheses=True, **kw)
+    assert avg.exposure_by_country["MMR"]["VIII"] == 650 and avg.exposure_by_country["MMR"]["VI"] == 650
+    assert avg.exposure_by_mmi["VII"] == 0
+    mean = estimate_shaking_on_grid(grid, places=places, countries=countries, population=pop, **kw)
+    assert mean.exposure_by_country["MMR"]["VII"] == 1300 and mean.exposure_by_mmi["VIII"] == 0
+
+
+def test_sea_distance_on_natural_earth(countries: CountryIndex) -> None:
+    from expedition.decisions.response.assess import sea_distance_km
+
+    assert sea_distance_km(countries, 15.95, -97.03) <= 30.0  # Oaxaca 1999: the Pacific coast is near
+    assert sea_distance_km(countries, 27.73, 88.06) == float("inf")  # Sikkim 2011: > 300 km from the sea
+    assert 100.0 < sea_distance_km(countries, 45.7, 26.6) <= 300.0  # Vrancea: the Black Sea within 300 km

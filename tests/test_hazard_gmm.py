@@ -2,8 +2,8 @@
 
 Rows are from OpenQuake hazardlib's GMPE verification tables (``openquake/hazardlib/tests/gsim/data/``,
 repository gem/oq-engine): ``BSSA2014/BSSA_2014_MEAN.csv`` (Boore et al. 2014) and
-``ZHAO06/Z06SInter_MEAN.csv`` (Zhao et al. 2006, interface). Values are medians in g (PGA) and
-cm/s (PGV). The GMICE values are worked from USGS ShakeMap's ``shakelib/gmice/wgrw12.py``.
+``ZHAO06/Z06SInter_MEAN.csv`` (Zhao et al. 2006, interface) and ``ZHAO06/Z06Asc_MEAN.csv`` (crustal).
+Values are medians in g (PGA) and cm/s (PGV). The GMICE values are worked from USGS ShakeMap's ``shakelib/gmice/wgrw12.py``.
 """
 
 from __future__ import annotations
@@ -41,6 +41,37 @@ ZHAO_INTERFACE_ROWS = [
     (5.0, 20.0, 100.0, 800.0, 0.00459343),
     (5.0, 20.0, 10.0, 500.0, 0.08692673),
 ]
+
+# rup_mag, rup_rake, rup_hypo_depth, dist_rrup, site_vs30, pga (g) -- Z06Asc_MEAN.csv
+ZHAO_CRUSTAL_ROWS = [
+    (5.0, 0.0, 5.0, 5.0, 150.0, 0.16227619),
+    (5.0, 0.0, 5.0, 60.0, 250.0, 0.01131556),
+    (5.0, 0.0, 5.0, 200.0, 800.0, 0.00122496),
+    (5.0, 0.0, 20.0, 10.0, 250.0, 0.08787062),
+    (5.0, 0.0, 20.0, 60.0, 500.0, 0.01201287),
+    (5.0, 0.0, 20.0, 100.0, 800.0, 0.00459343),
+]
+
+
+@pytest.mark.parametrize(("m", "rake", "depth", "rrup", "vs30", "pga"), ZHAO_CRUSTAL_ROWS)
+def test_zhao2006_crustal_matches_hazardlib_verification_table(
+    m: float, rake: float, depth: float, rrup: float, vs30: float, pga: float
+) -> None:
+    gm = zhao2006(m, np.array([rrup]), np.array([vs30]), depth, "crustal", rake)
+    assert math.exp(float(gm.ln_pga[0])) == pytest.approx(pga, rel=1e-3)
+    # total sigma: intra-event 0.604 and crustal inter-event 0.303 (Zhao et al. 2006, Table 5)
+    assert float(gm.sigma_ln_pga[0]) == pytest.approx(math.hypot(0.604, 0.303))
+
+
+def test_zhao2006_crustal_reverse_term_and_deep_crust_dispatch() -> None:
+    r, v = np.array([40.0]), np.array([400.0])
+    ss = zhao2006(6.9, r, v, 50.0, "crustal", 0.0)
+    rev = zhao2006(6.9, r, v, 50.0, "crustal", 90.0)
+    assert float(rev.ln_pga[0] - ss.ln_pga[0]) == pytest.approx(0.251)  # FR, 45 < rake < 135
+    deep = ground_motion("deep_crust", 6.9, r, r, v, 50.0, 90.0)
+    assert deep.model == "Zhao06 crustal" and float(deep.ln_pga[0]) == pytest.approx(float(rev.ln_pga[0]))
+    slab = ground_motion("intraslab", 6.9, r, r, v, 50.0)
+    assert float(slab.ln_pga[0]) > float(ss.ln_pga[0])  # the slab term raises near-source motion
 
 
 @pytest.mark.parametrize(("m", "rake", "rjb", "vs30", "pgv", "pga"), BSSA_ROWS)

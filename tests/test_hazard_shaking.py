@@ -18,7 +18,15 @@ from expedition.science.hazard.planes import (
     rupture_size_km,
     site_distances,
 )
-from expedition.science.hazard.shaking import build_model, grid_axes, mmi_at, reach_km, shaking_grid, tectonic_setting
+from expedition.science.hazard.shaking import (
+    SLAB_SEA_KM,
+    build_model,
+    grid_axes,
+    mmi_at,
+    reach_km,
+    shaking_grid,
+    tectonic_setting,
+)
 
 LAT0, LON0 = 10.0, 20.0
 
@@ -87,6 +95,12 @@ def test_tectonic_setting_rules() -> None:
     assert tectonic_setting(22.4, True)[0] == "interface"  # Illapel 2015, offshore
     assert tectonic_setting(22.4, True, rake=180.0)[0] == "active_crust"  # offshore strike-slip
     assert tectonic_setting(12.0, False)[0] == "active_crust"
+    # intermediate depth: intraslab only where a slab is plausible (at sea, or the sea within SLAB_SEA_KM)
+    assert tectonic_setting(61.0, False, sea_km=20.0)[0] == "intraslab"  # Oaxaca 1999
+    assert tectonic_setting(61.0, False, sea_km=SLAB_SEA_KM)[0] == "intraslab"
+    setting, reason = tectonic_setting(50.0, False, sea_km=float("inf"))  # Sikkim 2011, under the Himalaya
+    assert setting == "deep_crust" and "no slab" in reason
+    assert tectonic_setting(50.0, False)[0] == "intraslab"  # sea distance unknown: the previous rule
     assert tectonic_setting(10.0, False, override="stable_crust") == ("stable_crust", "given")
     with pytest.raises(HazardInputError):
         tectonic_setting(10.0, False, override="mantle")
@@ -130,6 +144,25 @@ def test_unknown_strike_averages_and_widens_sigma() -> None:
     assert reach_km(model) > 100.0
     lons, lats = grid_axes(model)
     assert lons.size <= 2 * 80 + 3 and lats[0] > lats[-1]  # north to south, as ShakeMap
+
+
+def test_grid_keeps_each_hypothesis_and_their_mean() -> None:
+    rups = choose_ruptures(7.0, LAT0, LON0, 10.0, "active_crust")
+    grid = shaking_grid(build_model(7.0, LAT0, LON0, 10.0, ("active_crust", "t"), rups, vs30=400.0))
+    assert grid.mmi_hypotheses is not None and grid.mmi_hypotheses.shape == (N_STRIKES, *grid.mmi.shape)
+    assert np.allclose(grid.mmi_hypotheses.mean(axis=0), grid.mmi)
+    # one hypothesis (a point source): no layers
+    point = choose_ruptures(5.5, LAT0, LON0, 10.0, "active_crust")
+    assert shaking_grid(build_model(5.5, LAT0, LON0, 10.0, ("active_crust", "t"), point)).mmi_hypotheses is None
+
+
+def test_deep_crust_model_runs_on_a_grid() -> None:
+    rups = choose_ruptures(6.9, LAT0, LON0, 50.0, "deep_crust")
+    model = build_model(6.9, LAT0, LON0, 50.0, ("deep_crust", "t"), rups, vs30=300.0)
+    slab = build_model(6.9, LAT0, LON0, 50.0, ("intraslab", "t"), choose_ruptures(6.9, LAT0, LON0, 50.0, "intraslab"))
+    assert model.gmm_name == "Zhao06 crustal"
+    la, lo = _at_azimuth(LAT0, LON0, 45.0, 10.0)
+    assert mmi_at(model, la, lo)[0][0] < mmi_at(slab, la, lo)[0][0]
 
 
 def test_grid_across_the_date_line_keeps_longitudes_increasing() -> None:

