@@ -5,18 +5,25 @@ population, PAGER rules; epicentre countries looked up once for the batch with `
 events with no populated place inside their intensity IV area skip the grid). Baseline: today's
 chain on main in the same process (Allen et al. 2012 at GeoNames places with a Wells & Coppersmith
 line, and main's PAGER step loaded with ``git show``). Targets: one event < 2 s; the file < 60 s.
+
+``python -m bench.bench_impact --ref main`` also times the same 4,118-event loop of another git ref's
+chain (exported with ``git archive``, run in a subprocess right after ours, same data and machine).
 """
 
 from __future__ import annotations
 
+import argparse
 import csv
 import datetime as dt
+import os
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 from bench.calibrate import baseline_pager_module
-from bench.common import SHARED_DATA, BenchResult
+from bench.common import ROOT, SHARED_DATA, BenchResult
 from expedition.decisions.response.assess import Context, assess, load_context, locate_many
 from expedition.decisions.response.events import EventRow
 from expedition.science.hazard.exposure import estimate_shaking
@@ -129,9 +136,43 @@ def run(quick: bool = False) -> list[BenchResult]:
     return out
 
 
+_REF_LOOP = """
+import tempfile, time
+from pathlib import Path
+from bench.bench_impact import COMCAT, GORKHA, _events, _ours
+from bench.common import SHARED_DATA
+from expedition.decisions.response.assess import load_context
+from expedition.settings import load_settings
+with tempfile.TemporaryDirectory() as home:
+    ctx = load_context(load_settings(home=Path(home)))
+_ours(ctx, [GORKHA])
+events = _events(SHARED_DATA / COMCAT)
+t0 = time.perf_counter()
+_ours(ctx, events)
+print(time.perf_counter() - t0)
+"""
+
+
+def ref_seconds(ref: str) -> float:
+    """Seconds the chain at git ``ref`` takes for the 4,118-event loop (its own ``_ours``, in an export)."""
+    with tempfile.TemporaryDirectory(prefix="qe-bench-impact-ref-") as tmp:
+        archive = subprocess.run(["git", "archive", ref], cwd=ROOT, check=True, capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True, capture_output=True)
+        env = {**os.environ, "PYTHONPATH": tmp, "QE_SHARED_DATA": str(SHARED_DATA)}
+        res = subprocess.run(
+            [sys.executable, "-c", _REF_LOOP], cwd=tmp, env=env, check=True, capture_output=True, text=True, timeout=1800
+        )
+    return float(res.stdout.strip().splitlines()[-1])
+
+
 if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--ref", default=None, help="also time the 4,118-event loop of this git ref's chain")
+    args = ap.parse_args()
     for r in run():
         print(
             f"{r.what}: ours {r.ours_s:.2f} s, baseline {r.baseline_s:.2f} s, ratio {r.ratio:.2f} "
             f"({r.target}: {r.passed}) {r.details}"
         )
+    if args.ref:
+        print(f"impact: 4118 events, chain at git {args.ref}: {ref_seconds(args.ref):.2f} s")
