@@ -8,7 +8,9 @@ Setup (not timed): a lake holding the 4,118 events of the ComCat export in ``../
 * baseline: the same statement in a fresh process opened the way every query was before
   (``open_query_connection`` without the statement: every view defined, the spatial extension
   loaded, DuckDB's signature check of every extension), the same output code;
-* floor (for information): ``python -c "import duckdb; duckdb.connect()"``.
+* floor (for information): ``python -c "import duckdb; duckdb.connect()"``;
+* for information, the same command through the Typer application (what the console script ran
+  before its quick start of ``query``: ``expedition.delivery.cli.main.main``).
 
 Where the remaining time goes: a child process times each step of the command in-process (imports,
 settings, opening the lake, parsing the statement, views, lock-down, the query, the output), and a
@@ -51,35 +53,39 @@ finally:
 emit_table(res.table, "table")
 """
 
-#: Each step of ``expedition query`` timed in one process (mirrors expedition/delivery/cli/core.py).
+#: Each step of ``expedition query`` timed in one process (mirrors expedition/delivery/cli/entry.py:
+#: the console script's quick start, then querying.answer and output.write_table).
 _STEPS = """
 import json, sys, time
 t0 = time.perf_counter(); steps = {}
 def mark(name):
     global t0
     t = time.perf_counter(); steps[name] = round(t - t0, 4); t0 = t
-import typer
-from expedition.delivery.cli import main as _main
-mark("import the command line (typer, command modules)")
-from expedition.delivery.cli.common import emit_table, settings_for
+from expedition.delivery.cli.entry import parse_quick_query
+q = parse_quick_query(["query", "--home", sys.argv[1], sys.argv[2]])
+mark("import the console script's entry, read the arguments")
+from expedition.process import configure_process
+from expedition.settings import load_settings
+mark("import the settings and process set-up (duckdb, pyarrow)")
 from warehouse.lake import Lake
 from warehouse.needs import statement_needs
 from warehouse.query import lock_down, run_query
-mark("import warehouse (duckdb, pyarrow)")
-settings = settings_for(sys.argv[1]); lake = Lake.from_settings(settings)
+mark("import warehouse (table specs, query checks)")
+settings = load_settings(q.home); configure_process(settings); lake = Lake.from_settings(settings)
 mark("settings")
 con = lake.connect(read_only=True, views=False, own=True)
 mark("open: extensions loaded, lake attached")
-need = statement_needs(con, sys.argv[2])
+need = statement_needs(con, q.sql)
 mark("parse the statement (views it reads)")
 lake.define_views(con, need.views)
 mark(f"define {len(need.views or ())} views")
 lock_down(con, lake.local_dirs())
 mark("lock down")
-res = run_query(con, sys.argv[2], row_limit=settings.query_row_limit, timeout_s=settings.query_timeout_s)
+res = run_query(con, q.sql, row_limit=settings.query_row_limit, timeout_s=settings.query_timeout_s)
 con.close()
 mark("run the query")
-emit_table(res.table, "table")
+from expedition.delivery.cli.output import write_table
+write_table(res.table, "table")
 mark("print the table (rich)")
 sys.stderr.write(json.dumps(steps) + "\\n")
 """
@@ -124,8 +130,8 @@ def _imports(cmd: list[str]) -> dict[str, Any]:
     top = [name for cum, depth, name in sorted((r for r in rows if r[1] <= 3), reverse=True)[:10]]
     names = {r[2] for r in rows}
     return {"largest_imports_cumulative": top,
-            "imported": {p: p in names for p in ("pandas", "pyarrow", "numpy", "obspy", "rich.console", "pydantic",
-                                                 "prefect")}}
+            "imported": {p: p in names for p in ("pandas", "pyarrow", "pyarrow.compute", "numpy", "obspy", "rich.console",
+                                                 "pydantic", "typer", "prefect")}}
 
 
 def run(quick: bool = False) -> list[BenchResult]:
@@ -142,16 +148,23 @@ def run(quick: bool = False) -> list[BenchResult]:
     base_wall, base_cpu, base_out = _best(base_cmd, env)
     if "4118" not in out or "4118" not in base_out:
         raise RuntimeError(f"expected 4118 events, got {out!r} / {base_out!r}")
+    typer_cmd = [sys.executable, "-c", "import sys; from expedition.delivery.cli.main import main; main()",
+                 "query", "--home", str(home), SQL]
+    typer_wall, typer_cpu, typer_out = _best(typer_cmd)
+    if typer_out != out:
+        raise RuntimeError(f"the Typer application printed {typer_out!r}, the console script {out!r}")
     floor_wall, floor_cpu, _ = _best([sys.executable, "-c", "import duckdb; duckdb.connect().execute('SELECT 1')"])
     steps = subprocess.run([sys.executable, "-c", _STEPS, str(home), SQL], capture_output=True, text=True,
                            timeout=120, cwd=ROOT, check=True).stderr.strip().splitlines()[-1]
     details = {
         "runs": RUNS, "ours_cpu_s": round(ours_cpu, 3), "baseline_cpu_s": round(base_cpu, 3),
+        "typer_app_wall_s": round(typer_wall, 3), "typer_app_cpu_s": round(typer_cpu, 3),
         "floor_python_duckdb_wall_s": round(floor_wall, 3), "floor_python_duckdb_cpu_s": round(floor_cpu, 3),
         "steps_s": json.loads(steps), **_imports([exe, "query", "--home", str(home), SQL]),
     }
     print(f"  expedition query count: {ours_wall:.3f} s wall ({ours_cpu:.3f} s CPU); as before: {base_wall:.3f} s "
-          f"({base_cpu:.3f} s CPU); python+duckdb floor {floor_wall:.3f} s", file=sys.stderr)
+          f"({base_cpu:.3f} s CPU); through Typer {typer_wall:.3f} s ({typer_cpu:.3f} s CPU); "
+          f"python+duckdb floor {floor_wall:.3f} s", file=sys.stderr)
     return [BenchResult(
         what="expedition query count(*) on 4,118 events, whole process",
         baseline="same query, lake opened as before (all)",

@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from catalogs.errors import CatalogError, ParseError, PermanentProviderError, ProviderError, TransientProviderError
+from catalogs.provider import Provider
 
 log = logging.getLogger(__name__)
 
@@ -62,25 +63,6 @@ __all__ = [
 T = TypeVar("T")
 _TOO_LARGE_400 = re.compile(r"exceeds search limit|too many|too large|limit of \d+", re.IGNORECASE)
 _TRANSIENT_STATUS = {408, 425, 429, 500, 502, 503, 504}
-
-
-@dataclass(frozen=True)
-class Provider:
-    """An FDSN event service the pipeline pulls from (from ``qe.toml``'s ``[[providers]]`` or ``--url``).
-
-    ``name`` is an ObsPy short name (``USGS``, ``EMSC``, ``ISC``, ``GFZ``) or any
-    label; ``url`` overrides the base URL (any FDSN event service). Lower
-    ``priority`` numbers win when agencies disagree on the preferred solution.
-    """
-
-    name: str
-    url: str | None = None
-    priority: int = 100
-    max_events_per_request: int = 20_000
-    min_interval_s: float = 0.6
-    timeout_s: float = 60.0
-    supports_updatedafter: bool = True
-    enabled: bool = True
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from catalogs.fdsn import Provider
+from catalogs.provider import Provider
 from warehouse.backend import S3Options
 from warehouse.concurrency import RetryPolicy
 from warehouse.config import LakeConfig

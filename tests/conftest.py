@@ -50,6 +50,7 @@ os.environ.update(
         "PREFECT_LOGGING_LEVEL": "WARNING",
         "PREFECT_LOGGING_TO_API_ENABLED": "false",
         "MPLBACKEND": "Agg",
+        "QE_REFERENCE_CACHE_DIR": str(_PREFECT_HOME / "reference-cache"),  # parsed GeoNames/Natural Earth
         "HOME": os.environ.get("HOME", str(_PREFECT_HOME)),
     }
 )

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from warehouse.errors import SchemaMismatch
 
@@ -146,6 +145,8 @@ def conform(
         else:
             raise SchemaMismatch(spec.name, f.name, "required column is missing")
         if not f.nullable and col.null_count:
+            import pyarrow.compute as pc  # here, not at import: 0.07-0.09 s of every `expedition query`
+
             missing = pc.is_null(col) if rows is None else pc.and_(pc.is_null(col), rows)
             first = pc.index(missing, True).as_py()
             if first >= 0:

@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any, Literal
 import duckdb
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from warehouse.concurrency import claim_fence, fence_name
 from warehouse.errors import WarehouseBusy
@@ -124,7 +123,7 @@ class LakeWriter:
         elif col in constants:
             self.claim(spec.name, [constants[col]])
         elif table is not None and col in table.column_names:
-            self.claim(spec.name, pc.unique(table.column(col)).to_pylist())
+            self.claim(spec.name, table.column(col).unique().to_pylist())
         else:
             self.claim(spec.name)
 

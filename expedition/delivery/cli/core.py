@@ -76,26 +76,17 @@ def query(
     Example: expedition query "SELECT 42 AS answer" --format json
     """
     from expedition.delivery.cli.common import PROCESS
-    from warehouse.lake import Lake
-    from warehouse.limits import limit_cpu_from_now, limit_memory, parse_bytes
-    from warehouse.query import query_lake
+    from expedition.delivery.cli.querying import answer, truncation_note, usage_problem
 
     settings = settings_for(home)
-    if explain is not None and explain not in ("plan", "analyze"):
-        raise typer.BadParameter("--explain must be 'plan' or 'analyze'")
-    try:
-        memory_bytes = parse_bytes(settings.query_memory_limit)
-    except ValueError as exc:
-        raise typer.BadParameter(f"query_memory_limit: {exc}") from exc
-    cpu_s = settings.query_timeout_s * 4  # DuckDB uses every core; the wall-clock limit is the real bound
-    if PROCESS["owned"]:  # only a process of our own: in a caller's process the limits would bind it all
-        limit_memory(memory_bytes)
-        limit_cpu_from_now(cpu_s + 10)  # the kernel's backstop (SIGXCPU) behind the watchdog
-    res = query_lake(Lake.from_settings(settings), sql, snapshot=snapshot, row_limit=settings.query_row_limit,
-                     timeout_s=settings.query_timeout_s, explain=explain, cpu_s=cpu_s)  # type: ignore[arg-type]
+    problem = usage_problem(settings, explain)
+    if problem:
+        raise typer.BadParameter(problem)
+    res = answer(settings, sql, snapshot, explain, owned=PROCESS["owned"])
     emit_table(res.table, fmt, out)
-    if res.truncated:
-        typer.echo(f"(truncated at {res.row_limit} rows)", err=True)
+    note = truncation_note(res)
+    if note:
+        typer.echo(note, err=True)
 
 
 def maintain_cmd(

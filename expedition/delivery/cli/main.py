@@ -16,6 +16,7 @@ from importlib.metadata import entry_points
 import typer
 
 from expedition.delivery.cli import brief_cmd, catalog_cmd, core, partners_cmd, products_cmd, response_cmd, survey_cmd
+from expedition.delivery.cli.runtime import configure_logging, known_errors
 
 app = typer.Typer(
     name="expedition",
@@ -34,11 +35,7 @@ app = typer.Typer(
 def _root(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress (INFO) to stderr."),
 ) -> None:
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    configure_logging(verbose)
 
 
 #: Entry-point group through which other packages add commands: ``name = "module:register"``.
@@ -68,17 +65,9 @@ def register_plugins(target: typer.Typer) -> list[str]:
 register_plugins(app)
 
 
-def _known_errors() -> tuple[type[BaseException], ...]:
-    from catalogs.errors import CatalogError
-    from expedition.errors import ExpeditionError
-    from expedition.settings import SettingsError
-    from warehouse.errors import WarehouseError
-
-    return (CatalogError, ExpeditionError, SettingsError, WarehouseError, KeyError, FileNotFoundError)
-
-
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point (``argv``: the arguments, default ``sys.argv[1:]``).
+    """The full command line (``argv``: the arguments, default ``sys.argv[1:]``); the console script
+    starts in :func:`expedition.delivery.cli.entry.main`, which comes here for all but plain queries.
 
     Called without ``argv`` (the console script) the command owns its process and may bound it
     (``expedition query``); called with ``argv`` from another program it never sets process-wide
@@ -89,7 +78,7 @@ def main(argv: list[str] | None = None) -> None:
     PROCESS["owned"] = argv is None
     try:
         app(args=argv, prog_name="expedition")
-    except _known_errors() as exc:
+    except known_errors() as exc:
         msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         sys.stderr.write(f"error: {msg}\n")
         sys.exit(2)
