@@ -26,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,6 +70,19 @@ def run_job(lake: Any, settings: Any, job: str) -> dict[str, Any]:
     raise SystemExit(f"unknown job {job!r}")
 
 
+def warm_surveys(lake: Any, settings: Any, jobs: Sequence[str]) -> None:
+    """Read the survey jobs' expedition records once before the clock starts, as a worker that has
+    served a request would have: the first read imports the hazard modules the survey area uses and
+    loads the lake's catalog (about 0.4 CPU-s, once per process). Without it four fresh workers pay
+    that four times and one worker once, and the comparison measures process start-up."""
+    from expedition.surveys.context import context_for
+
+    for job in jobs:
+        kind, _, rest = job.partition(":")
+        if kind == "survey":
+            context_for(lake, rest.rpartition(":")[2], settings)
+
+
 def worker(home: Path, jobs: Sequence[str], announce: bool, wait_go: bool) -> None:
     """Open the lake, say ``ready``, wait for ``go`` (stdin), run ``jobs`` in turn, print a JSON line."""
     from expedition.decisions.response.assess import load_context
@@ -81,16 +94,17 @@ def worker(home: Path, jobs: Sequence[str], announce: bool, wait_go: bool) -> No
     if any(j.startswith("evaluate") for j in jobs):
         load_context(settings)  # reference data parsed before the clock starts
     lake.warm()
+    warm_surveys(lake, settings, jobs)
     if announce:
         logging.getLogger("warehouse.lake").setLevel(logging.DEBUG)
         logging.getLogger("warehouse.lake").addHandler(_Announce())
     print("ready", flush=True)
     if wait_go:
         sys.stdin.readline()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     results = [run_job(lake, settings, job) for job in jobs]
-    print(json.dumps({"seconds": time.perf_counter() - t0, "conflicts": lake.conflicts_retried, "results": results}),
-          flush=True)
+    print(json.dumps({"seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0,
+                      "conflicts": lake.conflicts_retried, "results": results}), flush=True)
 
 
 # --- running workers ------------------------------------------------------------------------------------
@@ -111,6 +125,7 @@ def worker_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 class WorkerRun:
     code: int
     seconds: float
+    cpu_seconds: float  # the worker process's CPU time (all its threads) from ``go`` to its end
     conflicts: int
     results: list[dict[str, Any]]
     stderr: str
@@ -138,8 +153,9 @@ def run_workers(home: Path, job_lists: Sequence[Sequence[str]], env: dict[str, s
     for p in procs:
         out, err = p.communicate(timeout=timeout)
         last = [line for line in out.splitlines() if line.startswith("{")]
-        data = json.loads(last[-1]) if last else {"seconds": float("nan"), "conflicts": 0, "results": []}
-        runs.append(WorkerRun(p.returncode, data["seconds"], data["conflicts"], data["results"], err))
+        data = json.loads(last[-1]) if last else {"seconds": float("nan"), "cpu_seconds": float("nan"),
+                                                  "conflicts": 0, "results": []}
+        runs.append(WorkerRun(p.returncode, data["seconds"], data["cpu_seconds"], data["conflicts"], data["results"], err))
     return time.perf_counter() - t0, runs
 
 
@@ -214,7 +230,11 @@ def _workdir() -> Iterator[Path]:
         yield Path(d)
 
 
-def run(quick: bool = False) -> list[BenchResult]:
+#: the benchmark's parts (``--part`` runs some of them)
+PARTS = ("catalogs", "surveys", "throughput", "single")
+
+
+def run(quick: bool = False, parts: Collection[str] = PARTS) -> list[BenchResult]:
     from bench.servers import postgres_missing, postgres_server
 
     why = postgres_missing()
@@ -232,81 +252,103 @@ def run(quick: bool = False) -> list[BenchResult]:
         exp = {h: expedition_id(h, Trial.of(0)) for h in (pg_home, sq_home)}
 
         # 1. three writers of different catalog files at once
-        weeks = [quakeml_file(files, w, background) for w in (10, 11, 12)]
-        wall, runs = run_workers(pg_home, [[f"import:{p}"] for p in weeks])
-        expected = 3 * (background + 1)
-        got = scalar(pg_home, "SELECT count(*) FROM event_aliases WHERE provider_event_id SIMILAR TO 'sk1[012]-.*'")
-        dups = scalar(pg_home, "SELECT count(*) - count(DISTINCT provider_event_id) FROM event_aliases")
-        refused = sum(r.code != 0 for r in runs)
-        results.append(BenchResult(
-            "3 concurrent catalog-file writers (PostgreSQL catalog)", "every event once, no writer refused",
-            wall, 0.0, float(got == expected and dups == 0 and refused == 0), "every event once, 0 refused",
-            got == expected and dups == 0 and refused == 0, ratio_kind="1 = held",
-            details={"events_expected": expected, "events_found": got, "duplicates": dups, "refused": refused,
-                     "conflicts_retried": sum(r.conflicts for r in runs)},
-        ))
-
-        # 2. eight survey ingests at once (different files of one expedition)
-        eight = survey_files(files, Trial.of(0), 8, survey_rows // 4, tag="eight")
-        wall, runs = run_workers(pg_home, [[f"survey:{p}:{exp[pg_home]}"] for p in eight])
-        landed = scalar(pg_home, "SELECT count(*) FROM survey_buildings_obs WHERE building_id LIKE 'T000eight-%'")
-        distinct = scalar(pg_home, "SELECT count(DISTINCT building_id) FROM survey_buildings_obs "
-                                   "WHERE building_id LIKE 'T000eight-%'")
-        refused = sum(r.code != 0 for r in runs)
-        ok = landed == distinct == 8 * (survey_rows // 4) and refused == 0
-        results.append(BenchResult(
-            "8 concurrent survey ingests (PostgreSQL catalog)", "all rows once", wall, 0.0, float(ok),
-            "all rows once, 0 refused", ok, ratio_kind="1 = held",
-            details={"rows_expected": 8 * (survey_rows // 4), "rows_found": landed, "distinct": distinct,
-                     "refused": refused, "conflicts_retried": sum(r.conflicts for r in runs)},
-        ))
-
-        # 3. throughput: 4 writers at once vs 1 writer doing the same work in turn (fresh files each side):
-        # four field teams, each uploading a survey of its own expedition; then the same with one expedition
-        teams = [Trial.of(k) for k in range(4)]
-        exps = [expedition_id(pg_home, t) for t in teams]
-        for label, four_of in (("4 expeditions", lambda i: (teams[i], exps[i])),
-                               ("one expedition", lambda i: (teams[0], exps[0]))):
-            tag = "t" if label == "4 expeditions" else "s"
-            one_jobs, four_jobs = [], []
-            for i in range(4):
-                trial, exp_i = four_of(i)
-                (one_path,) = survey_files(files, trial, 1, survey_rows, tag=f"{tag}one{i}")
-                (four_path,) = survey_files(files, trial, 1, survey_rows, tag=f"{tag}four{i}")
-                one_jobs.append(f"survey:{one_path}:{exp_i}")
-                four_jobs.append([f"survey:{four_path}:{exp_i}"])
-            one_wall, one_runs = run_workers(pg_home, [one_jobs])
-            four_wall, four_runs = run_workers(pg_home, four_jobs)
-            if any(r.code != 0 for r in (*one_runs, *four_runs)):
-                raise RuntimeError([r.stderr[-2000:] for r in (*one_runs, *four_runs) if r.code != 0])
-            one_s = max(r.seconds for r in one_runs)
-            speedup = one_s / four_wall
+        if "catalogs" in parts:
+            weeks = [quakeml_file(files, w, background) for w in (10, 11, 12)]
+            wall, runs = run_workers(pg_home, [[f"import:{p}"] for p in weeks])
+            expected = 3 * (background + 1)
+            got = scalar(pg_home, "SELECT count(*) FROM event_aliases WHERE provider_event_id SIMILAR TO 'sk1[012]-.*'")
+            dups = scalar(pg_home, "SELECT count(*) - count(DISTINCT provider_event_id) FROM event_aliases")
+            refused = sum(r.code != 0 for r in runs)
             results.append(BenchResult(
-                f"4 concurrent survey writers vs 1 writer, same work, {label} (PostgreSQL)",
-                "1 writer, the 4 files in turn", four_wall, one_s, speedup, ">= 2x throughput",
-                speedup >= 2.0 if label == "4 expeditions" else None,
-                details={"rows_per_file": survey_rows, "cores": os.cpu_count(),
-                         "conflicts_retried": sum(r.conflicts for r in four_runs),
-                         "one_writer_rows_per_s": 4 * survey_rows / one_s,
-                         "four_writers_rows_per_s": 4 * survey_rows / four_wall},
+                "3 concurrent catalog-file writers (PostgreSQL catalog)", "every event once, no writer refused",
+                wall, 0.0, float(got == expected and dups == 0 and refused == 0), "every event once, 0 refused",
+                got == expected and dups == 0 and refused == 0, ratio_kind="1 = held",
+                details={"events_expected": expected, "events_found": got, "duplicates": dups, "refused": refused,
+                         "conflicts_retried": sum(r.conflicts for r in runs)},
             ))
 
+        # 2. eight survey ingests at once (different files of one expedition)
+        if "surveys" in parts:
+            eight = survey_files(files, Trial.of(0), 8, survey_rows // 4, tag="eight")
+            wall, runs = run_workers(pg_home, [[f"survey:{p}:{exp[pg_home]}"] for p in eight])
+            landed = scalar(pg_home, "SELECT count(*) FROM survey_buildings_obs WHERE building_id LIKE 'T000eight-%'")
+            distinct = scalar(pg_home, "SELECT count(DISTINCT building_id) FROM survey_buildings_obs "
+                                       "WHERE building_id LIKE 'T000eight-%'")
+            refused = sum(r.code != 0 for r in runs)
+            ok = landed == distinct == 8 * (survey_rows // 4) and refused == 0
+            results.append(BenchResult(
+                "8 concurrent survey ingests (PostgreSQL catalog)", "all rows once", wall, 0.0, float(ok),
+                "all rows once, 0 refused", ok, ratio_kind="1 = held",
+                details={"rows_expected": 8 * (survey_rows // 4), "rows_found": landed, "distinct": distinct,
+                         "refused": refused, "conflicts_retried": sum(r.conflicts for r in runs)},
+            ))
+
+        # 3. throughput: 4 writers at once vs 1 writer doing the same work in turn (fresh files each side):
+        if "throughput" in parts:
+            # four field teams, each uploading a survey of its own expedition; then the same with one expedition
+            teams = [Trial.of(k) for k in range(4)]
+            exps = [expedition_id(pg_home, t) for t in teams]
+            # untimed: a small file per expedition first, so that both sides find the same lake (the
+            # expeditions' fence buckets, created by their first ingest, exist)
+            firsts = [survey_files(files, t, 1, 10, tag="first")[0] for t in teams]
+            run_workers(pg_home, [[f"survey:{f}:{e}" for f, e in zip(firsts, exps, strict=True)]])
+            for label, four_of in (("4 expeditions", lambda i: (teams[i], exps[i])),
+                                   ("one expedition", lambda i: (teams[0], exps[0]))):
+                tag = "t" if label == "4 expeditions" else "s"
+                one_jobs, four_jobs = [], []
+                for i in range(4):
+                    trial, exp_i = four_of(i)
+                    (one_path,) = survey_files(files, trial, 1, survey_rows, tag=f"{tag}one{i}")
+                    (four_path,) = survey_files(files, trial, 1, survey_rows, tag=f"{tag}four{i}")
+                    one_jobs.append(f"survey:{one_path}:{exp_i}")
+                    four_jobs.append([f"survey:{four_path}:{exp_i}"])
+                load_before = os.getloadavg()[0]
+                pg0 = pg.cpu_seconds()
+                _, one_runs = run_workers(pg_home, [one_jobs])
+                pg1 = pg.cpu_seconds()
+                _, four_runs = run_workers(pg_home, four_jobs)
+                pg2 = pg.cpu_seconds()
+                if any(r.code != 0 for r in (*one_runs, *four_runs)):
+                    raise RuntimeError([r.stderr[-2000:] for r in (*one_runs, *four_runs) if r.code != 0])
+                # both sides timed alike: from ``go`` to the end of the last job, by the workers' own clocks
+                one_s, four_s = max(r.seconds for r in one_runs), max(r.seconds for r in four_runs)
+                one_cpu, four_cpu = sum(r.cpu_seconds for r in one_runs), sum(r.cpu_seconds for r in four_runs)
+                speedup = one_s / four_s
+                cores = len(os.sched_getaffinity(0))
+                results.append(BenchResult(
+                    f"4 concurrent survey writers vs 1 writer, same work, {label} (PostgreSQL)",
+                    "1 writer, the 4 files in turn", four_s, one_s, speedup, ">= 2x throughput",
+                    speedup >= 2.0 if label == "4 expeditions" else None,
+                    details={"rows_per_file": survey_rows, "cores": cores,
+                             "conflicts_retried": sum(r.conflicts for r in four_runs),
+                             "one_writer_rows_per_s": 4 * survey_rows / one_s,
+                             "four_writers_rows_per_s": 4 * survey_rows / four_s,
+                             # CPU-seconds of the 4 ingests: the writer processes, and the PostgreSQL server
+                             "one_writer_cpu_s": one_cpu, "four_writers_cpu_s": four_cpu,
+                             "pg_cpu_s_one": pg1 - pg0, "pg_cpu_s_four": pg2 - pg1,
+                             # the most 4 writers can gain on these cores if they cost no more CPU than one:
+                             # cores x the single writer's wall time / its CPU time (writer + server)
+                             "speedup_bound_by_cpu": cores * one_s / max(one_cpu + pg1 - pg0, 1e-9),
+                             "load_average_1min": [load_before, os.getloadavg()[0]]},
+                ))
+
         # 4. one writer: PostgreSQL vs SQLite catalog, same ingests (survey files, then a catalog file)
-        times: dict[Path, float] = {}
-        for home, tag in ((sq_home, "sq"), (pg_home, "pg")):
-            paths = survey_files(files, Trial.of(1), 3, survey_rows, tag=f"single{tag}")
-            cat = quakeml_file(files, 20 if tag == "sq" else 21, background)
-            exp_h = expedition_id(home, Trial.of(1))
-            _, runs = run_workers(home, [[*(f"survey:{p}:{exp_h}" for p in paths), f"import:{cat}"]])
-            if runs[0].code != 0:
-                raise RuntimeError(runs[0].stderr[-2000:])
-            times[home] = runs[0].seconds
-        ratio = times[pg_home] / times[sq_home]
-        results.append(BenchResult(
-            "one writer: PostgreSQL catalog vs SQLite catalog (3 survey files + 1 catalog file)", "SQLite catalog",
-            times[pg_home], times[sq_home], ratio, "<= 1.5 (time ratio)", ratio <= 1.5,
-            ratio_kind="time ratio (our time / baseline time)",
-        ))
+        if "single" in parts:
+            times: dict[Path, float] = {}
+            for home, tag in ((sq_home, "sq"), (pg_home, "pg")):
+                paths = survey_files(files, Trial.of(1), 3, survey_rows, tag=f"single{tag}")
+                cat = quakeml_file(files, 20 if tag == "sq" else 21, background)
+                exp_h = expedition_id(home, Trial.of(1))
+                _, runs = run_workers(home, [[*(f"survey:{p}:{exp_h}" for p in paths), f"import:{cat}"]])
+                if runs[0].code != 0:
+                    raise RuntimeError(runs[0].stderr[-2000:])
+                times[home] = runs[0].seconds
+            ratio = times[pg_home] / times[sq_home]
+            results.append(BenchResult(
+                "one writer: PostgreSQL catalog vs SQLite catalog (3 survey files + 1 catalog file)", "SQLite catalog",
+                times[pg_home], times[sq_home], ratio, "<= 1.5 (time ratio)", ratio <= 1.5,
+                ratio_kind="time ratio (our time / baseline time)",
+            ))
     return results
 
 
@@ -319,11 +361,12 @@ def main(argv: list[str] | None = None) -> int:
     w.add_argument("--announce", action="store_true")
     w.add_argument("--no-wait", action="store_true")
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--part", action="append", choices=PARTS, help="run only these parts (default: all)")
     args = ap.parse_args(argv)
     if args.cmd == "worker":
         worker(args.home, args.job, args.announce, not args.no_wait)
         return 0
-    for r in run(args.quick):
+    for r in run(args.quick, args.part or PARTS):
         print(json.dumps(r.as_dict(), default=str))
     return 0
 

@@ -228,7 +228,7 @@ def next_expedition_id(con: duckdb.DuckDBPyConnection, year: int, iso3: str) -> 
 def get_expedition(lake: Lake, expedition_id: str) -> Expedition:
     """The current state of one expedition (:class:`NotFound` when unknown)."""
     parse_expedition_id(expedition_id)
-    con = lake.connect(read_only=True)
+    con = lake.connect(read_only=True, views=("expeditions",))  # the one view it reads (not all of them)
     try:
         exp = current_in(con, expedition_id.strip())
     finally:
