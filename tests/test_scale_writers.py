@@ -89,3 +89,55 @@ def test_the_same_partner_added_twice_at_once_lands_once(postgres_server: Any, t
     assert _count(lake, "SELECT count(*) FROM lake.partners WHERE partner_name = 'alpha'", []) == 1
     assert _count(lake, "SELECT count(*) FROM lake.partner_tokens WHERE partner_name = 'alpha'", []) == 1
     assert _count(lake, "SELECT count(*) FROM lake.partners WHERE list_contains(partner_country_iso3_list, 'NPL')", []) == 1
+
+
+def _issues(expedition: str, n: int) -> Any:
+    import datetime as dt
+
+    import pyarrow as pa
+
+    from warehouse.tables.surveys import SURVEY_ISSUES
+
+    now = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    rows = [{"issue_id": f"{expedition}-{i}", "expedition_id": expedition, "observation_kind": "buildings",
+             "issue_severity": "error", "issue_check": "range", "raw_sha256": "f" * 64, "raw_row_number": i,
+             "superseded": False, "ingest_batch_id": f"batch-{expedition}", "recorded_time_utc": now}
+            for i in range(n)]
+    return pa.Table.from_pylist(rows, schema=SURVEY_ISSUES.schema)
+
+
+def test_survey_issues_of_different_expeditions_do_not_conflict(postgres_server: Any, tmp_path: Path) -> None:
+    """Files with many issues (here 200 each) claim their expedition's fence only: two expeditions' ingests
+    commit side by side, two of the same expedition conflict (the loser runs again)."""
+    import duckdb
+
+    from warehouse.concurrency import fence_name
+    from warehouse.lake import Lake, LakeWriter
+    from warehouse.tables.surveys import SURVEY_ISSUES
+
+    lake = Lake(tmp_path, postgres_server.new_database(), str(tmp_path / "data"))
+    lake.init(tables=(SURVEY_ISSUES,))
+    exp_a = "EXP-2024-NPL-001"
+    exp_b = next(f"EXP-2024-NPL-{i:03d}" for i in range(2, 200)
+                 if fence_name("survey_issues", f"EXP-2024-NPL-{i:03d}") != fence_name("survey_issues", exp_a))
+
+    def begin() -> tuple[duckdb.DuckDBPyConnection, LakeWriter]:
+        con = lake._open(read_only=False, snapshot=None, spatial=False)
+        con.execute("BEGIN TRANSACTION")
+        return con, LakeWriter(con, fences=True)
+
+    (a, wa), (b, wb) = begin(), begin()
+    wa.write("survey_issues", _issues(exp_a, 200), mode="insert_new")
+    wb.write("survey_issues", _issues(exp_b, 200), mode="insert_new")
+    assert len(wa._claimed) == len(wb._claimed) == 1  # one fence each, whatever the number of issues
+    a.execute("COMMIT")
+    b.execute("COMMIT")  # different expeditions: both land
+    (a, wa), (b, wb) = begin(), begin()
+    wa.write("survey_issues", _issues(exp_a + "x", 3), mode="insert_new")
+    wb.write("survey_issues", _issues(exp_a + "x", 3), mode="insert_new")
+    a.execute("COMMIT")
+    with pytest.raises(duckdb.TransactionException, match="Transaction conflict"):
+        b.execute("COMMIT")
+    for con in (a, b):
+        con.close()
+    assert lake.read_table("survey_issues").num_rows == 403
