@@ -83,8 +83,20 @@ def warm_surveys(lake: Any, settings: Any, jobs: Sequence[str]) -> None:
             context_for(lake, rest.rpartition(":")[2], settings)
 
 
+def fence_issues_by_id() -> None:
+    """Claim ``survey_issues`` fences by issue-id bucket, as before 2026-12-03 (the ``issues`` part's
+    baseline; this process only)."""
+    import dataclasses
+
+    from warehouse import tables
+
+    tables._BY_NAME["survey_issues"] = dataclasses.replace(tables.spec("survey_issues"), fence_by="issue_id")
+
+
 def worker(home: Path, jobs: Sequence[str], announce: bool, wait_go: bool) -> None:
     """Open the lake, say ``ready``, wait for ``go`` (stdin), run ``jobs`` in turn, print a JSON line."""
+    if os.environ.get("QE_BENCH_ISSUES_FENCED_BY_ID") == "1":
+        fence_issues_by_id()
     from expedition.decisions.response.assess import load_context
     from expedition.settings import load_settings
     from warehouse.lake import Lake
@@ -188,16 +200,22 @@ def quakeml_file(directory: Path, week: int, background: int) -> Path:
     return path
 
 
-def survey_files(directory: Path, trial: Trial, n_files: int, rows: int, tag: str = "") -> list[Path]:
-    """``n_files`` survey files of ``trial``'s expedition with distinct building ids (``T000<tag>-nnnnn``)."""
+def survey_files(directory: Path, trial: Trial, n_files: int, rows: int, tag: str = "", bad_every: int = 0) -> list[Path]:
+    """``n_files`` survey files of ``trial``'s expedition with distinct building ids (``T000<tag>-nnnnn``);
+    ``bad_every`` > 0 gives every such row an out-of-range damage grade (an error: the row is quarantined)."""
     out = []
     text = trial.survey_csv(rows * n_files).splitlines(keepends=True)
     header, body = text[0], text[1:]
     old, new = f"T{trial.number:03d}-", f"T{trial.number:03d}{tag}-"
     for i in range(n_files):
         path = directory / f"survey{tag}_{trial.number}_{i}_{rows}.csv"
-        path.write_text(header + "".join(line.replace(old, new, 1) for line in body[i * rows:(i + 1) * rows]),
-                        encoding="utf-8")
+        lines = [line.replace(old, new, 1) for line in body[i * rows:(i + 1) * rows]]
+        if bad_every > 0:
+            for j in range(0, len(lines), bad_every):
+                cols = lines[j].split(",")
+                cols[4] = "9"  # damage_grade: EMS-98 grades are 0-5
+                lines[j] = ",".join(cols)
+        path.write_text(header + "".join(lines), encoding="utf-8")
         out.append(path)
     return out
 
@@ -231,7 +249,7 @@ def _workdir() -> Iterator[Path]:
 
 
 #: the benchmark's parts (``--part`` runs some of them)
-PARTS = ("catalogs", "surveys", "throughput", "single")
+PARTS = ("catalogs", "surveys", "throughput", "single", "issues")
 
 
 def run(quick: bool = False, parts: Collection[str] = PARTS) -> list[BenchResult]:
@@ -283,54 +301,9 @@ def run(quick: bool = False, parts: Collection[str] = PARTS) -> list[BenchResult
                          "refused": refused, "conflicts_retried": sum(r.conflicts for r in runs)},
             ))
 
-        # 3. throughput: 4 writers at once vs 1 writer doing the same work in turn (fresh files each side):
+        # 3. throughput: 4 writers at once vs 1 writer doing the same work in turn
         if "throughput" in parts:
-            # four field teams, each uploading a survey of its own expedition; then the same with one expedition
-            teams = [Trial.of(k) for k in range(4)]
-            exps = [expedition_id(pg_home, t) for t in teams]
-            # untimed: a small file per expedition first, so that both sides find the same lake (the
-            # expeditions' fence buckets, created by their first ingest, exist)
-            firsts = [survey_files(files, t, 1, 10, tag="first")[0] for t in teams]
-            run_workers(pg_home, [[f"survey:{f}:{e}" for f, e in zip(firsts, exps, strict=True)]])
-            for label, four_of in (("4 expeditions", lambda i: (teams[i], exps[i])),
-                                   ("one expedition", lambda i: (teams[0], exps[0]))):
-                tag = "t" if label == "4 expeditions" else "s"
-                one_jobs, four_jobs = [], []
-                for i in range(4):
-                    trial, exp_i = four_of(i)
-                    (one_path,) = survey_files(files, trial, 1, survey_rows, tag=f"{tag}one{i}")
-                    (four_path,) = survey_files(files, trial, 1, survey_rows, tag=f"{tag}four{i}")
-                    one_jobs.append(f"survey:{one_path}:{exp_i}")
-                    four_jobs.append([f"survey:{four_path}:{exp_i}"])
-                load_before = os.getloadavg()[0]
-                pg0 = pg.cpu_seconds()
-                _, one_runs = run_workers(pg_home, [one_jobs])
-                pg1 = pg.cpu_seconds()
-                _, four_runs = run_workers(pg_home, four_jobs)
-                pg2 = pg.cpu_seconds()
-                if any(r.code != 0 for r in (*one_runs, *four_runs)):
-                    raise RuntimeError([r.stderr[-2000:] for r in (*one_runs, *four_runs) if r.code != 0])
-                # both sides timed alike: from ``go`` to the end of the last job, by the workers' own clocks
-                one_s, four_s = max(r.seconds for r in one_runs), max(r.seconds for r in four_runs)
-                one_cpu, four_cpu = sum(r.cpu_seconds for r in one_runs), sum(r.cpu_seconds for r in four_runs)
-                speedup = one_s / four_s
-                cores = len(os.sched_getaffinity(0))
-                results.append(BenchResult(
-                    f"4 concurrent survey writers vs 1 writer, same work, {label} (PostgreSQL)",
-                    "1 writer, the 4 files in turn", four_s, one_s, speedup, ">= 2x throughput",
-                    speedup >= 2.0 if label == "4 expeditions" else None,
-                    details={"rows_per_file": survey_rows, "cores": cores,
-                             "conflicts_retried": sum(r.conflicts for r in four_runs),
-                             "one_writer_rows_per_s": 4 * survey_rows / one_s,
-                             "four_writers_rows_per_s": 4 * survey_rows / four_s,
-                             # CPU-seconds of the 4 ingests: the writer processes, and the PostgreSQL server
-                             "one_writer_cpu_s": one_cpu, "four_writers_cpu_s": four_cpu,
-                             "pg_cpu_s_one": pg1 - pg0, "pg_cpu_s_four": pg2 - pg1,
-                             # the most 4 writers can gain on these cores if they cost no more CPU than one:
-                             # cores x the single writer's wall time / its CPU time (writer + server)
-                             "speedup_bound_by_cpu": cores * one_s / max(one_cpu + pg1 - pg0, 1e-9),
-                             "load_average_1min": [load_before, os.getloadavg()[0]]},
-                ))
+            results += _throughput(pg, pg_home, files, survey_rows)
 
         # 4. one writer: PostgreSQL vs SQLite catalog, same ingests (survey files, then a catalog file)
         if "single" in parts:
@@ -349,6 +322,90 @@ def run(quick: bool = False, parts: Collection[str] = PARTS) -> list[BenchResult
                 times[pg_home], times[sq_home], ratio, "<= 1.5 (time ratio)", ratio <= 1.5,
                 ratio_kind="time ratio (our time / baseline time)",
             ))
+
+        # 5. one survey file with 2 % of its rows in error: survey_issues fenced by expedition vs by issue id
+        if "issues" in parts:
+            results += _issues(pg_home, files, survey_rows)
+    return results
+
+
+def _throughput(pg: Any, pg_home: Path, files: Path, survey_rows: int) -> list[BenchResult]:
+    """4 writers at once vs 1 writer doing the same work in turn (fresh files each side): four field
+    teams, each uploading a survey of its own expedition; then the same with one expedition."""
+    results: list[BenchResult] = []
+    # four field teams, each uploading a survey of its own expedition; then the same with one expedition
+    teams = [Trial.of(k) for k in range(4)]
+    exps = [expedition_id(pg_home, t) for t in teams]
+    # untimed: a small file per expedition first, so that both sides find the same lake (the
+    # expeditions' fence buckets, created by their first ingest, exist)
+    firsts = [survey_files(files, t, 1, 10, tag="first")[0] for t in teams]
+    run_workers(pg_home, [[f"survey:{f}:{e}" for f, e in zip(firsts, exps, strict=True)]])
+    for label, four_of in (("4 expeditions", lambda i: (teams[i], exps[i])),
+                           ("one expedition", lambda i: (teams[0], exps[0]))):
+        tag = "t" if label == "4 expeditions" else "s"
+        one_jobs, four_jobs = [], []
+        for i in range(4):
+            trial, exp_i = four_of(i)
+            (one_path,) = survey_files(files, trial, 1, survey_rows, tag=f"{tag}one{i}")
+            (four_path,) = survey_files(files, trial, 1, survey_rows, tag=f"{tag}four{i}")
+            one_jobs.append(f"survey:{one_path}:{exp_i}")
+            four_jobs.append([f"survey:{four_path}:{exp_i}"])
+        load_before = os.getloadavg()[0]
+        pg0 = pg.cpu_seconds()
+        _, one_runs = run_workers(pg_home, [one_jobs])
+        pg1 = pg.cpu_seconds()
+        _, four_runs = run_workers(pg_home, four_jobs)
+        pg2 = pg.cpu_seconds()
+        if any(r.code != 0 for r in (*one_runs, *four_runs)):
+            raise RuntimeError([r.stderr[-2000:] for r in (*one_runs, *four_runs) if r.code != 0])
+        # both sides timed alike: from ``go`` to the end of the last job, by the workers' own clocks
+        one_s, four_s = max(r.seconds for r in one_runs), max(r.seconds for r in four_runs)
+        one_cpu, four_cpu = sum(r.cpu_seconds for r in one_runs), sum(r.cpu_seconds for r in four_runs)
+        speedup = one_s / four_s
+        cores = len(os.sched_getaffinity(0))
+        results.append(BenchResult(
+            f"4 concurrent survey writers vs 1 writer, same work, {label} (PostgreSQL)",
+            "1 writer, the 4 files in turn", four_s, one_s, speedup, ">= 2x throughput",
+            speedup >= 2.0 if label == "4 expeditions" else None,
+            details={"rows_per_file": survey_rows, "cores": cores,
+                     "conflicts_retried": sum(r.conflicts for r in four_runs),
+                     "one_writer_rows_per_s": 4 * survey_rows / one_s,
+                     "four_writers_rows_per_s": 4 * survey_rows / four_s,
+                     # CPU-seconds of the 4 ingests: the writer processes, and the PostgreSQL server
+                     "one_writer_cpu_s": one_cpu, "four_writers_cpu_s": four_cpu,
+                     "pg_cpu_s_one": pg1 - pg0, "pg_cpu_s_four": pg2 - pg1,
+                     # the most 4 writers can gain on these cores if they cost no more CPU than one:
+                     # cores x the single writer's wall time / its CPU time (writer + server)
+                     "speedup_bound_by_cpu": cores * one_s / max(one_cpu + pg1 - pg0, 1e-9),
+                     "load_average_1min": [load_before, os.getloadavg()[0]]},
+        ))
+
+    return results
+
+
+def _issues(pg_home: Path, files: Path, survey_rows: int) -> list[BenchResult]:
+    """One survey file with 2 % of its rows in error, one writer: ``survey_issues`` fenced by expedition
+    vs by issue-id bucket (the fence before 2026-12-03), each side after an untimed small file."""
+    results: list[BenchResult] = []
+    trial = Trial.of(2)
+    exp_i = expedition_id(pg_home, trial)
+    seconds: dict[str, WorkerRun] = {}
+    for side, env in (("by issue id", {"QE_BENCH_ISSUES_FENCED_BY_ID": "1"}), ("by expedition", {})):
+        tag = "idf" if env else "exf"
+        warm, timed = (survey_files(files, trial, 1, n, tag=f"{tag}{n}", bad_every=50)[0] for n in (500, survey_rows))
+        run_workers(pg_home, [[f"survey:{warm}:{exp_i}"]], env=env)  # untimed: the side's fences exist
+        _, runs = run_workers(pg_home, [[f"survey:{timed}:{exp_i}"]], env=env)
+        if runs[0].code != 0:
+            raise RuntimeError(runs[0].stderr[-2000:])
+        seconds[side] = runs[0]
+    new, old = seconds["by expedition"], seconds["by issue id"]
+    results.append(BenchResult(
+        f"one survey ingest, {survey_rows} rows, 2 % in error: survey_issues fenced by expedition (PostgreSQL)",
+        "fenced by issue-id bucket (before)", new.seconds, old.seconds, old.seconds / new.seconds,
+        "information", None,
+        details={"cpu_s": new.cpu_seconds, "baseline_cpu_s": old.cpu_seconds,
+                 "issues": survey_rows // 50, "load_average_1min": os.getloadavg()[0]},
+    ))
     return results
 
 
