@@ -70,9 +70,8 @@ def store_focal_mechanisms(target: Lake | LakeWriter, provider: str, fms: Sequen
     Returns the number of new product versions."""
     if not fms:
         return 0
-    if isinstance(target, Lake):
-        with target.writer() as w:
-            return store_focal_mechanisms(w, provider, fms)
+    if isinstance(target, Lake):  # run again from the start after a write conflict (PostgreSQL catalog)
+        return target.run_writer(lambda w: store_focal_mechanisms(w, provider, fms), what="focal mechanisms")
     ids = sorted({fm.provider_event_id for fm in fms})
     found = target.con.execute(query("products_alias_events").sql, {"provider": provider, "provider_event_ids": ids})
     mapping = {str(r[0]): str(r[1]) for r in found.fetchall()}

@@ -39,7 +39,7 @@ from catalogs.products import EventDetail, ProductVersion, parse_event_detail
 from catalogs.pull import PullSettings, find_provider, retry_policy
 from catalogs.shakemap_grid import ShakeMapGridData, ShakeMapGridError, parse_shakemap_grid
 from warehouse.archive import ArchivedFile, archive_bytes
-from warehouse.lake import Lake
+from warehouse.lake import Lake, LakeWriter
 from warehouse.sqlfiles import query
 from warehouse.tables import spec as table_spec
 
@@ -249,15 +249,12 @@ def pull_event_products(
     report.requests = client.requests - before
     archived = archive_bytes(settings.raw_dir, body, f"{prov.name}_{detail.provider_event_id}_detail.geojson")
     products = product_rows(detail, ev["event_id"], prov.name, pulled)
-    with lake.writer() as w:
-        w.write("raw_files", archived.as_row("comcat_detail"), mode="insert_new")
-        w.write("event_details", detail_rows(detail, ev["event_id"], prov.name, url, str(archived.path), pulled))
-        res = w.write("event_products", products)
-        if grid_table is not None:
-            w.write("raw_files", grid_table[1].as_row("shakemap_grid"), mode="insert_new")
-            w.write("shakemap_grids", grid_table[0])
-            report.grid_product_id = shakemap.product_id if shakemap else None
-        w.set_commit_message(prov.name, f"products of {ev['event_id']}: {res.inserted} new version(s)")
+    details_rows = detail_rows(detail, ev["event_id"], prov.name, url, str(archived.path), pulled)
+    # run again from the start after a write conflict (PostgreSQL catalog): every write skips keys already there
+    lake.run_writer(lambda w: _store(w, prov.name, ev["event_id"], archived, details_rows, products, grid_table),
+                    what=f"products of {ev['event_id']}")
+    if grid_table is not None:
+        report.grid_product_id = shakemap.product_id if shakemap else None
     report.new_products = [p.product_id for p in detail.products if p.product_id not in known]
     report.new_decisive = [p.product_id for p in detail.products
                            if p.product_id not in known and p.product_type in DECISIVE_TYPES]
@@ -265,6 +262,18 @@ def pull_event_products(
         report.new_decisive.append(report.grid_product_id)
     log.info("%s", report.summary())
     return report
+
+
+def _store(w: LakeWriter, provider: str, event_id: str, archived: ArchivedFile, details: pa.Table, products: pa.Table,
+           grid_table: tuple[pa.Table, ArchivedFile] | None) -> None:
+    """One event's detail, products and grid in the writer's transaction."""
+    w.write("raw_files", archived.as_row("comcat_detail"), mode="insert_new")
+    w.write("event_details", details)
+    res = w.write("event_products", products)
+    if grid_table is not None:
+        w.write("raw_files", grid_table[1].as_row("shakemap_grid"), mode="insert_new")
+        w.write("shakemap_grids", grid_table[0])
+    w.set_commit_message(provider, f"products of {event_id}: {res.inserted} new version(s)")
 
 
 def _grid(settings: PullSettings, client: FDSNEventClient, shakemap: ProductVersion, detail: EventDetail,

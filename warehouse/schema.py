@@ -46,7 +46,8 @@ class TableSpec:
     append_only: bool = False
     column_docs: dict[str, str] = field(default_factory=dict)
     #: A key column whose value picks the write fence (concurrent writers on a PostgreSQL catalog
-    #: conflict only when they write the same value's bucket; ``None``: one fence for the table).
+    #: conflict only when they write the same value's bucket; ``None``: one fence for the table); or a
+    #: partition column whose value the key fixes (two writes of one key then claim the same fence).
     fence_by: str | None = None
 
     def __post_init__(self) -> None:
@@ -54,8 +55,8 @@ class TableSpec:
         for col in (*self.key, *self.partition_by):
             if col not in names:
                 raise ValueError(f"{self.name}: key/partition column {col!r} not in schema")
-        if self.fence_by is not None and self.fence_by not in self.key:
-            raise ValueError(f"{self.name}: fence_by {self.fence_by!r} must be a key column")
+        if self.fence_by is not None and self.fence_by not in (*self.key, *self.partition_by):
+            raise ValueError(f"{self.name}: fence_by {self.fence_by!r} must be a key or partition column")
 
     @property
     def columns(self) -> list[str]:

@@ -228,7 +228,7 @@ def next_expedition_id(con: duckdb.DuckDBPyConnection, year: int, iso3: str) -> 
 def get_expedition(lake: Lake, expedition_id: str) -> Expedition:
     """The current state of one expedition (:class:`NotFound` when unknown)."""
     parse_expedition_id(expedition_id)
-    con = lake.connect(read_only=True)
+    con = lake.connect(read_only=True, views=("expeditions",))  # the one view it reads (not all of them)
     try:
         exp = current_in(con, expedition_id.strip())
     finally:
@@ -341,7 +341,8 @@ def transition(lake: Lake, expedition_id: str, to: str | Status, by: str, note: 
     actor = _person(by)
     target = to_status(to)
     parse_expedition_id(expedition_id)
-    with lake.writer() as w:
+
+    def move(w: LakeWriter) -> Expedition:  # run again from the start after a write conflict (PostgreSQL)
         exp = current_in(w.con, expedition_id)
         if exp is None:
             raise NotFound(f"no expedition {expedition_id!r} (see `expedition list`)")
@@ -359,6 +360,8 @@ def transition(lake: Lake, expedition_id: str, to: str | Status, by: str, note: 
         w.set_commit_message(actor, f"{expedition_id}: {exp.status.value} -> {target.value}")
         return write_version(w, exp.evolve(**changes), actor=actor, action="transition", reason=reason, previous=exp,
                              now=when)
+
+    return lake.run_writer(move, what=f"{expedition_id} -> {target.value}")
 
 
 def approve(lake: Lake, expedition_id: str, by: str, note: str | None = None) -> Expedition:
@@ -392,7 +395,8 @@ def update_details(
         raise ExpeditionError("nothing to change: give a team, objectives or dates")
     if (changes.get("start_date") and changes.get("end_date")) and changes["end_date"] < changes["start_date"]:
         raise ExpeditionError(f"end date {changes['end_date']} is before start date {changes['start_date']}")
-    with lake.writer() as w:
+
+    def edit(w: LakeWriter) -> Expedition:  # run again from the start after a write conflict (PostgreSQL)
         exp = current_in(w.con, expedition_id)
         if exp is None:
             raise NotFound(f"no expedition {expedition_id!r} (see `expedition list`)")
@@ -402,13 +406,16 @@ def update_details(
         reason = note or "details: " + ", ".join(sorted(changes))
         return write_version(w, new, actor=actor, action="edit", reason=reason, previous=exp)
 
+    return lake.run_writer(edit, what=f"details of {expedition_id}")
+
 
 def acknowledge_review(lake: Lake, expedition_id: str, by: str, note: str) -> Expedition:
     """Clear the review flag (set when a revision fell below the policy) after a person looked at it."""
     actor = _person(by)
     if not note.strip():
         raise ExpeditionError("say why the expedition stays as it is (--note TEXT)")
-    with lake.writer() as w:
+
+    def acknowledge(w: LakeWriter) -> Expedition:  # run again from the start after a write conflict (PostgreSQL)
         exp = current_in(w.con, expedition_id)
         if exp is None:
             raise NotFound(f"no expedition {expedition_id!r} (see `expedition list`)")
@@ -416,3 +423,5 @@ def acknowledge_review(lake: Lake, expedition_id: str, by: str, note: str) -> Ex
             return exp
         new = exp.evolve(review_flag=False, review_reason=None)
         return write_version(w, new, actor=actor, action="review", reason=note, previous=exp)
+
+    return lake.run_writer(acknowledge, what=f"review of {expedition_id}")

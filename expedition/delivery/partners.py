@@ -271,8 +271,9 @@ def add_partner(
     Raises :class:`PartnerError` when the name is taken (also by a revoked partner: names are
     never reused, so audit rows stay unambiguous) or the scope is invalid."""
     _check_scope(name, countries, expedition_ids, embargo_days)  # before taking the writer lock
-    with lake.writer() as w:
-        issued = add_partner_in(w, name, countries, expedition_ids, embargo_days, note, now)
+    # run again from the start after a write conflict (PostgreSQL catalog): it re-reads the names taken
+    issued = lake.run_writer(lambda w: add_partner_in(w, name, countries, expedition_ids, embargo_days, note, now),
+                             what=f"add partner {name}")
     log.info("partner %s added (countries %s, expeditions %s)", issued.partner.name,
              issued.partner.countries, issued.partner.expedition_ids)
     return issued
@@ -330,20 +331,22 @@ def rotate_token(lake: Lake, name: str, now: datetime | None = None) -> IssuedTo
     clean = _check_name(name)
     ts = _now(now)
     token_id, token, digest = issue_token()
-    with lake.writer() as w:
+
+    def rotate(w: LakeWriter) -> Partner:  # run again from the start after a write conflict
         partner = _active_partner(w.con, clean)
         old = _revoke_tokens(w.con, clean, ts)
         if old.num_rows:
             w.write("partner_tokens", old, mode="upsert")
         w.write("partner_tokens", _table("partner_tokens", [_token_row(token_id, clean, digest, ts)]), mode="insert_new")
         w.set_commit_message("partners", f"rotate token of {clean}")
-    return IssuedToken(partner, token_id, token)
+        return partner
+
+    return IssuedToken(lake.run_writer(rotate, what=f"rotate token of {clean}"), token_id, token)
 
 
 def revoke_partner(lake: Lake, name: str, now: datetime | None = None) -> Partner:
     """Revoke a partner and every token it holds (its requests get 401 from then on)."""
-    with lake.writer() as w:
-        revoked = revoke_partner_in(w, name, now)
+    revoked = lake.run_writer(lambda w: revoke_partner_in(w, name, now), what=f"revoke partner {name}")
     log.info("partner %s revoked", revoked.name)
     return revoked
 
@@ -384,7 +387,8 @@ def publish_surveys(
     if not who:
         raise PartnerError("--by needs the name of the person publishing (the expedition lead)")
     ts = _now(now)
-    with lake.writer() as w:
+
+    def publish(w: LakeWriter) -> Publication:  # run again from the start after a write conflict
         if current_in(w.con, eid) is None:
             raise NotFound(f"no expedition {eid!r} (see `expedition list`)")
         rows = _rows(w.con, "survey_publication_of", expedition_id=eid)
@@ -394,5 +398,9 @@ def publish_surveys(
         row = {"expedition_id": eid, "published_utc": ts, "published_by": who, "publication_note": note}
         w.write("survey_publications", _table("survey_publications", [row]), mode="insert_new")
         w.set_commit_message(who, f"publish surveys of {eid}")
-    log.info("surveys of %s published by %s", eid, who)
-    return Publication(eid, ts, who, note, True)
+        return Publication(eid, ts, who, note, True)
+
+    pub = lake.run_writer(publish, what=f"publish surveys of {eid}")
+    if pub.newly_published:
+        log.info("surveys of %s published by %s", eid, who)
+    return pub

@@ -28,7 +28,7 @@ from warehouse.tables.briefs import ADVICE_APPROVALS, ADVICE_ITEMS
 
 if TYPE_CHECKING:
     from expedition.settings import Settings
-    from warehouse.lake import Lake
+    from warehouse.lake import Lake, LakeWriter
 
 __all__ = ["AdviceItem", "advice_of", "approve_advice", "generate_advice", "rule_set_for", "rows_for_rules"]
 
@@ -93,7 +93,8 @@ def generate_advice(lake: Lake, expedition_id: str, rule_set: RuleSet | None = N
     get_expedition(lake, expedition_id)  # NotFound for an unknown id
     rs = rule_set or load_rule_set()
     now = now or dt.datetime.now(dt.UTC)
-    with lake.writer() as w:
+
+    def store(w: LakeWriter) -> tuple[list[AdviceDraft], int]:  # run again from the start after a write conflict
         snapshot = lake.current_snapshot(w.con)
         drafts = evaluate(rs, rows_for_rules(w.con, rs, expedition_id))
         fresh = {advice_id(expedition_id, d.rule_id, d.rule_version, d.subject): d for d in drafts}
@@ -119,7 +120,10 @@ def generate_advice(lake: Lake, expedition_id: str, rule_set: RuleSet | None = N
         if rows:
             w.write(ADVICE_ITEMS.name, pa.Table.from_pylist(rows, schema=ADVICE_ITEMS.schema), mode="upsert")
             w.set_commit_message("advice", f"advice for {expedition_id}: rule set {rs.version}, {len(drafts)} items")
-    log.info("advice for %s: %d items (%d written)", expedition_id, len(drafts), len(rows))
+        return drafts, len(rows)
+
+    drafts, written = lake.run_writer(store, what=f"advice for {expedition_id}")
+    log.info("advice for %s: %d items (%d written)", expedition_id, len(drafts), written)
     return drafts
 
 
@@ -160,7 +164,8 @@ def approve_advice(lake: Lake, advice_id_or_prefix: str, by: str, note: str | No
     if len(key) < 6:
         raise ExpeditionError(f"advice id {key!r} is too short: give at least 6 characters")
     now = now or dt.datetime.now(dt.UTC)
-    with lake.writer() as w:
+
+    def approve(w: LakeWriter) -> tuple[str, str]:  # run again from the start after a write conflict
         found = w.con.execute(
             "SELECT advice_id, expedition_id, evidence_sha256, advice_active FROM advice_items "
             "WHERE starts_with(advice_id, ?) ORDER BY advice_id", [key],
@@ -177,6 +182,9 @@ def approve_advice(lake: Lake, advice_id_or_prefix: str, by: str, note: str | No
                "approved_by": reviewer, "approved_utc": now, "approval_note": note}
         w.write(ADVICE_APPROVALS.name, pa.Table.from_pylist([row], schema=ADVICE_APPROVALS.schema), mode="insert_new")
         w.set_commit_message(reviewer, f"approve advice {aid} of {exp_id}")
+        return aid, exp_id
+
+    aid, exp_id = lake.run_writer(approve, what=f"approve advice {key}")
     con = lake.connect(read_only=True)
     try:
         return next(i for i in advice_of(con, exp_id) if i.advice_id == aid)

@@ -34,7 +34,7 @@ from warehouse.tables.briefs import BRIEFS
 
 if TYPE_CHECKING:
     from expedition.settings import Settings
-    from warehouse.lake import Lake
+    from warehouse.lake import Lake, LakeWriter
 
 __all__ = ["FORMATS", "BriefResult", "brief_version_for", "generate_brief", "generate_briefs", "render_brief"]
 
@@ -150,9 +150,12 @@ def generate_briefs(lake: Lake, settings: Settings, expedition_id: str, formats:
             results.append(BriefResult(ctx.expedition_id, path, version, ctx.snapshot_id, fmt, lg, ctx.sha256,
                                        content_sha, ctx.data["advice_status"]))
     names = ", ".join(r.path.name for r in results)
-    with lake.writer(views=False) as w:
+
+    def record(w: LakeWriter) -> None:  # run again after a write conflict: the files are written already
         w.write(BRIEFS.name, pa.Table.from_pylist(rows, schema=BRIEFS.schema), mode="insert_new")
         w.set_commit_message("briefs", f"brief {names} at snapshot {ctx.snapshot_id}")
+
+    lake.run_writer(record, what=f"brief {names}", views=False)
     for r in results:
         log.info("brief %s written to %s (snapshot %d)", r.path.stem, r.path, ctx.snapshot_id)
     return results
