@@ -20,6 +20,7 @@ def _ids(http: Any, world: Any, partner: str) -> list[str]:
     return sorted(row["expedition_id"] for row in r.json()["rows"])
 
 
+@pytest.mark.slow
 def test_partners_see_the_expeditions_of_their_countries(http: Any, api_world: Any) -> None:
     assert _ids(http, api_world, "chn") == ["EXP-2024-CHN-001", "EXP-2024-CHN-002"]
     assert _ids(http, api_world, "afg") == ["EXP-2023-AFG-001"]

@@ -53,12 +53,14 @@ def client(real_service: str) -> Any:
     return Client(real_service, timeout=60)
 
 
+@pytest.mark.slow
 def test_obspy_discovers_the_event_service(client: Any) -> None:
     assert "event" in client.services
     assert "dataselect" not in client.services and "station" not in client.services
     assert client.services["available_event_catalogs"] == {"QE"}
 
 
+@pytest.mark.slow
 def test_obspy_get_events_by_time_and_magnitude(client: Any, comcat: pd.DataFrame) -> None:
     from obspy import UTCDateTime
 

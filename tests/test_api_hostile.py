@@ -132,6 +132,7 @@ def test_memory_attacks_are_bounded_in_the_worker(http: Any, world: World, serve
     _alive(http, world)
 
 
+@pytest.mark.slow
 def test_slow_per_row_function_is_ended_at_the_deadline(http: Any, world: World, server: Any) -> None:
     pool = server.app.state.qe.pool
     pids = set(pool.worker_pids())
@@ -156,6 +157,7 @@ def test_answer_larger_than_the_cap_is_413(http: Any, world: World) -> None:
     assert _q(http, world, "SELECT range AS i FROM range(10)", format="arrow").status_code == 200
 
 
+@pytest.mark.slow
 def test_one_partner_runs_one_query_at_a_time(http: Any, world: World, server: Any) -> None:
     import httpx
 

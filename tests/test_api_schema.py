@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 EXAMPLES_PER_OPERATION = 6
 
 
@@ -24,6 +26,7 @@ def test_openapi_describes_every_route(http: Any) -> None:
     assert {"starttime", "minmagnitude", "maxradius", "eventid", "orderby", "nodata"} <= fdsn_params
 
 
+@pytest.mark.slow
 def test_schemathesis_finds_no_server_errors(api_server: Any, api_world: Any) -> None:
     import schemathesis
     from hypothesis import HealthCheck, Phase, given, settings

@@ -120,6 +120,7 @@ def test_cache_rebuilds_only_when_something_changed() -> None:
     assert cache.builds == 4
 
 
+@pytest.mark.slow
 def test_audit_commits_do_not_invalidate_partner_data(api_world: Any) -> None:
     from expedition.delivery.api.audit import AuditLog
     from expedition.delivery.api.source import LakeSource

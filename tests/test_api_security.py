@@ -42,6 +42,7 @@ def test_revoked_partner_is_401(http: Any, api_world: Any) -> None:
     assert "revoked" in r.json()["detail"]
 
 
+@pytest.mark.slow
 def test_revocation_takes_effect_on_a_running_service(http: Any, api_world: Any) -> None:
     from expedition.delivery.partners import add_partner, revoke_partner
 

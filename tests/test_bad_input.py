@@ -43,6 +43,8 @@ import pytest
 
 from tests.conftest import run_cli
 
+# The corpus runs as one batch in a module fixture (about 30 s): the whole module is in the slow lane.
+pytestmark = pytest.mark.slow
 BAD = Path(__file__).parent / "data" / "bad"
 MANIFEST: list[dict[str, Any]] = tomllib.loads((BAD / "MANIFEST.toml").read_text(encoding="utf-8"))["case"]
 GOOD_SURVEY = Path(__file__).parent / "data" / "surveys" / "buildings_odk_export.csv"

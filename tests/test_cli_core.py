@@ -4,11 +4,14 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import CliResult, run_cli
 
 Cli = Callable[..., CliResult]
 
 
+@pytest.mark.slow
 def test_init_query_status(qe_home: Path, cli: Cli) -> None:
     r = cli(["init"])
     assert r.returncode == 0, r.stderr
@@ -34,6 +37,7 @@ def test_home_option_and_formats(tmp_path: Path, cli: Cli) -> None:
     assert r.stdout.splitlines() == ['"a"', "1"]
 
 
+@pytest.mark.slow
 def test_errors_are_one_line_without_traceback(qe_home: Path) -> None:
     """Smoke test of the real console script in a subprocess: one error line, exit code 2, no traceback."""
     r = run_cli(["query", "SELECT 1"])

@@ -204,6 +204,7 @@ def _wait_for_held(home: Home, proc: subprocess.Popen[str], n: int) -> None:
         time.sleep(0.02)
 
 
+@pytest.mark.slow
 def test_a_writer_that_waits_too_long_gets_one_clear_line(home: Home, tmp_path: Path) -> None:
     from expedition.settings import load_settings
     from warehouse.errors import WarehouseBusy
@@ -243,6 +244,7 @@ def test_a_writer_that_waits_too_long_gets_one_clear_line(home: Home, tmp_path: 
     assert after[0][0] == before[0][0] + 1  # the refused run wrote nothing, the waiting one committed once
 
 
+@pytest.mark.slow
 def test_concurrent_pulls_of_one_span_store_each_event_once(home: Home) -> None:
     """Two pulls of the same week at once (a cron overlap): idempotent keys, one copy of each event."""
     week = home.trials[2]

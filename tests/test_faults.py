@@ -147,6 +147,7 @@ RETRIED = [
 
 
 @pytest.mark.parametrize("k, case", list(enumerate(RETRIED)), ids=[c[0] for c in RETRIED])
+@pytest.mark.slow
 def test_each_fault_ends_in_exactly_the_served_catalog(
     env: tuple[Any, Any], service: FDSNEventServer, caplog: pytest.LogCaptureFixture, k: int, case: tuple[Any, ...]
 ) -> None:
@@ -172,6 +173,7 @@ def test_each_fault_ends_in_exactly_the_served_catalog(
 
 
 @pytest.mark.parametrize("cap_mode, k", [("413", 8), ("truncate", 9)])
+@pytest.mark.slow
 def test_caps_split_windows_until_every_event_is_received_once(
     env: tuple[Any, Any], served: pa.Table, caplog: pytest.LogCaptureFixture, cap_mode: str, k: int
 ) -> None:
@@ -208,6 +210,7 @@ def test_an_injected_413_halves_only_that_window(env: tuple[Any, Any], service: 
     assert "too large (413); halving the window" in rep.incidents[0]
 
 
+@pytest.mark.slow
 def test_a_provider_that_stays_down_fails_alone_and_resumes_from_its_watermark(
     env: tuple[Any, Any], served: pa.Table, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -264,6 +267,7 @@ def test_a_provider_that_stays_down_fails_alone_and_resumes_from_its_watermark(
     assert wm is not None and wm["last_error"] is None and wm["watermark_origin_time_utc"] == end
 
 
+@pytest.mark.slow
 def test_cli_reports_a_dead_provider_in_one_line_per_incident(home: Path, service: FDSNEventServer) -> None:
     start, end = week(12)
     service.faults.push("503", times=1000, retry_after=0)
@@ -278,6 +282,7 @@ def test_cli_reports_a_dead_provider_in_one_line_per_incident(home: Path, servic
     assert [r.status for r in service.query_requests()] == [503, 503, 503]
 
 
+@pytest.mark.slow
 def test_cli_pull_through_faults_reports_each_incident(home: Path, service: FDSNEventServer, env: tuple[Any, Any]) -> None:
     lake, _ = env
     start, end = week(13)
@@ -296,6 +301,7 @@ def test_cli_pull_through_faults_reports_each_incident(home: Path, service: FDSN
 
 
 @pytest.mark.parametrize("url", ["http://127.0.0.1:9", "htp//nowhere"])
+@pytest.mark.slow
 def test_cli_refuses_an_unusable_url_in_one_line(home: Path, url: str) -> None:
     done = run_cli(["catalog", "pull", "--provider", "TYPO", "--url", url, "--starttime", "2021-01-01",
                     "--endtime", "2021-01-02", "--home", str(home)])

@@ -49,6 +49,7 @@ def test_distance_to_arc() -> None:
 
 
 # --- countries ---------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_country_of_known_points(countries: CountryIndex) -> None:
     pts = {
         "Kathmandu": (27.7172, 85.3240, "NPL"),
@@ -110,6 +111,7 @@ def test_names(countries: CountryIndex) -> None:
         countries.name("FRA", "fr")
 
 
+@pytest.mark.slow
 def test_country_cache_roundtrip(tmp_path: Path, countries: CountryIndex) -> None:
     first = countries_mod._load(tmp_path)  # parses the shapefile, writes the Parquet cache
     files = list(tmp_path.glob("ne10m_admin0_*.parquet"))
@@ -123,6 +125,7 @@ def test_country_cache_roundtrip(tmp_path: Path, countries: CountryIndex) -> Non
 
 
 # --- places ------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_places_within_naypyidaw(places: Places) -> None:
     near = places.within(19.7633, 96.0785, 30.0)
     assert len(near) >= 2

@@ -61,6 +61,7 @@ def test_comcat_csv_and_its_text_twin_are_one_catalog(lake: Any, settings: Any, 
     assert archived == sorted([csv.name, text.name])
 
 
+@pytest.mark.slow
 def test_revisions_append_and_keep_the_event_id(module_lake: Any, module_settings: Any) -> None:
     lake, settings = module_lake, module_settings
     v1 = solution("USGS", "us7000k1", "2023-09-08T22:11:01", 31.06, -8.39, 6.8, updated="2023-09-08T23:00:00")
@@ -109,6 +110,7 @@ def mint_suffix(provider: str, provider_event_id: str) -> str:
     return "-" + hashlib.sha1(f"{provider}:{provider_event_id}".encode()).hexdigest()[:6]
 
 
+@pytest.mark.slow
 def test_same_provider_close_events_stay_two(module_lake: Any, module_settings: Any) -> None:
     lake, settings = module_lake, module_settings
     a = solution("USGS", "us1", "2023-05-01T10:00:00", 10.0, 120.0, 5.5)

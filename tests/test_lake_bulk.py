@@ -55,6 +55,7 @@ def _data_files(lake: Lake) -> list[str]:
         con.close()
 
 
+@pytest.mark.slow
 def test_bulk_append_equals_insert_and_honours_the_mask(lake: Lake) -> None:
     rows = _rows(600_000)  # large enough for several files written in parallel
     keep = pa.array(np.arange(rows.num_rows) % 7 != 3)
@@ -113,6 +114,7 @@ def test_bulk_rows_are_checked_like_any_write(lake: Lake) -> None:
         w.append_bulk(TABLE, rows.append_column("expedition_id", pa.array(["E"] * 10)), _consts("EXP-A"))
 
 
+@pytest.mark.slow
 def test_maintenance_merges_bulk_files(lake: Lake) -> None:
     for i in range(3):
         with lake.writer() as w:
@@ -141,6 +143,7 @@ def test_kept_rows_equals_a_filter(pattern: str) -> None:
     assert got.equals(t.filter(pa.array(mask)))
 
 
+@pytest.mark.slow
 def test_maintenance_leaves_fresh_staged_files_and_removes_old_orphans(lake: Lake) -> None:
     import os
     import time

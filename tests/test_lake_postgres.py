@@ -231,6 +231,7 @@ def _batches(ids: list[str]) -> pa.Table:
                      "rows_read": [1] * n, "rows_written": [1] * n, "note": [None] * n}, schema=INGEST_BATCHES.schema)
 
 
+@pytest.mark.slow
 def test_two_transactions_conflict_only_on_the_same_fence(postgres_server: Any, tmp_path: Path) -> None:
     """Two open transactions on a PostgreSQL catalog: the same key conflicts at commit, keys in
     different fence buckets both commit (DuckLake alone would have let the same key in twice)."""

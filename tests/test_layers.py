@@ -15,6 +15,8 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("catalogs", "warehouse", "expedition", "flows")
 #: top-level names each package must never import
@@ -183,6 +185,7 @@ def test_survey_kinds_one_list() -> None:
         assert f"'{kind}'" in view and table.name in view, kind
 
 
+@pytest.mark.slow
 def test_library_layers_load_without_prefect() -> None:
     """Every module of the three library packages imports without Prefect (the CLI included: its
     plugins from ``flows`` register their commands without importing Prefect)."""

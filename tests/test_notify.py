@@ -109,6 +109,7 @@ def channels(receiver: Receiver, mailbox: Mailbox) -> tuple[NotifyChannel, ...]:
     )
 
 
+@pytest.mark.slow
 def test_each_decision_reaches_each_channel_that_wants_it_once(
     lake: Any, settings: Any, receiver: Receiver, mailbox: Mailbox
 ) -> None:
@@ -149,6 +150,7 @@ def test_each_decision_reaches_each_channel_that_wants_it_once(
     assert sorted(r["attempts_count"] for r in rows) == [1, 1, 1, 1, 1, 1, 2]  # the 503 cost one retry
 
 
+@pytest.mark.slow
 def test_a_refused_notification_is_recorded_and_sent_by_the_next_dispatch(
     lake: Any, settings: Any, receiver: Receiver
 ) -> None:

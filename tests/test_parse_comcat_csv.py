@@ -93,6 +93,7 @@ def test_csv_and_fdsn_text_twin_give_the_same_events(shared_data: Path) -> None:
     assert a == b
 
 
+@pytest.mark.slow
 def test_kaggle_significant_file_matches_pandas(shared_data: Path) -> None:
     path = shared_data / KAGGLE
     table = parse_comcat_csv(path)

@@ -52,6 +52,7 @@ def _ours(table: pa.Table) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize("name", [p.name for p in TEXT_FILES] or ["(absent)"])
+@pytest.mark.slow
 def test_every_shared_text_file_matches_obspy(shared_data: Path, name: str) -> None:
     path = shared_data / "catalogs" / "fdsn_text" / name
     table = parse_fdsn_text(path)

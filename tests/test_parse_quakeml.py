@@ -113,6 +113,7 @@ QUAKEML_FILES = sorted((Path(__file__).resolve().parents[2] / "shared" / "data" 
 
 
 @pytest.mark.parametrize("name", [p.name for p in QUAKEML_FILES] or ["(absent)"])
+@pytest.mark.slow
 def test_every_shared_quakeml_file_matches_obspy(shared_data: Path, name: str) -> None:
     path = shared_data / "catalogs" / "quakeml" / name
     table = parse_quakeml(path)

@@ -69,6 +69,7 @@ def test_quakeml_round_trip_is_schema_valid_and_lossless(sample: pa.Table, xsd: 
     _same(sample, parse_quakeml(data), VALUES)
 
 
+@pytest.mark.slow
 def test_obspy_reads_our_quakeml_to_the_same_values(sample: pa.Table) -> None:
     from tests.test_parse_quakeml import obspy_reference, ours, read_obspy
 

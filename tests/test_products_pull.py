@@ -59,6 +59,7 @@ def _query(lake: Any, sql: str) -> list[tuple[Any, ...]]:
         con.close()
 
 
+@pytest.mark.slow
 def test_every_product_version_is_kept_once(pulled: Any, settings: Any, server: FDSNEventServer, prov: Provider) -> None:
     server.publish_detail(synthetic_detail(), {"download/grid.xml": synthetic_grid()})
     first = _pull(pulled, settings, prov)
@@ -88,6 +89,7 @@ def test_every_product_version_is_kept_once(pulled: Any, settings: Any, server: 
     assert planes == [(95.0, 5.5)]
 
 
+@pytest.mark.slow
 def test_bad_grid_is_one_line_and_stores_nothing(pulled: Any, settings: Any, server: FDSNEventServer, prov: Provider) -> None:
     server.publish_detail(synthetic_detail(), {"download/grid.xml": synthetic_grid(event_id="us6000other")})
     rep = _pull(pulled, settings, prov)
@@ -98,6 +100,7 @@ def test_bad_grid_is_one_line_and_stores_nothing(pulled: Any, settings: Any, ser
     assert counts(pulled, *TABLES) == {"event_details": 1, "event_products": 4, "shakemap_grids": 0}
 
 
+@pytest.mark.slow
 def test_transient_faults_are_retried_permanent_ones_are_not(pulled: Any, settings: Any, server: FDSNEventServer,
                                                             prov: Provider) -> None:
     server.publish_detail(synthetic_detail(), {"download/grid.xml": synthetic_grid()})
@@ -113,6 +116,7 @@ def test_transient_faults_are_retried_permanent_ones_are_not(pulled: Any, settin
     assert server.faults.pending == 0
 
 
+@pytest.mark.slow
 def test_grid_that_keeps_failing_is_reported_not_stored(pulled: Any, settings: Any, server: FDSNEventServer,
                                                         prov: Provider) -> None:
     server.publish_detail(synthetic_detail(), {"download/grid.xml": synthetic_grid()})
@@ -123,6 +127,7 @@ def test_grid_that_keeps_failing_is_reported_not_stored(pulled: Any, settings: A
     assert counts(pulled, *TABLES) == {"event_details": 1, "event_products": 4, "shakemap_grids": 0}
 
 
+@pytest.mark.slow
 def test_detail_without_products_and_unknown_event(pulled: Any, settings: Any, prov: Provider) -> None:
     rep = _pull(pulled, settings, prov, "us6000none")  # served without a published detail: no products
     assert rep.detail_found and rep.new_products == [] and rep.alert_level is None and not rep.changed
@@ -131,6 +136,7 @@ def test_detail_without_products_and_unknown_event(pulled: Any, settings: Any, p
         _pull(pulled, settings, prov, "us9999zzzz")
 
 
+@pytest.mark.slow
 def test_products_follow_a_pull_above_the_magnitude_floor(lake: Any, settings: Any, server: FDSNEventServer,
                                                           prov: Provider) -> None:
     server.publish_detail(synthetic_detail(), {"download/grid.xml": synthetic_grid()})
@@ -141,6 +147,7 @@ def test_products_follow_a_pull_above_the_magnitude_floor(lake: Any, settings: A
     assert reports[0].changed and counts(lake, "shakemap_grids") == {"shakemap_grids": 1}
 
 
+@pytest.mark.slow
 def test_real_mandalay_detail_refuses_a_grid_of_another_event(lake: Any, settings: Any, shared_data: Path) -> None:
     rows = table(solution("USGS", "us7000pn9s", "2025-03-28T06:20:52.709", 22.0014, 95.9247, 7.7))
     detail = json.loads((shared_data / "usgs_products/comcat_detail_us7000pn9s.geojson").read_bytes())
@@ -161,6 +168,7 @@ def test_real_mandalay_detail_refuses_a_grid_of_another_event(lake: Any, setting
     assert pager == [("red", "us")]
 
 
+@pytest.mark.slow
 def test_quakeml_focal_mechanisms_are_stored_as_product_versions(lake: Any, settings: Any) -> None:
     from catalogs.focal import parse_focal_mechanisms
     from catalogs.focal_store import store_focal_mechanisms

@@ -146,6 +146,7 @@ FORMATS: dict[str, tuple[Callable[[list[dict[str, Any]]], bytes], Callable[..., 
 @FAST
 @given(rows=catalog_rows())
 @pytest.mark.parametrize("fmt", sorted(FORMATS))
+@pytest.mark.slow
 def test_catalog_parsers_keep_exactly_the_rows_the_oracle_accepts(fmt: str, rows: list[dict[str, Any]]) -> None:
     write, parse = FORMATS[fmt]
     data = write(rows)
@@ -254,6 +255,7 @@ def building_rows(draw: Any) -> list[dict[str, Any]]:
 
 @FAST
 @given(rows=building_rows())
+@pytest.mark.slow
 def test_survey_validation_quarantines_exactly_the_bad_rows(rows: list[dict[str, Any]],
                                                              tmp_path_factory: pytest.TempPathFactory) -> None:
     from expedition.surveys.kinds import kind_spec
@@ -289,6 +291,7 @@ _values = st.one_of(st.text(max_size=12), st.sampled_from(["2020-01-01", "2020-0
 @settings(max_examples=300, deadline=None)
 @given(params=st.dictionaries(st.sampled_from(_PARAMS) | st.text(max_size=8), st.lists(_values, min_size=1, max_size=2),
                               max_size=6))
+@pytest.mark.slow
 def test_fdsn_query_parameters_give_a_query_or_a_query_error(params: dict[str, list[str]]) -> None:
     from catalogs.fdsnws_query import EventQuery, QueryError, parse_query
 

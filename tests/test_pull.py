@@ -116,6 +116,7 @@ def test_transport_faults_are_retried_until_the_pull_completes(module_lake: Any,
     assert any("discovery" in i for i in rep.incidents) and any("HTML" in i for i in rep.incidents)
 
 
+@pytest.mark.slow
 def test_watermark_resume_after_a_provider_failure(lake: Any, settings: Any, feb_service: FDSNEventServer,
                                                    feb_rows: pa.Table) -> None:
     def fail_second_window(done: int, total: int, label: str) -> None:
@@ -145,6 +146,7 @@ def revised(rows: pa.Table, index: int, **changes: Any) -> pa.Table:
     return pa.Table.from_pylist(data, schema=rows.schema)
 
 
+@pytest.mark.slow
 def test_revision_and_updatedafter_pass(lake: Any, settings: Any, feb_service: FDSNEventServer, feb_rows: pa.Table) -> None:
     first = pull(lake, settings, feb_service)
     assert first.new_events == feb_rows.num_rows
@@ -169,6 +171,7 @@ def test_revision_and_updatedafter_pass(lake: Any, settings: Any, feb_service: F
     assert (again.new_events, again.revised_events) == (0, 0)
 
 
+@pytest.mark.slow
 def test_usgs_geojson_feed(lake: Any, settings: Any, feb_service: FDSNEventServer, feb_rows: pa.Table) -> None:
     from catalogs.feeds import feed_url, pull_feed
 
@@ -179,6 +182,7 @@ def test_usgs_geojson_feed(lake: Any, settings: Any, feb_service: FDSNEventServe
     assert (again.new_events, again.revised_events, again.solutions_added, again.aliases_added) == (0, 0, 0, 0)
 
 
+@pytest.mark.slow
 def test_cli_pull_from_any_fdsn_url(lake: Any, feb_service: FDSNEventServer, feb_rows: pa.Table) -> None:
     r = invoke_cli(["catalog", "pull", "--provider", "LOCAL", "--url", feb_service.url, "--starttime", "2023-02-06",
                     "--endtime", "2023-02-10", "--format", "text"])

@@ -42,6 +42,7 @@ def test_statement_needs_from_the_parse_tree(con: duckdb.DuckDBPyConnection) -> 
     assert statement_needs(con, "EXPLAIN SELECT 1") == EVERYTHING
 
 
+@pytest.mark.slow
 def test_extensions_from_the_wheels_with_and_without_signature_check(tmp_path: Path) -> None:
     for verify in (False, True):
         c = extensions.connect(("sqlite", "ducklake"), tmp_path / "ext", verify_signatures=verify)
@@ -55,6 +56,7 @@ def test_extensions_from_the_wheels_with_and_without_signature_check(tmp_path: P
     assert (tmp_path / "ext").is_dir()  # only the signature-checked way installs into the data root
 
 
+@pytest.mark.slow
 def test_cli_query_lean_then_spatial_when_the_binder_asks(qe_home: Path) -> None:
     assert run_cli(["init"]).returncode == 0
     r = run_cli(["query", "SELECT count(*) AS n FROM expeditions", "--format", "json"])

@@ -36,6 +36,9 @@ from tests.conftest import run_cli
 from warehouse.lake import Lake
 from warehouse.tables import spec
 
+# Module fixtures evaluate real ComCat sequences (about 20 s): the whole module is in the slow lane.
+pytestmark = pytest.mark.slow
+
 COMCAT = "catalogs/usgs_csv/comcat_export_2022-2024_m5plus.csv"
 # (lat_min, lat_max, lon_min, lon_max, t_start, t_end) of each real sequence used
 BOXES = {
@@ -280,6 +283,7 @@ def test_manual_open_is_logged(world: dict[str, Any]) -> None:
     assert "below the magnitude floor" in manual[0]["decision_reason"]
 
 
+@pytest.mark.slow
 def test_cli_list_show_approve_advance(world: dict[str, Any]) -> None:
     from typer.testing import CliRunner
 

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from typer.testing import CliRunner
 
 from expedition.delivery.cli.main import app
@@ -19,6 +20,7 @@ from tests.survey_support import (
 )
 
 
+@pytest.mark.slow
 def test_ingest_errors_export_and_template(survey_lake: Any, tmp_path: Path) -> None:
     lake = survey_lake
     qe_home = lake.home

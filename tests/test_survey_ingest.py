@@ -237,6 +237,7 @@ def test_kobo_xlsx_with_formulas_never_evaluates_them(mlake: Any, tmp_path: Path
         3, "building/damage_grade", "formula", "=D2+1")
 
 
+@pytest.mark.slow
 def test_intensity_lifelines_and_stations(mlake: Any, tmp_path: Path, q: _Reader) -> None:
     exp = seed_expedition(mlake)
     ctx = context_for(mlake, exp)
