@@ -18,13 +18,16 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/expedition demo
 
-## Run the whole test suite (creates .venv on first use); the 15 slowest tests are listed at the end.
+## Run the whole test suite (creates .venv on first use) on every core (pytest-xdist; TEST_WORKERS=0 runs it in
+## one process); the 15 slowest tests are listed at the end.
+TEST_WORKERS ?= auto
+XDIST = -n $(TEST_WORKERS) --dist loadgroup
 test: $(STAMP)
-	$(PY) -m pytest -q --durations=15
+	$(PY) -m pytest -q $(XDIST) --durations=15
 
 ## The fast lane: everything but the slow tests and those that run flows on the Prefect test server.
 test-fast: $(STAMP)
-	$(PY) -m pytest -q --durations=15 -m "not slow and not prefect"
+	$(PY) -m pytest -q $(XDIST) --durations=15 -m "not slow and not prefect"
 
 ## Lint (ruff: style, imports, complexity, argument counts, API docstrings, line length) and type-check
 ## (mypy; strict for catalogs and warehouse). The same hooks run on commit with pre-commit.

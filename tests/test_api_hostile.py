@@ -271,6 +271,7 @@ TYPES = {
 
 
 @pytest.mark.parametrize("name", sorted(TYPES))
+@pytest.mark.slow
 def test_every_type_in_every_format(http: Any, world: World, name: str) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq

@@ -66,6 +66,7 @@ def test_every_command_has_help_with_example() -> None:
     assert not missing, f"commands without a worked example in --help: {missing}"
 
 
+@pytest.mark.slow
 def test_in_process_errors_match_the_console_script(qe_home: Path, cli: Cli) -> None:
     r = cli(["query", "SELECT 1"])
     assert r.returncode == 2 and r.stderr.startswith("error: ") and "expedition init" in r.stderr

@@ -72,6 +72,7 @@ def lake_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ["query", "SELECT 1", "--explain", "everything"],
     ["query", "--help"],
 ])
+@pytest.mark.slow
 def test_quick_start_answers_as_the_typer_application(lake_home: Path, args: list[str]) -> None:
     quick = _run(_ENTRY.format(after=_NO_TYPER), args, lake_home)
     typer = _run(_TYPER, args, lake_home)

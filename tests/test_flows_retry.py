@@ -99,6 +99,7 @@ def test_retry_condition_fn_reads_the_failed_state() -> None:
     assert retry_condition_fn(None, None, _State("not an exception")) is False
 
 
+@pytest.mark.slow
 def test_retry_condition_fn_with_a_real_prefect_state() -> None:
     from prefect.states import Failed
 

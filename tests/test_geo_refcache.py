@@ -49,6 +49,7 @@ def test_unwritable_cache_is_skipped(monkeypatch: pytest.MonkeyPatch, tmp_path: 
     assert table.to_pylist() == [{"a": 1}]
 
 
+@pytest.mark.slow
 def test_vectorised_polygons_equal_pyshp_geojson() -> None:
     import shapefile
 

@@ -45,6 +45,7 @@ def _check(result: Any) -> None:
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=catalog_like)
 @pytest.mark.parametrize("parser", PARSERS, ids=lambda p: p.__name__)
+@pytest.mark.slow
 def test_parsers_fail_only_with_parse_error(parser: Callable[..., Any], data: bytes) -> None:
     for strict in (True, False):
         try:

@@ -104,6 +104,7 @@ def test_templates_cover_every_statement_type_but_select() -> None:
                                                                              "{q}; SELECT 1"]),
     casing=case,
 )
+@pytest.mark.slow
 def test_every_statement_but_select_is_refused(
     con: duckdb.DuckDBPyConnection, kind: str, pick: int, ident: str, n: int, s: str, pre: str, post: str,
     wrap: str, casing: Any,

@@ -60,6 +60,7 @@ def _count(lake: Any, sql: str, params: list[Any]) -> int:
     return int(row[0]) if row else 0
 
 
+@pytest.mark.slow
 def test_add_partner_runs_again_after_a_write_conflict(postgres_server: Any, tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     from expedition.delivery.partners import add_partner, add_partner_in
@@ -76,6 +77,7 @@ def test_add_partner_runs_again_after_a_write_conflict(postgres_server: Any, tmp
     assert _count(lake, "SELECT count(*) FROM lake.partner_tokens WHERE token_id = ?", [issued.token_id]) == 1
 
 
+@pytest.mark.slow
 def test_the_same_partner_added_twice_at_once_lands_once(postgres_server: Any, tmp_path: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     """The rerun re-reads the registry: the name the rival took is refused with the usual message."""
@@ -106,6 +108,7 @@ def _issues(expedition: str, n: int) -> Any:
     return pa.Table.from_pylist(rows, schema=SURVEY_ISSUES.schema)
 
 
+@pytest.mark.slow
 def test_survey_issues_of_different_expeditions_do_not_conflict(postgres_server: Any, tmp_path: Path) -> None:
     """Files with many issues (here 200 each) claim their expedition's fence only: two expeditions' ingests
     commit side by side, two of the same expedition conflict (the loser runs again)."""

@@ -37,6 +37,7 @@ def _read_geo_parquet(path: Path) -> Any:
         return geopandas.read_parquet(path)
 
 
+@pytest.mark.slow
 def test_geoparquet_opens_in_geopandas_with_geometry_crs_and_bbox(surveyed: tuple[Any, str], tmp_path: Path) -> None:
     import pyarrow.parquet as pq
 
