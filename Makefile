@@ -21,7 +21,7 @@ demo: $(STAMP)
 ## Run the whole test suite (creates .venv on first use) on every core (pytest-xdist; TEST_WORKERS=0 runs it in
 ## one process); the 15 slowest tests are listed at the end.
 TEST_WORKERS ?= auto
-XDIST = -n $(TEST_WORKERS) --dist loadgroup
+XDIST = -n $(TEST_WORKERS) --dist loadfile
 test: $(STAMP)
 	$(PY) -m pytest -q $(XDIST) --durations=15
 

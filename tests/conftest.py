@@ -149,31 +149,11 @@ def shared_data() -> Path:
 
 
 # --- Prefect ---------------------------------------------------------------------------------
-#: Session fixtures that cost seconds to build: under pytest-xdist, every test file that uses one runs
-#: on the same worker, so each is built once per session rather than once per worker.
-_SHARED_SESSION_FIXTURES = {"prefect_harness": "prefect", "myanmar": "myanmar", "postgres_server": "postgres"}
-
-
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the xdist_group marks
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Every test that uses the Prefect harness is marked ``prefect`` (the fast lane leaves them out).
-
-    Under pytest-xdist (``make test``: ``-n auto --dist loadgroup``) each test is put in the group of
-    its file, so module fixtures are built once, and a file that uses an expensive session fixture
-    joins that fixture's group (the first such fixture its tests use)."""
+    """Every test that uses the Prefect harness is marked ``prefect`` (the fast lane leaves them out)."""
     for item in items:
         if "prefect_harness" in getattr(item, "fixturenames", ()) and item.get_closest_marker("prefect") is None:
             item.add_marker(pytest.mark.prefect)
-    if not hasattr(config, "workerinput"):  # not an xdist worker: no groups to give
-        return
-    group_of_file: dict[Path, str] = {}
-    for item in items:
-        names = getattr(item, "fixturenames", ())
-        for fixture, group in _SHARED_SESSION_FIXTURES.items():
-            if fixture in names and item.path not in group_of_file:
-                group_of_file[item.path] = group
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group(group_of_file.get(item.path, item.path.name)))
 
 
 @pytest.fixture(scope="session")
