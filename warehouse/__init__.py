@@ -16,8 +16,9 @@ settings build one). Importing this package is cheap: each name loads its module
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from warehouse.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from warehouse.config import HasLakeConfig, LakeConfig
@@ -77,17 +78,4 @@ _EXPORTS: dict[str, tuple[str, str]] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """Load a public name's module on first use."""
-    try:
-        module, attr = _EXPORTS[name]
-    except KeyError:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
-    value = getattr(importlib.import_module(module), attr)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    """The public names beside the module's own."""
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_exports(globals(), _EXPORTS, __all__)
