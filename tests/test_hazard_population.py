@@ -176,26 +176,12 @@ def test_vs30_raster_is_read_at_the_nearest_cell(tmp_path: Path) -> None:
 
 @pytest.mark.slow  # builds a fresh context (reference-data caches) and assesses Gorkha three times
 def test_assess_with_a_bad_raster_still_judges_the_event(tmp_path: Path) -> None:
-    import datetime as dt
-
+    from bench.bench_impact import GORKHA as ev  # the Gorkha 2015 event row the impact benchmark times
     from expedition.decisions.response.assess import assess, load_context
-    from expedition.decisions.response.events import EventRow
     from expedition.settings import load_settings
 
     far = _write(tmp_path / "far.tif", np.ones((5, 5)), from_origin(0.0, 5.0, 1.0, 1.0), CRS.from_epsg(4326))
     ctx = load_context(load_settings(home=tmp_path / "home", population_raster=far))
-    ev = EventRow(
-        "us20002926",
-        1,
-        dt.datetime(2015, 4, 25, 6, 11, 25, tzinfo=dt.UTC),
-        28.23,
-        84.73,
-        8.2,
-        7.8,
-        "Mww",
-        "earthquake",
-        "Nepal",
-    )
     a = assess(ctx, ev)
     assert a.pager is not None and a.pager.level in ("orange", "red")  # Gorkha 2015: about 9,000 dead
     assert any("Population raster unusable" in c and "no population over" in c for c in a.caveats)
