@@ -16,7 +16,10 @@ from typing import Protocol
 from warehouse.backend import S3Options
 from warehouse.concurrency import RetryPolicy
 
-__all__ = ["HasLakeConfig", "LakeConfig"]
+__all__ = ["LAKE_ALIAS", "HasLakeConfig", "LakeConfig"]
+
+#: The name the lake is attached under in every DuckDB connection (``USE lake``).
+LAKE_ALIAS = "lake"
 
 
 @dataclass(frozen=True)

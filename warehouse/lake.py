@@ -30,26 +30,32 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import duckdb
-import pyarrow as pa
 
 from warehouse import extensions, sqlfiles
 from warehouse.backend import Backend, S3Options, backend_of, s3_secret_sql
 from warehouse.concurrency import RetryPolicy, create_fences, is_write_conflict, run_with_retries
-from warehouse.config import HasLakeConfig, LakeConfig
+from warehouse.config import LAKE_ALIAS, HasLakeConfig, LakeConfig
 from warehouse.errors import LakeNotInitialised, WarehouseError, WriteConflict
+from warehouse.lazy import lazy_exports
 from warehouse.needs import view_closure
-from warehouse.schema import TableSpec, conform, duckdb_type
 from warehouse.sqlfiles import sql_literal
-from warehouse.tables import ALL_TABLES
-from warehouse.tables import spec as table_spec
-from warehouse.writer import LAKE_ALIAS, LakeWriter, WriteMode, WriteResult, file_lock
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from warehouse.bulk import BulkFiles
+    from warehouse.schema import TableSpec
+    from warehouse.writer import LakeWriter, WriteMode, WriteResult
+
+# Opening a lake to read (``expedition query``) imports neither pyarrow nor the table declarations:
+# the writer, the schemas and Arrow load with the first method that needs them.
 
 __all__ = [
     "LAKE_ALIAS", "Lake", "LakeConfig", "LakeWriter", "WriteMode", "WriteResult", "close_shared_connections", "sql_literal",
 ]
+
+_EXPORTS = {name: ("warehouse.writer", name) for name in ("LakeWriter", "WriteMode", "WriteResult")}
+__getattr__, __dir__ = lazy_exports(globals(), _EXPORTS, __all__)
 
 log = logging.getLogger(__name__)
 
@@ -276,6 +282,9 @@ class Lake:
 
     def read_table(self, name: str, where: str = "", params: list[Any] | None = None) -> pa.Table:
         """Read a declared table as Arrow, geometry as WKB (optional trusted ``where`` clause)."""
+        from warehouse.schema import conform
+        from warehouse.tables import spec as table_spec
+
         spec = table_spec(name)
         cols = ", ".join(
             f'ST_AsWKB("{c}") AS "{c}"' if c in spec.geometry_columns else f'"{c}"' for c in spec.columns
@@ -288,14 +297,20 @@ class Lake:
         return conform(tbl, spec)
 
     # -- schema ------------------------------------------------------------------
-    def init(self, tables: tuple[TableSpec, ...] = ALL_TABLES) -> list[str]:
-        """Create missing tables and add columns new in their declared schema. Idempotent (two
-        processes may run it at once on a PostgreSQL catalog: the second retries and finds them).
+    def init(self, tables: tuple[TableSpec, ...] | None = None) -> list[str]:
+        """Create missing tables (``None``: every declared table) and add columns new in their declared
+        schema. Idempotent (two processes may run it at once on a PostgreSQL catalog: the second
+        retries and finds them).
 
         Returns the names of the tables created or migrated."""
-        return self.run_writer(lambda w: self._init_in(w, tables), create=True, what="init")
+        from warehouse.tables import ALL_TABLES
+
+        todo = ALL_TABLES if tables is None else tables
+        return self.run_writer(lambda w: self._init_in(w, todo), create=True, what="init")
 
     def _init_in(self, w: LakeWriter, tables: tuple[TableSpec, ...]) -> list[str]:
+        from warehouse.schema import duckdb_type
+
         changed: list[str] = []
         con = w.con
         con.execute(
@@ -342,6 +357,7 @@ class Lake:
         invisible until a writer adopts them: :meth:`LakeWriter.adopt`; ``.discard()`` otherwise).
         ``None`` when the fast path does not apply; use :meth:`LakeWriter.start_bulk` then."""
         from warehouse import bulk
+        from warehouse.tables import spec as table_spec
 
         if not self.bulk_append:
             return None
@@ -385,6 +401,8 @@ class Lake:
         Raises :class:`WarehouseBusy` when another process keeps the lock longer than
         ``wait_s`` (default: the ``writer_wait_s`` setting). ``views`` as for :meth:`connect`: a writer
         that reads no view (or only a few) skips defining all of them (about 0.1 s of CPU)."""
+        from warehouse.writer import LakeWriter, file_lock
+
         self.lake_dir.mkdir(parents=True, exist_ok=True)
         wait = self.writer_wait_s if wait_s is None else wait_s
         concurrent = self.backend.concurrent_writers

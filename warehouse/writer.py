@@ -24,6 +24,7 @@ import numpy as np
 import pyarrow as pa
 
 from warehouse.concurrency import claim_fence, fence_name
+from warehouse.config import LAKE_ALIAS
 from warehouse.errors import WarehouseBusy
 from warehouse.schema import TableSpec, check_constants, conform, duckdb_type
 from warehouse.tables import spec as table_spec
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
 __all__ = ["LAKE_ALIAS", "LakeWriter", "WriteMode", "WriteResult", "file_lock"]
 
 #: The name the lake is attached under in every connection (``lake.events``).
-LAKE_ALIAS = "lake"
 WriteMode = Literal["append", "insert_new", "upsert"]
 
 
