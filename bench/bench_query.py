@@ -66,10 +66,10 @@ q = parse_quick_query(["query", "--home", sys.argv[1], sys.argv[2]])
 mark("import the console script's entry, read the arguments")
 from expedition.process import configure_process
 from expedition.settings import load_settings
-mark("import the settings and process set-up (duckdb, pyarrow)")
+mark("import the settings and process set-up (duckdb)")
 from warehouse.lake import Lake
 from warehouse.needs import statement_needs
-from warehouse.query import lock_down, run_query
+from warehouse.query import _Limits, _run, lock_down
 mark("import warehouse (table specs, query checks)")
 settings = load_settings(q.home); configure_process(settings); lake = Lake.from_settings(settings)
 mark("settings")
@@ -81,11 +81,11 @@ lake.define_views(con, need.views)
 mark(f"define {len(need.views or ())} views")
 lock_down(con, lake.local_dirs())
 mark("lock down")
-res = run_query(con, q.sql, row_limit=settings.query_row_limit, timeout_s=settings.query_timeout_s)
+res = _run(con, q.sql, None, None, _Limits(settings.query_row_limit, settings.query_timeout_s, None, 2.0), plain=True)
 con.close()
-mark("run the query")
-from expedition.delivery.cli.output import write_table
-write_table(res.table, "table")
+mark("run the query (" + type(res).__name__ + ")")
+from expedition.delivery.cli.output import write_result
+write_result(res, "table")
 mark("print the table (rich)")
 sys.stderr.write(json.dumps(steps) + "\\n")
 """

@@ -29,21 +29,25 @@ import logging
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
 import duckdb
-import pyarrow as pa
 
 from warehouse.errors import QueryLimitExceeded, QueryRefused, WarehouseError
 from warehouse.lake import Lake, sql_literal
 from warehouse.limits import Watchdog
 from warehouse.needs import EVERYTHING, parse_tree, statement_needs, tree_nodes
 
+if TYPE_CHECKING:
+    import pyarrow as pa
+
 log = logging.getLogger(__name__)
 
 __all__ = [
     "ALLOWED_STATEMENTS",
+    "PLAIN_TYPES",
     "QueryResult",
+    "QueryRows",
     "check_statement",
     "lock_down",
     "open_query_connection",
@@ -70,6 +74,26 @@ class QueryResult:
     """Rows of a query (at most ``row_limit``; ``truncated`` when more were there)."""
 
     table: pa.Table
+    truncated: bool
+    row_limit: int
+
+
+#: DuckDB column types (``DuckDBPyType.id``) whose Python values are the ones Arrow's ``to_pylist``
+#: gives (numbers, text, booleans, decimals): a result of only these needs no Arrow to be printed.
+#: Not here: HUGEINT (Arrow: Decimal, DuckDB: int), dates and times (infinite values), nested types.
+PLAIN_TYPES = frozenset({
+    "boolean", "tinyint", "smallint", "integer", "bigint", "utinyint", "usmallint", "uinteger", "ubigint",
+    "float", "double", "decimal", "varchar",
+})
+
+
+@dataclass(frozen=True)
+class QueryRows:
+    """Rows of a query whose columns are all :data:`PLAIN_TYPES`, as DuckDB's Python values (at most
+    ``row_limit``; ``truncated`` when more were there): what a shell needs to print, without Arrow."""
+
+    columns: tuple[str, ...]
+    rows: list[tuple[Any, ...]]
     truncated: bool
     row_limit: int
 
@@ -208,26 +232,38 @@ def run_query(
     Past ``timeout_s`` (or ``cpu_s`` CPU seconds) the query is interrupted; if it does not stop
     within ``grace_s`` the process ends (:class:`~warehouse.limits.Watchdog`): call this in a
     process that may end (the CLI, a service worker)."""
+    limits = _Limits(row_limit, timeout_s, cpu_s, grace_s)
+    return cast(QueryResult, _run(con, sql, params, explain, limits, plain=False))
+
+
+@dataclass(frozen=True)
+class _Limits:
+    rows: int
+    timeout_s: float
+    cpu_s: float | None
+    grace_s: float
+
+
+def _run(
+    con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | dict[str, Any] | None, explain: Explain | None,
+    limits: _Limits, *, plain: bool,
+) -> QueryResult | QueryRows:
+    """:func:`run_query`; with ``plain``, a result of :data:`PLAIN_TYPES` only comes back as :class:`QueryRows`."""
     to_run = check_statement(con, sql, explain)
-    dog = Watchdog(con.interrupt, wall_s=timeout_s, cpu_s=cpu_s, grace_s=grace_s,
+    timeout_s, cpu_s = limits.timeout_s, limits.cpu_s
+    dog = Watchdog(con.interrupt, wall_s=timeout_s, cpu_s=cpu_s, grace_s=limits.grace_s,
                    message=f"query ended: it passed its {timeout_s:g} s time limit and did not stop when interrupted")
     try:
         with dog:
             result = con.execute(to_run, params or [])
-            try:
-                reader = result.to_arrow_reader(min(row_limit + 1, 65_536))
-            except (pa.ArrowException, OSError) as exc:
-                raise WarehouseError(_unsendable(result, exc)) from exc
-            batches: list[pa.RecordBatch] = []
-            n = 0
-            truncated = False
-            for batch in reader:
-                batches.append(batch)
-                n += batch.num_rows
-                if n > row_limit:
-                    truncated = True
-                    break
-            table = pa.Table.from_batches(batches, schema=reader.schema).slice(0, row_limit)
+            if plain and all(d[1].id in PLAIN_TYPES for d in result.description or ()):
+                rows = result.fetchmany(limits.rows + 1)
+                truncated = len(rows) > limits.rows
+                found: QueryResult | QueryRows = QueryRows(
+                    tuple(str(d[0]) for d in result.description or ()), rows[:limits.rows], truncated, limits.rows)
+            else:
+                table, truncated = _fetch_arrow(result, limits.rows)
+                found = QueryResult(table, truncated, limits.rows)
     except duckdb.InterruptException as exc:
         what = "CPU" if dog.reason == "cpu" else "time"
         budget = cpu_s if dog.reason == "cpu" else timeout_s
@@ -245,8 +281,28 @@ def run_query(
     except duckdb.Error as exc:
         raise WarehouseError(f"query failed: {exc}") from exc
     if truncated:
-        log.info("query result truncated at %d rows", row_limit)
-    return QueryResult(table, truncated, row_limit)
+        log.info("query result truncated at %d rows", limits.rows)
+    return found
+
+
+def _fetch_arrow(result: duckdb.DuckDBPyConnection, row_limit: int) -> tuple[pa.Table, bool]:
+    """At most ``row_limit`` rows of ``result`` as Arrow, and whether more were there."""
+    import pyarrow as pa
+
+    try:
+        reader = result.to_arrow_reader(min(row_limit + 1, 65_536))
+    except (pa.ArrowException, OSError) as exc:
+        raise WarehouseError(_unsendable(result, exc)) from exc
+    batches: list[pa.RecordBatch] = []
+    n = 0
+    truncated = False
+    for batch in reader:
+        batches.append(batch)
+        n += batch.num_rows
+        if n > row_limit:
+            truncated = True
+            break
+    return pa.Table.from_batches(batches, schema=reader.schema).slice(0, row_limit), truncated
 
 
 def _unsendable(result: duckdb.DuckDBPyConnection, exc: BaseException) -> str:
@@ -262,7 +318,23 @@ def _first_line(exc: BaseException) -> str:
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
+@overload
 def query_lake(
+    lake: Lake, sql: str, params: list[Any] | dict[str, Any] | None = None, *, snapshot: int | None = None,
+    row_limit: int = 100_000, timeout_s: float = 30.0, explain: Explain | None = None, cpu_s: float | None = None,
+    plain_rows: Literal[False] = False,
+) -> QueryResult: ...
+
+
+@overload
+def query_lake(
+    lake: Lake, sql: str, params: list[Any] | dict[str, Any] | None = None, *, snapshot: int | None = None,
+    row_limit: int = 100_000, timeout_s: float = 30.0, explain: Explain | None = None, cpu_s: float | None = None,
+    plain_rows: bool,
+) -> QueryResult | QueryRows: ...
+
+
+def query_lake(  # noqa: PLR0913  (keyword-only options of one statement)
     lake: Lake,
     sql: str,
     params: list[Any] | dict[str, Any] | None = None,
@@ -272,12 +344,16 @@ def query_lake(
     timeout_s: float = 30.0,
     explain: Explain | None = None,
     cpu_s: float | None = None,
-) -> QueryResult:
+    plain_rows: bool = False,
+) -> QueryResult | QueryRows:
     """Run one read-only statement on ``lake`` (optionally as of ``snapshot``) on a locked-down connection.
 
     The connection first holds only what the statement needs (the views it reads, no spatial
     extension: :func:`warehouse.needs.statement_needs`); a function or type DuckDB's binder cannot
     find then gets the full connection, once.
+
+    ``plain_rows``: a result whose columns are all :data:`PLAIN_TYPES` comes back as
+    :class:`QueryRows` (Python values; Arrow is not loaded), any other as :class:`QueryResult`.
 
     Example: ``query_lake(lake, "SELECT count(*) AS n FROM events").table``.
     Raises :class:`QueryRefused` for anything but one plain ``SELECT`` (decided by DuckDB's parser).
@@ -285,7 +361,7 @@ def query_lake(
     for statement in (sql, None):
         con = open_query_connection(lake, snapshot=snapshot, sql=statement)
         try:
-            return run_query(con, sql, params, row_limit=row_limit, timeout_s=timeout_s, explain=explain, cpu_s=cpu_s)
+            return _run(con, sql, params, explain, _Limits(row_limit, timeout_s, cpu_s, 2.0), plain=plain_rows)
         except WarehouseError as exc:
             if statement is None or not isinstance(exc.__cause__, duckdb.CatalogException | duckdb.BinderException):
                 raise

@@ -11,13 +11,15 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 import typer
 
 from expedition.delivery.cli.output import FORMATS as FORMATS  # re-exported for the commands
-from expedition.delivery.cli.output import format_error, write_table
+from expedition.delivery.cli.output import format_error, write_result, write_table
 from expedition.delivery.cli.output import table_to_records as table_to_records
 from expedition.delivery.cli.output import write_atomic_bytes as write_atomic_bytes
 from expedition.settings import Settings, load_settings
 
 if TYPE_CHECKING:  # pyarrow is imported by the commands that make tables, not at start-up
     import pyarrow as pa
+
+    from warehouse.query import QueryResult, QueryRows
 
 HomeOpt = Annotated[
     Optional[Path],
@@ -56,6 +58,14 @@ def emit_table(table: pa.Table, fmt: str, out: Path | None = None, title: str | 
     if problem:
         raise typer.BadParameter(problem)
     write_table(table, fmt, out, title)
+
+
+def emit_result(res: QueryResult | QueryRows, fmt: str, out: Path | None = None) -> None:
+    """Write a query's answer (:func:`expedition.delivery.cli.output.write_result`) to ``out`` or stdout."""
+    problem = format_error(fmt)
+    if problem:
+        raise typer.BadParameter(problem)
+    write_result(res, fmt, out)
 
 
 def progress() -> Any:

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from expedition.delivery.cli.common import FORMATS, HomeOpt, emit_table, lake_for, settings_for
+from expedition.delivery.cli.common import FORMATS, HomeOpt, emit_result, lake_for, settings_for
 
 
 def register(app: typer.Typer) -> None:
@@ -82,8 +82,8 @@ def query(
     problem = usage_problem(settings, explain)
     if problem:
         raise typer.BadParameter(problem)
-    res = answer(settings, sql, snapshot, explain, owned=PROCESS["owned"])
-    emit_table(res.table, fmt, out)
+    res = answer(settings, sql, snapshot, explain, owned=PROCESS["owned"], fmt=fmt)
+    emit_result(res, fmt, out)
     note = truncation_note(res)
     if note:
         typer.echo(note, err=True)

@@ -108,7 +108,7 @@ def parse_quick_query(argv: Sequence[str], environ: Mapping[str, str] | None = N
 def _run(q: QuickQuery) -> bool:
     """Run ``q`` as the Typer command would in a process of its own; ``False`` (nothing done,
     nothing printed) when the Typer application must report a problem with the options."""
-    from expedition.delivery.cli.output import write_table
+    from expedition.delivery.cli.output import write_result
     from expedition.delivery.cli.querying import answer, truncation_note, usage_problem
     from expedition.process import configure_process
     from expedition.settings import load_settings
@@ -118,8 +118,8 @@ def _run(q: QuickQuery) -> bool:
     configure_process(settings)
     if usage_problem(settings, q.explain) is not None:
         return False
-    res = answer(settings, q.sql, q.snapshot, q.explain, owned=True)
-    write_table(res.table, q.fmt, q.out)
+    res = answer(settings, q.sql, q.snapshot, q.explain, owned=True, fmt=q.fmt)
+    write_result(res, q.fmt, q.out)
     note = truncation_note(res)
     if note:
         sys.stderr.write(note + "\n")

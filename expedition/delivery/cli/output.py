@@ -15,6 +15,11 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pyarrow is imported by the commands that make tables, not at start-up
     import pyarrow as pa
 
+    from warehouse.query import QueryResult, QueryRows
+
+#: The formats printed from Python values, for which a query may answer without Arrow (:class:`QueryRows`).
+RECORD_FORMATS = ("table", "json")
+
 FORMATS = ("table", "csv", "json", "parquet")
 
 
@@ -65,17 +70,39 @@ def write_table(table: pa.Table, fmt: str, out: Path | None = None, title: str |
         buf = io.BytesIO()
         pacsv.write_csv(csv_ready(table), buf)
         text = buf.getvalue().decode("utf-8")
-    elif fmt == "json":
-        text = json.dumps(table_to_records(table), ensure_ascii=False, default=str)
-        text += "\n"
+    else:
+        write_records(table.column_names, table_to_records(table), fmt, out, title)
+        return
+    _write_text(text, out)
+
+
+def write_result(res: QueryResult | QueryRows, fmt: str, out: Path | None = None) -> None:
+    """Write a query's answer as :func:`write_table` does; :class:`QueryRows` (asked for with the
+    :data:`RECORD_FORMATS` only) print the same text from DuckDB's Python values."""
+    from warehouse.query import QueryRows
+
+    if isinstance(res, QueryRows):
+        if fmt.lower() not in RECORD_FORMATS:
+            raise ValueError(f"rows without Arrow print as {' or '.join(RECORD_FORMATS)}, not {fmt}")
+        records = [{k: _jsonable(v) for k, v in zip(res.columns, row, strict=True)} for row in res.rows]
+        write_records(list(res.columns), records, fmt.lower(), out)
+    else:
+        write_table(res.table, fmt, out)
+
+
+def write_records(columns: list[str], records: list[dict[str, Any]], fmt: str, out: Path | None = None,
+                  title: str | None = None) -> None:
+    """Rows as JSON-ready dicts (``fmt`` "json") or a rich table ("table"), to ``out`` or stdout."""
+    if fmt == "json":
+        text = json.dumps(records, ensure_ascii=False, default=str) + "\n"
     else:
         from rich.console import Console
         from rich.table import Table
 
         rt = Table(title=title, show_lines=False)
-        for name in table.column_names:
+        for name in columns:
             rt.add_column(name)
-        for row in table_to_records(table):
+        for row in records:
             rt.add_row(*["" if v is None else str(v) for v in row.values()])
         if out is None:
             Console().print(rt)
@@ -83,6 +110,10 @@ def write_table(table: pa.Table, fmt: str, out: Path | None = None, title: str |
         console = Console(file=io.StringIO(), width=200)
         console.print(rt)
         text = console.file.getvalue()  # type: ignore[attr-defined]
+    _write_text(text, out)
+
+
+def _write_text(text: str, out: Path | None) -> None:
     if out is None:
         sys.stdout.write(text)
     else:

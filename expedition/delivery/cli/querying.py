@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from expedition.settings import Settings
-    from warehouse.query import QueryResult
+    from warehouse.query import QueryResult, QueryRows
 
 EXPLAIN_MODES = ("plan", "analyze")
 
@@ -29,13 +29,16 @@ def usage_problem(settings: Settings, explain: str | None) -> str | None:
 
 
 def answer(
-    settings: Settings, sql: str, snapshot: int | None, explain: str | None, *, owned: bool,
-) -> QueryResult:
+    settings: Settings, sql: str, snapshot: int | None, explain: str | None, *, owned: bool, fmt: str = "parquet",
+) -> QueryResult | QueryRows:
     """Run ``sql`` read-only on the lake of ``settings`` (as of ``snapshot``; its plan with ``explain``).
 
     ``owned``: this process is the console script's own, so it bounds itself first (memory and CPU
     rlimits, :mod:`warehouse.limits`); in a caller's process the limits would bind it all.
+    ``fmt``: the output format; for a table or JSON, an answer of numbers and text comes as
+    :class:`~warehouse.query.QueryRows` (no Arrow: :func:`expedition.delivery.cli.output.write_result`).
     Call :func:`usage_problem` first: the options are taken as valid here."""
+    from expedition.delivery.cli.output import RECORD_FORMATS
     from warehouse.lake import Lake
     from warehouse.limits import limit_cpu_from_now, limit_memory, parse_bytes
     from warehouse.query import query_lake
@@ -45,9 +48,10 @@ def answer(
         limit_memory(parse_bytes(settings.query_memory_limit))
         limit_cpu_from_now(cpu_s + 10)  # the kernel's backstop (SIGXCPU) behind the watchdog
     return query_lake(Lake.from_settings(settings), sql, snapshot=snapshot, row_limit=settings.query_row_limit,
-                      timeout_s=settings.query_timeout_s, explain=explain, cpu_s=cpu_s)  # type: ignore[arg-type]
+                      timeout_s=settings.query_timeout_s, explain=explain, cpu_s=cpu_s,  # type: ignore[arg-type]
+                      plain_rows=fmt.lower() in RECORD_FORMATS)
 
 
-def truncation_note(res: QueryResult) -> str | None:
+def truncation_note(res: QueryResult | QueryRows) -> str | None:
     """The line for stderr when ``res`` stopped at the row limit."""
     return f"(truncated at {res.row_limit} rows)" if res.truncated else None
