@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from catalogs.products_pull import ProductsReport, pull_event_products, pull_products_since
+from catalogs.products_pull import ProductsReport, pull_events_products, pull_products_since
 
 if TYPE_CHECKING:
     from expedition.decisions.response.decisions import Decision
@@ -52,7 +52,7 @@ def refresh_products(
 
     out = ProductsRefresh()
     if event_ids is not None:
-        out.reports = [pull_event_products(lake, settings, e, provider) for e in event_ids]
+        out.reports = pull_events_products(lake, settings, event_ids, provider) if event_ids else []
     elif since is not None:
         out.reports = pull_products_since(lake, settings, since)
     changed = list(dict.fromkeys(r.event_id for r in out.reports if r.changed))
