@@ -10,6 +10,7 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Optional
@@ -26,6 +27,18 @@ def register(app: typer.Typer) -> None:
 
 class FlowRunner:
     """Runs the demo's pipeline steps as Prefect flows (imported on first use)."""
+
+    def start_orchestrator(self) -> Callable[[], float]:
+        from flows.runtime import start_temporary_server
+
+        wait = start_temporary_server()
+
+        def ready() -> float:
+            import flows.watch  # noqa: F401 - the flows' own imports, while the server starts
+
+            return wait()
+
+        return ready
 
     def watch(self, settings: Settings, starttime: datetime) -> list[str]:
         from flows.runtime import fast_local_runs
