@@ -8,8 +8,9 @@ of one watch cycle: incremental pull, trigger decision, expedition record, first
 Markdown). The polling interval (``watch_interval_s``) is excluded: the cycle starts at once.
 
 * ours: the ``watch`` flow (Prefect, temporary local server, heartbeat off as in ``expedition watch --once``);
-* baseline: the same library calls without Prefect (``pull_provider``, ``evaluate_events``,
-  ``generate_briefs`` html + md), on an identically prepared lake in the same process.
+* baseline: the same library calls without Prefect (``pull_provider``, the products pull of the events
+  it recorded (``refresh_products``, as the watch runs it), ``evaluate_events``, ``generate_briefs``
+  html + md), on an identically prepared lake in the same process.
 
 A second pair times an idle cycle (nothing new) to isolate Prefect's fixed cost per cycle.
 Target: the pipeline under 5 s and at most 1.1x the direct calls; Prefect's fixed cost under 2 s per cycle.
@@ -78,13 +79,18 @@ def _direct_cycle(settings: Any, starttime: datetime | None = None) -> list[str]
     """One cycle by plain library calls; returns the expeditions opened (stage times in STAGES)."""
     from catalogs.pull import pull_provider
     from expedition.decisions.response.evaluate import evaluate_events
+    from expedition.decisions.response.refresh import refresh_products
     from expedition.outputs.briefs.generate import generate_briefs
     from warehouse.lake import Lake
 
     lake = Lake.from_settings(settings)
     t = time.perf_counter()
+    started = datetime.now(UTC)
     pull_provider(lake, settings, "USGS", starttime)
     STAGES["pull_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    refresh_products(lake, settings, since=started, evaluate=False)  # as the watch flow does between pull and respond
+    STAGES["products_s"] = time.perf_counter() - t
     t = time.perf_counter()
     opened = [d.expedition_id for d in evaluate_events(lake, settings) if d.decision == "opened" and d.expedition_id]
     STAGES["evaluate_s"] = time.perf_counter() - t
