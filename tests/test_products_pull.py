@@ -14,7 +14,7 @@ from catalogs.errors import PermanentProviderError
 from catalogs.fdsn import Provider
 from catalogs.fdsnws_server import FDSNEventServer, serve_events
 from catalogs.ingest import ingest_solutions
-from catalogs.products_pull import UnknownEvent, pull_event_products, pull_products_since
+from catalogs.products_pull import UnknownEvent, pull_event_products, pull_events_products, pull_products_since
 from catalogs.pull import pull_provider
 from tests.fdsn_fixtures import QUICK_RETRY, counts, provider_for, solution, table
 from tests.products_fixtures import EVENT, synthetic_detail, synthetic_grid
@@ -125,6 +125,24 @@ def test_grid_that_keeps_failing_is_reported_not_stored(pulled: Any, settings: A
     assert rep.detail_found and rep.grid_product_id is None
     assert len(rep.problems) == 1 and rep.problems[0].startswith("ShakeMap grid not downloaded: USGS: ShakeMap grid of us6000test")
     assert counts(pulled, *TABLES) == {"event_details": 1, "event_products": 4, "shakemap_grids": 0}
+
+
+@pytest.mark.slow
+def test_one_pull_of_several_events_is_one_transaction(pulled: Any, settings: Any, server: FDSNEventServer,
+                                                      prov: Provider) -> None:
+    server.publish_detail(synthetic_detail(), {"download/grid.xml": synthetic_grid()})
+    server.faults.push("400", times=1, path="query", message="bad eventid")  # the first event's detail
+    before = pulled.current_snapshot()
+    with pytest.raises(PermanentProviderError, match="bad eventid"):
+        pull_events_products(pulled, settings, [EVENT.id, "us6000none"], prov, retry=QUICK_RETRY)
+    assert pulled.current_snapshot() == before and counts(pulled, *TABLES) == dict.fromkeys(TABLES, 0)
+    reports = pull_events_products(pulled, settings, [EVENT.id, "us6000none"], prov, retry=QUICK_RETRY)
+    assert [(r.detail_found, len(r.new_products)) for r in reports] == [(True, 4), (True, 0)]
+    assert pulled.current_snapshot() == before + 1, "both events' rows in one lake transaction"
+    assert counts(pulled, *TABLES) == {"event_details": 2, "event_products": 4, "shakemap_grids": 1}
+    again = pull_events_products(pulled, settings, [EVENT.id, "us6000none"], prov, retry=QUICK_RETRY)
+    assert [r.new_products for r in again] == [[], []] and not any(r.changed for r in again)
+    assert counts(pulled, *TABLES) == {"event_details": 2, "event_products": 4, "shakemap_grids": 1}
 
 
 @pytest.mark.slow
