@@ -132,7 +132,8 @@ def api_for_workers() -> Iterator[None]:
 def start_temporary_server() -> Callable[[], float]:
     """Start Prefect's temporary local server (the one the first flow run would start) on a
     background thread now, so its start-up (a subprocess: imports, database migrations, block
-    registration; 10-20 s on a fresh Prefect home) overlaps with the caller's own preparation.
+    registration; 10-20 s on a fresh Prefect home; then its first answer, the API version check)
+    overlaps with the caller's own preparation.
     Returns a function that waits until the server answers and returns its start-up time in
     seconds (0.0 when a Prefect API is configured: nothing to start). Call it before the first
     flow: a flow run started earlier would not wait for the server to answer."""
@@ -146,9 +147,15 @@ def start_temporary_server() -> Callable[[], float]:
     outcome: list[BaseException | float] = []
 
     def start() -> None:
+        from prefect.client.orchestration import get_client
+
         t0 = time.perf_counter()
         try:
             server.start()
+            # Prefect's API version check, once per process (cached), which the first flow run
+            # would make: the server's first request costs it 1-2 s more than the next ones.
+            with get_client(sync_client=True) as client:
+                client.raise_for_api_version_mismatch_once()
             outcome.append(time.perf_counter() - t0)
         except BaseException as exc:  # handed to the waiting thread
             outcome.append(exc)
