@@ -166,8 +166,8 @@ def ingest_file(  # noqa: PLR0913
             _write_batch(w, fresh, prepared, staged if w.attempt == 1 else None, strict)
             return fresh
 
-        # the writer reads one view (survey_landed_keys: survey_observation_keys)
-        report = lake.run_writer(attempt, what=f"survey {path.name}", views=("survey_observation_keys",))
+        # the writer reads tables only: no views to define
+        report = lake.run_writer(attempt, what=f"survey {path.name}", views=False)
     finally:
         if staged is not None:
             staged.discard()  # a no-op once a committed transaction registered them
@@ -271,13 +271,11 @@ def _against_lake(con: duckdb.DuckDBPyConnection, v: Validated,
     """Compare with what already landed (inside the writer lock). Returns all problems, with an error
     for each observation that landed before with other values, and the mask of rows that landed
     before with the same values (skipped, not errors)."""
-    landed = con.execute(sqlfiles.query("survey_landed_keys").sql,
-                         {"expedition_id": expedition_id, "kind": v.kind.name}).to_arrow_table()
     n = v.num_rows
-    if landed.num_rows == 0:
+    landed = _landed_ids(con, v, expedition_id)
+    if len(landed) == 0:
         return v.problems, pa.array(np.zeros(n, dtype=bool))
-    pos = pc.index_in(v.table["observation_id"], value_set=landed["observation_id"])
-    found = pc.is_valid(pos)
+    found = pc.is_in(v.table["observation_id"], value_set=landed)
     if not pc.any(found).as_py():
         return v.problems, pa.array(np.zeros(n, dtype=bool))
     old = _landed_rows(con, v, expedition_id, pc.filter(v.table["observation_id"], found))
@@ -289,8 +287,8 @@ def _against_lake(con: duckdb.DuckDBPyConnection, v: Validated,
         same = pc.and_(same, pc.fill_null(equal, False))
     conflict = pc.and_(found, pc.invert(same))
     where = pc.binary_join_element_wise(
-        "already landed from ", pc.coalesce(pc.take(landed["raw_original_name"], pos), pc.take(landed["raw_sha256"], pos)),
-        " row ", pc.cast(pc.take(landed["raw_row_number"], pos), pa.string()), " with other values", "")
+        "already landed from ", pc.coalesce(pc.take(old[_LANDED_NAME], at), pc.take(old[_LANDED_SHA], at)),
+        " row ", pc.cast(pc.take(old[_LANDED_ROW], at), pa.string()), " with other values", "")
     kid = v.kind.natural_id[0] if v.kind.natural_id else "observation_id"
     extra = problems_at(conflict, v.row_numbers, column=kid, values=v.table["observation_id"],
                         expected="a new observation, or the same values as the one already landed",
@@ -298,15 +296,31 @@ def _against_lake(con: duckdb.DuckDBPyConnection, v: Validated,
     return concat_problems([v.problems, extra]), same
 
 
+# Where a landed observation came from, read beside its columns (names no observation column has).
+_LANDED_SHA, _LANDED_ROW, _LANDED_NAME = "landed_raw_sha256", "landed_raw_row_number", "landed_raw_original_name"
+
+
+def _landed_ids(con: duckdb.DuckDBPyConnection, v: Validated, expedition_id: str) -> pa.Array:
+    """Observation ids of the expedition already in the kind's own table (in the writer's transaction).
+
+    One table and one column: DuckLake plans a statement with a catalog query per column of each empty
+    table it reads (duckdb/ducklake#1313), so the union of every kind's keys cost several times more."""
+    rows = con.execute(f'SELECT observation_id FROM lake."{v.kind.table.name}" WHERE expedition_id = $expedition_id',
+                       {"expedition_id": expedition_id}).to_arrow_table()
+    return rows["observation_id"].combine_chunks()
+
+
 def _landed_rows(con: duckdb.DuckDBPyConnection, v: Validated, expedition_id: str, ids: pa.Array) -> pa.Table:
-    """Landed rows of ``ids`` (read in the writer's transaction; table and column names from the spec)."""
+    """Landed rows of ``ids`` and the file and row each came from (read in the writer's transaction;
+    table and column names from the spec)."""
     spec = v.kind.table
-    cols = ", ".join(f'ST_AsWKB("{c}") AS "{c}"' if c in spec.geometry_columns else f'"{c}"' for c in v.table.column_names)
+    cols = ", ".join(f'ST_AsWKB(o."{c}") AS "{c}"' if c in spec.geometry_columns else f'o."{c}"' for c in v.table.column_names)
     con.register("survey_repeat_ids", pa.table({"observation_id": ids}))
     try:
         return con.execute(
-            f'SELECT {cols} FROM lake."{spec.name}" WHERE expedition_id = $expedition_id '
-            "AND observation_id IN (SELECT observation_id FROM survey_repeat_ids)",
+            f'SELECT {cols}, o.raw_sha256 AS {_LANDED_SHA}, o.raw_row_number AS {_LANDED_ROW}, '
+            f'r.raw_original_name AS {_LANDED_NAME} FROM lake."{spec.name}" o LEFT JOIN lake.raw_files r USING (raw_sha256) '
+            "WHERE o.expedition_id = $expedition_id AND o.observation_id IN (SELECT observation_id FROM survey_repeat_ids)",
             {"expedition_id": expedition_id},
         ).to_arrow_table()
     finally:
