@@ -9,6 +9,7 @@ import pyarrow as pa
 import pytest
 
 from expedition.surveys import parse
+from expedition.surveys import validate as validate_module
 from expedition.surveys.errors import MappingError, SurveyInputError
 from expedition.surveys.kinds import INTENSITY_SCALE, kind_spec
 from expedition.surveys.mapping import detect_kind, load_mapping, to_canonical
@@ -186,6 +187,19 @@ def test_duplicates_and_distance_warnings_without_a_lake(tmp_path: Path) -> None
     assert problems.select(["raw_row_number", "issue_value", "issue_reason"]).to_pylist() == [
         {"raw_row_number": 3, "issue_value": None, "issue_reason": "same observation as row 2 (identical values)"}]
     assert (DATA / "buildings_odk_export.csv").is_file()
+
+
+@pytest.mark.parametrize("threads", [False, True])
+def test_repeated_building_ids_found_on_one_thread_and_on_two(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                              threads: bool) -> None:
+    if threads:  # the path large files take: field checks and the id check on the pool
+        monkeypatch.setattr(validate_module, "_PARALLEL_ROWS", 1)
+    distinct = write_csv(tmp_path / "u.csv", "building_id,latitude,longitude\nA,27.7,85.3\nB,27.8,85.3")
+    assert _check(distinct)[1].num_rows == 0
+    again = write_csv(tmp_path / "r.csv", "building_id,latitude,longitude\nA,27.7,85.3\nB,27.8,85.3\nA,27.7,85.4")
+    problems = _check(again)[1]
+    assert problems.select(["raw_row_number", "issue_check", "issue_reason"]).to_pylist() == [
+        {"raw_row_number": 4, "issue_check": "duplicate", "issue_reason": "same observation as row 2"}]
 
 
 def test_a_date_alone_counts_the_whole_mainshock_day(tmp_path: Path) -> None:

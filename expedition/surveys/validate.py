@@ -138,12 +138,15 @@ def validate(canon: CanonicalInput, context: SurveyContext, reader_problems: pa.
 
     pool = ThreadPoolExecutor(_WORKERS, thread_name_prefix="qe-validate") if n >= _PARALLEL_ROWS else None
     try:
+        # the one hashing pass over the ids runs beside the field checks, not after them
+        distinct = pool.submit(_ids_distinct, kind, canon) if pool else None
         checked = list(pool.map(check, kind.fields)) if pool else [check(f) for f in kind.fields]
         out: dict[str, Column | None] = {}
         for f, (t, column, found) in zip(kind.fields, checked, strict=True):
             text[f.name], out[f.name] = t, column
             parts += found
-        problems, obs, natural = _rows_and_problems(canon, context, text, out, parts, pool)
+        ids_distinct = distinct.result() if distinct else _ids_distinct(kind, canon)
+        problems, obs, natural = _rows_and_problems(canon, context, text, out, parts, pool, ids_distinct)
     finally:
         if pool is not None:
             pool.shutdown()
@@ -152,8 +155,9 @@ def validate(canon: CanonicalInput, context: SurveyContext, reader_problems: pa.
 
 def _rows_and_problems(canon: CanonicalInput, context: SurveyContext, text: dict[str, Column],
                        out: dict[str, Column | None], parts: list[pa.Table],
-                       pool: ThreadPoolExecutor | None) -> tuple[pa.Table, pa.Table, pa.Array]:
-    """Cross-field checks, the observation table and its ids, repeats and distance warnings."""
+                       pool: ThreadPoolExecutor | None, ids_distinct: bool) -> tuple[pa.Table, pa.Table, pa.Array]:
+    """Cross-field checks, the observation table and its ids, repeats and distance warnings
+    (``ids_distinct``: :func:`_ids_distinct` found that no observation repeats)."""
     kind, n, rows = canon.kind, canon.table.num_rows, canon.row_numbers
     src = canon.source_of
     if "deployment_end_time_utc" in out:
@@ -175,7 +179,7 @@ def _rows_and_problems(canon: CanonicalInput, context: SurveyContext, text: dict
         return _distance_warnings(obs, rows, context, src("site_latitude_deg"))
 
     far = pool.submit(distance) if pool else None  # runs while repeats are looked for
-    extra = [_duplicates(obs, natural, error_mask(problems, n), rows, src(kid))]
+    extra = [empty_problems() if ids_distinct else _duplicates(obs, natural, error_mask(problems, n), rows, src(kid))]
     warnings = far.result() if far else distance()
     if warnings is not None:
         extra.append(warnings)
@@ -270,6 +274,19 @@ def _observation_ids(obs: pa.Table, natural: pa.Array) -> pa.Array:
     hashes = pc.binary_join_element_wise("sha256:", parse.sha256_of_rows(obs.take(idx)), "")
     full = pc.take(hashes, pc.index_in(pa.array(np.arange(obs.num_rows, dtype=np.int64)), value_set=idx))
     return pc.coalesce(natural, full)
+
+
+def _ids_distinct(kind: KindSpec, canon: CanonicalInput) -> bool:
+    """True when the kind's natural id is one text field given on every row and never twice: then
+    every observation id is that text (see :func:`_natural_key`) and none repeats. False when this
+    cannot tell (the repeat check then looks at the observation ids themselves)."""
+    if len(kind.natural_id) != 1 or kind.natural_id[0] not in canon.table.column_names:
+        return False
+    name = kind.natural_id[0]
+    if next(f for f in kind.fields if f.name == name).type != "text":
+        return False
+    ids = parse.blank_to_null(canon.table[name])
+    return ids.null_count == 0 and len(pc.unique(ids)) == len(ids)
 
 
 def _duplicates(obs: pa.Table, natural: pa.Array, errors: pa.Array, rows: pa.Array, column: str) -> pa.Table:
