@@ -85,10 +85,12 @@ def times(text: pa.Array | pa.ChunkedArray, tz: str | None = None) -> pa.Array |
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         pass
     try:
-        local = pc.assume_timezone(pc.cast(text, pa.timestamp("us")), "UTC")
+        # Arrow keeps zoned timestamps as UTC values, so reading the naive ones as UTC is only a type
+        # change (assume_timezone(..., "UTC") looked the zone up for every value: about 40 ms a million)
+        local = pc.cast(text, pa.timestamp("us")).cast(UTC_US)
         if shift:
             local = pc.subtract(local, pa.scalar(np.timedelta64(shift, "m").astype("timedelta64[us]")))
-        return local.cast(UTC_US)
+        return local
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         pass
     return _duck(
