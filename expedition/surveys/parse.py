@@ -101,21 +101,17 @@ def times(text: pa.Array | pa.ChunkedArray, tz: str | None = None) -> pa.Array |
     ).cast(UTC_US)
 
 
-def codes_of(text: pa.Array | pa.ChunkedArray, vocabulary: Vocabulary) -> pa.Array | pa.ChunkedArray:
+def codes_of(text: pa.Array | pa.ChunkedArray, vocabulary: Vocabulary) -> pa.Array:
     """Canonical codes for codes, labels or aliases in any case/spacing (null when unknown).
 
-    Works on the dictionary of distinct values, so a million rows cost as much as their few spellings."""
+    Works on the dictionary of distinct values, so a million rows cost as much as their few spellings
+    (one dictionary for the whole column: per chunk, the few lookups were repeated for every block read)."""
     lookup = vocabulary.lookup()
     keys = pa.array(list(lookup), pa.string())
     codes = pa.array(list(lookup.values()), pa.string())
-    encoded = pc.dictionary_encode(text)  # one hashing pass: each chunk's distinct values and indices
-    out = []
-    for chunk in encoded.chunks if isinstance(encoded, pa.ChunkedArray) else [encoded]:
-        per_value = pc.take(codes, pc.index_in(normalise_array(chunk.dictionary), value_set=keys))
-        out.append(pc.take(per_value, chunk.indices))
-    if isinstance(encoded, pa.ChunkedArray):
-        return pa.chunked_array(out, pa.string())
-    return out[0]
+    encoded = pc.dictionary_encode(_flat(text))  # one hashing pass: the distinct values and an index per row
+    per_value = pc.take(codes, pc.index_in(normalise_array(encoded.dictionary), value_set=keys))
+    return pc.take(per_value, encoded.indices)
 
 
 def _intensity_table() -> tuple[list[str], list[float]]:
