@@ -229,7 +229,8 @@ def _write_batch(w: LakeWriter, report: IngestReport, p: _Prepared, staged: Bulk
     for a in (archived, p.archived_labels):
         if a is not None:
             w.write("raw_files", a.as_row(f"survey/{p.fmt}"), mode="insert_new")
-    w.write(INGEST_BATCHES.name, _batch_row(report, archived, p.started, p.mapping, p.archived_labels), mode="insert_new")
+    # append: this transaction found no row of this batch id above (a concurrent twin conflicts on the same fence)
+    w.write(INGEST_BATCHES.name, _batch_row(report, archived, p.started, p.mapping, p.archived_labels), mode="append")
     landed = landing.finish().inserted
     if landed != report.rows_landed:  # only a broken writer could do this: never commit it
         raise WarehouseError(f"{report.file_name}: {landed} observation rows written, {report.rows_landed} expected")
