@@ -185,6 +185,20 @@ def test_same_building_with_other_values_in_another_file_is_a_conflict(mlake: An
     assert row["issue_reason"] == "already landed from a.csv row 2 with other values"
 
 
+def test_a_repeat_that_also_differs_from_the_lake_is_recorded_once(mlake: Any, tmp_path: Path, q: _Reader) -> None:
+    exp = seed_expedition(mlake)
+    ctx = context_for(mlake, exp)
+    ingest_file(mlake, write_csv(tmp_path / "a.csv", "building_id,damage_grade\nK-1,2"), ctx)
+    report = ingest_file(mlake, write_csv(tmp_path / "b.csv", "building_id,damage_grade\nK-1,4\nK-1,4"), ctx)
+    # row 3 repeats row 2 inside the file and differs from what landed: two problems, one issue id
+    assert (report.rows_landed, report.rows_quarantined, report.errors) == (0, 2, 3)
+    rows = q("SELECT issue_id, raw_row_number, issue_reason FROM survey_issues WHERE expedition_id = ? "
+             "AND raw_file_name = 'b.csv' ORDER BY raw_row_number", [exp])
+    assert [(r["raw_row_number"], r["issue_reason"]) for r in rows] == [
+        (2, "already landed from a.csv row 2 with other values"), (3, "same observation as row 2")]
+    assert len({r["issue_id"] for r in rows}) == 2
+
+
 def test_unknown_expedition_is_a_clear_error(mlake: Any) -> None:
     with pytest.raises(UnknownExpedition, match="unknown expedition ID 'EXP-2015-NPL-999'"):
         context_for(mlake, "EXP-2015-NPL-999")

@@ -224,8 +224,10 @@ def _write_batch(w: LakeWriter, report: IngestReport, p: _Prepared, staged: Bulk
         landing = w.start_bulk(table, _observation_rows(checked), constants, keep=land)
     report.rows_landed = int(pc.sum(land).as_py() or 0)
     report.superseded = _supersede(w, checked, expedition_id, archived.sha256, now)
+    # append: every issue id hashes this batch's id, which the transaction found new above (and
+    # _issue_rows keeps one row per id), so no anti-join over all the lake's issues is needed
     w.write(SURVEY_ISSUES.name, _issue_rows(w.con, checked, problems, p.raw, expedition_id, archived,
-                                            report.batch_id, now), mode="insert_new")
+                                            report.batch_id, now), mode="append")
     for a in (archived, p.archived_labels):
         if a is not None:
             w.write("raw_files", a.as_row(f"survey/{p.fmt}"), mode="insert_new")
@@ -407,7 +409,17 @@ def _issue_rows(con: duckdb.DuckDBPyConnection, v: Validated, problems: pa.Table
         "superseded_time_utc": pa.nulls(k, pa.timestamp("us", tz="UTC")),
         "recorded_time_utc": pa.repeat(pa.scalar(now, pa.timestamp("us", tz="UTC")), k),
     }
-    return pa.table({c: cols[c] for c in SURVEY_ISSUES.columns})
+    return _first_per_id(pa.table({c: cols[c] for c in SURVEY_ISSUES.columns}))
+
+
+def _first_per_id(issues: pa.Table) -> pa.Table:
+    """The first row of each ``issue_id`` (a row can be reported twice for the same column and check:
+    a repeat inside the file that also differs from what landed before)."""
+    codes = np.asarray(pc.dictionary_encode(issues["issue_id"].combine_chunks()).indices.to_numpy())
+    _, first = np.unique(codes, return_index=True)
+    if len(first) == issues.num_rows:
+        return issues
+    return issues.take(pa.array(np.sort(first)))
 
 
 def _batch_row(r: IngestReport, a: ArchivedFile, started: dt.datetime, m: Mapping | None,
