@@ -3,7 +3,7 @@
 Usage::
 
     python -m bench.soak --trials 50            # `make soak`
-    python -m bench.soak --trials 6 --quick     # what tests/test_crash_soak.py runs
+    python -m bench.soak --trials 3 --quick     # about what tests/test_crash_soak.py runs
 
 Each trial is one week of synthetic catalog (background events plus one M6.2 in a member country)
 served by the real local FDSN event service (:mod:`catalogs.fdsnws_server`), and three steps run by
@@ -12,8 +12,9 @@ evaluate the pending events against the trigger policy (opens an expedition), in
 survey of that expedition. With ``--via cli`` the driver runs each step as the real ``expedition``
 command instead of a library call.
 
-A trial starts the driver, kills its whole process group with SIGKILL after a random delay (drawn
-from the duration of an uninterrupted run of the same trial), opens the lake and checks it (no
+A trial starts the driver, kills its whole process group with SIGKILL after a random delay into one
+step (the steps taken in turn; the delay drawn from the duration of that step in an uninterrupted run
+of the same trial), opens the lake and checks it (no
 partial rows: every event has its aliases, solutions and revisions; every survey batch has exactly
 the rows it recorded; every expedition has its versions, audit and opening decision), then reruns
 the driver to completion and checks again. At the end the soak lake must equal a reference lake
@@ -528,7 +529,8 @@ def soak(trials: int, workdir: Path, *, seed: int = 20241, background: int = 120
 
     The reference lake runs every trial uninterrupted in a second process, at the same time; the
     soak lake's trials run in a driver process killed after a random delay (uniform between zero and
-    the reference's time for that trial), then are rerun here to completion.
+    the reference's time for the step aimed at: trial ``k`` aims at step ``k mod 3``, so any three
+    trials kill once inside each of pull, evaluate and survey), then are rerun here to completion.
 
     ``backend="postgres"``: both lakes keep their catalog in a PostgreSQL server started for the
     soak (bench/servers.py), with no writer lock."""
@@ -557,7 +559,7 @@ def soak(trials: int, workdir: Path, *, seed: int = 20241, background: int = 120
         try:
             for trial in plan:
                 spans = reference.duration(trial.number)
-                step = STEPS[rng.randrange(len(STEPS))]  # every step gets kills, however short it is
+                step = STEPS[trial.number % len(STEPS)]  # in turn: every step gets kills, however short it is
                 delay = rng.uniform(0.0, 1.0) * spans.get(step, 0.0)
                 killed_in = kill_driver(soak_home, trial, survey_rows, via, step, delay)
                 result = TrialResult(trial.number, delay, killed_in, committed(soak_home), aimed_at=step,
