@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from expedition.settings import Settings
     from warehouse.lake import Lake
 
-pytest_plugins = ("tests.fdsn_fixtures", "tests.api_world", "tests.survey_support")
+pytest_plugins = ("tests.fdsn_fixtures", "tests.api_world", "tests.survey_support", "tests.xdist_schedule")
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("QE_SHARED_DATA") or ROOT.parent / "shared" / "data")  # override for worktrees
