@@ -37,6 +37,17 @@ SHARED_DATA = Path(os.environ.get("QE_SHARED_DATA") or ROOT.parent / "shared" / 
 
 # --- environment, before anything imports Prefect ------------------------------------------
 _PREFECT_HOME = Path(tempfile.mkdtemp(prefix="qe-prefect-"))
+
+
+def _reference_cache_dir() -> Path:
+    """The parsed GeoNames/Natural Earth tables of this session: one directory per test run, shared by
+    its xdist workers (files are written atomically), so that one parse serves the whole run."""
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID", "")
+    if run.isalnum():
+        return Path(tempfile.gettempdir()) / f"qe-reference-cache-{run}"
+    return _PREFECT_HOME / "reference-cache"
+
+
 for var in ("PREFECT_API_URL", "PREFECT_API_KEY", "QE_HOME", "PREFECT_PROFILE"):
     os.environ.pop(var, None)
 os.environ.update(
@@ -50,7 +61,7 @@ os.environ.update(
         "PREFECT_LOGGING_LEVEL": "WARNING",
         "PREFECT_LOGGING_TO_API_ENABLED": "false",
         "MPLBACKEND": "Agg",
-        "QE_REFERENCE_CACHE_DIR": str(_PREFECT_HOME / "reference-cache"),  # parsed GeoNames/Natural Earth
+        "QE_REFERENCE_CACHE_DIR": str(_reference_cache_dir()),  # parsed GeoNames/Natural Earth
         "HOME": os.environ.get("HOME", str(_PREFECT_HOME)),
     }
 )
