@@ -35,6 +35,14 @@ pytest_plugins = ("tests.fdsn_fixtures", "tests.api_world", "tests.survey_suppor
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("QE_SHARED_DATA") or ROOT.parent / "shared" / "data")  # override for worktrees
 
+# --- bytecode: a session starts about a hundred Python processes (xdist workers, CLI smoke tests,
+# batch and driver processes, servers); with PYTHONDONTWRITEBYTECODE set and no __pycache__ yet (a
+# fresh clone), each of them compiled the project's modules again (about 0.25 s of CPU a process, and
+# 3.4 s for each worker's collection with pytest's assertion rewriting). The session writes bytecode as
+# Python does by default (into __pycache__, ignored by git), and so do the processes it starts.
+if os.environ.pop("PYTHONDONTWRITEBYTECODE", None) is not None:
+    sys.dont_write_bytecode = False
+
 # --- environment, before anything imports Prefect ------------------------------------------
 _PREFECT_HOME = Path(tempfile.mkdtemp(prefix="qe-prefect-"))
 
