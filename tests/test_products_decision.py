@@ -5,6 +5,9 @@ model, then USGS-style products arrive: the ShakeMap grid becomes the exposure, 
 becomes the alert we act on (ours is kept beside it, the reason says which drove the decision), an
 upgrade raises alert and tier, a downgrade is flagged for a person. Every judged event keeps its
 assessment in ``event_assessments`` (``expedition assessments``).
+
+The ``expedition`` commands run in-process (``invoke_cli``: the console script's own ``main``, same exit
+codes, output and error lines); the real executable's smoke tests are in tests/test_cli_core.py.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from expedition.decisions.response.refresh import refresh_products
 from expedition.decisions.response.sequences import ALERT_ORDER, alert_rank
 from expedition.science.hazard.pager import FATALITY_RANGES
 from expedition.settings import load_settings
-from tests.conftest import run_cli
+from tests.conftest import invoke_cli
 from tests.fdsn_fixtures import solution, table
 from tests.products_fixtures import EVENT, grid_mmi, synthetic_detail, synthetic_grid
 from warehouse.lake import Lake
@@ -162,7 +165,7 @@ def test_bad_grid_keeps_our_model_and_cli_lists_assessments(world: dict[str, Any
     (d,) = evaluate_events(lake, settings)  # the pending events include those with a new product version
     assert evaluate_events(lake, settings) == []
     assert d.alert_level == "yellow" and "from USGS PAGER" in d.reason and "intensity and exposure from" not in d.reason
-    out = run_cli(["assessments", "--event", EVENT.id, "--json"], env={"QE_HOME": str(world["home"])})
+    out = invoke_cli(["assessments", "--event", EVENT.id, "--json"], env={"QE_HOME": str(world["home"])})
     assert out.returncode == 0, out.stderr
     listed = json.loads(out.stdout)
     assert [a["intensity_source_kind"] for a in listed] == ["model", "model"]  # newest first, both our model
@@ -174,10 +177,10 @@ def test_bad_grid_keeps_our_model_and_cli_lists_assessments(world: dict[str, Any
     assert "urn:usgs-product:us:finite-fault:us6000test_1:" in json.loads(rows[1]["model_versions_json"])["finite_fault"]
     assert rows[1]["intensity_version"] == "qe-shaking 2.0" and rows[1]["population_source"].startswith("places+rural")
     assert listed[0]["population_by_mmi"].keys() == {"IV", "V", "VI", "VII", "VIII", "IX", "X"}
-    again = run_cli(["products", "pull", EVENT.id, "--json"], env={"QE_HOME": str(world["home"])})
+    again = invoke_cli(["products", "pull", EVENT.id, "--json"], env={"QE_HOME": str(world["home"])})
     assert again.returncode == 0, again.stderr
     report = json.loads(again.stdout)
     assert [(r["provider_event_id"], r["alert_level"], r["changed"]) for r in report["reports"]] == [(EVENT.id, "yellow", False)]
     assert report["decisions"] == []
-    missing = run_cli(["products", "pull", "us0000none"], env={"QE_HOME": str(world["home"])})
+    missing = invoke_cli(["products", "pull", "us0000none"], env={"QE_HOME": str(world["home"])})
     assert missing.returncode == 2 and "no event 'us0000none' in the lake" in missing.stderr and "Traceback" not in missing.stderr
