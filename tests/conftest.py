@@ -47,15 +47,6 @@ if os.environ.pop("PYTHONDONTWRITEBYTECODE", None) is not None:
 _PREFECT_HOME = Path(tempfile.mkdtemp(prefix="qe-prefect-"))
 
 
-def _reference_cache_dir() -> Path:
-    """The parsed GeoNames/Natural Earth tables of this session: one directory per test run, shared by
-    its xdist workers (files are written atomically), so that one parse serves the whole run."""
-    run = os.environ.get("PYTEST_XDIST_TESTRUNUID", "")
-    if run.isalnum():
-        return Path(tempfile.gettempdir()) / f"qe-reference-cache-{run}"
-    return _PREFECT_HOME / "reference-cache"
-
-
 for var in ("PREFECT_API_URL", "PREFECT_API_KEY", "QE_HOME", "PREFECT_PROFILE"):
     os.environ.pop(var, None)
 os.environ.update(
@@ -69,7 +60,7 @@ os.environ.update(
         "PREFECT_LOGGING_LEVEL": "WARNING",
         "PREFECT_LOGGING_TO_API_ENABLED": "false",
         "MPLBACKEND": "Agg",
-        "QE_REFERENCE_CACHE_DIR": str(_reference_cache_dir()),  # parsed GeoNames/Natural Earth
+        "QE_REFERENCE_CACHE_DIR": str(_PREFECT_HOME / "reference-cache"),  # parsed GeoNames/Natural Earth
         "HOME": os.environ.get("HOME", str(_PREFECT_HOME)),
     }
 )
@@ -121,6 +112,16 @@ def _network_guard() -> Iterator[None]:
         new += fh.read().decode(errors="replace").splitlines()
     if new:
         pytest.fail("network guard: " + "; ".join(new[:3]))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _shared_reference_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The parsed GeoNames/Natural Earth tables: under xdist, one directory for the whole run, shared by
+    its workers (in the run's base temp dir, which pytest rotates; files are written atomically), so
+    that one parse serves every worker and the processes they start."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = tmp_path_factory.getbasetemp().parent / "reference-cache"
+        os.environ["QE_REFERENCE_CACHE_DIR"] = str(shared)
 
 
 @pytest.fixture(autouse=True)
