@@ -23,8 +23,9 @@ with no HTTP, no JSON and no concurrency. Ratio = service throughput / in-proces
 authentication may cost at most half of the library's own speed while serving 200 clients.
 
 Old code, same run, same lake, same load: the service of ``QE_BENCH_BASELINE_REF`` (default: the
-merge base of HEAD and ``main``), unpacked with ``git archive`` under ``bench/.work/api_load/`` and
-run with the same interpreter and packages (``PYTHONPATH``), before ours. Target: our throughput
+merge base of HEAD and ``main``; on a clean checkout of ``main`` that is the code itself, and the
+line is left out), unpacked with ``git archive`` under ``bench/.work/api_load/`` and run with the
+same interpreter and packages (``PYTHONPATH``), before ours. Target: our throughput
 >= the old code's (partner SQL now runs in bounded worker processes, issue 14). Ours runs with
 ``[api] partner_rate_per_s = 0``, ``partner_concurrency = 3`` (every worker) and
 ``queue_wait_s = 30`` (written to ``qe.toml`` after the old service stopped: the old code refuses
@@ -143,6 +144,15 @@ def old_code(ref: str | None = None) -> tuple[str, Path]:
         archive = subprocess.run(["git", "archive", sha], cwd=ROOT, capture_output=True, check=True).stdout
         subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
     return sha, dest
+
+
+def is_this_code(sha: str) -> bool:
+    """Whether ``sha`` is the code being measured: HEAD, with no change to a tracked file (on main the
+    merge base is HEAD itself, and a service compared with itself measures only the noise)."""
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True,
+                           text=True, check=True).stdout.strip()
+    return sha == head and not dirty
 
 
 def _measure(home: Path, token: str, seconds: float, src: Path | None = None) -> dict[str, Any]:
@@ -267,7 +277,12 @@ def run(quick: bool) -> list[BenchResult]:
     settings, lake, token = _build_lake(home)
     baseline_s = _in_process(settings, lake, token, rounds=3 if quick else 20)
     sha, src = old_code()
-    old = _measure(home, token, seconds, src)
+    old = None
+    if is_this_code(sha):
+        print(f"bench_api_load: the old code ({sha[:12]}) is this code; its line is left out "
+              "(set QE_BENCH_BASELINE_REF to compare with another commit)", file=sys.stderr)
+    else:
+        old = _measure(home, token, seconds, src)
     (home / "qe.toml").write_text("[api]\npartner_rate_per_s = 0.0\nqueue_wait_s = 30.0\npartner_concurrency = 3\n",
                                   encoding="utf-8")
     new = _measure(home, token, seconds)
@@ -277,7 +292,7 @@ def run(quick: bool) -> list[BenchResult]:
     events = "4,118 ComCat events" if shared(COMCAT) else "40 demo events"
     common = {"clients": CLIENTS, "duration_s": seconds, "cpus": os.cpu_count(),
               "load_average_1min_at_end": round(os.getloadavg()[0], 1)}
-    return [
+    results = [
         BenchResult(
             what=f"partner API, {CLIENTS} clients, {seconds:g} s, named+FDSN mix ({events})",
             baseline="same queries in-process (library calls)",
@@ -289,6 +304,10 @@ def run(quick: bool) -> list[BenchResult]:
             ratio_kind="service throughput / in-process throughput (requests per second)",
             details={**new, "in_process_rps": round(1.0 / baseline_s, 1), **common},
         ),
+    ]
+    if old is None:
+        return results
+    results.append(
         BenchResult(
             what=f"partner API with query workers vs old code ({CLIENTS} clients, {events})",
             baseline=f"old code {sha[:12]}: same lake, load, run",
@@ -300,4 +319,5 @@ def run(quick: bool) -> list[BenchResult]:
             ratio_kind="our throughput / old code's throughput (requests per second)",
             details={"ours": new, "old_code": old, **common},
         ),
-    ]
+    )
+    return results
