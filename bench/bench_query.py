@@ -69,7 +69,7 @@ from expedition.settings import load_settings
 mark("import the settings and process set-up (duckdb)")
 from warehouse.lake import Lake
 from warehouse.needs import statement_needs
-from warehouse.query import _Limits, _run, lock_down
+from warehouse.query import GRACE_S, _Limits, _run, lock_down
 mark("import warehouse (table specs, query checks)")
 settings = load_settings(q.home); configure_process(settings); lake = Lake.from_settings(settings)
 mark("settings")
@@ -81,7 +81,7 @@ lake.define_views(con, need.views)
 mark(f"define {len(need.views or ())} views")
 lock_down(con, lake.local_dirs())
 mark("lock down")
-res = _run(con, q.sql, None, None, _Limits(settings.query_row_limit, settings.query_timeout_s, None, 2.0), plain=True)
+res = _run(con, q.sql, None, None, _Limits(settings.query_row_limit, settings.query_timeout_s, None, GRACE_S), plain=True)
 con.close()
 mark("run the query (" + type(res).__name__ + ")")
 from expedition.delivery.cli.output import write_result

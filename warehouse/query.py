@@ -66,6 +66,8 @@ READ_ONLY_DUCKLAKE = frozenset({
     "ducklake_last_committed_snapshot", "ducklake_options", "ducklake_settings",
 })
 Explain = Literal["plan", "analyze"]
+#: How long an interrupted query may take to stop before its process is ended (:class:`Watchdog`).
+GRACE_S = 2.0
 _EXPLAIN_PREFIX = {"plan": "EXPLAIN ", "analyze": "EXPLAIN ANALYZE "}
 
 
@@ -225,7 +227,7 @@ def run_query(
     timeout_s: float = 30.0,
     explain: Explain | None = None,
     cpu_s: float | None = None,
-    grace_s: float = 2.0,
+    grace_s: float = GRACE_S,
 ) -> QueryResult:
     """Run one read-only statement with a row limit and a time limit.
 
@@ -361,7 +363,7 @@ def query_lake(  # noqa: PLR0913  (keyword-only options of one statement)
     for statement in (sql, None):
         con = open_query_connection(lake, snapshot=snapshot, sql=statement)
         try:
-            return _run(con, sql, params, explain, _Limits(row_limit, timeout_s, cpu_s, 2.0), plain=plain_rows)
+            return _run(con, sql, params, explain, _Limits(row_limit, timeout_s, cpu_s, GRACE_S), plain=plain_rows)
         except WarehouseError as exc:
             if statement is None or not isinstance(exc.__cause__, duckdb.CatalogException | duckdb.BinderException):
                 raise

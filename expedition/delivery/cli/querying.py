@@ -29,7 +29,7 @@ def usage_problem(settings: Settings, explain: str | None) -> str | None:
 
 
 def answer(
-    settings: Settings, sql: str, snapshot: int | None, explain: str | None, *, owned: bool, fmt: str = "parquet",
+    settings: Settings, sql: str, snapshot: int | None, explain: str | None, *, owned: bool, fmt: str,
 ) -> QueryResult | QueryRows:
     """Run ``sql`` read-only on the lake of ``settings`` (as of ``snapshot``; its plan with ``explain``).
 
