@@ -9,6 +9,7 @@ import pytest
 
 from expedition.science.geo.distance import from_local_xy_km
 from expedition.science.hazard import HazardInputError
+from expedition.science.hazard.gmice import mmi_sigma_from_ln
 from expedition.science.hazard.planes import (
     N_STRIKES,
     Plane,
@@ -170,3 +171,21 @@ def test_grid_across_the_date_line_keeps_longitudes_increasing() -> None:
     model = build_model(6.0, -17.0, -179.9, 10.0, ("active_crust", "t"), rups, vs30=400.0)
     grid = shaking_grid(model)
     assert np.all(np.diff(grid.lons) > 0) and grid.lons[0] > 0.0
+
+
+def test_grid_carries_the_event_term_sigma() -> None:
+    """BSSA14's between-event tau for PGV at M >= 5.5 is 0.346 (Boore et al. 2014, Table 2); through
+    the upper WGRW12 PGV slope (C4 = 3.16 per log10) it is 3.16 x 0.346 / ln 10 = 0.475 MMI; Zhao06
+    interface tau 0.308 through the PGA slope (C4 = 3.70) is 0.495 MMI. Clipped intensities get 0."""
+    rups = choose_ruptures(6.9, 34.6, 135.0, 10.0, "active_crust", nodal_planes=[(233.0, 85.0)])
+    grid = shaking_grid(build_model(6.9, 34.6, 135.0, 10.0, ("active_crust", "t"), rups, vs30=300.0))
+    assert grid.mmi_sigma_event is not None and grid.mmi_sigma is not None
+    upper = (grid.mmi > 5.0) & (grid.mmi < 9.9)
+    np.testing.assert_allclose(grid.mmi_sigma_event[upper], 3.16 * 0.346 / math.log(10.0), rtol=1e-9)
+    assert np.all(grid.mmi_sigma_event < grid.mmi_sigma)
+    inter = choose_ruptures(8.0, LAT0, LON0, 25.0, "interface")
+    g2 = shaking_grid(build_model(8.0, LAT0, LON0, 25.0, ("interface", "t"), inter, vs30=300.0))
+    assert g2.mmi_sigma_event is not None
+    upper2 = (g2.mmi > 5.0) & (g2.mmi < 9.9)
+    np.testing.assert_allclose(g2.mmi_sigma_event[upper2], 3.70 * 0.308 / math.log(10.0), rtol=1e-9)
+    assert mmi_sigma_from_ln("pgv", np.array([np.log(1e4)]), 0.346)[0] == 0.0  # MMI clipped at X
