@@ -16,7 +16,8 @@ folder and its own ``bench.calibrate`` is run there on the same events (``--base
 it). Printed: confusion matrix of alert bands, exact and within-one rates, median and standard
 deviation of log10((expected + 1) / (actual + 1)), and the worst misses with reasons.
 
-Run: ``python -m bench.calibrate [--vs30 400] [--exposure-average] [--population-today] [--baseline-ref main] [--json out.json]``.
+Run: ``python -m bench.calibrate [--vs30 400] [--exposure-average] [--population-today] [--median-intensity]
+[--baseline-ref main] [--json out.json]``.
 """
 
 from __future__ import annotations
@@ -259,6 +260,7 @@ def run(
     baseline_ref: str = "main",
     average_hypotheses: bool = False,
     population_to_event_year: bool = True,
+    event_term: bool = True,
 ) -> dict[str, Any]:
     """Evaluate both chains on every located event; returns the summary (also printed)."""
     gem_root = SHARED_DATA / "field_survey/gem_ecd_impact"
@@ -272,6 +274,7 @@ def run(
         ctx = load_context(load_settings(home=Path(home), **overrides))
     ctx.average_hypotheses = average_hypotheses
     ctx.population_to_event_year = population_to_event_year
+    ctx.event_term = event_term
     gem, skipped = load_gem(gem_root)
     located, missing = locate(gem, load_catalogs(SHARED_DATA), ctx)
     t0 = time.perf_counter()
@@ -316,6 +319,7 @@ def run(
     )
     how = "exposure averaged over rupture hypotheses" if average_hypotheses else "intensity averaged over hypotheses"
     how += ", population of the event year" if population_to_event_year else ", population of its own year"
+    how += ", event-term sigma in exposure" if event_term else ", median intensity only"
     _print_table(f"OURS (ShakeMap-style chain, {ctx.vs30_label}, {how})", ours_s)
     if base_s is not None:
         _print_table(f"BASELINE (git {baseline_ref}, its own bench.calibrate, same events)", base_s)
@@ -357,10 +361,16 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="keep the built-in population at its own year instead of scaling it to the event's year",
     )
+    ap.add_argument(
+        "--median-intensity",
+        action="store_true",
+        help="read exposure from the median intensity only (USGS PAGER on a ShakeMap), without the event-term sigma",
+    )
     ap.add_argument("--json", type=Path, default=None, help="write the summary and per-event rows here")
     args = ap.parse_args(argv)
     out = run(args.vs30, baseline_ref=args.baseline_ref, average_hypotheses=args.exposure_average,
         population_to_event_year=not args.population_today,
+        event_term=not args.median_intensity,
     )
     if args.json and out:
         args.json.write_text(json.dumps(out, indent=1, default=str), encoding="utf-8")
