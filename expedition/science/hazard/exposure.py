@@ -501,7 +501,7 @@ def estimate_shaking_on_grid(  # noqa: PLR0913
     elif event_term and grid.mmi_sigma_event is not None:
         p_tau = np.nan_to_num(_sample(grid, grid.mmi_sigma_event, pts.lat, pts.lon), nan=0.0)
         exposure, by_country = _expected_bin_sums(p_mmi, np.where(ok, p_tau, 0.0), p_pop, pts.country_iso3)
-        binning = "expected over the event term (GMM tau through the GMICE slope, about 0.5 MMI)"
+        binning = "expected over the GMM event term tau"
     else:
         exposure, by_country = _bin_sums(mmi_bin_of(p_mmi), p_pop, pts.country_iso3)
     low = high = None
@@ -525,13 +525,11 @@ def estimate_shaking_on_grid(  # noqa: PLR0913
     reached = sorted(reached_set)
     notes = list(caveats or [])
     notes.append(f"Population: {pts.source}.")
-    if grid.mmi_sigma is not None:
+    if binning.startswith("expected"):  # one line either way (the one-page brief lists the caveats)
+        notes.append("Intensities carry sigma: exposure is expected over the model's event term, and one sigma "
+                     "lower and higher is kept.")
+    elif grid.mmi_sigma is not None:
         notes.append("Intensities carry sigma: exposure one sigma lower and higher is kept beside the median.")
-    if binning.startswith("expected"):
-        notes.append(
-            "Exposure per intensity bin is the expectation over the model's event term (no observation fixes "
-            "it): each place's people are shared among neighbouring bins."
-        )
     return ShakingEstimate(
         magnitude=float(magnitude),
         latitude=float(lat),
