@@ -16,7 +16,9 @@ folder and its own ``bench.calibrate`` is run there on the same events (``--base
 it). Printed: confusion matrix of alert bands, exact and within-one rates, median and standard
 deviation of log10((expected + 1) / (actual + 1)), and the worst misses with reasons.
 
-Run: ``python -m bench.calibrate [--vs30 400] [--exposure-average] [--population-today] [--baseline-ref main] [--json out.json]``.
+Run: ``python -m bench.calibrate [--vs30 400] [--exposure-average] [--population-today] [--median-intensity]
+[--baseline-ref main] [--json out.json]``; ``--split-halves 200`` runs the overfitting check of the
+event-term choice instead.
 """
 
 from __future__ import annotations
@@ -259,6 +261,7 @@ def run(
     baseline_ref: str = "main",
     average_hypotheses: bool = False,
     population_to_event_year: bool = True,
+    event_term: bool = True,
 ) -> dict[str, Any]:
     """Evaluate both chains on every located event; returns the summary (also printed)."""
     gem_root = SHARED_DATA / "field_survey/gem_ecd_impact"
@@ -272,6 +275,7 @@ def run(
         ctx = load_context(load_settings(home=Path(home), **overrides))
     ctx.average_hypotheses = average_hypotheses
     ctx.population_to_event_year = population_to_event_year
+    ctx.event_term = event_term
     gem, skipped = load_gem(gem_root)
     located, missing = locate(gem, load_catalogs(SHARED_DATA), ctx)
     t0 = time.perf_counter()
@@ -316,6 +320,7 @@ def run(
     )
     how = "exposure averaged over rupture hypotheses" if average_hypotheses else "intensity averaged over hypotheses"
     how += ", population of the event year" if population_to_event_year else ", population of its own year"
+    how += ", event-term sigma in exposure" if event_term else ", median intensity only"
     _print_table(f"OURS (ShakeMap-style chain, {ctx.vs30_label}, {how})", ours_s)
     if base_s is not None:
         _print_table(f"BASELINE (git {baseline_ref}, its own bench.calibrate, same events)", base_s)
@@ -341,6 +346,58 @@ def run(
     return {"ours": ours_s, "baseline": base_s, "events": rows, "missing": missing, "skipped": skipped}
 
 
+def split_halves(n_splits: int = 200, seed: int = 13) -> dict[str, Any]:
+    """Overfitting check of the event-term choice (docs/science.md, third round): both chains (median
+    intensity, event term) on every located event; over ``n_splits`` random halves, choose the chain
+    that meets more targets on half A (ties: smaller RMS log error) and score half B. Printed: how often
+    each was chosen and the held-out mean of exact, within-one, median, sd and RMS for each."""
+    gem_root = SHARED_DATA / "field_survey/gem_ecd_impact"
+    if not gem_root.is_dir():
+        print(f"shared data not found at {gem_root}: nothing to calibrate", file=sys.stderr)
+        return {}
+    with tempfile.TemporaryDirectory(prefix="qe-calibrate-") as home:
+        ctx = load_context(load_settings(home=Path(home)))
+    located, _ = locate(load_gem(gem_root)[0], load_catalogs(SHARED_DATA), ctx)
+    actual = np.array([ev.gem.deaths for ev in located])
+    est: dict[str, np.ndarray] = {}
+    for name, on in (("median", False), ("event_term", True)):
+        ctx.event_term = on
+        est[name] = np.array([(a.pager.expected_fatalities if a.pager else 0.0) for a in (assess(ctx, ev.row) for ev in located)])
+
+    def score(name: str, idx: np.ndarray) -> tuple[dict[str, Any], float]:
+        e, a = est[name][idx], actual[idx]
+        err = np.log10((e + 1) / (a + 1))
+        pairs = [(band_of(x), band_of(y), float(z)) for x, y, z in zip(e, a, err)]
+        return _stats(pairs), float(np.sqrt(np.mean(err**2)))
+
+    def met(st: dict[str, Any]) -> int:
+        return int(st["exact"] >= 0.55) + int(st["within_one"] >= 0.95) + int(abs(st["median_log_err"]) <= 0.2) + int(
+            st["sd_log_err"] <= 0.85
+        )
+
+    rng = np.random.default_rng(seed)
+    chosen = {k: 0 for k in est}
+    held: dict[str, list[tuple[float, ...]]] = {k: [] for k in (*est, "chosen")}
+    for _ in range(n_splits):
+        perm = rng.permutation(actual.size)
+        half_a, half_b = perm[: actual.size // 2], perm[actual.size // 2 :]
+        best = max(est, key=lambda k: (met(score(k, half_a)[0]), -score(k, half_a)[1]))
+        chosen[best] += 1
+        for k in (*est, "chosen"):
+            st, rms = score(best if k == "chosen" else k, half_b)
+            held[k].append((st["exact"], st["within_one"], st["median_log_err"], st["sd_log_err"], rms))
+    print(f"split halves ({n_splits}, seed {seed}), chosen on half A: {chosen}")
+    out: dict[str, Any] = {"chosen": chosen}
+    for k, rows in held.items():
+        m = np.mean(np.array(rows), axis=0)
+        out[k] = m.tolist()
+        print(
+            f"  {k:<11} held-out mean: exact {m[0]:.1%}  within one {m[1]:.1%}  median {m[2]:+.2f}  "
+            f"sd {m[3]:.2f}  rms {m[4]:.2f}"
+        )
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
@@ -357,10 +414,25 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="keep the built-in population at its own year instead of scaling it to the event's year",
     )
+    ap.add_argument(
+        "--median-intensity",
+        action="store_true",
+        help="read exposure from the median intensity only (USGS PAGER on a ShakeMap), without the event-term sigma",
+    )
+    ap.add_argument(
+        "--split-halves",
+        type=int,
+        default=0,
+        help="instead of the calibration: N random split-halves choosing median intensity or event term on one half",
+    )
     ap.add_argument("--json", type=Path, default=None, help="write the summary and per-event rows here")
     args = ap.parse_args(argv)
+    if args.split_halves:
+        split_halves(args.split_halves)
+        return 0
     out = run(args.vs30, baseline_ref=args.baseline_ref, average_hypotheses=args.exposure_average,
         population_to_event_year=not args.population_today,
+        event_term=not args.median_intensity,
     )
     if args.json and out:
         args.json.write_text(json.dumps(out, indent=1, default=str), encoding="utf-8")

@@ -11,12 +11,13 @@ from expedition.science.hazard import HazardInputError
 from expedition.science.hazard.exposure import (
     MMI_BINS,
     ShakingEstimate,
+    bin_probabilities,
     estimate_shaking,
     estimate_shaking_on_grid,
     mmi_bin_of,
     reach_km,
 )
-from expedition.science.hazard.grid import IntensityGrid
+from expedition.science.hazard.grid import IntensityGrid, IntensityGridError
 from expedition.science.hazard.ipe import allen2012_rhyp, allen2012_rrup
 from expedition.science.hazard.population import PopulationPoints
 from expedition.science.hazard.rupture import point_rupture, rupture_distance_km, segment_rupture, wc1994_rupture
@@ -134,3 +135,36 @@ def test_sea_distance_on_natural_earth(countries: CountryIndex) -> None:
     assert sea_distance_km(countries, 15.95, -97.03) <= 30.0  # Oaxaca 1999: the Pacific coast is near
     assert sea_distance_km(countries, 27.73, 88.06) == float("inf")  # Sikkim 2011: > 300 km from the sea
     assert 100.0 < sea_distance_km(countries, 45.7, 26.6) <= 300.0  # Vrancea: the Black Sea within 300 km
+
+
+def test_bin_probabilities_share_people_by_the_intensity_distribution() -> None:
+    """A normal intensity of median 7.0 and sigma 0.5 falls in VII (6.5-7.5) with probability
+    2 Phi(1) - 1 = 0.6827 and in VI and VIII with 0.1573 each (less their far tails); sigma 0 is the hard bin."""
+    p = bin_probabilities(np.array([7.0, 7.0, 3.0]), np.array([0.5, 0.0, 0.5]))
+    vii = MMI_BINS.index("VII")
+    assert p[0, vii] == pytest.approx(0.682689, abs=1e-6)
+    assert p[0, vii - 1] == pytest.approx(p[0, vii + 1]) and p[0].sum() == pytest.approx(1.0, abs=1e-6)
+    assert p[1].tolist() == [0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0]
+    assert p[2].sum() == pytest.approx(0.158655, abs=1e-6)  # P(MMI >= 3.5) = Phi(-1)
+
+
+def test_event_term_spreads_exposure_on_our_grid_only(countries: CountryIndex, places: Places) -> None:
+    """With ``mmi_sigma_event`` (our model's grid) people are shared among bins; without it (a
+    ShakeMap) or with ``event_term=False`` the median intensity alone decides the bin, as in PAGER."""
+    lons = np.linspace(95.0, 97.0, 21)
+    lats = np.linspace(21.0, 19.0, 21)
+    shape = (lats.size, lons.size)
+    pop = PopulationPoints(np.array([20.0]), np.array([96.0]), np.array([1000.0]), np.array(["MMR"]), "test")
+    kw = dict(magnitude=7.0, lat=20.0, lon=96.0, depth_km=10.0, rupture=point_rupture(20.0, 96.0, 10.0))
+    ours = IntensityGrid(lons, lats, np.full(shape, 7.0), "test", "1", mmi_sigma_event=np.full(shape, 0.5))
+    spread = estimate_shaking_on_grid(ours, places=places, countries=countries, population=pop, **kw)
+    assert spread.exposure_by_country["MMR"]["VII"] == 683
+    assert spread.exposure_by_country["MMR"]["VI"] == spread.exposure_by_country["MMR"]["VIII"] == 157
+    median = estimate_shaking_on_grid(ours, places=places, countries=countries, population=pop, event_term=False, **kw)
+    assert median.exposure_by_country["MMR"]["VII"] == 1000
+    shakemap = IntensityGrid(lons, lats, np.full(shape, 7.0), "shakemap", "1")
+    assert estimate_shaking_on_grid(shakemap, places=places, countries=countries, population=pop, **kw).exposure_by_mmi[
+        "VII"
+    ] == 1000
+    with pytest.raises(IntensityGridError, match="mmi_sigma_event"):
+        IntensityGrid(lons, lats, np.full(shape, 7.0), "t", "1", mmi_sigma_event=np.zeros((2, 2)))

@@ -9,7 +9,9 @@ import pytest
 
 from expedition.science.geo.distance import from_local_xy_km
 from expedition.science.hazard import HazardInputError
+from expedition.science.hazard.gmice import mmi_sigma_from_ln
 from expedition.science.hazard.planes import (
+    N_POSITIONS,
     N_STRIKES,
     Plane,
     PlaneRupture,
@@ -86,7 +88,7 @@ def test_choose_ruptures_prefers_the_best_information() -> None:
     strike = after[0].planes[0].strike_deg
     assert min(strike, 360.0 - strike) == pytest.approx(0.0, abs=0.5)  # the trace runs north
     unknown = choose_ruptures(7.0, LAT0, LON0, 10.0, "active_crust")
-    assert len(unknown) == N_STRIKES and unknown[0].orientation == "unknown_strike"
+    assert len(unknown) == N_STRIKES * N_POSITIONS and unknown[0].orientation == "unknown_strike"
     assert choose_ruptures(5.5, LAT0, LON0, 10.0, "active_crust")[0].orientation == "point"
 
 
@@ -149,7 +151,7 @@ def test_unknown_strike_averages_and_widens_sigma() -> None:
 def test_grid_keeps_each_hypothesis_and_their_mean() -> None:
     rups = choose_ruptures(7.0, LAT0, LON0, 10.0, "active_crust")
     grid = shaking_grid(build_model(7.0, LAT0, LON0, 10.0, ("active_crust", "t"), rups, vs30=400.0))
-    assert grid.mmi_hypotheses is not None and grid.mmi_hypotheses.shape == (N_STRIKES, *grid.mmi.shape)
+    assert grid.mmi_hypotheses is not None and grid.mmi_hypotheses.shape == (N_STRIKES * N_POSITIONS, *grid.mmi.shape)
     assert np.allclose(grid.mmi_hypotheses.mean(axis=0), grid.mmi)
     # one hypothesis (a point source): no layers
     point = choose_ruptures(5.5, LAT0, LON0, 10.0, "active_crust")
@@ -170,3 +172,37 @@ def test_grid_across_the_date_line_keeps_longitudes_increasing() -> None:
     model = build_model(6.0, -17.0, -179.9, 10.0, ("active_crust", "t"), rups, vs30=400.0)
     grid = shaking_grid(model)
     assert np.all(np.diff(grid.lons) > 0) and grid.lons[0] > 0.0
+
+
+def test_grid_carries_the_event_term_sigma() -> None:
+    """BSSA14's between-event tau for PGV at M >= 5.5 is 0.346 (Boore et al. 2014, Table 2); through
+    the upper WGRW12 PGV slope (C4 = 3.16 per log10) it is 3.16 x 0.346 / ln 10 = 0.475 MMI; Zhao06
+    interface tau 0.308 through the PGA slope (C4 = 3.70) is 0.495 MMI. Clipped intensities get 0."""
+    rups = choose_ruptures(6.9, 34.6, 135.0, 10.0, "active_crust", nodal_planes=[(233.0, 85.0)])
+    grid = shaking_grid(build_model(6.9, 34.6, 135.0, 10.0, ("active_crust", "t"), rups, vs30=300.0))
+    assert grid.mmi_sigma_event is not None and grid.mmi_sigma is not None
+    upper = (grid.mmi > 5.0) & (grid.mmi < 9.9)
+    np.testing.assert_allclose(grid.mmi_sigma_event[upper], 3.16 * 0.346 / math.log(10.0), rtol=1e-9)
+    assert np.all(grid.mmi_sigma_event < grid.mmi_sigma)
+    inter = choose_ruptures(8.0, LAT0, LON0, 25.0, "interface")
+    g2 = shaking_grid(build_model(8.0, LAT0, LON0, 25.0, ("interface", "t"), inter, vs30=300.0))
+    assert g2.mmi_sigma_event is not None
+    upper2 = (g2.mmi > 5.0) & (g2.mmi < 9.9)
+    np.testing.assert_allclose(g2.mmi_sigma_event[upper2], 3.70 * 0.308 / math.log(10.0), rtol=1e-9)
+    assert mmi_sigma_from_ln("pgv", np.array([np.log(1e4)]), 0.346)[0] == 0.0  # MMI clipped at X
+
+
+def test_unknown_strike_places_the_hypocentre_uniformly_along_strike() -> None:
+    """Each strike carries N_POSITIONS ruptures with the hypocentre at the midpoints of equal parts of
+    the rupture along strike (L/6, L/2, 5L/6 for three), as ps2ff's uniform hypocentre."""
+    from expedition.science.geo.distance import local_xy_km
+    from expedition.science.hazard.planes import top_edge, unknown_strike_ruptures
+
+    rups = unknown_strike_ruptures(7.0, LAT0, LON0, 10.0, "active_crust")
+    north = rups[:N_POSITIONS]  # strike 0: along strike is north
+    length = north[0].planes[0].length_km
+    starts = [local_xy_km([top_edge(r.planes[0])[0][0]], [top_edge(r.planes[0])[0][1]], LAT0, LON0)[0] for r in north]
+    along = [-float(xy[1]) for xy in starts]  # from the start of the top edge to the hypocentre
+    expected = [(k + 0.5) / N_POSITIONS * length for k in range(N_POSITIONS)]
+    assert along == pytest.approx(expected, abs=0.05)
+    assert {r.planes[0].strike_deg for r in north} == {0.0}

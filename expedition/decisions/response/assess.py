@@ -107,6 +107,9 @@ class Context:
     average_hypotheses: bool = False
     #: scale the built-in population to the event's year (PAGER's practice); False only to measure it
     population_to_event_year: bool = True
+    #: share exposure among the bins by the event-term sigma of our own model grid (docs/science.md,
+    #: "Event term"); False reads the median intensity only, as USGS PAGER does on a ShakeMap
+    event_term: bool = True
     _boundaries: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False)
 
     def country_name(self, iso3: str) -> str:
@@ -389,6 +392,7 @@ def assess(  # noqa: C901, PLR0913
                 nearest=nearest,
                 average_hypotheses=ctx.average_hypotheses,
                 event_year=ev.origin_time_utc.year if ctx.population_to_event_year else None,
+                event_term=ctx.event_term,
             )
             source = grid.source
     caveats = list(shaking.caveats)

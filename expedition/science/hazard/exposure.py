@@ -5,6 +5,17 @@ the rupture, then sums place populations per intensity bin (IV..X, bins centred 
 PAGER exposure tables: IV = [3.5, 4.5), ..., X = [9.5, inf)), per country and overall, and lists the
 most affected places and the countries reached. Every result carries its provenance and caveats.
 
+``estimate_shaking_on_grid`` reads exposure from an intensity grid. On our own prediction-only grid
+(``IntensityGrid.mmi_sigma_event`` set) each population point's people are shared among the bins by
+a normal intensity of the grid's median and the event-term sigma (the GMM's between-event tau through
+the WGRW12 slope, about 0.5 MMI): the expected exposure. Why: Jaiswal & Wald (2010) fitted PAGER's
+rates on ShakeMap Atlas maps (Allen et al. 2008, USGS OFR 2008-1236) built with intensity and
+instrumental observations, which fix each event's between-event term (ShakeMap's bias correction,
+Worden et al. 2018, BSSA 108(2)); a map without observations leaves it unknown, and the expected loss
+integrates over it. A ShakeMap grid (observations, no ``mmi_sigma_event``) is read at its median, as
+USGS PAGER does. Limit: the event term is common to every site, so this is the mean over it, not
+the median (see docs/science.md, "Event term").
+
 Speed: places are pre-filtered with a KD-tree radius query (the distance at which the model's MMI
 falls below 3.5, plus the rupture's half extent), so a large event costs tens of milliseconds.
 """
@@ -15,6 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.special import ndtr
 
 from expedition.science.geo.countries import CountryIndex
 from expedition.science.geo.distance import from_local_xy_km, haversine_km, local_xy_km
@@ -31,6 +43,7 @@ __all__ = [
     "CountryShaking",
     "PlaceShaking",
     "ShakingEstimate",
+    "bin_probabilities",
     "estimate_shaking",
     "estimate_shaking_on_grid",
     "quiet_estimate",
@@ -334,6 +347,38 @@ def _bin_sums(
     return overall, by_country
 
 
+def bin_probabilities(mmi: NDArray[np.float64], sigma: NDArray[np.float64]) -> NDArray[np.float64]:
+    """(n x 7) probability of each bin IV..X for intensities normal with median ``mmi`` and standard
+    deviation ``sigma`` (a hard bin where sigma is 0); rows sum to P(MMI >= 3.5)."""
+    mu = np.asarray(mmi, dtype=float)
+    sd = np.asarray(sigma, dtype=float)
+    edges = np.append(_BIN_LOWER, np.inf)
+    hard = ~(sd > 0)
+    z = (edges[None, :] - mu[:, None]) / np.where(hard, 1.0, sd)[:, None]
+    cdf = np.where(hard[:, None], (mu[:, None] >= edges[None, :]).astype(float), ndtr(-z))  # P(MMI >= edge)
+    return np.asarray(cdf[:, :-1] - cdf[:, 1:], dtype=float)
+
+
+def _expected_bin_sums(
+    mmi: NDArray[np.float64], sigma: NDArray[np.float64], pop: NDArray[np.float64], iso: NDArray[np.str_]
+) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
+    """:func:`_bin_sums` with each point's people shared among the bins by the probability of its
+    intensity falling in them (the expected exposure per bin under the intensity uncertainty)."""
+    probs = bin_probabilities(mmi, sigma) * pop[:, None]
+    codes, inv = np.unique(iso, return_inverse=True)
+    nb = len(MMI_BINS)
+    acc = np.zeros((codes.size, nb))
+    for k in range(nb):
+        acc[:, k] = np.bincount(inv, weights=probs[:, k], minlength=codes.size)
+    overall = {b: int(round(float(acc[:, k].sum()))) for k, b in enumerate(MMI_BINS)}
+    by_country = {
+        str(code): {b: int(round(float(acc[i, k]))) for k, b in enumerate(MMI_BINS)}
+        for i, code in enumerate(codes.tolist())
+        if acc[i].sum() >= 0.5
+    }
+    return overall, by_country
+
+
 def _mean_bin_sums(
     layers: NDArray[np.float64], pop: NDArray[np.float64], iso: NDArray[np.str_]
 ) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
@@ -412,12 +457,17 @@ def estimate_shaking_on_grid(  # noqa: PLR0913
     nearest: tuple[str, float] | None = None,
     average_hypotheses: bool = False,
     event_year: int | None = None,
+    event_term: bool = True,
 ) -> ShakingEstimate:
     """Exposure and the place-based outputs read from an :class:`IntensityGrid` (ours or a ShakeMap).
 
     With ``mmi_hypotheses`` on the grid (our model averaged several rupture hypotheses) and
     ``average_hypotheses``, the exposure per bin is the mean of the hypotheses' exposures (the
     expected exposure over the unknown strike), not the exposure of the mean intensity.
+    With ``mmi_sigma_event`` on the grid (our prediction-only model, not a ShakeMap) and
+    ``event_term``, each point's people are shared among the bins by a normal intensity distribution
+    of that sigma (the event term tau of the GMM through the GMICE slope): the expected exposure of a
+    map whose event term no observation has fixed (see docs/science.md, "Event term").
     ``event_year`` scales the built-in population (year ``BUILTIN_POPULATION_YEAR``) to the event's
     year with PAGER's growth rule (:mod:`expedition.science.hazard.growth`); a raster is not scaled.
 
@@ -443,9 +493,15 @@ def estimate_shaking_on_grid(  # noqa: PLR0913
     ok = np.isfinite(p_mmi)
     p_pop = np.where(ok, pts.population, 0.0)
     p_mmi = np.where(ok, p_mmi, 0.0)
+    binning = "median intensity"
     if average_hypotheses and grid.mmi_hypotheses is not None and len(grid.mmi_hypotheses) > 1:
+        binning = "averaged over the rupture hypotheses"
         layers = np.array([_sample(grid, h, pts.lat, pts.lon) for h in grid.mmi_hypotheses])
         exposure, by_country = _mean_bin_sums(np.where(ok, layers, 0.0), p_pop, pts.country_iso3)
+    elif event_term and grid.mmi_sigma_event is not None:
+        p_tau = np.nan_to_num(_sample(grid, grid.mmi_sigma_event, pts.lat, pts.lon), nan=0.0)
+        exposure, by_country = _expected_bin_sums(p_mmi, np.where(ok, p_tau, 0.0), p_pop, pts.country_iso3)
+        binning = "expected over the GMM event term tau"
     else:
         exposure, by_country = _bin_sums(mmi_bin_of(p_mmi), p_pop, pts.country_iso3)
     low = high = None
@@ -469,7 +525,10 @@ def estimate_shaking_on_grid(  # noqa: PLR0913
     reached = sorted(reached_set)
     notes = list(caveats or [])
     notes.append(f"Population: {pts.source}.")
-    if grid.mmi_sigma is not None:
+    if binning.startswith("expected"):  # one line either way (the one-page brief lists the caveats)
+        notes.append("Intensities carry sigma: exposure is expected over the model's event term, and one sigma "
+                     "lower and higher is kept.")
+    elif grid.mmi_sigma is not None:
         notes.append("Intensities carry sigma: exposure one sigma lower and higher is kept beside the median.")
     return ShakingEstimate(
         magnitude=float(magnitude),
@@ -505,6 +564,7 @@ def estimate_shaking_on_grid(  # noqa: PLR0913
             "boundaries_source": countries.source,
             "rupture_source": f"{rupture.kind}: {rupture.source}",
             "exposure_bins": "MMI bins centred on integers (IV = 3.5-4.5 ... X >= 9.5), as in USGS PAGER exposure tables",
+            "exposure_binning": binning,
             **{f"grid_{k}": v for k, v in grid.attributes.items()},
         },
         grid=grid,

@@ -16,7 +16,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from expedition.science.hazard import HazardInputError
 
-__all__ = ["WGRW12", "mmi_from_ground_motion"]
+__all__ = ["WGRW12", "mmi_from_ground_motion", "mmi_sigma_from_ln"]
 
 FloatArray = NDArray[np.float64]
 
@@ -52,3 +52,22 @@ def mmi_from_ground_motion(
     s = np.broadcast_to(np.asarray(sigma_ln, dtype=float), mmi.shape)
     sigma = np.sqrt(c["SMMI"] ** 2 + np.where(clipped, 0.0, slope * s) ** 2)
     return mmi, sigma
+
+
+def mmi_sigma_from_ln(imt: str, ln_amp: ArrayLike, sigma_ln: float) -> FloatArray:
+    """A ground-motion standard deviation ``sigma_ln`` (ln units) carried to intensity through the
+    slope of the conversion at ``ln_amp`` (dMMI/dlnY x sigma_ln; 0 where the MMI is clipped to I or X),
+    without the conversion's own scatter SMMI: e.g. the event term tau in MMI units."""
+    try:
+        c = WGRW12[imt]
+    except KeyError as exc:
+        raise HazardInputError(f"unknown ground-motion type {imt!r}: expected pga or pgv") from exc
+    lamps = (np.log10(981.0) if imt == "pga" else 0.0) + np.asarray(ln_amp, dtype=float) * _LOG10_E
+    low = lamps < c["lo_T1"]
+    upper = lamps >= c["T1"]
+    mmi = np.where(
+        low, c["lo_C1"] + c["lo_C2"] * lamps, np.where(upper, c["C3"] + c["C4"] * lamps, c["C1"] + c["C2"] * lamps)
+    )
+    slope = np.where(low, c["lo_C2"], np.where(upper, c["C4"], c["C2"])) * _LOG10_E
+    clipped = (mmi < 1.0) | (mmi > 10.0)
+    return np.asarray(np.where(clipped, 0.0, slope * float(sigma_ln)), dtype=float)

@@ -68,13 +68,16 @@ _ZHAO_SLAB = dict(SS=2.607, SSL=-0.528, PS=0.1392, QS=0.1584, WS=-0.0529, tauS=0
 
 @dataclass(frozen=True)
 class GroundMotion:
-    """Median ln PGA (g), ln PGV (cm/s, None when the model has none) and their total sigmas."""
+    """Median ln PGA (g), ln PGV (cm/s, None when the model has none), their total sigmas and the
+    between-event (event-term) part tau of each, in ln units (the model's published tau)."""
 
     ln_pga: FloatArray
     sigma_ln_pga: FloatArray
     ln_pgv: FloatArray | None
     sigma_ln_pgv: FloatArray | None
     model: str
+    tau_ln_pga: float | None = None
+    tau_ln_pgv: float | None = None
 
 
 def _sof(rake: float | None) -> str:
@@ -88,7 +91,8 @@ def _sof(rake: float | None) -> str:
 
 def _bssa_one(
     imt: str, m: float, rjb: FloatArray, vs30: FloatArray, rake: float | None, pga_rock: FloatArray | None
-) -> tuple[FloatArray, FloatArray]:
+) -> tuple[FloatArray, FloatArray, float]:
+    """(median ln IM, total sigma, between-event tau) of BSSA14 for one IM."""
     c = _BSSA[imt]
     k = _BSSA_CONST
     dm = m - c["Mh"]
@@ -98,7 +102,7 @@ def _bssa_one(
     r = np.sqrt(rjb**2 + c["h"] ** 2)
     fp = (c["c1"] + c["c2"] * (m - k["Mref"])) * np.log(r / k["Rref"]) + c["c3"] * (r - k["Rref"])
     if pga_rock is None:
-        return fe + fp, np.zeros_like(rjb)
+        return fe + fp, np.zeros_like(rjb), 0.0
     # linear site term, eq. (6), and nonlinear term, eq. (7)-(8)
     flin = c["c"] * np.log(np.minimum(vs30, c["Vc"]) / k["Vref"])
     vs = np.minimum(vs30, 760.0)
@@ -118,7 +122,7 @@ def _bssa_one(
     phi = phi - np.where(
         band, c["DfV"] * np.log(k["v2"] / np.clip(vs30, k["v1"], k["v2"])) / np.log(k["v2"] / k["v1"]), 0.0
     )
-    return fe + fp + flin + fnl, np.sqrt(tau**2 + phi**2)
+    return fe + fp + flin + fnl, np.sqrt(tau**2 + phi**2), float(tau)
 
 
 def bssa14(m: float, rjb_km: ArrayLike, vs30: ArrayLike, rake: float | None = None) -> GroundMotion:
@@ -128,9 +132,9 @@ def bssa14(m: float, rjb_km: ArrayLike, vs30: ArrayLike, rake: float | None = No
     rjb = np.asarray(rjb_km, dtype=float)
     v = np.broadcast_to(np.asarray(vs30, dtype=float), rjb.shape).astype(float)
     pga_rock = np.exp(_bssa_one("pga", m, rjb, v, rake, None)[0])  # PGA on the reference rock (Vs30 760)
-    ln_pga, s_pga = _bssa_one("pga", m, rjb, v, rake, pga_rock)
-    ln_pgv, s_pgv = _bssa_one("pgv", m, rjb, v, rake, pga_rock)
-    return GroundMotion(ln_pga, s_pga, ln_pgv, s_pgv, "BSSA14")
+    ln_pga, s_pga, t_pga = _bssa_one("pga", m, rjb, v, rake, pga_rock)
+    ln_pgv, s_pgv, t_pgv = _bssa_one("pgv", m, rjb, v, rake, pga_rock)
+    return GroundMotion(ln_pga, s_pga, ln_pgv, s_pgv, "BSSA14", t_pga, t_pgv)
 
 
 def _zhao_site(vs30: FloatArray) -> FloatArray:
@@ -172,7 +176,8 @@ def zhao2006(
     ln_cm = c["a"] * m + c["b"] * d - np.log(d + c["c"] * np.exp(c["d"] * m)) + depth_term + _zhao_site(v) + extra
     ln_pga = ln_cm + np.log(1e-2 / G)
     sigma = np.full_like(ln_pga, np.sqrt(c["sigma"] ** 2 + tau**2))
-    return GroundMotion(ln_pga, sigma, None, None, f"Zhao06 {kind}")
+    # Zhao et al. (2006) Table 5: sigma is the within-event, tau the between-event standard deviation
+    return GroundMotion(ln_pga, sigma, None, None, f"Zhao06 {kind}", float(tau), None)
 
 
 def ground_motion(

@@ -42,6 +42,9 @@ class IntensityGrid:
     #: the median intensity of each equally weighted rupture hypothesis (k x lats x lons), when the
     #: model averaged several (unknown strike, two nodal planes): exposure is then averaged over them
     mmi_hypotheses: FloatArray | None = None
+    #: the between-event (event-term) part of the sigma in MMI, for a prediction-only model grid
+    #: (GMM tau through the GMICE slope); None for a ShakeMap, whose observations fix the event term
+    mmi_sigma_event: FloatArray | None = None
 
     def __post_init__(self) -> None:
         if self.lons.ndim != 1 or self.lats.ndim != 1 or self.lons.size < 2 or self.lats.size < 2:
@@ -51,6 +54,8 @@ class IntensityGrid:
             raise IntensityGridError(f"mmi has shape {self.mmi.shape}, expected {shape} (lats x lons)")
         if self.mmi_sigma is not None and self.mmi_sigma.shape != shape:
             raise IntensityGridError(f"mmi_sigma has shape {self.mmi_sigma.shape}, expected {shape}")
+        if self.mmi_sigma_event is not None and self.mmi_sigma_event.shape != shape:
+            raise IntensityGridError(f"mmi_sigma_event has shape {self.mmi_sigma_event.shape}, expected {shape}")
         if self.mmi_hypotheses is not None and (
             self.mmi_hypotheses.ndim != 3 or self.mmi_hypotheses.shape[1:] != shape or self.mmi_hypotheses.shape[0] < 1
         ):

@@ -15,8 +15,10 @@ Orientation, in order of preference (``orientation`` names the one used):
                       with both nodal planes and no preferred one, the two are averaged.
 ``aftershock_zone``   the principal axis of the early aftershocks (Kagan 2002), dip by tectonic setting.
 ``unknown_strike``    strike unknown: ground motion is averaged over ``N_STRIKES`` equally spaced strikes
-                      of a rupture centred on the hypocentre (the idea behind Thompson & Worden 2018,
-                      BSSA 108(1), "Estimating rupture distances without a rupture", evaluated directly).
+                      and ``N_POSITIONS`` hypocentre positions along strike (the idea behind Thompson &
+                      Worden 2018, BSSA 108(1), "Estimating rupture distances without a rupture",
+                      evaluated directly: their ps2ff integrates over strike and over a hypocentre
+                      uniformly distributed on the rupture, config ``ntheta``, ``nxny``).
 ``point``             small events (below ``FINITE_FROM_M``): Rrup = hypocentral, Rjb = epicentral distance.
 
 Sizes: Wells & Coppersmith (1994), BSSA 84(4), Table 2A, all slip types (RLD, RW) for crustal ruptures;
@@ -38,6 +40,7 @@ from expedition.science.hazard import HazardInputError
 
 __all__ = [
     "FINITE_FROM_M",
+    "N_POSITIONS",
     "N_STRIKES",
     "ORIENTATIONS",
     "Plane",
@@ -60,6 +63,10 @@ FloatArray = NDArray[np.float64]
 ORIENTATIONS = ("finite_fault", "focal_mechanism", "aftershock_zone", "unknown_strike", "point")
 FINITE_FROM_M = 6.0
 N_STRIKES = 8
+#: hypocentre positions along strike for an unknown strike: the midpoints of equal thirds of the
+#: rupture, a midpoint rule for a uniform position (ps2ff, Thompson & Worden 2018). Three and five
+#: positions give the same calibration bands (docs/science.md): it is quadrature, not a fit.
+N_POSITIONS = 3
 SEISMOGENIC_KM = 20.0
 
 
@@ -276,20 +283,31 @@ def focal_mechanism_rupture(  # noqa: PLR0913
 
 
 def unknown_strike_ruptures(
-    magnitude: float, lat: float, lon: float, depth_km: float, setting: str, n: int = N_STRIKES
+    magnitude: float,
+    lat: float,
+    lon: float,
+    depth_km: float,
+    setting: str,
+    n: int = N_STRIKES,
+    positions: int = N_POSITIONS,
 ) -> list[PlaneRupture]:
-    """``n`` ruptures with equally spaced strikes (0..360), the setting's dip, centred on the hypocentre."""
+    """``n`` x ``positions`` ruptures: ``n`` equally spaced strikes (0..360) with the setting's dip, each
+    with the hypocentre at the midpoints of ``positions`` equal parts of the rupture along strike
+    (centred down dip); equally weighted, they average over an unknown strike and a hypocentre
+    uniformly placed along it (ps2ff, Thompson & Worden 2018)."""
     dip = default_dip(setting)
     length, width = _sized(magnitude, setting, dip, None, None)
-    return [
-        PlaneRupture(
-            (plane_at_hypocentre(lat, lon, depth_km, s, dip, length, width),),
-            "unknown_strike",
-            f"strike unknown: {n} strikes averaged, dip {dip:.0f}, {length:.0f} x {width:.0f} km",
-            (lat, lon, depth_km),
-        )
-        for s in np.arange(n) * 360.0 / n
-    ]
+    fractions = (np.arange(positions) + 0.5) / positions
+    what = f"strike unknown: {n} strikes x {positions} hypocentres, dip {dip:.0f}, "
+    out = []
+    for s in np.arange(n) * 360.0 / n:
+        centred = plane_at_hypocentre(lat, lon, depth_km, s, dip, length, width)
+        for f in fractions:
+            plane = _shifted(centred, length, float(f) * length, lat, lon)
+            out.append(
+                PlaneRupture((plane,), "unknown_strike", f"{what}{length:.0f} x {width:.0f} km", (lat, lon, depth_km))
+            )
+    return out
 
 
 # --- distances --------------------------------------------------------------------------------------

@@ -27,8 +27,8 @@ from numpy.typing import ArrayLike, NDArray
 
 from expedition.science.geo.distance import haversine_km, local_xy_km
 from expedition.science.hazard import HazardInputError
-from expedition.science.hazard.gmice import mmi_from_ground_motion
-from expedition.science.hazard.gmm import SETTINGS, ground_motion
+from expedition.science.hazard.gmice import mmi_from_ground_motion, mmi_sigma_from_ln
+from expedition.science.hazard.gmm import SETTINGS, GroundMotion, ground_motion
 from expedition.science.hazard.grid import IntensityGrid
 from expedition.science.hazard.planes import PlaneRupture, site_distances_xy
 
@@ -173,34 +173,51 @@ def mmi_hypotheses_at(model: ShakingModel, lat: ArrayLike, lon: ArrayLike) -> tu
 
     The mean is over the equally weighted rupture hypotheses; sigma combines the models' own sigma
     with the spread between hypotheses (law of total variance)."""
+    mean, sigma, stack, _ = _chain(model, lat, lon)
+    return mean, sigma, stack
+
+
+def _to_mmi(gm: GroundMotion) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """(MMI, sigma_MMI, event-term sigma in MMI) from PGV (ShakeMap's preference) or PGA."""
+    if gm.ln_pgv is not None and gm.sigma_ln_pgv is not None:
+        imt, ln, sig, tau = "pgv", gm.ln_pgv, gm.sigma_ln_pgv, gm.tau_ln_pgv
+    else:
+        imt, ln, sig, tau = "pga", gm.ln_pga, gm.sigma_ln_pga, gm.tau_ln_pga
+    mmi, s = mmi_from_ground_motion(imt, ln, sig)
+    t = mmi_sigma_from_ln(imt, ln, tau) if tau is not None else np.zeros_like(mmi)
+    return mmi, s, t
+
+
+def _chain(model: ShakingModel, lat: ArrayLike, lon: ArrayLike) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """:func:`mmi_hypotheses_at` plus the event-term sigma in MMI (tau through the GMICE slope,
+    averaged over the hypotheses)."""
     la = np.atleast_1d(np.asarray(lat, dtype=float))
     lo = np.atleast_1d(np.asarray(lon, dtype=float))
     if model.vs30_constant is not None and all(r.orientation == "point" for r in model.ruptures) and la.size > 2000:
-        mean, sigma = _radial_mmi(model, la, lo)
-        return mean, sigma, mean[None, ...]
+        mean, sigma, tau = _radial_mmi(model, la, lo)
+        return mean, sigma, mean[None, ...], tau
     vs = model.vs30(la, lo)
     # one local frame for every hypothesis (they share the hypocentre)
     xy = local_xy_km(la.ravel(), lo.ravel(), model.lat, model.lon)
     mmis = []
     sig2 = []
+    taus = []
     for rup in model.ruptures:
         rrup, rjb = site_distances_xy(rup, xy)
         rrup, rjb = rrup.reshape(la.shape), rjb.reshape(la.shape)
         gm = ground_motion(model.setting, model.magnitude, rrup, rjb, vs, model.depth_km, model.rake)
-        if gm.ln_pgv is not None and gm.sigma_ln_pgv is not None:
-            mmi, s = mmi_from_ground_motion("pgv", gm.ln_pgv, gm.sigma_ln_pgv)
-        else:
-            mmi, s = mmi_from_ground_motion("pga", gm.ln_pga, gm.sigma_ln_pga)
+        mmi, s, t = _to_mmi(gm)
         mmis.append(mmi)
         sig2.append(s**2)
+        taus.append(t)
     stack = np.array(mmis)
     mean = stack.mean(axis=0)
     # law of total variance over equally weighted hypotheses
     var = np.mean(sig2, axis=0) + stack.var(axis=0)
-    return mean, np.sqrt(var), stack
+    return mean, np.sqrt(var), stack, np.mean(taus, axis=0)
 
 
-def _radial_mmi(model: ShakingModel, la: FloatArray, lo: FloatArray) -> tuple[FloatArray, FloatArray]:
+def _radial_mmi(model: ShakingModel, la: FloatArray, lo: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
     """A point source on uniform Vs30 depends on epicentral distance only: evaluate the chain on a
     dense distance profile (0.1 km steps near the source) and interpolate (error < 0.01 MMI)."""
     repi = haversine_km(model.lat, model.lon, la, lo)
@@ -210,11 +227,8 @@ def _radial_mmi(model: ShakingModel, la: FloatArray, lo: FloatArray) -> tuple[Fl
     gm = ground_motion(
         model.setting, model.magnitude, np.sqrt(r**2 + model.depth_km**2), r, vs, model.depth_km, model.rake
     )
-    if gm.ln_pgv is not None and gm.sigma_ln_pgv is not None:
-        mmi, s = mmi_from_ground_motion("pgv", gm.ln_pgv, gm.sigma_ln_pgv)
-    else:
-        mmi, s = mmi_from_ground_motion("pga", gm.ln_pga, gm.sigma_ln_pga)
-    return np.interp(repi, r, mmi), np.interp(repi, r, s)
+    mmi, s, t = _to_mmi(gm)
+    return np.interp(repi, r, mmi), np.interp(repi, r, s), np.interp(repi, r, t)
 
 
 def reach_km(model: ShakingModel, mmi_floor: float = MMI_FLOOR) -> float:
@@ -314,13 +328,14 @@ def shaking_grid(model: ShakingModel, event_id: str | None = None) -> IntensityG
     lons, lats = grid_axes(model)
     glon, glat = np.meshgrid(lons, lats)
     wrapped = np.where(glon > 180.0, glon - 360.0, np.where(glon < -180.0, glon + 360.0, glon))
-    mmi, sigma, stack = mmi_hypotheses_at(model, glat.ravel(), wrapped.ravel())
+    mmi, sigma, stack, tau = _chain(model, glat.ravel(), wrapped.ravel())
     hypotheses = stack.reshape((stack.shape[0], *glat.shape)) if stack.shape[0] > 1 else None
     return IntensityGrid(
         lons=lons,
         lats=lats,
         mmi=mmi.reshape(glat.shape),
         mmi_sigma=sigma.reshape(glat.shape),
+        mmi_sigma_event=tau.reshape(glat.shape),
         source=model.source,
         version=MODEL_VERSION,
         event_id=event_id,
