@@ -76,3 +76,14 @@ def test_in_process_errors_match_the_console_script(qe_home: Path, cli: Cli) -> 
     assert r.returncode == 2 and "only SELECT is allowed, not DELETE" in r.stderr
     r = cli(["query"])  # a usage error is Click's: exit code 2 and the usage line
     assert r.returncode == 2 and r.stderr.startswith("Usage: expedition query") and "Missing argument" in r.stderr
+
+
+def test_show_prints_people_per_mmi_in_intensity_order() -> None:
+    from expedition.delivery.cli.response_cmd import people_per_mmi
+
+    # keys as the stored JSON sorts them (as text): IV, IX, V, VI, VII, VIII, X
+    stored = {"IV": 16742623, "IX": 6958, "V": 4786226, "VI": 2232780, "VII": 1001180, "VIII": 243025, "X": 8, "III": 0}
+    assert people_per_mmi(stored) == (
+        "IV 16,742,623, V 4,786,226, VI 2,232,780, VII 1,001,180, VIII 243,025, IX 6,958, X 8"
+    )
+    assert people_per_mmi({}) == ""

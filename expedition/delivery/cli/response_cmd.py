@@ -10,6 +10,17 @@ import typer
 from expedition.delivery.cli.common import HomeOpt, echo_json, lake_for, progress, settings_for
 
 
+def people_per_mmi(population_by_mmi: dict[str, int]) -> str:
+    """``"IV 20,189, V 1,741, ..., IX 6,958"``: the bins in intensity order, empty ones left out.
+
+    The stored JSON has its keys sorted as text (IV, IX, V, ...), so the order is taken from the scale.
+    """
+    from expedition.science.hazard.ipe import to_roman
+
+    pop = population_by_mmi
+    return ", ".join(f"{r} {pop[r]:,}" for r in map(to_roman, range(1, 11)) if pop.get(r))
+
+
 def _since(value: str | None) -> datetime | None:
     if not value:
         return None
@@ -124,7 +135,7 @@ def show(
     ]
     a = info["mainshock_assessment"]
     if a:
-        people = ", ".join(f"{k} {v:,}" for k, v in a["population_by_mmi"].items() if v)
+        people = people_per_mmi(a["population_by_mmi"])
         lines.append(
             f"shaking:    {a['rupture_method']} rupture {a['rupture_length_km']:.0f} km; "
             f"strongest MMI {a['mmi_max'] or 0:.1f} at "
