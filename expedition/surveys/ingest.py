@@ -131,6 +131,8 @@ def ingest_file(  # noqa: PLR0913
                           if labels is not None else None)
             spec = kind_spec(kind) if kind else None
             canon = to_canonical(raw, spec, m, raw_labels)
+            # where the observation files will go, looked up while the rows are checked
+            target = pool.submit(_bulk_directory, lake, canon.kind.table.name, context.expedition_id)
             step("validating")
             checked = validate(canon, context, raw.problems, file_name=safe_name(path.name))
         except BaseException:
@@ -156,7 +158,8 @@ def ingest_file(  # noqa: PLR0913
     local_land = pc.invert(error_mask(checked.problems, checked.num_rows))
     staged = None
     if not (strict and pc.any(pc.invert(local_land)).as_py()):
-        staged = lake.stage_bulk(table, _observation_rows(checked), constants, keep=local_land)
+        staged = lake.stage_bulk(table, _observation_rows(checked), constants, keep=local_land,
+                                 directory=target.result())
     prepared = _Prepared(checked, canon.raw, raw.format, archived, archived_labels, m, started, constants, local_land)
     try:
         # A run again after a write conflict (PostgreSQL catalog) re-reads the lake and writes its
@@ -239,6 +242,15 @@ def _write_batch(w: LakeWriter, report: IngestReport, p: _Prepared, staged: Bulk
     w.set_commit_message("survey", f"ingest {report.file_name} into {expedition_id} ({checked.kind.name})")
 
 
+def _bulk_directory(lake: Lake, table: str, expedition_id: str) -> Path | None:
+    """:meth:`Lake.bulk_directory` of the kind's table, ``None`` on any error (then staging looks it
+    up again and reports the error itself)."""
+    try:
+        return lake.bulk_directory(table, {"expedition_id": expedition_id})
+    except (WarehouseError, duckdb.Error):
+        return None
+
+
 def _stat(path: Path, labels: Path | str | None) -> list[tuple[int, int]]:
     """Size and modification time of the inputs (a change during the ingest is refused)."""
     return [(st.st_size, st.st_mtime_ns) for st in (Path(p).stat() for p in (path, labels) if p is not None)]
@@ -285,7 +297,10 @@ def _against_lake(con: duckdb.DuckDBPyConnection, v: Validated,
     at = pc.index_in(v.table["observation_id"], value_set=old["observation_id"])
     same: pa.Array | pa.ChunkedArray = found
     for name in v.table.column_names:
-        mine, theirs = v.table[name], pc.take(old[name], at).cast(v.table.schema.field(name).type)
+        mine = v.table[name]
+        if pa.types.is_dictionary(mine.type):  # coded text (see validate): compare the values
+            mine = mine.cast(mine.type.value_type)
+        theirs = pc.take(old[name], at).cast(mine.type)
         equal = pc.or_kleene(pc.equal(mine, theirs), pc.and_(pc.is_null(mine), pc.is_null(theirs)))
         same = pc.and_(same, pc.fill_null(equal, False))
     conflict = pc.and_(found, pc.invert(same))
