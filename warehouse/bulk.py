@@ -44,6 +44,9 @@ log = logging.getLogger(__name__)
 
 #: DuckDB's own row-group size: readers scan row groups in parallel.
 ROW_GROUP_ROWS = 122_880
+#: Parts (files) per writing thread: with two, a thread that got less CPU (the transaction runs beside
+#: the files) is left with a smaller last part to finish alone.
+PARTS_PER_THREAD = 2
 _SAFE_VALUE = re.compile(r"^[A-Za-z0-9._-]{1,200}$")
 
 
@@ -160,7 +163,7 @@ def write_bulk_files(directory: Path, table: pa.Table, keep: pa.Array | None = N
     Returns (path, rows) per file; files with no rows are not written."""
     n = table.num_rows
     workers = max(1, min(threads or (os.cpu_count() or 1), 4))
-    parts = max(1, min(workers, n // (2 * ROW_GROUP_ROWS)))
+    parts = max(1, min(PARTS_PER_THREAD * workers, n // (2 * ROW_GROUP_ROWS)))
     step = -(-n // parts)
     dictionary = dictionary_columns(table)
     directory.mkdir(parents=True, exist_ok=True)
@@ -175,7 +178,7 @@ def write_bulk_files(directory: Path, table: pa.Table, keep: pa.Array | None = N
 
     if parts == 1:
         return [w for w in [one(0)] if w is not None]
-    with ThreadPoolExecutor(parts, thread_name_prefix="qe-bulk") as pool:
+    with ThreadPoolExecutor(min(parts, workers), thread_name_prefix="qe-bulk") as pool:
         futures = [pool.submit(one, i) for i in range(parts)]
     done = [f.result() for f in futures if f.exception() is None]
     failed = [f.exception() for f in futures if f.exception() is not None]
