@@ -368,7 +368,7 @@ class Lake:
 
     def stage_bulk(self, name: str, data: pa.Table, constants: Mapping[str, Any] | None = None,
                    keep: pa.Array | None = None, directory: Path | None = None) -> BulkFiles | None:
-        """Start writing a bulk append's Parquet files before taking the writer lock (they are
+        """Start writing a bulk append's Parquet files outside a writer's transaction (they are
         invisible until a writer adopts them: :meth:`LakeWriter.adopt`; ``.discard()`` otherwise).
         ``None`` when the fast path does not apply; use :meth:`LakeWriter.start_bulk` then.
         ``directory``: :meth:`bulk_directory` of the same table and constants, looked up ahead."""
