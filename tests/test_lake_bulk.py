@@ -101,6 +101,32 @@ def test_fallbacks_give_the_same_rows(lake: Lake, settings) -> None:
     assert _read(lake, "EXP/../odd").equals(_read(lake, "EXP-D")) and _read(lake, "EXP-C").equals(_read(lake, "EXP-D"))
 
 
+def test_coded_text_as_dictionaries_stores_the_same_values(lake: Lake) -> None:
+    """Choice columns arrive dictionary-encoded from validation (with nulls, unused and repeated
+    entries allowed): the bulk files store the values, the INSERT path decodes them, both read back
+    alike as text; a directory looked up ahead gives the same files as one looked up when staging."""
+    rows = _rows(5000)
+    codes = pa.array(["MUR", "CR", "W", "MCF", "CR"])  # MCF unused, CR twice
+    idx = pa.array(np.where(np.arange(5000) % 11 == 0, None, np.arange(5000) % 5), pa.int32())
+    coded = rows.set_column(rows.schema.get_field_index("typology_material"), "typology_material",
+                            pa.DictionaryArray.from_arrays(idx, codes))
+    plain = rows.set_column(rows.schema.get_field_index("typology_material"), "typology_material",
+                            coded["typology_material"].cast(pa.string()))
+    ahead = lake.bulk_directory(TABLE, {"expedition_id": "EXP-A"})
+    assert ahead is not None and ahead.name == "expedition_id=EXP-A"
+    staged = lake.stage_bulk(TABLE, coded, _consts("EXP-A"), directory=ahead)
+    assert staged is not None
+    with lake.writer() as w:
+        w.adopt(staged).finish()
+        w.write(TABLE, coded, mode="append", constants=_consts("EXP-B"))
+        w.append_bulk(TABLE, plain, _consts("EXP-C"))
+    a, b, c = _read(lake, "EXP-A"), _read(lake, "EXP-B"), _read(lake, "EXP-C")
+    assert a.schema.field("typology_material").type == pa.string()
+    assert a.equals(b) and a.equals(c)
+    assert a["typology_material"].null_count == 455
+    assert all(Path(f).parent == ahead for f, _ in staged.files())
+
+
 def test_bulk_rows_are_checked_like_any_write(lake: Lake) -> None:
     rows = _rows(10)
     missing = rows.set_column(rows.schema.get_field_index("building_id"), "building_id",

@@ -285,3 +285,62 @@ def test_a_file_that_cannot_be_read_is_still_archived(mlake: Any, tmp_path: Path
     sha = sha256_file(bad)
     assert (tmp_path / "raw" / sha[:2] / sha / "ragged.csv").read_bytes() == bad.read_bytes()
     assert not list((tmp_path / "raw").glob(".incoming.*")) and mlake.current_snapshot() == before
+
+
+def _building_rows(n: int, prefix: str) -> str:
+    lines = ["building_id,surveyed_time,latitude,longitude,damage_grade,material"]
+    lines += [f"{prefix}{i},2015-05-02T09:10:00+05:45,{27.5 + i * 1e-5:.5f},85.3,{i % 6},{['MUR', 'CR', 'W'][i % 3]}"
+              for i in range(n)]
+    return "\n".join(lines)
+
+
+def test_a_failure_while_the_transaction_is_open_stores_nothing(mlake: Any, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The lake transaction opens while the rows are checked: a failure then rolls it back (nothing
+    stored, the writer lock released) and the raw file stays archived."""
+    import expedition.surveys.ingest as ingest_module
+    from tests.survey_support import gorkha_context
+    from warehouse.archive import sha256_file
+
+    src = write_csv(tmp_path / "b.csv", _building_rows(50, "FAIL-"))
+    before = mlake.current_snapshot()
+
+    def broken(*_a: Any, **_k: Any) -> Any:
+        raise RuntimeError("validation broke")
+
+    monkeypatch.setattr(ingest_module, "validate", broken)
+    with pytest.raises(RuntimeError, match="validation broke"):
+        ingest_file(mlake, src, gorkha_context(), raw_dir=tmp_path / "raw")
+    sha = sha256_file(src)
+    assert (tmp_path / "raw" / sha[:2] / sha / "b.csv").is_file() and mlake.current_snapshot() == before
+    monkeypatch.undo()
+    report = ingest_file(mlake, src, gorkha_context(), raw_dir=tmp_path / "raw")
+    assert report.rows_landed == 50 and mlake.current_snapshot() != before
+
+
+def test_several_bulk_files_are_one_batch_and_a_rerun_adds_nothing(mlake: Any, tmp_path: Path, q: _Reader,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.survey_support import gorkha_context
+    from warehouse import bulk
+
+    monkeypatch.setattr(bulk, "ROW_GROUP_ROWS", 500)  # 4,000 rows: several files
+    src = write_csv(tmp_path / "many.csv", _building_rows(4000, "MANY-"))
+
+    def files() -> set[str]:
+        listed = q("SELECT data_file FROM ducklake_list_files('lake', 'survey_buildings_obs')", [])
+        q.reset()
+        return {f["data_file"] for f in listed}
+
+    before = files()
+    first = ingest_file(mlake, src, gorkha_context(), raw_dir=tmp_path / "raw")
+    assert first.rows_landed == 4000 and not first.already_ingested, first.problem_lines(3)
+    added = files() - before
+    assert len(added) >= 2 and all(Path(f).name.startswith("qe-bulk-") for f in added)
+    batches = q("SELECT count(DISTINCT ingest_batch_id) AS b, count(*) AS n, count(DISTINCT observation_id) AS ids "
+                "FROM lake.survey_buildings_obs WHERE building_id LIKE 'MANY-%'", [])
+    assert batches == [{"b": 1, "n": 4000, "ids": 4000}]
+    q.reset()
+    snapshot = mlake.current_snapshot()
+    again = ingest_file(mlake, src, gorkha_context(), raw_dir=tmp_path / "raw")
+    assert again.already_ingested and mlake.current_snapshot() == snapshot
+    assert q("SELECT count(*) AS n FROM lake.survey_buildings_obs WHERE building_id LIKE 'MANY-%'", []) == [{"n": 4000}]

@@ -212,3 +212,39 @@ C,2015-04-24
     _, problems = _check(p)
     assert list(zip(problems["raw_row_number"].to_pylist(), problems["issue_check"].to_pylist())) == [
         (3, "time_window"), (4, "time_window")]
+
+
+@pytest.mark.parametrize(("lat0", "lon0", "radius"), [(28.231, 84.731, 150.0), (-60.0, 179.9, 3000.0),
+                                                      (89.9, 0.0, 500.0), (0.0, 0.0, 19_000.0), (10.0, 20.0, 0.0)])
+def test_the_cheap_distance_bound_never_leaves_out_a_far_site(lat0: float, lon0: float, radius: float) -> None:
+    """Sites the bound leaves out are within the radius by the exact haversine, including sites
+    right at the circle, across the antimeridian and at the poles; nulls are never candidates."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    from expedition.surveys import geometry as geo
+
+    rng = np.random.default_rng(18)
+    n = 200_000
+    lat, lon = rng.uniform(-90, 90, n), rng.uniform(-180, 180, n)
+    spread = radius / 111.195 + 0.01  # a band around the circle
+    lat[: n // 2] = np.clip(lat0 + rng.normal(0, spread, n // 2), -90, 90)
+    lon[: n // 2] = lon0 + rng.normal(0, spread, n // 2)
+    lat[7] = np.nan
+    la, lo = pa.array(lat, from_pandas=True), pa.array(lon)
+    far = np.asarray(pc.fill_null(pc.greater(geo.distance_km(la, lo, lat0, lon0), radius), False))
+    candidates = geo.maybe_beyond_km(la, lo, lat0, lon0, radius)
+    assert not (far & ~candidates).any()
+    assert not candidates[7]
+    if 0 < radius < 5000:  # a useful bound: most sites well inside are left out
+        inside = ~far[: n // 2]
+        assert candidates[: n // 2][inside].mean() < 0.5
+
+
+def test_choice_columns_stay_coded_text(tmp_path: Path) -> None:
+    p = write_csv(tmp_path / "b.csv", "building_id,material,action\nA,Mur,Major repair\nB,,none\nC,adobe,NONE")
+    table, problems = _check(p)
+    assert pa.types.is_dictionary(table["typology_material"].type)
+    assert table["typology_material"].to_pylist() == ["MUR", None, None]
+    assert table["action_recommended"].to_pylist() == ["major_repair", "none", "none"]
+    assert problems["raw_row_number"].to_pylist() == [4] and problems["issue_check"].to_pylist() == ["vocabulary"]

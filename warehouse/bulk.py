@@ -38,12 +38,15 @@ if TYPE_CHECKING:
     import duckdb
 
 __all__ = ["ROW_GROUP_ROWS", "BulkFiles", "bulk_file_table", "kept_rows", "partition_directory", "stage",
-           "table_directory", "write_bulk_files"]
+           "table_directory", "target_directory", "write_bulk_files"]
 
 log = logging.getLogger(__name__)
 
 #: DuckDB's own row-group size: readers scan row groups in parallel.
 ROW_GROUP_ROWS = 122_880
+#: Parts (files) per writing thread: with two, a thread that got less CPU (the transaction runs beside
+#: the files) is left with a smaller last part to finish alone.
+PARTS_PER_THREAD = 2
 _SAFE_VALUE = re.compile(r"^[A-Za-z0-9._-]{1,200}$")
 
 
@@ -160,7 +163,7 @@ def write_bulk_files(directory: Path, table: pa.Table, keep: pa.Array | None = N
     Returns (path, rows) per file; files with no rows are not written."""
     n = table.num_rows
     workers = max(1, min(threads or (os.cpu_count() or 1), 4))
-    parts = max(1, min(workers, n // (2 * ROW_GROUP_ROWS)))
+    parts = max(1, min(PARTS_PER_THREAD * workers, n // (2 * ROW_GROUP_ROWS)))
     step = -(-n // parts)
     dictionary = dictionary_columns(table)
     directory.mkdir(parents=True, exist_ok=True)
@@ -175,7 +178,7 @@ def write_bulk_files(directory: Path, table: pa.Table, keep: pa.Array | None = N
 
     if parts == 1:
         return [w for w in [one(0)] if w is not None]
-    with ThreadPoolExecutor(parts, thread_name_prefix="qe-bulk") as pool:
+    with ThreadPoolExecutor(min(parts, workers), thread_name_prefix="qe-bulk") as pool:
         futures = [pool.submit(one, i) for i in range(parts)]
     done = [f.result() for f in futures if f.exception() is None]
     failed = [f.exception() for f in futures if f.exception() is not None]
@@ -228,20 +231,32 @@ class BulkFiles:
                 path.unlink(missing_ok=True)
 
 
-def stage(con: duckdb.DuckDBPyConnection, spec: TableSpec, data: pa.Table, constants: Mapping[str, Any] | None,
-          keep: pa.Array | None) -> BulkFiles | None:
-    """Check ``data`` like any write and start writing its files in the background; ``None`` when
-    the fast path does not apply (see the module docstring)."""
+def target_directory(con: duckdb.DuckDBPyConnection, spec: TableSpec, constants: Mapping[str, Any] | None) -> Path | None:
+    """The directory a bulk append of ``spec`` with these per-file ``constants`` writes its files in,
+    or ``None`` when the fast path does not apply (see the module docstring)."""
     const = dict(constants or {})
     part = partition_directory(spec, const)
     directory = table_directory(con, spec.name) if part is not None else None
     if directory is None or part is None:
         return None
+    return directory / part if part else directory
+
+
+def stage(con: duckdb.DuckDBPyConnection | None, spec: TableSpec, data: pa.Table, constants: Mapping[str, Any] | None,
+          keep: pa.Array | None, directory: Path | None = None) -> BulkFiles | None:
+    """Check ``data`` like any write and start writing its files in the background; ``None`` when
+    the fast path does not apply (see the module docstring). ``directory``: the one
+    :func:`target_directory` gave for the same table and constants (then ``con`` is not used)."""
+    const = dict(constants or {})
+    if directory is None:
+        directory = target_directory(con, spec, const) if con is not None else None
+    if directory is None:
+        return None
     check_constants(spec, const)
     if keep is not None and len(keep) != data.num_rows:
         raise ValueError(f"keep has {len(keep)} values for {data.num_rows} rows")
-    table = bulk_file_table(spec, conform(data, spec, omit=const, rows=keep), const)
+    table = bulk_file_table(spec, conform(data, spec, omit=const, rows=keep, dictionaries=True), const)
     pool = ThreadPoolExecutor(1, thread_name_prefix="qe-bulk-writer")
-    future = pool.submit(write_bulk_files, directory / part if part else directory, table, keep)
+    future = pool.submit(write_bulk_files, directory, table, keep)
     pool.shutdown(wait=False)
     return BulkFiles(spec.name, future, const)

@@ -351,16 +351,34 @@ class Lake:
         return changed
 
     # -- writing -------------------------------------------------------------------
-    def stage_bulk(self, name: str, data: pa.Table, constants: Mapping[str, Any] | None = None,
-                   keep: pa.Array | None = None) -> BulkFiles | None:
-        """Start writing a bulk append's Parquet files before taking the writer lock (they are
-        invisible until a writer adopts them: :meth:`LakeWriter.adopt`; ``.discard()`` otherwise).
-        ``None`` when the fast path does not apply; use :meth:`LakeWriter.start_bulk` then."""
+    def bulk_directory(self, name: str, constants: Mapping[str, Any] | None = None) -> Path | None:
+        """Where a bulk append to ``name`` with these per-file constants writes its files (``None``
+        when the fast path does not apply): look it up ahead, on another thread, and pass it to
+        :meth:`stage_bulk`. A table keeps its directory for life, so the answer does not go stale."""
         from warehouse import bulk
         from warehouse.tables import spec as table_spec
 
         if not self.bulk_append:
             return None
+        con = self.connect(read_only=True, views=False)
+        try:
+            return bulk.target_directory(con, table_spec(name), constants)
+        finally:
+            con.close()
+
+    def stage_bulk(self, name: str, data: pa.Table, constants: Mapping[str, Any] | None = None,
+                   keep: pa.Array | None = None, directory: Path | None = None) -> BulkFiles | None:
+        """Start writing a bulk append's Parquet files outside a writer's transaction (they are
+        invisible until a writer adopts them: :meth:`LakeWriter.adopt`; ``.discard()`` otherwise).
+        ``None`` when the fast path does not apply; use :meth:`LakeWriter.start_bulk` then.
+        ``directory``: :meth:`bulk_directory` of the same table and constants, looked up ahead."""
+        from warehouse import bulk
+        from warehouse.tables import spec as table_spec
+
+        if not self.bulk_append:
+            return None
+        if directory is not None:
+            return bulk.stage(None, table_spec(name), data, constants, keep, directory)
         con = self.connect(read_only=True, views=False)
         try:
             return bulk.stage(con, table_spec(name), data, constants, keep)

@@ -108,7 +108,7 @@ def duckdb_type(f: pa.Field) -> str:  # noqa: C901
 
 def conform(
     table: pa.Table, spec: TableSpec, *, fill_missing: Iterable[str] = (), omit: Iterable[str] = (),
-    rows: pa.Array | None = None,
+    rows: pa.Array | None = None, dictionaries: bool = False,
 ) -> pa.Table:
     """Return ``table`` cast to ``spec.schema`` (column order and types).
 
@@ -117,7 +117,9 @@ def conform(
     may be absent and are filled with nulls. Non-nullable columns must not
     contain nulls. Columns listed in ``omit`` must be absent and are left out
     of the result (the writer supplies them as constants). ``rows`` (a boolean mask) limits the
-    null check to the rows that will be written.
+    null check to the rows that will be written. ``dictionaries=True`` keeps a dictionary-encoded
+    column whose values have the declared type as it is (for the Parquet writer, which stores it
+    the same way); otherwise it is decoded.
     """
     fill, skip = set(fill_missing), set(omit)
     extra = [c for c in table.column_names if c not in spec.schema.names or c in skip]
@@ -132,7 +134,9 @@ def conform(
         fields.append(f)
         if f.name in table.column_names:
             col = table.column(f.name)
-            if not col.type.equals(f.type):
+            if dictionaries and pa.types.is_dictionary(col.type) and col.type.value_type.equals(f.type):
+                fields[-1] = f.with_type(col.type)
+            elif not col.type.equals(f.type):
                 try:
                     col = col.cast(f.type, safe=True)
                 except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:

@@ -11,38 +11,38 @@ Order of work for ``ingest_file``:
    their row, warnings do not), open errors of earlier files about the same observations are marked
    superseded by this file (never deleted), and the ``raw_files`` and ``ingest_batches`` rows are
    written. ``strict=True`` rejects the whole file on any error, writing nothing.
+
+Steps overlap on the machine's cores: the archive, the opening of the lake and the lookup of where
+the observation files go run beside reading and checking; the transaction opens (taking the writer
+lock) once the kind is known and reads what it needs from the lake while the rows are checked; the
+observation files are written while it goes on (:mod:`expedition.surveys.landing` holds the
+transaction's side). Any failure before the rows are handed over rolls it back.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
-import numpy as np
-import pyarrow as pa
 import pyarrow.compute as pc
 
 from expedition.surveys.context import SurveyContext
-from expedition.surveys.errors import SurveyInputError, SurveyRejected
-from expedition.surveys.kinds import kind_spec
+from expedition.surveys.errors import SurveyInputError
+from expedition.surveys.kinds import KindSpec, kind_spec
+from expedition.surveys.landing import IngestReport, Prepared, look_up, observation_rows, write_batch
 from expedition.surveys.mapping import Mapping, load_mapping, to_canonical
-from expedition.surveys.problems import concat_problems, describe, problems_at
 from expedition.surveys.readers import read_survey_file
-from expedition.surveys.validate import Validated, error_mask, validate
-from warehouse import sqlfiles
+from expedition.surveys.validate import error_mask, validate
 from warehouse.archive import ArchivedFile, archive_file, safe_name
 from warehouse.errors import WarehouseError
 from warehouse.lake import Lake, LakeWriter
-from warehouse.tables.surveys import SURVEY_ISSUES
-from warehouse.tables.system import INGEST_BATCHES
 
 if TYPE_CHECKING:
     from expedition.settings import Settings
@@ -52,43 +52,6 @@ __all__ = ["IngestReport", "ingest_file", "ingest_survey_file"]
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
-
-
-@dataclass
-class IngestReport:
-    """What one ingest did (also what the CLI prints)."""
-
-    expedition_id: str
-    kind: str
-    file_name: str
-    raw_sha256: str
-    batch_id: str
-    already_ingested: bool = False
-    rows_read: int = 0
-    rows_landed: int = 0
-    rows_unchanged: int = 0
-    rows_quarantined: int = 0
-    errors: int = 0
-    warnings: int = 0
-    superseded: int = 0
-    column_sources: dict[str, str] = field(default_factory=dict)
-    ignored_columns: list[str] = field(default_factory=list)
-    problems: pa.Table | None = None
-
-    def summary(self) -> str:
-        if self.already_ingested:
-            return (f"{self.file_name}: already ingested for {self.expedition_id} as {self.kind} "
-                    f"(batch {self.batch_id[:12]}); nothing to do")
-        return (f"{self.file_name} -> {self.kind} of {self.expedition_id}: {self.rows_read} rows read, "
-                f"{self.rows_landed} landed, {self.rows_unchanged} unchanged, {self.rows_quarantined} quarantined "
-                f"({self.errors} errors), {self.warnings} warnings, {self.superseded} earlier errors superseded")
-
-    def problem_lines(self, limit: int = 20) -> list[str]:
-        return describe(self.problems, self.file_name, limit) if self.problems is not None else []
-
-    def lines(self, limit: int = 20) -> list[str]:
-        """The summary line, then the first ``limit`` problems (for logs and flow artifacts)."""
-        return [self.summary(), *self.problem_lines(limit)]
 
 
 def _sha(*parts: str) -> str:
@@ -118,125 +81,105 @@ def ingest_file(  # noqa: PLR0913
     step("archiving")
     # The archive copy and hash run on a second thread while the file is read and checked, and the
     # lake is opened on a third; nothing is written, reported or raised before the archive is done,
-    # so even a file that cannot be read is kept.
-    with ThreadPoolExecutor(2, thread_name_prefix="qe-ingest") as pool:
-        before = _stat(path, labels)
-        archiving = pool.submit(_archive, raw_dir, path, labels)
-        pool.submit(lake.warm)  # best effort: the writer below opens it anyway and reports errors
-        try:
-            step("reading")
-            raw = read_survey_file(path, sheet=m.sheet if m else None, encoding=m.encoding if m else None,
-                                   name=str(path))
-            raw_labels = (read_survey_file(Path(labels), encoding=m.encoding if m else None, name=str(labels))
-                          if labels is not None else None)
-            spec = kind_spec(kind) if kind else None
-            canon = to_canonical(raw, spec, m, raw_labels)
-            step("validating")
-            checked = validate(canon, context, raw.problems, file_name=safe_name(path.name))
-        except BaseException:
-            archiving.result()
-            raise
-        archived, archived_labels = archiving.result()
-    if _stat(path, labels) != before:
-        raise SurveyInputError(f"{path}: the file changed while it was being ingested; nothing was written "
-                               "(the copy taken is archived); ingest it again once it is complete")
-    batch_id = _sha(context.expedition_id, canon.kind.name, archived.sha256,
-                    archived_labels.sha256 if archived_labels else "", m.sha256 if m else "")[:32]
-    report = IngestReport(context.expedition_id, canon.kind.name, path.name, archived.sha256, batch_id,
-                          rows_read=raw.num_rows, column_sources=canon.sources, ignored_columns=canon.ignored)
-    step("writing")
-    started = now = dt.datetime.now(dt.UTC)
-    table = checked.kind.table.name
-    constants = {"expedition_id": context.expedition_id, "raw_sha256": archived.sha256,
-                 "ingest_batch_id": batch_id, "ingested_time_utc": now}
-    # The observation files are written on a background thread from now on, before the writer lock
-    # is taken (invisible until adopted), keeping the rows without file-local errors. Under the lock,
-    # only a re-ingest changes that selection (rows landed before): then the files are discarded and
-    # written again with the final one. A file ingested before discards them unused.
-    local_land = pc.invert(error_mask(checked.problems, checked.num_rows))
-    staged = None
-    if not (strict and pc.any(pc.invert(local_land)).as_py()):
-        staged = lake.stage_bulk(table, _observation_rows(checked), constants, keep=local_land)
-    prepared = _Prepared(checked, canon.raw, raw.format, archived, archived_labels, m, started, constants, local_land)
+    # so even a file that cannot be read is kept. Once the kind is known, the lake transaction opens
+    # on a fourth thread and reads what it needs from the lake while the rows are checked; it goes
+    # on once they are handed over (or rolls back, when the ingest fails first).
+    ready: Future[tuple[IngestReport, Prepared, BulkFiles | None]] = Future()
+    staged: BulkFiles | None = None
+    transaction = ThreadPoolExecutor(1, thread_name_prefix="qe-ingest-writer")
     try:
-        # A run again after a write conflict (PostgreSQL catalog) re-reads the lake and writes its
-        # files again: the staged ones were deleted with the rolled-back transaction.
-        def attempt(w: LakeWriter) -> IngestReport:
-            fresh = replace(report)  # nothing of a rolled-back attempt carries over
-            _write_batch(w, fresh, prepared, staged if w.attempt == 1 else None, strict)
-            return fresh
-
-        # the writer reads tables only: no views to define
-        report = lake.run_writer(attempt, what=f"survey {path.name}", views=False)
+        with ThreadPoolExecutor(2, thread_name_prefix="qe-ingest") as pool:
+            before = _stat(path, labels)
+            archiving = pool.submit(_archive, raw_dir, path, labels)
+            pool.submit(lake.warm)  # best effort: the writer below opens it anyway and reports errors
+            try:
+                step("reading")
+                raw = read_survey_file(path, sheet=m.sheet if m else None, encoding=m.encoding if m else None,
+                                       name=str(path))
+                raw_labels = (read_survey_file(Path(labels), encoding=m.encoding if m else None, name=str(labels))
+                              if labels is not None else None)
+                spec = kind_spec(kind) if kind else None
+                canon = to_canonical(raw, spec, m, raw_labels)
+                # where the observation files will go, looked up while the rows are checked
+                target = pool.submit(_bulk_directory, lake, canon.kind.table.name, context.expedition_id)
+                writing = transaction.submit(_transaction, lake, path.name, canon.kind, context.expedition_id,
+                                             lambda: _batch_id(context, canon.kind.name, archiving.result(), m),
+                                             ready, strict)
+                step("validating")
+                checked = validate(canon, context, raw.problems, file_name=safe_name(path.name))
+            except BaseException:
+                archiving.result()
+                raise
+            archived, archived_labels = archiving.result()
+        if _stat(path, labels) != before:
+            raise SurveyInputError(f"{path}: the file changed while it was being ingested; nothing was written "
+                                   "(the copy taken is archived); ingest it again once it is complete")
+        batch_id = _batch_id(context, canon.kind.name, (archived, archived_labels), m)
+        report = IngestReport(context.expedition_id, canon.kind.name, path.name, archived.sha256, batch_id,
+                              rows_read=raw.num_rows, column_sources=canon.sources, ignored_columns=canon.ignored)
+        step("writing")
+        started = now = dt.datetime.now(dt.UTC)
+        table = checked.kind.table.name
+        constants = {"expedition_id": context.expedition_id, "raw_sha256": archived.sha256,
+                     "ingest_batch_id": batch_id, "ingested_time_utc": now}
+        # The observation files are written on a background thread from now on (invisible until the
+        # transaction adopts them), keeping the rows without file-local errors. In the transaction,
+        # only a re-ingest changes that selection (rows landed before): then the files are discarded
+        # and written again with the final one. A file ingested before discards them unused.
+        local_land = pc.invert(error_mask(checked.problems, checked.num_rows))
+        if not (strict and pc.any(pc.invert(local_land)).as_py()):
+            staged = lake.stage_bulk(table, observation_rows(checked), constants, keep=local_land,
+                                     directory=target.result())
+        ready.set_result((report, Prepared(checked, canon.raw, raw.format, archived, archived_labels, m, started,
+                                            constants, local_land), staged))
+        report = writing.result()
+    except BaseException:
+        if not ready.done():  # the transaction (if it started) rolls back
+            ready.set_exception(_Abandoned())
+        raise
     finally:
+        transaction.shutdown(wait=True)  # the transaction has ended: committed or rolled back
         if staged is not None:
             staged.discard()  # a no-op once a committed transaction registered them
     log.info("%s", report.summary())
     return report
 
 
-@dataclass(frozen=True)
-class _Prepared:
-    """One survey file, read, checked and archived, ready for the writer's transaction."""
-
-    checked: Validated
-    raw: pa.Table  # the records as read, for the quarantine's raw_row_json
-    fmt: str
-    archived: ArchivedFile
-    archived_labels: ArchivedFile | None
-    mapping: Mapping | None
-    started: dt.datetime
-    constants: dict[str, object]  # the per-file columns of every observation row
-    local_land: pa.Array  # rows without file-local errors (what the staged files hold)
+class _Abandoned(Exception):
+    """The ingest failed before its rows were ready: the transaction that waits for them rolls back."""
 
 
-def _write_batch(w: LakeWriter, report: IngestReport, p: _Prepared, staged: BulkFiles | None, strict: bool) -> None:
-    """Everything of one ingest inside the writer's transaction (see the module docstring)."""
-    checked, archived, constants = p.checked, p.archived, p.constants
-    expedition_id, now = report.expedition_id, p.started  # also the rows' ingested_time_utc
-    w.con.execute("SET enable_progress_bar = false")  # no DuckDB bar on the user's terminal
-    if w.con.execute(sqlfiles.query("survey_batch_seen").sql, {"batch_id": report.batch_id}).fetchall():
-        report.already_ingested = True
-        log.info("survey file %s already ingested (batch %s)", report.file_name, report.batch_id)
-        return
-    problems, unchanged = _against_lake(w.con, checked, expedition_id)
-    errors = error_mask(problems, checked.num_rows)
-    report.problems = problems
-    report.errors = int(pc.sum(pc.equal(problems["issue_severity"], "error")).as_py() or 0)
-    report.warnings = problems.num_rows - report.errors
-    report.rows_quarantined = int(pc.sum(errors).as_py() or 0)
-    report.rows_unchanged = int(pc.sum(pc.and_(unchanged, pc.invert(errors))).as_py() or 0)
-    if strict and report.errors:
-        raise SurveyRejected(
-            f"{report.file_name}: rejected (--strict): {report.rows_quarantined} of {report.rows_read} rows have "
-            f"{report.errors} errors; nothing was written. First problems:\n  "
-            + "\n  ".join(report.problem_lines(10)),
-            report.problem_lines(1000),
-        )
-    # keys are new: repeats inside the file and against the lake were removed above, under the lock
-    land = pc.invert(pc.or_(errors, unchanged))
-    table = checked.kind.table.name
-    if staged is not None and pc.all(pc.equal(land, p.local_land)).as_py():
-        landing = w.adopt(staged)
-    else:  # rows landed before changed the selection (a re-ingest): write the files again, in the background
-        if staged is not None:
-            staged.discard()
-        landing = w.start_bulk(table, _observation_rows(checked), constants, keep=land)
-    report.rows_landed = int(pc.sum(land).as_py() or 0)
-    report.superseded = _supersede(w, checked, expedition_id, archived.sha256, now)
-    # append: every issue id hashes this batch's id, which the transaction found new above (and
-    # _issue_rows keeps one row per id), so no anti-join over all the lake's issues is needed
-    w.write(SURVEY_ISSUES.name, _issue_rows(w.con, checked, problems, p.raw, expedition_id, archived,
-                                            report.batch_id, now), mode="append")
-    for a in (archived, p.archived_labels):
-        if a is not None:
-            w.write("raw_files", a.as_row(f"survey/{p.fmt}"), mode="insert_new")
-    # append: this transaction found no row of this batch id above (a concurrent twin conflicts on the same fence)
-    w.write(INGEST_BATCHES.name, _batch_row(report, archived, p.started, p.mapping, p.archived_labels), mode="append")
-    landed = landing.finish().inserted
-    if landed != report.rows_landed:  # only a broken writer could do this: never commit it
-        raise WarehouseError(f"{report.file_name}: {landed} observation rows written, {report.rows_landed} expected")
-    w.set_commit_message("survey", f"ingest {report.file_name} into {expedition_id} ({checked.kind.name})")
+def _batch_id(context: SurveyContext, kind: str, archived: tuple[ArchivedFile, ArchivedFile | None],
+              m: Mapping | None) -> str:
+    """The batch id: a hash of the expedition, kind, archived file and labels file and mapping."""
+    main, labels = archived
+    return _sha(context.expedition_id, kind, main.sha256, labels.sha256 if labels else "", m.sha256 if m else "")[:32]
+
+
+def _transaction(lake: Lake, name: str, kind: KindSpec, expedition_id: str, batch_id: Callable[[], str],
+                 ready: Future[tuple[IngestReport, Prepared, BulkFiles | None]], strict: bool) -> IngestReport:
+    """The ingest's lake transaction: reads what it needs from the lake, waits for the rows, writes."""
+
+    # A run again after a write conflict (PostgreSQL catalog) re-reads the lake and writes its
+    # files again: the staged ones were deleted with the rolled-back transaction.
+    def attempt(w: LakeWriter) -> IngestReport:
+        looked = look_up(w.con, batch_id(), kind, expedition_id)
+        report, prepared, staged = ready.result()
+        fresh = replace(report)  # nothing of a rolled-back attempt carries over
+        write_batch(w, fresh, prepared, staged if w.attempt == 1 else None, strict, looked)
+        return fresh
+
+    # the writer reads tables only: no views to define
+    return lake.run_writer(attempt, what=f"survey {name}", views=False)
+
+
+def _bulk_directory(lake: Lake, table: str, expedition_id: str) -> Path | None:
+    """:meth:`Lake.bulk_directory` of the kind's table, ``None`` on any error (then staging looks it
+    up again and reports the error itself)."""
+    try:
+        return lake.bulk_directory(table, {"expedition_id": expedition_id})
+    except (WarehouseError, duckdb.Error):
+        return None
 
 
 def _stat(path: Path, labels: Path | str | None) -> list[tuple[int, int]]:
@@ -267,173 +210,3 @@ def ingest_survey_file(  # noqa: PLR0913
     ctx = context_for(lake, expedition_id, settings)
     return ingest_file(lake, path, ctx, kind=kind, mapping=mapping, labels=labels, strict=strict,
                        raw_dir=settings.raw_dir, progress=progress)
-
-
-def _against_lake(con: duckdb.DuckDBPyConnection, v: Validated,
-                  expedition_id: str) -> tuple[pa.Table, pa.Array]:
-    """Compare with what already landed (inside the writer lock). Returns all problems, with an error
-    for each observation that landed before with other values, and the mask of rows that landed
-    before with the same values (skipped, not errors)."""
-    n = v.num_rows
-    landed = _landed_ids(con, v, expedition_id)
-    if len(landed) == 0:
-        return v.problems, pa.array(np.zeros(n, dtype=bool))
-    found = pc.is_in(v.table["observation_id"], value_set=landed)
-    if not pc.any(found).as_py():
-        return v.problems, pa.array(np.zeros(n, dtype=bool))
-    old = _landed_rows(con, v, expedition_id, pc.filter(v.table["observation_id"], found))
-    at = pc.index_in(v.table["observation_id"], value_set=old["observation_id"])
-    same: pa.Array | pa.ChunkedArray = found
-    for name in v.table.column_names:
-        mine, theirs = v.table[name], pc.take(old[name], at).cast(v.table.schema.field(name).type)
-        equal = pc.or_kleene(pc.equal(mine, theirs), pc.and_(pc.is_null(mine), pc.is_null(theirs)))
-        same = pc.and_(same, pc.fill_null(equal, False))
-    conflict = pc.and_(found, pc.invert(same))
-    where = pc.binary_join_element_wise(
-        "already landed from ", pc.coalesce(pc.take(old[_LANDED_NAME], at), pc.take(old[_LANDED_SHA], at)),
-        " row ", pc.cast(pc.take(old[_LANDED_ROW], at), pa.string()), " with other values", "")
-    kid = v.kind.natural_id[0] if v.kind.natural_id else "observation_id"
-    extra = problems_at(conflict, v.row_numbers, column=kid, values=v.table["observation_id"],
-                        expected="a new observation, or the same values as the one already landed",
-                        reason=where, check="duplicate")
-    return concat_problems([v.problems, extra]), same
-
-
-# Where a landed observation came from, read beside its columns (names no observation column has).
-_LANDED_SHA, _LANDED_ROW, _LANDED_NAME = "landed_raw_sha256", "landed_raw_row_number", "landed_raw_original_name"
-
-
-def _landed_ids(con: duckdb.DuckDBPyConnection, v: Validated, expedition_id: str) -> pa.Array:
-    """Observation ids of the expedition already in the kind's own table (in the writer's transaction).
-
-    One table and one column: DuckLake plans a statement with a catalog query per column of each empty
-    table it reads (duckdb/ducklake#1313), so the union of every kind's keys cost several times more."""
-    rows = con.execute(f'SELECT observation_id FROM lake."{v.kind.table.name}" WHERE expedition_id = $expedition_id',
-                       {"expedition_id": expedition_id}).to_arrow_table()
-    return rows["observation_id"].combine_chunks()
-
-
-def _landed_rows(con: duckdb.DuckDBPyConnection, v: Validated, expedition_id: str, ids: pa.Array) -> pa.Table:
-    """Landed rows of ``ids`` and the file and row each came from (read in the writer's transaction;
-    table and column names from the spec)."""
-    spec = v.kind.table
-    cols = ", ".join(f'ST_AsWKB(o."{c}") AS "{c}"' if c in spec.geometry_columns else f'o."{c}"' for c in v.table.column_names)
-    con.register("survey_repeat_ids", pa.table({"observation_id": ids}))
-    try:
-        return con.execute(
-            f'SELECT {cols}, o.raw_sha256 AS {_LANDED_SHA}, o.raw_row_number AS {_LANDED_ROW}, '
-            f'r.raw_original_name AS {_LANDED_NAME} FROM lake."{spec.name}" o LEFT JOIN lake.raw_files r USING (raw_sha256) '
-            "WHERE o.expedition_id = $expedition_id AND o.observation_id IN (SELECT observation_id FROM survey_repeat_ids)",
-            {"expedition_id": expedition_id},
-        ).to_arrow_table()
-    finally:
-        con.unregister("survey_repeat_ids")
-
-
-def _observation_rows(v: Validated) -> pa.Table:
-    """The observation rows without the per-file constants (the writer binds those once)."""
-    return v.table.append_column("raw_row_number", v.row_numbers)
-
-
-def _supersede(w: LakeWriter, v: Validated, expedition_id: str, raw_sha: str, now: dt.datetime) -> int:
-    """Mark open errors of earlier files about observations this file repeats as superseded by it."""
-    open_errors = w.con.execute(sqlfiles.query("survey_open_error_keys").sql,
-                                {"expedition_id": expedition_id, "kind": v.kind.name}).to_arrow_table()
-    if open_errors.num_rows == 0:
-        return 0
-    hit = pc.and_(pc.is_in(open_errors["observation_match_key"], value_set=pc.unique(v.match_keys())),
-                  pc.not_equal(open_errors["raw_sha256"], raw_sha))
-    ids = open_errors.filter(hit).select(["issue_id"])
-    if ids.num_rows == 0:
-        return 0
-    w.con.register("survey_issue_ids", ids)
-    try:
-        old = w.con.execute(sqlfiles.query("survey_issues_selected").sql,
-                            {"expedition_id": expedition_id}).to_arrow_table()
-    finally:
-        w.con.unregister("survey_issue_ids")
-    k = old.num_rows
-    old = old.set_column(old.schema.get_field_index("superseded"), "superseded", pa.repeat(pa.scalar(True), k))
-    old = old.set_column(old.schema.get_field_index("superseded_by_raw_sha256"), "superseded_by_raw_sha256",
-                         pa.repeat(pa.scalar(raw_sha, pa.string()), k))
-    old = old.set_column(old.schema.get_field_index("superseded_time_utc"), "superseded_time_utc",
-                         pa.repeat(pa.scalar(now, pa.timestamp("us", tz="UTC")), k))
-    w.write(SURVEY_ISSUES.name, old, mode="upsert")
-    return k
-
-
-def _raw_json(con: duckdb.DuckDBPyConnection, raw: pa.Table, rows: pa.Array) -> pa.Array:
-    """The raw records at ``rows`` as JSON objects (one DuckDB ``to_json`` over the subset)."""
-    subset = raw.take(rows)
-    con.register("survey_raw_rows", subset)
-    try:
-        return con.execute("SELECT to_json(r) AS j FROM survey_raw_rows r").to_arrow_table()["j"].combine_chunks()
-    finally:
-        con.unregister("survey_raw_rows")
-
-
-def _issue_rows(con: duckdb.DuckDBPyConnection, v: Validated, problems: pa.Table, raw: pa.Table,
-                expedition_id: str, archived: ArchivedFile, batch_id: str, now: dt.datetime) -> pa.Table:
-    k = problems.num_rows
-    if k == 0:
-        return SURVEY_ISSUES.empty()
-    idx = problems["row_index"]
-    uniq = pc.unique(idx)
-    json_rows = pc.take(_raw_json(con, raw, uniq), pc.index_in(idx, value_set=uniq))
-    ids = pc.binary_join_element_wise(
-        batch_id, pc.cast(problems["raw_row_number"], pa.string()), pc.fill_null(problems["issue_column"], ""),
-        problems["issue_check"], "|")
-    con.register("survey_issue_keys", pa.table({"s": ids}))
-    try:
-        hashed = con.execute("SELECT left(sha256(s), 32) AS h FROM survey_issue_keys").to_arrow_table()["h"]
-    finally:
-        con.unregister("survey_issue_keys")
-    const = {
-        "expedition_id": expedition_id, "observation_kind": v.kind.name, "raw_sha256": archived.sha256,
-        "raw_file_name": archived.original_name, "ingest_batch_id": batch_id,
-    }
-    cols = {
-        "issue_id": hashed,
-        **{name: pa.repeat(pa.scalar(value, pa.string()), k) for name, value in const.items()},
-        "issue_severity": problems["issue_severity"],
-        "issue_check": problems["issue_check"],
-        "raw_row_number": problems["raw_row_number"],
-        "issue_column": problems["issue_column"],
-        "issue_value": problems["issue_value"],
-        "issue_expected": problems["issue_expected"],
-        "issue_reason": problems["issue_reason"],
-        "raw_row_json": json_rows,
-        "observation_match_key": v.match_keys(idx),
-        "superseded": pa.repeat(pa.scalar(False), k),
-        "superseded_by_raw_sha256": pa.nulls(k, pa.string()),
-        "superseded_time_utc": pa.nulls(k, pa.timestamp("us", tz="UTC")),
-        "recorded_time_utc": pa.repeat(pa.scalar(now, pa.timestamp("us", tz="UTC")), k),
-    }
-    return _first_per_id(pa.table({c: cols[c] for c in SURVEY_ISSUES.columns}))
-
-
-def _first_per_id(issues: pa.Table) -> pa.Table:
-    """The first row of each ``issue_id`` (a row can be reported twice for the same column and check:
-    a repeat inside the file that also differs from what landed before)."""
-    codes = np.asarray(pc.dictionary_encode(issues["issue_id"].combine_chunks()).indices.to_numpy())
-    _, first = np.unique(codes, return_index=True)
-    if len(first) == issues.num_rows:
-        return issues
-    return issues.take(pa.array(np.sort(first)))
-
-
-def _batch_row(r: IngestReport, a: ArchivedFile, started: dt.datetime, m: Mapping | None,
-               labels: ArchivedFile | None) -> pa.Table:
-    note = json.dumps({
-        "expedition_id": r.expedition_id, "kind": r.kind, "mapping": str(m.path) if m else None,
-        "mapping_sha256": m.sha256 if m else None, "labels_sha256": labels.sha256 if labels else None,
-        "unchanged": r.rows_unchanged, "quarantined": r.rows_quarantined, "errors": r.errors,
-        "warnings": r.warnings, "superseded": r.superseded,
-    })
-    row = {
-        "batch_id": r.batch_id, "batch_kind": "survey_file", "source_name": a.original_name,
-        "source_uri": str(a.path), "raw_sha256": a.sha256, "started_utc": started,
-        "finished_utc": dt.datetime.now(dt.UTC), "rows_read": r.rows_read, "rows_written": r.rows_landed, "note": note,
-    }
-    return pa.Table.from_pylist([row], schema=INGEST_BATCHES.schema)
-

@@ -101,17 +101,20 @@ def times(text: pa.Array | pa.ChunkedArray, tz: str | None = None) -> pa.Array |
     ).cast(UTC_US)
 
 
-def codes_of(text: pa.Array | pa.ChunkedArray, vocabulary: Vocabulary) -> pa.Array:
+def codes_of(text: pa.Array | pa.ChunkedArray, vocabulary: Vocabulary) -> pa.DictionaryArray:
     """Canonical codes for codes, labels or aliases in any case/spacing (null when unknown).
 
     Works on the dictionary of distinct values, so a million rows cost as much as their few spellings
-    (one dictionary for the whole column: per chunk, the few lookups were repeated for every block read)."""
+    (one dictionary for the whole column: per chunk, the few lookups were repeated for every block read).
+    The result stays dictionary-encoded over the vocabulary's codes: no text is copied per row, and the
+    Parquet writer takes the dictionary as it is instead of hashing every value again."""
     lookup = vocabulary.lookup()
+    codes = list(dict.fromkeys(lookup.values()))  # each canonical code once, in vocabulary order
     keys = pa.array(list(lookup), pa.string())
-    codes = pa.array(list(lookup.values()), pa.string())
+    code_of_key = pa.array([codes.index(c) for c in lookup.values()], pa.int32())
     encoded = pc.dictionary_encode(_flat(text))  # one hashing pass: the distinct values and an index per row
-    per_value = pc.take(codes, pc.index_in(normalise_array(encoded.dictionary), value_set=keys))
-    return pc.take(per_value, encoded.indices)
+    per_value = pc.take(code_of_key, pc.index_in(normalise_array(encoded.dictionary), value_set=keys))
+    return pa.DictionaryArray.from_arrays(pc.take(per_value, encoded.indices), pa.array(codes, pa.string()))
 
 
 def _intensity_table() -> tuple[list[str], list[float]]:

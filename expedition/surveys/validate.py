@@ -247,11 +247,21 @@ def _site(canon: CanonicalInput, text: dict[str, Column], out: dict[str, Column 
 
 
 def _observation_table(kind: KindSpec, out: dict[str, Column | None], n: int) -> pa.Table:
+    """The typed observation columns. Coded text (choices) stays dictionary-encoded over its values
+    (the lake column's type): the bulk writer stores it as it is, any other writer casts it."""
     fields = [f for f in kind.table.schema if f.name not in _BOOKKEEPING]
     nulls: dict[pa.DataType, pa.Array] = {}  # all-null columns are immutable: one per type
-    cols = [nulls.setdefault(f.type, pa.nulls(n, f.type)) if out.get(f.name) is None
-            else pc.cast(out[f.name], f.type, safe=False) for f in fields]
-    return pa.Table.from_arrays(cols, schema=pa.schema([f.with_nullable(True) for f in fields]))
+    cols: list[Column] = []
+    for f in fields:
+        col = out.get(f.name)
+        if col is None:
+            cols.append(nulls.setdefault(f.type, pa.nulls(n, f.type)))
+        elif pa.types.is_dictionary(col.type) and col.type.value_type.equals(f.type):
+            cols.append(col)
+        else:
+            cols.append(pc.cast(col, f.type, safe=False))
+    schema = pa.schema([f.with_type(c.type).with_nullable(True) for f, c in zip(fields, cols, strict=True)])
+    return pa.Table.from_arrays(cols, schema=schema)
 
 
 def _natural_key(kind: KindSpec, obs: pa.Table) -> pa.Array:
@@ -315,12 +325,16 @@ def _duplicates(obs: pa.Table, natural: pa.Array, errors: pa.Array, rows: pa.Arr
 def _distance_warnings(obs: pa.Table, rows: pa.Array, ctx: SurveyContext, column: str) -> pa.Table:
     assert ctx.epicentre_latitude_deg is not None and ctx.epicentre_longitude_deg is not None
     radius = float(ctx.affected_radius_km or 0.0)
-    d = geo.distance_km(obs["site_latitude_deg"], obs["site_longitude_deg"],
-                        ctx.epicentre_latitude_deg, ctx.epicentre_longitude_deg)
-    idx = pc.indices_nonzero(pc.fill_null(pc.greater(d, radius), False))
+    lat, lon = obs["site_latitude_deg"], obs["site_longitude_deg"]
+    lat0, lon0 = ctx.epicentre_latitude_deg, ctx.epicentre_longitude_deg
+    # the exact distance only for the rows a cheap bound cannot place inside the area (usually few)
+    candidates = pa.array(np.flatnonzero(geo.maybe_beyond_km(lat, lon, lat0, lon0, radius)))
+    d = geo.distance_km(pc.take(lat, candidates), pc.take(lon, candidates), lat0, lon0)
+    far = pc.fill_null(pc.greater(d, radius), False)
+    idx = pc.filter(candidates, far)
     if len(idx) == 0:
         return empty_problems()
-    text = pc.binary_join_element_wise(pc.cast(pc.round(pc.take(d, idx), 0), pa.string()), " km", "")
+    text = pc.binary_join_element_wise(pc.cast(pc.round(pc.filter(d, far), 0), pa.string()), " km", "")
     reason = pc.binary_join_element_wise(
         "site is ", text, f" from the epicentre, outside the affected area (radius {radius:.0f} km)", "")
     return problems_at(pa.array(np.ones(len(idx), dtype=bool)), pc.take(rows, idx), column=column, values=text,
