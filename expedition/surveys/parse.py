@@ -18,8 +18,8 @@ import pyarrow.compute as pc
 from expedition.surveys.kinds import INTENSITY_DEGREE, Vocabulary, normalise_array
 
 __all__ = [
-    "private_duckdb", "blank_to_null", "codes_of", "intensity_values", "numbers", "sha256_of_rows", "text_key", "times",
-    "tz_minutes",
+    "private_duckdb", "blank_to_null", "codes_of", "fast_numbers", "fast_times", "intensity_values", "numbers",
+    "sha256_of_rows", "text_key", "times", "tz_minutes",
 ]
 
 UTC_US = pa.timestamp("us", tz="UTC")
@@ -69,17 +69,26 @@ def _duck(text: pa.Array, select: str, params: dict[str, object] | None = None) 
         con.close()
 
 
-def numbers(text: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
-    """float64 per value (null when missing or unreadable; ``inf``/``nan`` read as such)."""
+def fast_numbers(text: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray | None:
+    """:func:`numbers` when one Arrow cast reads every value, else ``None``. The cast refuses empty
+    and whitespace-only text, so a column it reads has no blank values."""
     try:
         return pc.cast(text, pa.float64())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return _duck(_flat(text), "TRY_CAST(trim(s) AS DOUBLE)").cast(pa.float64())
+        return None
 
 
-def times(text: pa.Array | pa.ChunkedArray, tz: str | None = None) -> pa.Array | pa.ChunkedArray:
-    """UTC timestamps; text without an offset is in ``tz`` (``+05:45``; default UTC)."""
-    shift = tz_minutes(tz)
+def numbers(text: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """float64 per value (null when missing or unreadable; ``inf``/``nan`` read as such)."""
+    fast = fast_numbers(text)
+    if fast is not None:
+        return fast
+    return _duck(_flat(text), "TRY_CAST(trim(s) AS DOUBLE)").cast(pa.float64())
+
+
+def fast_times(text: pa.Array | pa.ChunkedArray, tz: str | None = None) -> pa.Array | pa.ChunkedArray | None:
+    """:func:`times` when Arrow casts read every value, else ``None`` (like :func:`fast_numbers`,
+    they refuse blank text)."""
     try:
         return pc.cast(text, UTC_US)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
@@ -88,11 +97,20 @@ def times(text: pa.Array | pa.ChunkedArray, tz: str | None = None) -> pa.Array |
         # Arrow keeps zoned timestamps as UTC values, so reading the naive ones as UTC is only a type
         # change (assume_timezone(..., "UTC") looked the zone up for every value: about 40 ms a million)
         local = pc.cast(text, pa.timestamp("us")).cast(UTC_US)
+        shift = tz_minutes(tz)
         if shift:
             local = pc.subtract(local, pa.scalar(np.timedelta64(shift, "m").astype("timedelta64[us]")))
         return local
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        pass
+        return None
+
+
+def times(text: pa.Array | pa.ChunkedArray, tz: str | None = None) -> pa.Array | pa.ChunkedArray:
+    """UTC timestamps; text without an offset is in ``tz`` (``+05:45``; default UTC)."""
+    fast = fast_times(text, tz)
+    if fast is not None:
+        return fast
+    shift = tz_minutes(tz)
     return _duck(
         _flat(text),
         "CASE WHEN regexp_matches(trim(s), $offset) THEN TRY_CAST(trim(s) AS TIMESTAMPTZ) "

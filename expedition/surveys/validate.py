@@ -72,9 +72,10 @@ def error_mask(problems: pa.Table, n: int) -> pa.Array:
     return pa.array(mask)
 
 
-def _check_field(f: FieldSpec, raw: pa.Array, canon: CanonicalInput, ctx: SurveyContext, rows: pa.Array,
-                 col: str, parts: list[pa.Table]) -> Column:
-    """Type one field and append its problems to ``parts``; returns the typed column."""
+def _check_field(f: FieldSpec, raw: Column, canon: CanonicalInput, ctx: SurveyContext, rows: pa.Array,
+                 col: str, parts: list[pa.Table], typed: Column | None = None) -> Column:
+    """Type one field and append its problems to ``parts``; returns the typed column (``typed``: the
+    field's values already read by :func:`_fast_typed`)."""
     present = pc.is_valid(raw)
     if f.required:
         parts.append(problems_at(pc.invert(present), rows, column=col, values=None, expected=f.expected(),
@@ -85,7 +86,10 @@ def _check_field(f: FieldSpec, raw: pa.Array, canon: CanonicalInput, ctx: Survey
                                  expected=f.expected(), reason=f"unknown category for {f.name}", check="vocabulary"))
         return codes
     if f.type in ("integer", "number", "intensity"):
-        val = parse.intensity_values(raw) if f.type == "intensity" else parse.numbers(raw)
+        if typed is not None:
+            val = typed
+        else:
+            val = parse.intensity_values(raw) if f.type == "intensity" else parse.numbers(raw)
         if f.name in canon.unit_factors:
             val = pc.multiply(val, canon.unit_factors[f.name])
         finite = pc.fill_null(pc.is_finite(val), False)
@@ -105,7 +109,7 @@ def _check_field(f: FieldSpec, raw: pa.Array, canon: CanonicalInput, ctx: Survey
             val = pc.if_else(whole, val, pa.scalar(None, pa.float64()))
         return val
     if f.type == "datetime":
-        val = parse.times(raw, canon.timezone)
+        val = typed if typed is not None else parse.times(raw, canon.timezone)
         parts.append(problems_at(pc.and_(present, pc.is_null(val)), rows, column=col, values=raw,
                                  expected=f.expected(), reason=f"not a date/time ({f.name})", check="type"))
         if f.in_window:
@@ -133,8 +137,13 @@ def validate(canon: CanonicalInput, context: SurveyContext, reader_problems: pa.
         found: list[pa.Table] = []
         if f.name not in present and not f.required and f.name not in _USED_ACROSS_FIELDS:
             return null_text, None, found  # an optional field the file lacks: all null
-        t = parse.blank_to_null(canon.table[f.name]) if f.name in present else null_text
-        return t, _check_field(f, t, canon, context, rows, src(f.name), found), found
+        if f.name not in present:
+            return null_text, _check_field(f, null_text, canon, context, rows, src(f.name), found), found
+        given = canon.table[f.name]
+        typed = _fast_typed(f, given, canon.timezone)
+        # a column the fast parse read whole has no blank values: it is its own text
+        t = given if typed is not None else parse.blank_to_null(given)
+        return t, _check_field(f, t, canon, context, rows, src(f.name), found, typed), found
 
     pool = ThreadPoolExecutor(_WORKERS, thread_name_prefix="qe-validate") if n >= _PARALLEL_ROWS else None
     try:
@@ -151,6 +160,18 @@ def validate(canon: CanonicalInput, context: SurveyContext, reader_problems: pa.
         if pool is not None:
             pool.shutdown()
     return Validated(kind, obs, problems, natural, rows, file_name)
+
+
+def _fast_typed(f: FieldSpec, given: Column, tz: str | None) -> Column | None:
+    """A number or time column as one Arrow cast reads it, ``None`` when that cast cannot read every
+    value (or the column is not text): then it is checked value by value."""
+    if not pa.types.is_string(given.type):
+        return None
+    if f.type in ("integer", "number"):
+        return parse.fast_numbers(given)
+    if f.type == "datetime":
+        return parse.fast_times(given, tz)
+    return None
 
 
 def _rows_and_problems(canon: CanonicalInput, context: SurveyContext, text: dict[str, Column],
