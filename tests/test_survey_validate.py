@@ -248,3 +248,14 @@ def test_choice_columns_stay_coded_text(tmp_path: Path) -> None:
     assert table["typology_material"].to_pylist() == ["MUR", None, None]
     assert table["action_recommended"].to_pylist() == ["major_repair", "none", "none"]
     assert problems["raw_row_number"].to_pylist() == [4] and problems["issue_check"].to_pylist() == ["vocabulary"]
+
+
+def test_number_and_time_columns_with_blank_cells_still_read(tmp_path: Path) -> None:
+    """A column typed without a blank pass when it has no blank cell takes the blank-to-null way
+    when it has one (number, time and choice columns)."""
+    p = write_csv(tmp_path / "b.csv", "building_id,damage_grade,surveyed_time,material\nA, ,2015-04-26T10:00:00,MUR\n"
+                                       "B,3,  ,\t\nC,2,2015-04-27T10:00:00,CR\n")
+    table, problems = _check(p)
+    assert table["damage_ems98_grade"].to_pylist() == [None, 3, 2]
+    assert table["typology_material"].to_pylist() == ["MUR", None, "CR"]
+    assert table["surveyed_time_utc"].to_pylist()[1] is None and problems.num_rows == 0

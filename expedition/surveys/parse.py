@@ -18,8 +18,8 @@ import pyarrow.compute as pc
 from expedition.surveys.kinds import INTENSITY_DEGREE, Vocabulary, normalise_array
 
 __all__ = [
-    "private_duckdb", "blank_to_null", "codes_of", "fast_numbers", "fast_times", "intensity_values", "numbers",
-    "sha256_of_rows", "text_key", "times", "tz_minutes",
+    "private_duckdb", "blank_to_null", "codes_of", "codes_of_encoded", "fast_numbers", "fast_times", "intensity_values",
+    "numbers", "sha256_of_rows", "text_key", "times", "tz_minutes",
 ]
 
 UTC_US = pa.timestamp("us", tz="UTC")
@@ -126,11 +126,16 @@ def codes_of(text: pa.Array | pa.ChunkedArray, vocabulary: Vocabulary) -> pa.Dic
     (one dictionary for the whole column: per chunk, the few lookups were repeated for every block read).
     The result stays dictionary-encoded over the vocabulary's codes: no text is copied per row, and the
     Parquet writer takes the dictionary as it is instead of hashing every value again."""
+    # one hashing pass: the distinct values and an index per row
+    return codes_of_encoded(pc.dictionary_encode(_flat(text)), vocabulary)
+
+
+def codes_of_encoded(encoded: pa.DictionaryArray, vocabulary: Vocabulary) -> pa.DictionaryArray:
+    """:func:`codes_of` for text dictionary-encoded already (``pc.dictionary_encode``)."""
     lookup = vocabulary.lookup()
     codes = list(dict.fromkeys(lookup.values()))  # each canonical code once, in vocabulary order
     keys = pa.array(list(lookup), pa.string())
     code_of_key = pa.array([codes.index(c) for c in lookup.values()], pa.int32())
-    encoded = pc.dictionary_encode(_flat(text))  # one hashing pass: the distinct values and an index per row
     per_value = pc.take(code_of_key, pc.index_in(normalise_array(encoded.dictionary), value_set=keys))
     return pa.DictionaryArray.from_arrays(pc.take(per_value, encoded.indices), pa.array(codes, pa.string()))
 

@@ -81,7 +81,7 @@ def _check_field(f: FieldSpec, raw: Column, canon: CanonicalInput, ctx: SurveyCo
         parts.append(problems_at(pc.invert(present), rows, column=col, values=None, expected=f.expected(),
                                  reason=f"{f.name} is required", check="required"))
     if f.type == "choice" and f.vocabulary is not None:
-        codes = parse.codes_of(raw, f.vocabulary)
+        codes = typed if typed is not None else parse.codes_of(raw, f.vocabulary)
         parts.append(problems_at(pc.and_(present, pc.is_null(codes)), rows, column=col, values=raw,
                                  expected=f.expected(), reason=f"unknown category for {f.name}", check="vocabulary"))
         return codes
@@ -163,10 +163,19 @@ def validate(canon: CanonicalInput, context: SurveyContext, reader_problems: pa.
 
 
 def _fast_typed(f: FieldSpec, given: Column, tz: str | None) -> Column | None:
-    """A number or time column as one Arrow cast reads it, ``None`` when that cast cannot read every
-    value (or the column is not text): then it is checked value by value."""
+    """A choice, number or time column typed without a blank-to-null pass over every row: the choice
+    codes when none of the column's distinct values is blank, the numbers or times when one Arrow
+    cast reads every value (it refuses blank text). ``None`` otherwise, or when the column is not
+    text: then the column's blanks become nulls first and it is typed value by value."""
     if not pa.types.is_string(given.type):
         return None
+    if f.type == "choice" and f.vocabulary is not None:
+        # a blank spelling would be one of the column's few distinct values: with none, the
+        # column needs no blank pass over every row
+        encoded = pc.dictionary_encode(given.combine_chunks() if isinstance(given, pa.ChunkedArray) else given)
+        if pc.any(pc.utf8_is_space(encoded.dictionary)).as_py():
+            return None
+        return parse.codes_of_encoded(encoded, f.vocabulary)
     if f.type in ("integer", "number"):
         return parse.fast_numbers(given)
     if f.type == "datetime":
