@@ -72,6 +72,22 @@ def test_country_of_wraps_longitude_and_handles_nan(countries: CountryIndex) -> 
     assert got.tolist() == ["NPL", ""]
 
 
+def test_country_of_few_and_many_points_agree(countries: CountryIndex, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Few points go through the STRtree, many through one masked pass per country: the same codes,
+    on random points, on boundary vertices (boundary excluded either way) and on a 2-D grid."""
+    rng = np.random.default_rng(7)
+    vertices = shapely.get_coordinates(shapely.boundary(countries.geometries))[::7][:20000]
+    lat = np.concatenate([rng.uniform(-90, 90, 20000), vertices[:, 1], rng.uniform(20, 50, 5000), [np.nan]])
+    lon = np.concatenate([rng.uniform(-180, 180, 20000), vertices[:, 0], rng.uniform(60, 120, 5000), [10.0]])
+    monkeypatch.setattr(countries_mod, "_FEW_POINTS", 0)
+    many = countries.country_of(lat, lon)
+    monkeypatch.setattr(countries_mod, "_FEW_POINTS", 10**9)
+    few = countries.country_of(lat, lon)
+    assert (many != "").sum() > 10000 and np.array_equal(many, few)
+    grid = countries.country_of(lat[:600].reshape(20, 30), lon[:600].reshape(20, 30))
+    assert grid.shape == (20, 30) and np.array_equal(grid.ravel(), few[:600])
+
+
 def test_nearest_country_offshore_mindanao(countries: CountryIndex) -> None:
     # 2023-12-02 M7.6 Mindanao epicentre, offshore east of Mindanao
     iso, dist = countries.nearest_country([8.53, 27.7172], [126.42, 85.3240])

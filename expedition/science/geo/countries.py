@@ -86,12 +86,14 @@ class CountryIndex:
     names_zh: dict[str, str]
     source: str
     _bounds: NDArray[np.float64] = field(init=False, repr=False)
+    _polygons: Any = field(init=False, repr=False)  # STRtree of the geometries (point-in-polygon queries)
     _tree: Any = field(default=None, init=False, repr=False)
     _tree_owner: NDArray[np.intp] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         shapely.prepare(self.geometries)
         self._bounds = shapely.bounds(self.geometries)
+        self._polygons = shapely.STRtree(self.geometries)
 
     # --- lookups ------------------------------------------------------------------------------
     @property
@@ -161,18 +163,32 @@ class CountryIndex:
 
     # --- internals ----------------------------------------------------------------------------
     def _country_of(self, lat: NDArray[np.float64], lon: NDArray[np.float64]) -> NDArray[np.str_]:
-        out = np.full(lat.shape, -1, dtype=np.intp)
-        b = self._bounds
-        for k, geom in enumerate(self.geometries):
-            m = (lon >= b[k, 0]) & (lon <= b[k, 2]) & (lat >= b[k, 1]) & (lat <= b[k, 3]) & (out < 0)
-            cand = np.flatnonzero(m)
-            if cand.size:
-                hit = shapely.contains_xy(geom, lon[cand], lat[cand])
-                out[cand[hit]] = k
-        codes = np.full(lat.shape, "", dtype=self.feature_iso3.dtype)
+        # Where polygons overlap, the first feature wins; contains_xy on the prepared polygons
+        # (inside, boundary excluded) either way.
+        flat_lat, flat_lon = lat.ravel(), lon.ravel()
+        out = np.full(flat_lat.shape, -1, dtype=np.intp)
+        if flat_lat.size < _FEW_POINTS:
+            # few points (an epicentre, rupture samples): the STRtree gives each point the countries
+            # whose bounding box holds it (0.03 ms a point instead of 1.3 ms for a pass over every country)
+            ok = np.flatnonzero(np.isfinite(flat_lat) & np.isfinite(flat_lon))
+            pts, owner = self._polygons.query(shapely.points(flat_lon[ok], flat_lat[ok]))
+            inside = shapely.contains_xy(self.geometries[owner], flat_lon[ok][pts], flat_lat[ok][pts])
+            first = np.full(ok.size, _NONE, dtype=np.intp)
+            np.minimum.at(first, pts[inside], owner[inside])
+            out[ok[first < _NONE]] = first[first < _NONE]
+        else:  # many points: one masked pass per country is cheaper than a query per point
+            b = self._bounds
+            for k, geom in enumerate(self.geometries):
+                m = ((flat_lon >= b[k, 0]) & (flat_lon <= b[k, 2]) & (flat_lat >= b[k, 1]) & (flat_lat <= b[k, 3])
+                     & (out < 0))
+                cand = np.flatnonzero(m)
+                if cand.size:
+                    hit = shapely.contains_xy(geom, flat_lon[cand], flat_lat[cand])
+                    out[cand[hit]] = k
+        codes = np.full(flat_lat.shape, "", dtype=self.feature_iso3.dtype)
         found = out >= 0
         codes[found] = self.feature_iso3[out[found]]
-        return codes
+        return codes.reshape(lat.shape)
 
     def _vertex_tree(self) -> tuple[Any, NDArray[np.intp]]:
         with _LOCK:
@@ -185,6 +201,10 @@ class CountryIndex:
                 self._tree_owner = np.asarray(owner, dtype=np.intp)
         assert self._tree_owner is not None
         return self._tree, self._tree_owner
+
+
+_FEW_POINTS = 1000  # below this, point-in-country by STRtree (measured: 1 point 0.06 vs 1.3 ms, 1,000 points 1.9 vs 3.3 ms)
+_NONE = np.iinfo(np.intp).max
 
 
 def _points(lat: ArrayLike, lon: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
