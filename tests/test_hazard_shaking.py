@@ -50,6 +50,26 @@ def test_vertical_plane_distances() -> None:
     assert rjb[2] == pytest.approx(10.0, abs=0.05)  # 10 km beyond the end
 
 
+def test_rupture_distance_is_the_nearest_point_of_the_rectangle() -> None:
+    """Rrup against a brute-force minimum over a dense sampling of each plane (0.25 km steps), for
+    oblique strikes and dips and sites on both walls, at depth and beyond the ends."""
+    rng = np.random.default_rng(11)
+    for strike, dip, top in ((37.0, 25.0, 1.0), (200.0, 70.0, 0.0), (310.0, 45.0, 6.0)):
+        plane = Plane(LAT0, LON0, top, strike, dip, 30.0, 12.0)
+        rup = PlaneRupture((plane,), "focal_mechanism", "test", (LAT0, LON0, top + 5.0))
+        xs, ys = rng.uniform(-40, 40, 30), rng.uniform(-40, 40, 30)
+        lat, lon = zip(*(_site(x, y) for x, y in zip(xs, ys)))
+        rrup, _ = site_distances(rup, np.array(lat), np.array(lon))
+        s, d = math.radians(strike), math.radians(dip)
+        along = np.array([math.sin(s), math.cos(s), 0.0])
+        down = np.array([math.cos(d) * math.cos(s), -math.cos(d) * math.sin(s), math.sin(d)])
+        u, v = np.meshgrid(np.arange(-15.0, 15.001, 0.25), np.arange(0.0, 12.001, 0.25))
+        pts = u.ravel()[:, None] * along + v.ravel()[:, None] * down + np.array([0.0, 0.0, top])
+        for k, (x, y) in enumerate(zip(xs, ys)):
+            brute = np.min(np.linalg.norm(pts - np.array([x, y, 0.0]), axis=1))
+            assert rrup[k] == pytest.approx(brute, abs=0.2), (strike, dip, x, y)
+
+
 def test_dipping_plane_hanging_wall_has_zero_rjb() -> None:
     # strike north, dip 30 degrees to the east, width 20 km: surface projection 0..17.3 km east
     plane = Plane(LAT0, LON0, 0.0, 0.0, 30.0, 50.0, 20.0)

@@ -350,19 +350,20 @@ def site_distances_xy(rupture: PlaneRupture, xy: FloatArray) -> tuple[FloatArray
     for p in rupture.planes:
         origin = local_xy_km([p.top_lat], [p.top_lon], lat0, lon0)[0]
         along, hdip, downdip = _axes(p)
-        rel = np.column_stack([xy[:, 0] - origin[0], xy[:, 1] - origin[1], np.full(xy.shape[0], -p.top_depth_km)])
+        normal = np.cross(along, downdip)
+        x, y, z = xy[:, 0] - origin[0], xy[:, 1] - origin[1], -p.top_depth_km
         # 3-D: the closest point of a rectangle is the clipped projection on its orthonormal axes
-        a = rel @ along
-        b = rel @ downdip
-        ca = np.clip(a, -p.length_km / 2, p.length_km / 2)
-        cb = np.clip(b, 0.0, p.width_km)
-        closest = np.outer(ca, along) + np.outer(cb, downdip)
-        rrup = np.minimum(rrup, np.linalg.norm(rel - closest, axis=1))
+        # (along, downdip, normal); the distance is then sqrt((a - ca)^2 + (b - cb)^2 + c^2)
+        a = x * along[0] + y * along[1]  # along[2] is 0
+        b = x * downdip[0] + y * downdip[1] + z * downdip[2]
+        c = x * normal[0] + y * normal[1] + z * normal[2]
+        da3 = a - np.clip(a, -p.length_km / 2, p.length_km / 2)
+        db3 = b - np.clip(b, 0.0, p.width_km)
+        rrup = np.minimum(rrup, np.sqrt(da3 * da3 + db3 * db3 + c * c))
         # Joyner-Boore: the same in the horizontal projection (a rectangle L x W cos(dip))
-        ha = rel[:, :2] @ along[:2]
-        hb = rel[:, :2] @ hdip[:2]
+        hb = x * hdip[0] + y * hdip[1]
         wh = p.width_km * np.cos(np.radians(p.dip_deg))
-        da = np.maximum(np.abs(ha) - p.length_km / 2, 0.0)
+        da = np.maximum(np.abs(a) - p.length_km / 2, 0.0)
         db = np.maximum(np.maximum(-hb, hb - wh), 0.0)
         rjb = np.minimum(rjb, np.hypot(da, db))
     return rrup, rjb
