@@ -26,12 +26,19 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.special import ndtr
 
 from expedition.science.geo.countries import CountryIndex
 from expedition.science.geo.distance import from_local_xy_km, haversine_km, local_xy_km
 from expedition.science.geo.places import Places
 from expedition.science.hazard import HazardInputError
+from expedition.science.hazard.bins import (
+    MMI_BINS,
+    bin_probabilities,
+    bin_sums,
+    expected_bin_sums,
+    mean_bin_sums,
+    mmi_bin_of,
+)
 from expedition.science.hazard.grid import IntensityGrid
 from expedition.science.hazard.growth import growth_factors
 from expedition.science.hazard.ipe import IPE_MODELS, predict_mmi, to_roman
@@ -51,8 +58,6 @@ __all__ = [
     "reach_km",
 ]
 
-MMI_BINS = ("IV", "V", "VI", "VII", "VIII", "IX", "X")
-_BIN_LOWER = np.array([3.5, 4.5, 5.5, 6.5, 7.5, 8.5, 9.5])
 MODELS = ("allen2012", "allen2012_rrup", "allen2012_rhyp", "atkinson2014")
 _MAX_REACH_KM = 3000.0
 
@@ -124,11 +129,6 @@ class ShakingEstimate:
     exposure_low_by_country: dict[str, dict[str, int]] | None = None
     exposure_high_by_country: dict[str, dict[str, int]] | None = None
     population_source: str = ""
-
-
-def mmi_bin_of(mmi: NDArray[np.float64]) -> NDArray[np.intp]:
-    """Index into ``MMI_BINS`` of each intensity (-1 below IV)."""
-    return np.asarray(np.searchsorted(_BIN_LOWER, np.asarray(mmi, dtype=float), side="right") - 1, dtype=np.intp)
 
 
 def _ipe_name(model: str, rupture: RuptureModel) -> str:
@@ -206,7 +206,7 @@ def estimate_shaking(  # noqa: PLR0913
     bins = mmi_bin_of(mmi)
     pop = near.population
     # 2. exposure per intensity bin, overall and per country (country of the place from GeoNames)
-    exposure, by_country = _bin_sums(bins, pop.astype(float), near.country_iso3)
+    exposure, by_country = bin_sums(bins, pop.astype(float), near.country_iso3)
     country_max = _country_max(near, mmi, bins >= 0, countries, reach_threshold_mmi)
     # 3. most affected places: strongest shaking first, then the most people
     top = _top_places(near, mmi, sigma, rdist, top_n)
@@ -336,73 +336,6 @@ def _top_places(
     ]
 
 
-def _bin_sums(
-    bins: NDArray[np.intp], pop: NDArray[np.float64], iso: NDArray[np.str_]
-) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
-    overall = {b: int(round(float(pop[bins == k].sum()))) for k, b in enumerate(MMI_BINS)}
-    by_country: dict[str, dict[str, int]] = {}
-    for code in np.unique(iso[bins >= 0]).tolist():
-        m = iso == code
-        by_country[code] = {b: int(round(float(pop[m & (bins == k)].sum()))) for k, b in enumerate(MMI_BINS)}
-    return overall, by_country
-
-
-def bin_probabilities(mmi: NDArray[np.float64], sigma: NDArray[np.float64]) -> NDArray[np.float64]:
-    """(n x 7) probability of each bin IV..X for intensities normal with median ``mmi`` and standard
-    deviation ``sigma`` (a hard bin where sigma is 0); rows sum to P(MMI >= 3.5)."""
-    mu = np.asarray(mmi, dtype=float)
-    sd = np.asarray(sigma, dtype=float)
-    edges = np.append(_BIN_LOWER, np.inf)
-    hard = ~(sd > 0)
-    z = (edges[None, :] - mu[:, None]) / np.where(hard, 1.0, sd)[:, None]
-    cdf = np.where(hard[:, None], (mu[:, None] >= edges[None, :]).astype(float), ndtr(-z))  # P(MMI >= edge)
-    return np.asarray(cdf[:, :-1] - cdf[:, 1:], dtype=float)
-
-
-def _expected_bin_sums(
-    mmi: NDArray[np.float64], sigma: NDArray[np.float64], pop: NDArray[np.float64], iso: NDArray[np.str_]
-) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
-    """:func:`_bin_sums` with each point's people shared among the bins by the probability of its
-    intensity falling in them (the expected exposure per bin under the intensity uncertainty)."""
-    probs = bin_probabilities(mmi, sigma) * pop[:, None]
-    codes, inv = np.unique(iso, return_inverse=True)
-    nb = len(MMI_BINS)
-    acc = np.zeros((codes.size, nb))
-    for k in range(nb):
-        acc[:, k] = np.bincount(inv, weights=probs[:, k], minlength=codes.size)
-    overall = {b: int(round(float(acc[:, k].sum()))) for k, b in enumerate(MMI_BINS)}
-    by_country = {
-        str(code): {b: int(round(float(acc[i, k]))) for k, b in enumerate(MMI_BINS)}
-        for i, code in enumerate(codes.tolist())
-        if acc[i].sum() >= 0.5
-    }
-    return overall, by_country
-
-
-def _mean_bin_sums(
-    layers: NDArray[np.float64], pop: NDArray[np.float64], iso: NDArray[np.str_]
-) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
-    """:func:`_bin_sums` averaged over equally weighted intensity layers (k x points): the expected
-    population of each bin over the rupture hypotheses. PAGER's losses are linear in exposure, so
-    losses of this exposure are the mean of the hypotheses' losses (expected losses, not the losses
-    of the mean intensity)."""
-    codes, inv = np.unique(iso, return_inverse=True)
-    nb = len(MMI_BINS)
-    acc = np.zeros(codes.size * nb)
-    for layer in layers:
-        bins = mmi_bin_of(layer)
-        ok = bins >= 0
-        acc += np.bincount(inv[ok] * nb + bins[ok], weights=pop[ok], minlength=acc.size)
-    mean = (acc / max(len(layers), 1)).reshape(codes.size, nb)
-    overall = {b: int(round(float(mean[:, k].sum()))) for k, b in enumerate(MMI_BINS)}
-    by_country = {
-        str(code): {b: int(round(float(mean[i, k]))) for k, b in enumerate(MMI_BINS)}
-        for i, code in enumerate(codes.tolist())
-        if mean[i].sum() > 0
-    }
-    return overall, by_country
-
-
 @dataclass(frozen=True)
 class _Layer:
     lons: NDArray[np.float64]
@@ -497,18 +430,18 @@ def estimate_shaking_on_grid(  # noqa: PLR0913
     if average_hypotheses and grid.mmi_hypotheses is not None and len(grid.mmi_hypotheses) > 1:
         binning = "averaged over the rupture hypotheses"
         layers = np.array([_sample(grid, h, pts.lat, pts.lon) for h in grid.mmi_hypotheses])
-        exposure, by_country = _mean_bin_sums(np.where(ok, layers, 0.0), p_pop, pts.country_iso3)
+        exposure, by_country = mean_bin_sums(np.where(ok, layers, 0.0), p_pop, pts.country_iso3)
     elif event_term and grid.mmi_sigma_event is not None:
         p_tau = np.nan_to_num(_sample(grid, grid.mmi_sigma_event, pts.lat, pts.lon), nan=0.0)
-        exposure, by_country = _expected_bin_sums(p_mmi, np.where(ok, p_tau, 0.0), p_pop, pts.country_iso3)
+        exposure, by_country = expected_bin_sums(p_mmi, np.where(ok, p_tau, 0.0), p_pop, pts.country_iso3)
         binning = "expected over the GMM event term tau"
     else:
-        exposure, by_country = _bin_sums(mmi_bin_of(p_mmi), p_pop, pts.country_iso3)
+        exposure, by_country = bin_sums(mmi_bin_of(p_mmi), p_pop, pts.country_iso3)
     low = high = None
     if grid.mmi_sigma is not None:
         p_sig = np.nan_to_num(_sample(grid, grid.mmi_sigma, pts.lat, pts.lon), nan=0.0)
-        _, low = _bin_sums(mmi_bin_of(p_mmi - p_sig), p_pop, pts.country_iso3)
-        _, high = _bin_sums(mmi_bin_of(p_mmi + p_sig), p_pop, pts.country_iso3)
+        _, low = bin_sums(mmi_bin_of(p_mmi - p_sig), p_pop, pts.country_iso3)
+        _, high = bin_sums(mmi_bin_of(p_mmi + p_sig), p_pop, pts.country_iso3)
     rdist = rupture_distance_km(rupture, near.lat, near.lon) if len(near) else np.zeros(0)
     country_max = _country_max(near, mmi, mmi >= 3.5, countries, reach_threshold_mmi)
     top = _top_places(near, mmi, sigma, rdist, top_n)
