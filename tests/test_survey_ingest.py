@@ -174,11 +174,17 @@ def test_reingest_is_a_no_op_and_corrected_file_supersedes(mlake: Any, tmp_path:
     assert on_disk and on_disk <= listed
 
 
-def test_same_building_with_other_values_in_another_file_is_a_conflict(mlake: Any, tmp_path: Path, q: _Reader) -> None:
+def _a_then_b(mlake: Any, tmp_path: Path, a_rows: str, b_rows: str) -> tuple[str, Any]:
+    """A new expedition; ``a.csv`` then ``b.csv`` (building_id,damage_grade rows) ingested into it.
+    Returns (expedition id, the report of b.csv)."""
     exp = seed_expedition(mlake)
     ctx = context_for(mlake, exp)
-    ingest_file(mlake, write_csv(tmp_path / "a.csv", "building_id,damage_grade\nK-1,2\nK-2,3"), ctx)
-    report = ingest_file(mlake, write_csv(tmp_path / "b.csv", "building_id,damage_grade\nK-2,3\nK-1,4\nK-3,1"), ctx)
+    ingest_file(mlake, write_csv(tmp_path / "a.csv", "building_id,damage_grade\n" + a_rows), ctx)
+    return exp, ingest_file(mlake, write_csv(tmp_path / "b.csv", "building_id,damage_grade\n" + b_rows), ctx)
+
+
+def test_same_building_with_other_values_in_another_file_is_a_conflict(mlake: Any, tmp_path: Path, q: _Reader) -> None:
+    exp, report = _a_then_b(mlake, tmp_path, "K-1,2\nK-2,3", "K-2,3\nK-1,4\nK-3,1")
     assert (report.rows_landed, report.rows_unchanged, report.rows_quarantined) == (1, 1, 1)
     (row,) = q("SELECT * FROM survey_quarantine WHERE expedition_id = ?", [exp])
     assert (row["raw_file_name"], row["raw_row_number"], row["issue_check"]) == ("b.csv", 3, "duplicate")
@@ -186,10 +192,7 @@ def test_same_building_with_other_values_in_another_file_is_a_conflict(mlake: An
 
 
 def test_a_repeat_that_also_differs_from_the_lake_is_recorded_once(mlake: Any, tmp_path: Path, q: _Reader) -> None:
-    exp = seed_expedition(mlake)
-    ctx = context_for(mlake, exp)
-    ingest_file(mlake, write_csv(tmp_path / "a.csv", "building_id,damage_grade\nK-1,2"), ctx)
-    report = ingest_file(mlake, write_csv(tmp_path / "b.csv", "building_id,damage_grade\nK-1,4\nK-1,4"), ctx)
+    exp, report = _a_then_b(mlake, tmp_path, "K-1,2", "K-1,4\nK-1,4")
     # row 3 repeats row 2 inside the file and differs from what landed: two problems, one issue id
     assert (report.rows_landed, report.rows_quarantined, report.errors) == (0, 2, 3)
     rows = q("SELECT issue_id, raw_row_number, issue_reason FROM survey_issues WHERE expedition_id = ? "
