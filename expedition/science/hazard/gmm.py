@@ -18,9 +18,10 @@ setting             model                                                       
                     depth term, for deep events where no slab is plausible)
 ==================  =========================================================  ==========================
 
-Stable continental regions: no regionalisation of stable crust ships with the project, so
-``stable_crust`` is only used when the caller says so; it is BSSA14 with the unspecified
-mechanism, which under-predicts at large distances (stable crust attenuates less).
+Stable continental regions: ``stable_crust`` is only used when the caller says so (or with the
+measured, not adopted, STREC rule of :mod:`.regions`); it is BSSA14 with the unspecified mechanism,
+which under-predicts at large distances (stable crust attenuates less). No calibration event lies in
+STREC's stable polygons, so no stable-continental model could be judged (docs/science.md).
 
 Units: ``ln_pga`` in ln(g), ``ln_pgv`` in ln(cm/s); sigmas are total standard deviations in ln units.
 """
