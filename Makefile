@@ -12,6 +12,10 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
+	# USGS STREC's region polygons (CC0) for the measured, not adopted, tectonic rule (docs/science.md,
+	# "Tectonic regions"): its data files only. With its dependencies it would add 28 packages and 548 MB
+	# (openquake.engine via esi-utils-rupture; openquake >= 3.26 needs GDAL built from source here).
+	$(PY) -m pip install --quiet --no-deps 'usgs-strec==2.3.14'
 	touch $(STAMP)
 
 ## Run the offline demo end to end (creates .venv on first use).

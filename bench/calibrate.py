@@ -17,8 +17,9 @@ it). Printed: confusion matrix of alert bands, exact and within-one rates, media
 deviation of log10((expected + 1) / (actual + 1)), and the worst misses with reasons.
 
 Run: ``python -m bench.calibrate [--vs30 400] [--exposure-average] [--population-today] [--median-intensity]
-[--baseline-ref main] [--json out.json]``; ``--split-halves 200`` runs the overfitting check of the
-event-term choice instead.
+[--tectonic strec] [--subduction-set shakemap] [--baseline-ref main] [--json out.json]``;
+``--split-halves 200 [--split-variants event_term,strec,...]`` runs the overfitting check of a choice
+among chains instead (default: the event-term choice).
 """
 
 from __future__ import annotations
@@ -255,6 +256,20 @@ def _print_table(title: str, s: dict[str, Any]) -> None:
         print(f"  {b:>18} " + " ".join(f"{v:>7}" for v in s["confusion"][i]))
 
 
+def _context(vs30: float | None, **attrs: Any) -> Context:
+    """The calibration's context: the settings' defaults (``vs30`` overriding the default Vs30), then
+    every attribute of ``attrs`` that is not None."""
+    with tempfile.TemporaryDirectory(prefix="qe-calibrate-") as home:
+        overrides: dict[str, Any] = {}
+        if vs30 is not None:
+            overrides["vs30_default_mps"] = vs30
+        ctx = load_context(load_settings(home=Path(home), **overrides))
+    for attr, value in attrs.items():
+        if value is not None:
+            setattr(ctx, attr, value)
+    return ctx
+
+
 def run(
     vs30: float | None = None,
     *,
@@ -262,20 +277,22 @@ def run(
     average_hypotheses: bool = False,
     population_to_event_year: bool = True,
     event_term: bool = True,
+    tectonic_rule: str | None = None,
+    subduction_set: str | None = None,
 ) -> dict[str, Any]:
     """Evaluate both chains on every located event; returns the summary (also printed)."""
     gem_root = SHARED_DATA / "field_survey/gem_ecd_impact"
     if not gem_root.is_dir():
         print(f"shared data not found at {gem_root}: nothing to calibrate", file=sys.stderr)
         return {}
-    with tempfile.TemporaryDirectory(prefix="qe-calibrate-") as home:
-        overrides: dict[str, Any] = {}
-        if vs30 is not None:
-            overrides["vs30_default_mps"] = vs30
-        ctx = load_context(load_settings(home=Path(home), **overrides))
-    ctx.average_hypotheses = average_hypotheses
-    ctx.population_to_event_year = population_to_event_year
-    ctx.event_term = event_term
+    ctx = _context(
+        vs30,
+        average_hypotheses=average_hypotheses,
+        population_to_event_year=population_to_event_year,
+        event_term=event_term,
+        tectonic_rule=tectonic_rule,
+        subduction_set=subduction_set,
+    )
     gem, skipped = load_gem(gem_root)
     located, missing = locate(gem, load_catalogs(SHARED_DATA), ctx)
     t0 = time.perf_counter()
@@ -346,11 +363,26 @@ def run(
     return {"ours": ours_s, "baseline": base_s, "events": rows, "missing": missing, "skipped": skipped}
 
 
-def split_halves(n_splits: int = 200, seed: int = 13) -> dict[str, Any]:
-    """Overfitting check of the event-term choice (docs/science.md, third round): both chains (median
-    intensity, event term) on every located event; over ``n_splits`` random halves, choose the chain
-    that meets more targets on half A (ties: smaller RMS log error) and score half B. Printed: how often
-    each was chosen and the held-out mean of exact, within-one, median, sd and RMS for each."""
+#: context variants the split-half check can choose among (``--split-variants``): attribute overrides
+#: of :class:`Context` on top of the defaults
+VARIANTS: dict[str, dict[str, Any]] = {
+    "median": {"event_term": False},
+    "event_term": {},
+    "strec": {"tectonic_rule": "strec"},
+    "strec_layers": {"tectonic_rule": "strec_layers"},
+    "strec_deep45": {"tectonic_rule": "strec_deep45"},
+    "nshmp_set": {"subduction_set": "shakemap"},
+    "strec+set": {"tectonic_rule": "strec", "subduction_set": "shakemap"},
+    "strec_deep45+set": {"tectonic_rule": "strec_deep45", "subduction_set": "shakemap"},
+}
+
+
+def split_halves(n_splits: int = 200, seed: int = 13, variants: tuple[str, ...] = ("median", "event_term")) -> dict[str, Any]:
+    """Overfitting check of a choice among chains (docs/science.md): every variant of :data:`VARIANTS`
+    named in ``variants`` (default: median intensity and event term, the third round's choice) on every
+    located event; over ``n_splits`` random halves, choose the variant that meets more targets on half A
+    (ties: smaller RMS log error) and score half B. Printed: how often each was chosen and the held-out
+    mean of exact, within-one, median, sd and RMS for each and for the choice."""
     gem_root = SHARED_DATA / "field_survey/gem_ecd_impact"
     if not gem_root.is_dir():
         print(f"shared data not found at {gem_root}: nothing to calibrate", file=sys.stderr)
@@ -359,10 +391,14 @@ def split_halves(n_splits: int = 200, seed: int = 13) -> dict[str, Any]:
         ctx = load_context(load_settings(home=Path(home)))
     located, _ = locate(load_gem(gem_root)[0], load_catalogs(SHARED_DATA), ctx)
     actual = np.array([ev.gem.deaths for ev in located])
+    defaults = {k: getattr(ctx, k) for v in VARIANTS.values() for k in v}
     est: dict[str, np.ndarray] = {}
-    for name, on in (("median", False), ("event_term", True)):
-        ctx.event_term = on
+    for name in variants:
+        for k, v in {**defaults, **VARIANTS[name]}.items():
+            setattr(ctx, k, v)
         est[name] = np.array([(a.pager.expected_fatalities if a.pager else 0.0) for a in (assess(ctx, ev.row) for ev in located)])
+    for k, v in defaults.items():
+        setattr(ctx, k, v)
 
     def score(name: str, idx: np.ndarray) -> tuple[dict[str, Any], float]:
         e, a = est[name][idx], actual[idx]
@@ -392,7 +428,7 @@ def split_halves(n_splits: int = 200, seed: int = 13) -> dict[str, Any]:
         m = np.mean(np.array(rows), axis=0)
         out[k] = m.tolist()
         print(
-            f"  {k:<11} held-out mean: exact {m[0]:.1%}  within one {m[1]:.1%}  median {m[2]:+.2f}  "
+            f"  {k:<17} held-out mean: exact {m[0]:.1%}  within one {m[1]:.1%}  median {m[2]:+.2f}  "
             f"sd {m[3]:.2f}  rms {m[4]:.2f}"
         )
     return out
@@ -425,14 +461,37 @@ def main(argv: list[str] | None = None) -> int:
         default=0,
         help="instead of the calibration: N random split-halves choosing median intensity or event term on one half",
     )
+    ap.add_argument(
+        "--tectonic",
+        default=None,
+        choices=("proxy", "strec", "strec_layers", "strec_deep45"),
+        help="how the tectonic setting is chosen (the context's default otherwise)",
+    )
+    ap.add_argument(
+        "--subduction-set",
+        default=None,
+        choices=("zhao06", "shakemap"),
+        help="subduction ground motion: Zhao 2006 alone or ShakeMap's weighted NSHMP 2014 sets",
+    )
+    ap.add_argument(
+        "--split-variants",
+        default="median,event_term",
+        help=f"comma-separated variants for --split-halves, among {', '.join(VARIANTS)}",
+    )
     ap.add_argument("--json", type=Path, default=None, help="write the summary and per-event rows here")
     args = ap.parse_args(argv)
     if args.split_halves:
-        split_halves(args.split_halves)
+        names = tuple(v.strip() for v in args.split_variants.split(",") if v.strip())
+        unknown = [v for v in names if v not in VARIANTS]
+        if unknown:
+            ap.error(f"unknown variants {unknown}: expected among {list(VARIANTS)}")
+        split_halves(args.split_halves, variants=names)
         return 0
     out = run(args.vs30, baseline_ref=args.baseline_ref, average_hypotheses=args.exposure_average,
         population_to_event_year=not args.population_today,
         event_term=not args.median_intensity,
+        tectonic_rule=args.tectonic,
+        subduction_set=args.subduction_set,
     )
     if args.json and out:
         args.json.write_text(json.dumps(out, indent=1, default=str), encoding="utf-8")

@@ -44,6 +44,7 @@ from expedition.science.hazard.grid import IntensityGrid
 from expedition.science.hazard.pager import PagerResult, pager_estimate
 from expedition.science.hazard.planes import Plane, choose_ruptures, top_edge
 from expedition.science.hazard.population import PopulationRasterError, raster_population
+from expedition.science.hazard.regions import load_regions, setting_from_region
 from expedition.science.hazard.rupture import RuptureModel, default_rupture, segment_rupture, wells_coppersmith_rld_km
 from expedition.science.hazard.shaking import (
     DEFAULT_VS30,
@@ -62,6 +63,15 @@ if TYPE_CHECKING:
     from expedition.settings import Settings
 
 log = logging.getLogger(__name__)
+
+#: the STREC-based tectonic rules (``Context.tectonic_rule``): subduction rule and the depth (km) from
+#: which active crust is ``deep_crust``. ``strec``: ShakeMap's own (no-slab probabilities, 30 km);
+#: ``strec_layers``: STREC's fixed layers 15 / 70 km; ``strec_deep45``: no-slab with the proxy's 45 km
+TECTONIC_RULES: dict[str, tuple[str, float]] = {
+    "strec": ("noslab", 30.0),
+    "strec_layers": ("layers", 30.0),
+    "strec_deep45": ("noslab", 45.0),
+}
 
 __all__ = [
     "MMI_BINS",
@@ -110,6 +120,13 @@ class Context:
     #: share exposure among the bins by the event-term sigma of our own model grid (docs/science.md,
     #: "Event term"); False reads the median intensity only, as USGS PAGER does on a ShakeMap
     event_term: bool = True
+    #: how the tectonic setting is chosen: ``proxy`` (depth and distance to the sea, docs/science.md)
+    #: or one of :data:`TECTONIC_RULES` (USGS STREC's regions with ShakeMap's rules; they need the
+    #: ``usgs-strec`` package, else the proxy is used). Measured, not adopted: docs/science.md
+    tectonic_rule: str = "proxy"
+    #: subduction ground motion: ``zhao06`` (Zhao et al. 2006 alone) or ``shakemap`` (ShakeMap's
+    #: weighted NSHMP 2014 sets); measured in docs/science.md
+    subduction_set: str = "zhao06"
     _boundaries: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False)
 
     def country_name(self, iso3: str) -> str:
@@ -459,8 +476,18 @@ def shaking_model_for(
     if at_sea is None:
         at_sea = not bool(ctx.countries.country_of([ev.latitude_deg], [ev.longitude_deg])[0])
     dip = nodal_planes[0][1] if nodal_planes else None
-    sea_km = None if at_sea or depth < 45.0 else sea_distance_km(ctx.countries, ev.latitude_deg, ev.longitude_deg)
-    setting = tectonic_setting(depth, at_sea, rake=rake, dip=dip, sea_km=sea_km)
+    setting: tuple[str, str] | None = None
+    if ctx.tectonic_rule != "proxy":
+        if ctx.tectonic_rule not in TECTONIC_RULES:
+            raise HazardInputError(f"unknown tectonic rule {ctx.tectonic_rule!r}: proxy or one of {sorted(TECTONIC_RULES)}")
+        regions = load_regions()
+        if regions is not None:
+            info = regions.lookup(ev.latitude_deg, ev.longitude_deg)
+            rule, acr_deep = TECTONIC_RULES[ctx.tectonic_rule]
+            setting = setting_from_region(info, depth, ev.magnitude, rule, acr_deep)
+    if setting is None:
+        sea_km = None if at_sea or depth < 45.0 else sea_distance_km(ctx.countries, ev.latitude_deg, ev.longitude_deg)
+        setting = tectonic_setting(depth, at_sea, rake=rake, dip=dip, sea_km=sea_km)
     trace = None
     if rupture is not None and rupture.kind in ("aftershock_zone", "segment"):
         trace = (rupture.vertices[0], rupture.vertices[-1])
@@ -484,6 +511,7 @@ def shaking_model_for(
         vs30=ctx.vs30,
         vs30_label=ctx.vs30_label,
         rake=rake,
+        subduction_set=ctx.subduction_set,
     )
 
 

@@ -4,6 +4,10 @@
 * :mod:`expedition.science.hazard.rupture` - Wells & Coppersmith (1994) sizes, finite-rupture distances,
   aftershock-zone ruptures (Kagan 2002).
 * :mod:`expedition.science.hazard.gmm` - ground-motion models by tectonic setting (Boore et al. 2014; Zhao et al. 2006).
+* :mod:`expedition.science.hazard.gmm_subduction` - ShakeMap's weighted subduction sets (Abrahamson et al.
+  2016; Atkinson & Boore 2003), an option measured in docs/science.md.
+* :mod:`expedition.science.hazard.regions` - USGS STREC's tectonic regions (Garcia et al. 2012) from the
+  ``usgs-strec`` package's polygons and ShakeMap's selection rules, an option measured in docs/science.md.
 * :mod:`expedition.science.hazard.gmice` - PGA/PGV to intensity (Worden et al. 2012).
 * :mod:`expedition.science.hazard.planes` - oriented finite rupture planes (finite fault, nodal planes,
   aftershock zone, unknown strike), Rrup and Rjb.

@@ -18,9 +18,10 @@ setting             model                                                       
                     depth term, for deep events where no slab is plausible)
 ==================  =========================================================  ==========================
 
-Stable continental regions: no regionalisation of stable crust ships with the project, so
-``stable_crust`` is only used when the caller says so; it is BSSA14 with the unspecified
-mechanism, which under-predicts at large distances (stable crust attenuates less).
+Stable continental regions: ``stable_crust`` is only used when the caller says so (or with the
+measured, not adopted, STREC rule of :mod:`.regions`); it is BSSA14 with the unspecified mechanism,
+which under-predicts at large distances (stable crust attenuates less). No calibration event lies in
+STREC's stable polygons, so no stable-continental model could be judged (docs/science.md).
 
 Units: ``ln_pga`` in ln(g), ``ln_pgv`` in ln(cm/s); sigmas are total standard deviations in ln units.
 """
@@ -180,7 +181,7 @@ def zhao2006(
     return GroundMotion(ln_pga, sigma, None, None, f"Zhao06 {kind}", float(tau), None)
 
 
-def ground_motion(
+def ground_motion(  # noqa: PLR0913 - the GMM inputs, two of them keyword-only options
     setting: str,
     m: float,
     rrup_km: ArrayLike,
@@ -188,14 +189,33 @@ def ground_motion(
     vs30: ArrayLike,
     hypo_depth_km: float,
     rake: float | None = None,
+    *,
+    rhypo_km: ArrayLike | None = None,
+    subduction_set: str = "zhao06",
 ) -> GroundMotion:
-    """The setting's model (see the module table) at the given distances and Vs30."""
+    """The setting's model (see the module table) at the given distances and Vs30.
+
+    ``subduction_set`` "shakemap" replaces Zhao et al. (2006) alone for interface and intraslab
+    events by ShakeMap's weighted NSHMP 2014 set (:mod:`.gmm_subduction`; Zhao 2006 stands in for
+    Zhao 2016 in it); ``rhypo_km`` (hypocentral distance, default Rrup) is its intraslab BC Hydro
+    distance."""
     if not (np.isfinite(m) and 0 < m < 10):
         raise HazardInputError(f"ground_motion: magnitude must be between 0 and 10, got {m}")
     if setting in ("active_crust", "stable_crust"):
         return bssa14(m, rjb_km, vs30, rake if setting == "active_crust" else None)
     if setting in ("interface", "intraslab"):
-        return zhao2006(m, rrup_km, vs30, hypo_depth_km, setting)
+        z = zhao2006(m, rrup_km, vs30, hypo_depth_km, setting)
+        if subduction_set == "zhao06":
+            return z
+        if subduction_set != "shakemap":
+            raise HazardInputError(f"unknown subduction set {subduction_set!r}: expected 'zhao06' or 'shakemap'")
+        from expedition.science.hazard.gmm_subduction import weighted_set
+
+        ln, sig, tau = weighted_set(
+            setting, m, rrup_km, rrup_km if rhypo_km is None else rhypo_km, vs30, hypo_depth_km,
+            (z.ln_pga, float(np.sqrt(_ZHAO["sigma"] ** 2 + (z.tau_ln_pga or 0.0) ** 2)), z.tau_ln_pga or 0.0),
+        )
+        return GroundMotion(ln, sig, None, None, f"NSHMP14 {setting} set", tau, None)
     if setting == "deep_crust":
         return zhao2006(m, rrup_km, vs30, hypo_depth_km, "crustal", rake)
     raise HazardInputError(f"unknown tectonic setting {setting!r}: expected one of {SETTINGS}")

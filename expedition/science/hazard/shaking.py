@@ -139,6 +139,9 @@ class ShakingModel:
     rake: float | None = None
     #: the Vs30 when it is one value everywhere (enables the radial shortcut for point sources)
     vs30_constant: float | None = None
+    #: subduction ground motion: "zhao06" (Zhao et al. 2006 alone) or "shakemap" (ShakeMap's
+    #: weighted NSHMP 2014 sets, :mod:`expedition.science.hazard.gmm_subduction`)
+    subduction_set: str = "zhao06"
 
     def __post_init__(self) -> None:
         if not self.ruptures:
@@ -154,7 +157,9 @@ class ShakingModel:
     def gmm_name(self) -> str:
         if self.setting in ("active_crust", "stable_crust"):
             return "BSSA14"
-        return "Zhao06 crustal" if self.setting == "deep_crust" else f"Zhao06 {self.setting}"
+        if self.setting == "deep_crust":
+            return "Zhao06 crustal"
+        return f"NSHMP14 {self.setting} set" if self.subduction_set == "shakemap" else f"Zhao06 {self.setting}"
 
     @property
     def source(self) -> str:
@@ -199,13 +204,19 @@ def _chain(model: ShakingModel, lat: ArrayLike, lon: ArrayLike) -> tuple[FloatAr
     vs = model.vs30(la, lo)
     # one local frame for every hypothesis (they share the hypocentre)
     xy = local_xy_km(la.ravel(), lo.ravel(), model.lat, model.lon)
+    rhypo = None
+    if model.subduction_set != "zhao06" and model.setting in ("interface", "intraslab"):
+        rhypo = np.sqrt(np.sum(xy**2, axis=1) + model.depth_km**2).reshape(la.shape)  # BC Hydro intraslab
     mmis = []
     sig2 = []
     taus = []
     for rup in model.ruptures:
         rrup, rjb = site_distances_xy(rup, xy)
         rrup, rjb = rrup.reshape(la.shape), rjb.reshape(la.shape)
-        gm = ground_motion(model.setting, model.magnitude, rrup, rjb, vs, model.depth_km, model.rake)
+        gm = ground_motion(
+            model.setting, model.magnitude, rrup, rjb, vs, model.depth_km, model.rake,
+            rhypo_km=rhypo, subduction_set=model.subduction_set,
+        )
         mmi, s, t = _to_mmi(gm)
         mmis.append(mmi)
         sig2.append(s**2)
@@ -224,8 +235,10 @@ def _radial_mmi(model: ShakingModel, la: FloatArray, lo: FloatArray) -> tuple[Fl
     r = np.unique(np.concatenate([np.arange(0.0, 50.0, 0.1), np.geomspace(50.0, max(float(repi.max()), 51.0), 800)]))
     assert model.vs30_constant is not None
     vs = np.full_like(r, model.vs30_constant)
+    rh = np.sqrt(r**2 + model.depth_km**2)
     gm = ground_motion(
-        model.setting, model.magnitude, np.sqrt(r**2 + model.depth_km**2), r, vs, model.depth_km, model.rake
+        model.setting, model.magnitude, rh, r, vs, model.depth_km, model.rake,
+        rhypo_km=rh, subduction_set=model.subduction_set,
     )
     mmi, s, t = _to_mmi(gm)
     return np.interp(repi, r, mmi), np.interp(repi, r, s), np.interp(repi, r, t)
@@ -240,18 +253,29 @@ def reach_km(model: ShakingModel, mmi_floor: float = MMI_FLOOR) -> float:
     )
     vs = min(float(model.vs30(np.array([model.lat]), np.array([model.lon]))[0]), DEFAULT_VS30)
     return _reach(
-        model.setting, round(model.magnitude, 2), round(ztor, 1), round(model.depth_km, 1), vs, model.rake, mmi_floor
+        model.setting, round(model.magnitude, 2), round(ztor, 1), round(model.depth_km, 1), vs, model.rake, mmi_floor,
+        model.subduction_set,
     )
 
 
 @lru_cache(maxsize=4096)
 def _reach(
-    setting: str, magnitude: float, ztor: float, depth_km: float, vs30: float, rake: float | None, mmi_floor: float
+    setting: str,
+    magnitude: float,
+    ztor: float,
+    depth_km: float,
+    vs30: float,
+    rake: float | None,
+    mmi_floor: float,
+    subduction_set: str = "zhao06",
 ) -> float:
     r = np.geomspace(0.5, MAX_HALF_KM, 300)
     rrup = np.sqrt(r**2 + ztor**2)
     vs = np.full_like(r, vs30)
-    gm = ground_motion(setting, magnitude, rrup, r, vs, depth_km, rake)
+    gm = ground_motion(
+        setting, magnitude, rrup, r, vs, depth_km, rake,
+        rhypo_km=np.sqrt(r**2 + depth_km**2), subduction_set=subduction_set,
+    )
     if gm.ln_pgv is not None:
         mmi, _ = mmi_from_ground_motion("pgv", gm.ln_pgv)
     else:
@@ -279,6 +303,7 @@ def build_model(  # noqa: PLR0913
     vs30: Vs30Source | float = DEFAULT_VS30,
     vs30_label: str | None = None,
     rake: float | None = None,
+    subduction_set: str = "zhao06",
 ) -> ShakingModel:
     """A :class:`ShakingModel` (``vs30`` a constant in m/s or a function of (lat, lon))."""
     constant: float | None = None
@@ -301,6 +326,7 @@ def build_model(  # noqa: PLR0913
         label,
         rake,
         constant,
+        subduction_set,
     )
 
 
