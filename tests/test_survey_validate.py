@@ -259,3 +259,33 @@ def test_number_and_time_columns_with_blank_cells_still_read(tmp_path: Path) -> 
     assert table["damage_ems98_grade"].to_pylist() == [None, 3, 2]
     assert table["typology_material"].to_pylist() == ["MUR", None, "CR"]
     assert table["surveyed_time_utc"].to_pylist()[1] is None and problems.num_rows == 0
+
+
+def _survey_files() -> list[Path]:
+    bad = DATA.parent / "bad"
+    return sorted(DATA.glob("*.*")) + sorted(p for p in bad.glob("survey_*") if p.suffix in (".csv", ".geojson"))
+
+
+@pytest.mark.parametrize("path", _survey_files(), ids=lambda p: p.name)
+def test_the_pool_gives_what_one_thread_gives(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Large files check fields, ids and the site on a pool: the same rows and problems, in the same
+    order, as one thread (or the same refusal)."""
+    ctx = gorkha_context()
+
+    def check() -> tuple[pa.Table, pa.Table] | str:
+        try:
+            raw = read_survey_file(path)
+            v = validate(to_canonical(raw), ctx, raw.problems, file_name=path.name)
+        except (SurveyInputError, MappingError) as exc:
+            return str(exc)
+        return v.table, v.problems
+
+    serial = check()
+    monkeypatch.setattr(validate_module, "_PARALLEL_ROWS", 1)
+    pooled = check()
+    if isinstance(serial, str):
+        assert pooled == serial
+        return
+    assert not isinstance(pooled, str)
+    assert serial[0].num_rows > 0
+    assert pooled[0].equals(serial[0]) and pooled[1].equals(serial[1])

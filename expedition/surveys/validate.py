@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TypeAlias
 
@@ -37,7 +37,11 @@ _USED_ACROSS_FIELDS = frozenset({"site_latitude_deg", "site_longitude_deg", "sit
                                  "deployment_start_time_utc", "deployment_end_time_utc"})
 _BOOKKEEPING = {"expedition_id", "observation_id", "raw_sha256", "raw_row_number", "ingest_batch_id",
                 "ingested_time_utc"}
+#: Fields :func:`_site` reads.
+_SITE_FIELDS = frozenset({"site_latitude_deg", "site_longitude_deg", "site_location", "site_trace"})
 Column: TypeAlias = pa.Array | pa.ChunkedArray
+#: Problems, latitude, longitude and geometry of every row's site (:func:`_site`).
+_Site: TypeAlias = tuple[list[pa.Table], Column, Column, Column]
 
 
 @dataclass
@@ -147,15 +151,30 @@ def validate(canon: CanonicalInput, context: SurveyContext, reader_problems: pa.
 
     pool = ThreadPoolExecutor(_WORKERS, thread_name_prefix="qe-validate") if n >= _PARALLEL_ROWS else None
     try:
-        # the one hashing pass over the ids runs beside the field checks, not after them
-        distinct = pool.submit(_ids_distinct, kind, canon) if pool else None
-        checked = list(pool.map(check, kind.fields)) if pool else [check(f) for f in kind.fields]
         out: dict[str, Column | None] = {}
-        for f, (t, column, found) in zip(kind.fields, checked, strict=True):
-            text[f.name], out[f.name] = t, column
-            parts += found
-        ids_distinct = distinct.result() if distinct else _ids_distinct(kind, canon)
-        problems, obs, natural = _rows_and_problems(canon, context, text, out, parts, pool, ids_distinct)
+        if pool is None:
+            for f in kind.fields:
+                text[f.name], out[f.name], found = check(f)
+                parts += found
+            site = _site(canon, text, out, rows, src)
+            ids_distinct = _ids_distinct(kind, canon)
+        else:
+            # the one hashing pass over the ids runs beside the field checks, not after them, and the
+            # site (coordinates, geometry) is worked out as soon as its fields are checked
+            distinct = pool.submit(_ids_distinct, kind, canon)
+            checks, site_future = [], None
+            last_site_field = max(i for i, f in enumerate(kind.fields) if f.name in _SITE_FIELDS)
+            for i, f in enumerate(kind.fields):
+                checks.append(pool.submit(check, f))
+                if i == last_site_field:  # submitted after its fields' checks: never waits on queued work
+                    site_future = pool.submit(_site_when_checked, canon, kind, checks, rows, src)
+            for f, done in zip(kind.fields, checks, strict=True):
+                text[f.name], out[f.name], found = done.result()
+                parts += found
+            assert site_future is not None
+            site = site_future.result()
+            ids_distinct = distinct.result()
+        problems, obs, natural = _rows_and_problems(canon, context, text, out, parts, site, pool, ids_distinct)
     finally:
         if pool is not None:
             pool.shutdown()
@@ -184,10 +203,10 @@ def _fast_typed(f: FieldSpec, given: Column, tz: str | None) -> Column | None:
 
 
 def _rows_and_problems(canon: CanonicalInput, context: SurveyContext, text: dict[str, Column],
-                       out: dict[str, Column | None], parts: list[pa.Table],
+                       out: dict[str, Column | None], parts: list[pa.Table], site: _Site,
                        pool: ThreadPoolExecutor | None, ids_distinct: bool) -> tuple[pa.Table, pa.Table, pa.Array]:
     """Cross-field checks, the observation table and its ids, repeats and distance warnings
-    (``ids_distinct``: :func:`_ids_distinct` found that no observation repeats)."""
+    (``site``: :func:`_site`; ``ids_distinct``: :func:`_ids_distinct` found that no observation repeats)."""
     kind, n, rows = canon.kind, canon.table.num_rows, canon.row_numbers
     src = canon.source_of
     if "deployment_end_time_utc" in out:
@@ -196,7 +215,8 @@ def _rows_and_problems(canon: CanonicalInput, context: SurveyContext, text: dict
             column=src("deployment_end_time_utc"), values=text["deployment_end_time_utc"],
             expected="an end time after the deployment start", reason="deployment ends before it starts",
             check="range"))
-    parts += _site(canon, text, out, rows, src)
+    site_parts, out["site_latitude_deg"], out["site_longitude_deg"], out["site_geometry"] = site
+    parts += site_parts
     obs = _observation_table(kind, out, n)
     natural = _natural_key(kind, obs)
     obs = obs.append_column("observation_id", _observation_ids(obs, natural))
@@ -236,9 +256,22 @@ def _window_problems(val: Column, raw: Column, rows: pa.Array, col: str, ctx: Su
                        reason="outside the expedition's time window")
 
 
+def _site_when_checked(canon: CanonicalInput, kind: KindSpec,
+                       checks: list[Future[tuple[Column, Column | None, list[pa.Table]]]],
+                       rows: pa.Array, src: Callable[[str], str]) -> _Site:
+    """:func:`_site` once the checks of the site fields (futures, in field order) are done."""
+    text: dict[str, Column] = {}
+    out: dict[str, Column | None] = {}
+    for f, done in zip(kind.fields, checks, strict=False):
+        if f.name in _SITE_FIELDS:
+            text[f.name], out[f.name], _ = done.result()
+    return _site(canon, text, out, rows, src)
+
+
 def _site(canon: CanonicalInput, text: dict[str, Column], out: dict[str, Column | None], rows: pa.Array,
-          src: Callable[[str], str]) -> list[pa.Table]:
-    """Fill site_latitude_deg/site_longitude_deg/site_geometry from the best source; report problems."""
+          src: Callable[[str], str]) -> _Site:
+    """site_latitude_deg, site_longitude_deg and site_geometry from the best source, and the problems
+    found on the way (reads the site fields of ``text`` and ``out``, changes neither)."""
     parts: list[pa.Table] = []
     lat, lon = out["site_latitude_deg"], out["site_longitude_deg"]
     parts.append(problems_at(pc.xor(pc.is_valid(lat), pc.is_valid(lon)), rows, column=src("site_latitude_deg"),
@@ -272,8 +305,7 @@ def _site(canon: CanonicalInput, text: dict[str, Column], out: dict[str, Column 
                                  check="geometry"))
         has = pc.is_valid(s.wkb)
         wkb, lat, lon = pc.if_else(has, s.wkb, wkb), pc.if_else(has, s.lat, lat), pc.if_else(has, s.lon, lon)
-    out["site_latitude_deg"], out["site_longitude_deg"], out["site_geometry"] = lat, lon, wkb
-    return parts
+    return parts, lat, lon, wkb
 
 
 def _observation_table(kind: KindSpec, out: dict[str, Column | None], n: int) -> pa.Table:
