@@ -283,6 +283,7 @@ def run(
     event_term: bool = True,
     tectonic_rule: str | None = None,
     subduction_set: str | None = None,
+    gcmt_mechanisms: bool | None = None,
 ) -> dict[str, Any]:
     """Evaluate both chains on every located event; returns the summary (also printed)."""
     gem_root = SHARED_DATA / "field_survey/gem_ecd_impact"
@@ -296,6 +297,7 @@ def run(
         event_term=event_term,
         tectonic_rule=tectonic_rule,
         subduction_set=subduction_set,
+        gcmt_mechanisms=gcmt_mechanisms,
     )
     gem, skipped = load_gem(gem_root)
     located, missing = locate(gem, load_catalogs(SHARED_DATA), ctx)
@@ -324,6 +326,8 @@ def run(
                 "baseline": base.get(ev.gem.folder) if base is not None else None,
                 "setting": a.setting,
                 "orientation": a.rupture_orientation,
+                "rupture_source": (a.shaking.grid.attributes.get("rupture_source") if a.shaking.grid is not None
+                                   else None),
                 "max_mmi_place": a.shaking.max_mmi,
                 "grid_max_mmi": a.shaking.grid.max_mmi if a.shaking.grid is not None else None,
                 "exposed_vii_plus": a.people_severe,
@@ -345,6 +349,10 @@ def run(
     _print_table(f"OURS (ShakeMap-style chain, {ctx.vs30_label}, {how})", ours_s)
     if base_s is not None:
         _print_table(f"BASELINE (git {baseline_ref}, its own bench.calibrate, same events)", base_s)
+    orientations: dict[str, int] = {}
+    for x in rows:
+        orientations[str(x["orientation"])] = orientations.get(str(x["orientation"]), 0) + 1
+    print(f"\nrupture orientations (ours): {orientations}")
     print(f"\ntime: ours {t_ours:.1f} s for {len(rows)} events; baseline run {t_base:.1f} s (subprocess)")
     worst = sorted(rows, key=lambda x: -abs(math.log10((x["ours"] + 1) / (x["actual"] + 1))))[:12]
     print("\nworst misses (ours):")
@@ -378,6 +386,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "nshmp_set": {"subduction_set": "shakemap"},
     "strec+set": {"tectonic_rule": "strec", "subduction_set": "shakemap"},
     "strec_deep45+set": {"tectonic_rule": "strec_deep45", "subduction_set": "shakemap"},
+    "gcmt": {"gcmt_mechanisms": True},
+    "median+gcmt": {"event_term": False, "gcmt_mechanisms": True},
 }
 
 
@@ -478,6 +488,12 @@ def main(argv: list[str] | None = None) -> int:
         help="subduction ground motion: Zhao 2006 alone or ShakeMap's weighted NSHMP 2014 sets",
     )
     ap.add_argument(
+        "--gcmt",
+        default=None,
+        choices=("on", "off"),
+        help="orient ruptures by the event's GCMT moment tensor from USGS STREC's catalogue (the context's default otherwise)",
+    )
+    ap.add_argument(
         "--split-variants",
         default="median,event_term",
         help=f"comma-separated variants for --split-halves, among {', '.join(VARIANTS)}",
@@ -496,6 +512,7 @@ def main(argv: list[str] | None = None) -> int:
         event_term=not args.median_intensity,
         tectonic_rule=args.tectonic,
         subduction_set=args.subduction_set,
+        gcmt_mechanisms=None if args.gcmt is None else args.gcmt == "on",
     )
     if args.json and out:
         args.json.write_text(json.dumps(out, indent=1, default=str), encoding="utf-8")

@@ -40,9 +40,10 @@ from expedition.science.hazard.exposure import (
     quiet_estimate,
     reach_km,
 )
+from expedition.science.hazard.gcmt import GcmtSolution, load_gcmt
 from expedition.science.hazard.grid import IntensityGrid
 from expedition.science.hazard.pager import PagerResult, pager_estimate
-from expedition.science.hazard.planes import Plane, choose_ruptures, top_edge
+from expedition.science.hazard.planes import FINITE_FROM_M, Plane, choose_ruptures, top_edge
 from expedition.science.hazard.population import PopulationRasterError, raster_population
 from expedition.science.hazard.regions import load_regions, setting_from_region
 from expedition.science.hazard.rupture import RuptureModel, default_rupture, segment_rupture, wells_coppersmith_rld_km
@@ -127,6 +128,10 @@ class Context:
     #: subduction ground motion: ``zhao06`` (Zhao et al. 2006 alone) or ``shakemap`` (ShakeMap's
     #: weighted NSHMP 2014 sets); measured in docs/science.md
     subduction_set: str = "zhao06"
+    #: orient ruptures of events without their own mechanism or finite fault by the nodal planes of
+    #: their Global CMT solution from USGS STREC's catalogue (``expedition.science.hazard.gcmt``; needs
+    #: the ``usgs-strec`` package, else the chain orients as without it); measured in docs/science.md
+    gcmt_mechanisms: bool = False
     _boundaries: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False)
 
     def country_name(self, iso3: str) -> str:
@@ -475,6 +480,13 @@ def shaking_model_for(
     depth = max(ev.depth_km or 0.0, 0.0)
     if at_sea is None:
         at_sea = not bool(ctx.countries.country_of([ev.latitude_deg], [ev.longitude_deg])[0])
+    mechanism = ("focal_mechanism", "focal mechanism")
+    if ctx.gcmt_mechanisms and not nodal_planes and not finite_fault and ev.magnitude >= FINITE_FROM_M:
+        solution = _gcmt_solution(ev, depth)
+        if solution is not None:
+            nodal_planes = solution.nodal_planes
+            rake = solution.rake_deg if rake is None else rake
+            mechanism = ("gcmt_moment_tensor", solution.label)
     dip = nodal_planes[0][1] if nodal_planes else None
     setting: tuple[str, str] | None = None
     if ctx.tectonic_rule != "proxy":
@@ -500,6 +512,8 @@ def shaking_model_for(
         finite_fault=finite_fault,
         nodal_planes=nodal_planes,
         aftershock_trace=trace,
+        mechanism_orientation=mechanism[0],
+        mechanism_source=mechanism[1],
     )
     return build_model(
         ev.magnitude,
@@ -513,6 +527,18 @@ def shaking_model_for(
         rake=rake,
         subduction_set=ctx.subduction_set,
     )
+
+
+def _gcmt_solution(ev: EventRow, depth_km: float) -> GcmtSolution | None:
+    """The event's GCMT solution from STREC's catalogue, None without the package or a match."""
+    catalogue = load_gcmt()
+    if catalogue is None:
+        return None
+    try:
+        return catalogue.lookup(ev.origin_time_utc, ev.latitude_deg, ev.longitude_deg, depth_km)
+    except HazardInputError as exc:
+        log.warning("event %s: GCMT moment tensor not used: %s", ev.event_id, exc)
+        return None
 
 
 def sea_distance_km(countries: CountryIndex, lat: float, lon: float, max_km: float = SLAB_SEA_KM) -> float:

@@ -316,6 +316,9 @@ def model_versions(ctx: Context, a: Assessment | None) -> dict[str, str]:
                 out["finite_fault"] = str(auth.fault_product_id)
             if auth.mechanism_product_id and a.rupture_orientation == "focal_mechanism":
                 out["focal_mechanism"] = f"{auth.mechanism_label} [{auth.mechanism_product_id}]"
+        grid = a.shaking.grid
+        if a.rupture_orientation == "gcmt_moment_tensor" and grid is not None:
+            out["gcmt_moment_tensor"] = str(grid.attributes.get("rupture_source", ""))
     return out
 
 

@@ -8,6 +8,9 @@
   2016; Atkinson & Boore 2003), an option measured in docs/science.md.
 * :mod:`expedition.science.hazard.regions` - USGS STREC's tectonic regions (Garcia et al. 2012) from the
   ``usgs-strec`` package's polygons and ShakeMap's selection rules, an option measured in docs/science.md.
+* :mod:`expedition.science.hazard.gcmt` - the event's Global CMT moment tensor (Dziewonski et al. 1981;
+  Ekström et al. 2012) from the catalogue USGS STREC ships, and its nodal planes; an option measured in
+  docs/science.md.
 * :mod:`expedition.science.hazard.gmice` - PGA/PGV to intensity (Worden et al. 2012).
 * :mod:`expedition.science.hazard.planes` - oriented finite rupture planes (finite fault, nodal planes,
   aftershock zone, unknown strike), Rrup and Rjb.

@@ -13,6 +13,8 @@ Orientation, in order of preference (``orientation`` names the one used):
 ``finite_fault``      planes of a finite-fault model (USGS ``finite-fault`` product: strike, dip, length, segments).
 ``focal_mechanism``   a nodal plane of the moment tensor / focal mechanism, sized by magnitude scaling;
                       with both nodal planes and no preferred one, the two are averaged.
+``gcmt_moment_tensor`` the same with the two nodal planes of the event's Global CMT solution found in the
+                      catalogue USGS STREC ships (:mod:`expedition.science.hazard.gcmt`), averaged.
 ``aftershock_zone``   the principal axis of the early aftershocks (Kagan 2002), dip by tectonic setting.
 ``unknown_strike``    strike unknown: ground motion is averaged over ``N_STRIKES`` equally spaced strikes
                       and ``N_POSITIONS`` hypocentre positions along strike (the idea behind Thompson &
@@ -60,7 +62,9 @@ __all__ = [
 ]
 
 FloatArray = NDArray[np.float64]
-ORIENTATIONS = ("finite_fault", "focal_mechanism", "aftershock_zone", "unknown_strike", "point")
+ORIENTATIONS = (
+    "finite_fault", "focal_mechanism", "gcmt_moment_tensor", "aftershock_zone", "unknown_strike", "point"
+)
 FINITE_FROM_M = 6.0
 N_STRIKES = 8
 #: hypocentre positions along strike for an unknown strike: the midpoints of equal thirds of the
@@ -263,8 +267,10 @@ def focal_mechanism_rupture(  # noqa: PLR0913
     length_km: float | None = None,
     width_km: float | None = None,
     source: str = "focal mechanism",
+    orientation: str = "focal_mechanism",
 ) -> list[PlaneRupture]:
-    """One rupture per nodal plane ``(strike, dip)``, centred on the hypocentre (average them with equal weight)."""
+    """One rupture per nodal plane ``(strike, dip)``, centred on the hypocentre (average them with equal
+    weight); ``orientation`` names where the planes came from (``focal_mechanism``, ``gcmt_moment_tensor``)."""
     if not nodal_planes:
         raise HazardInputError("focal_mechanism_rupture: need at least one (strike, dip) nodal plane")
     out = []
@@ -274,7 +280,7 @@ def focal_mechanism_rupture(  # noqa: PLR0913
         out.append(
             PlaneRupture(
                 (plane,),
-                "focal_mechanism",
+                orientation,
                 f"{source}: strike {strike:.0f} dip {dip:.0f}, {length:.0f} x {width:.0f} km",
                 (lat, lon, depth_km),
             )
@@ -427,9 +433,12 @@ def choose_ruptures(  # noqa: PLR0913
     nodal_planes: Sequence[tuple[float, float]] | None = None,
     aftershock_trace: tuple[tuple[float, float], tuple[float, float]] | None = None,
     finite_from_m: float = FINITE_FROM_M,
+    mechanism_orientation: str = "focal_mechanism",
+    mechanism_source: str = "focal mechanism",
 ) -> list[PlaneRupture]:
     """The rupture hypotheses of an event, best information first (see the module notes):
-    finite-fault planes, then focal-mechanism nodal planes, then the aftershock trace, then an
+    finite-fault planes, then nodal planes (the event's own focal mechanism, or its GCMT moment tensor:
+    ``mechanism_orientation`` and ``mechanism_source`` say which), then the aftershock trace, then an
     unknown strike; a point source below ``finite_from_m`` unless planes are given."""
     if finite_fault:
         desc = ", ".join(
@@ -439,7 +448,10 @@ def choose_ruptures(  # noqa: PLR0913
     if magnitude < finite_from_m:
         return [point_source(lat, lon, depth_km)]
     if nodal_planes:
-        return focal_mechanism_rupture(magnitude, lat, lon, depth_km, setting, nodal_planes)
+        return focal_mechanism_rupture(
+            magnitude, lat, lon, depth_km, setting, nodal_planes,
+            source=mechanism_source, orientation=mechanism_orientation,
+        )
     if aftershock_trace is not None:
         return trace_ruptures(magnitude, lat, lon, depth_km, setting, aftershock_trace)
     return unknown_strike_ruptures(magnitude, lat, lon, depth_km, setting)
