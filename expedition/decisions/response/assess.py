@@ -8,28 +8,24 @@
   (Reasenberg & Jones 1989 with Page et al. 2016 parameters).
 
 The science lives in :mod:`expedition.science.geo` and :mod:`expedition.science.hazard`; this module only wires it
-to events and to membership. Reference data is loaded once per process (:func:`load_context`).
+to events and to membership. Reference data is loaded once per process
+(:func:`~expedition.decisions.response.context.load_context`); the event's shaking model (setting,
+rupture hypotheses, site) is built by :mod:`expedition.decisions.response.shaking_model`.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 import numpy as np
-import shapely
 
-from expedition.decisions.membership import Membership, load_membership
-from expedition.decisions.policy import TriggerPolicy, load_policy
+from expedition.decisions.policy import TriggerPolicy
+from expedition.decisions.response.context import Context, load_context
 from expedition.decisions.response.events import EventRow
 from expedition.decisions.response.products import Authoritative
-from expedition.science.geo.countries import CountryIndex, load_countries
-from expedition.science.geo.distance import from_local_xy_km, haversine_km
-from expedition.science.geo.places import Places, load_places
+from expedition.decisions.response.shaking_model import fault_trace, sea_distance_km, shaking_model_for
 from expedition.science.hazard import HazardInputError
 from expedition.science.hazard.aftershocks import Forecast, classify_regime, forecast
 from expedition.science.hazard.exposure import (
@@ -40,39 +36,15 @@ from expedition.science.hazard.exposure import (
     quiet_estimate,
     reach_km,
 )
-from expedition.science.hazard.gcmt import GcmtSolution, load_gcmt
 from expedition.science.hazard.grid import IntensityGrid
 from expedition.science.hazard.pager import PagerResult, pager_estimate
-from expedition.science.hazard.planes import FINITE_FROM_M, Plane, choose_ruptures, top_edge
+from expedition.science.hazard.planes import Plane
 from expedition.science.hazard.population import PopulationRasterError, raster_population
-from expedition.science.hazard.regions import load_regions, setting_from_region
-from expedition.science.hazard.rupture import RuptureModel, default_rupture, segment_rupture, wells_coppersmith_rld_km
-from expedition.science.hazard.shaking import (
-    DEFAULT_VS30,
-    SLAB_SEA_KM,
-    ShakingModel,
-    Vs30Source,
-    build_model,
-    shaking_grid,
-    site_label,
-    tectonic_setting,
-    vs30_from_raster,
-)
+from expedition.science.hazard.rupture import RuptureModel, default_rupture, wells_coppersmith_rld_km
 from expedition.science.hazard.shaking import reach_km as shaking_reach_km
-
-if TYPE_CHECKING:
-    from expedition.settings import Settings
+from expedition.science.hazard.shaking import shaking_grid
 
 log = logging.getLogger(__name__)
-
-#: the STREC-based tectonic rules (``Context.tectonic_rule``): subduction rule and the depth (km) from
-#: which active crust is ``deep_crust``. ``strec``: ShakeMap's own (no-slab probabilities, 30 km);
-#: ``strec_layers``: STREC's fixed layers 15 / 70 km; ``strec_deep45``: no-slab with the proxy's 45 km
-TECTONIC_RULES: dict[str, tuple[str, float]] = {
-    "strec": ("noslab", 30.0),
-    "strec_layers": ("layers", 30.0),
-    "strec_deep45": ("noslab", 45.0),
-}
 
 __all__ = [
     "MMI_BINS",
@@ -95,89 +67,6 @@ CHAIN_CITATION = (
     "Boore et al. (2014) Earthquake Spectra 30(3) / Zhao et al. (2006) BSSA 96(3) by tectonic setting; "
     "Worden et al. (2012) BSSA 102(1) GMICE; ShakeMap v4 (Worden et al. 2020)"
 )
-_LOCK = threading.Lock()
-
-
-@dataclass
-class Context:
-    """Policy, membership and reference data shared by every evaluation in a process."""
-
-    policy: TriggerPolicy
-    membership: Membership
-    countries: CountryIndex
-    places: Places
-    #: ``shakemap`` (default: GMM by setting + Vs30 + Worden 2012 on a grid) or a legacy IPE name
-    shaking_model: str = "shakemap"
-    population_raster: Path | None = None
-    vs30: float | Vs30Source = DEFAULT_VS30
-    vs30_label: str | None = None
-    #: exposure (hence expected fatalities) averaged over the rupture hypotheses (unknown strike, two
-    #: nodal planes) instead of read from their mean intensity (ShakeMap's one median map, PAGER's
-    #: practice). Off by default: measured on the calibration it cut the bias but widened the spread
-    #: and lost exact bands (docs/science.md, "Calibration")
-    average_hypotheses: bool = False
-    #: scale the built-in population to the event's year (PAGER's practice); False only to measure it
-    population_to_event_year: bool = True
-    #: share exposure among the bins by the event-term sigma of our own model grid (docs/science.md,
-    #: "Event term"); False reads the median intensity only, as USGS PAGER does on a ShakeMap
-    event_term: bool = True
-    #: how the tectonic setting is chosen: ``proxy`` (depth and distance to the sea, docs/science.md)
-    #: or one of :data:`TECTONIC_RULES` (USGS STREC's regions with ShakeMap's rules; they need the
-    #: ``usgs-strec`` package, else the proxy is used). Measured, not adopted: docs/science.md
-    tectonic_rule: str = "proxy"
-    #: subduction ground motion: ``zhao06`` (Zhao et al. 2006 alone) or ``shakemap`` (ShakeMap's
-    #: weighted NSHMP 2014 sets); measured in docs/science.md
-    subduction_set: str = "zhao06"
-    #: orient ruptures of events without their own mechanism or finite fault by the nodal planes of
-    #: their Global CMT solution from USGS STREC's catalogue (``expedition.science.hazard.gcmt``; needs
-    #: the ``usgs-strec`` package, else the chain orients as without it); measured in docs/science.md
-    gcmt_mechanisms: bool = False
-    _boundaries: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False)
-
-    def country_name(self, iso3: str) -> str:
-        return self.countries.names_en.get(iso3) or self.membership.name(iso3)
-
-    def boundary_km(self, iso3: str, lat: float, lon: float) -> float:
-        """Great-circle distance (km) from a point to the border or coast of ``iso3``.
-
-        Boundaries are densified to 0.05 degree segments, so the value is at most ~2.8 km too large.
-        """
-        with _LOCK:
-            pts = self._boundaries.get(iso3)
-            if pts is None:
-                geoms = self.countries.geometries[self.countries.feature_iso3 == iso3]
-                coords = shapely.get_coordinates(shapely.segmentize(shapely.boundary(geoms), 0.05))
-                pts = (coords[:, 1].copy(), coords[:, 0].copy())
-                self._boundaries[iso3] = pts
-        if pts[0].size == 0:
-            return float("nan")
-        return float(np.min(haversine_km(lat, lon, pts[0], pts[1])))
-
-
-def load_context(settings: Settings) -> Context:
-    """Policy, membership (both from settings), country boundaries and populated places.
-
-    ``[response]`` in ``qe.toml`` may set ``shaking_model`` (default ``allen2012``) and ``cache_dir``
-    (parsed reference data, default ``<home>/cache``)."""
-    section = settings.extra.get("response") if settings.extra else None
-    section = section if isinstance(section, dict) else {}
-    model = str(section.get("shaking_model", "shakemap"))
-    cache_dir = Path(str(section["cache_dir"])).expanduser() if section.get("cache_dir") else settings.home / "cache"
-    vs30: float | Vs30Source = float(settings.vs30_default_mps)
-    label = site_label(float(settings.vs30_default_mps))
-    if settings.vs30_raster is not None:
-        vs30 = vs30_from_raster(settings.vs30_raster, float(settings.vs30_default_mps))
-        label = site_label(float(settings.vs30_default_mps), settings.vs30_raster.name)
-    return Context(
-        policy=load_policy(settings),
-        membership=load_membership(settings),
-        countries=load_countries(cache_dir),
-        places=load_places(min_population=1000, cache_dir=cache_dir),
-        shaking_model=model,
-        population_raster=settings.population_raster,
-        vs30=vs30,
-        vs30_label=label,
-    )
 
 
 @dataclass(frozen=True)
@@ -327,7 +216,7 @@ def assess(  # noqa: C901, PLR0913
         elif rake is None:
             rake = products.rake
     authoritative_grid = intensity_grid is not None
-    rup = rupture or _fault_trace(finite_fault, products) or default_rupture(
+    rup = rupture or fault_trace(finite_fault, products) or default_rupture(
         ev.magnitude, ev.latitude_deg, ev.longitude_deg, depth
     )
     setting: str | None = None
@@ -448,109 +337,6 @@ def assess(  # noqa: C901, PLR0913
         products,
         "shakemap" if authoritative_grid else "model",
     )
-
-
-def _fault_trace(planes: Sequence[Plane] | None, products: Authoritative | None) -> RuptureModel | None:
-    """The top edge of the first finite-fault plane as the descriptive rupture trace (None without planes)."""
-    if not planes:
-        return None
-    (lat0, lon0), (lat1, lon1) = top_edge(planes[0])
-    what = f"USGS finite-fault product {products.fault_product_id}" if products and products.fault_product_id else (
-        "finite-fault model"
-    )
-    p = planes[0]
-    return segment_rupture(
-        lat0, lon0, lat1, lon1, p.top_depth_km,
-        source=f"{what}: strike {p.strike_deg:.0f} deg, dip {p.dip_deg:.0f} deg, {p.length_km:.0f} x {p.width_km:.0f} km",
-    )
-
-
-def shaking_model_for(
-    ctx: Context,
-    ev: EventRow,
-    rupture: RuptureModel | None = None,
-    *,
-    nodal_planes: Sequence[tuple[float, float]] | None = None,
-    rake: float | None = None,
-    finite_fault: Sequence[Plane] | None = None,
-    at_sea: bool | None = None,
-) -> ShakingModel:
-    """Our ShakeMap-style model of ``ev``: setting, rupture hypotheses (best information first) and Vs30."""
-    assert ev.magnitude is not None
-    depth = max(ev.depth_km or 0.0, 0.0)
-    if at_sea is None:
-        at_sea = not bool(ctx.countries.country_of([ev.latitude_deg], [ev.longitude_deg])[0])
-    mechanism = ("focal_mechanism", "focal mechanism")
-    if ctx.gcmt_mechanisms and not nodal_planes and not finite_fault and ev.magnitude >= FINITE_FROM_M:
-        solution = _gcmt_solution(ev, depth)
-        if solution is not None:
-            nodal_planes = solution.nodal_planes
-            rake = solution.rake_deg if rake is None else rake
-            mechanism = ("gcmt_moment_tensor", solution.label)
-    dip = nodal_planes[0][1] if nodal_planes else None
-    setting: tuple[str, str] | None = None
-    if ctx.tectonic_rule != "proxy":
-        if ctx.tectonic_rule not in TECTONIC_RULES:
-            raise HazardInputError(f"unknown tectonic rule {ctx.tectonic_rule!r}: proxy or one of {sorted(TECTONIC_RULES)}")
-        regions = load_regions()
-        if regions is not None:
-            info = regions.lookup(ev.latitude_deg, ev.longitude_deg)
-            rule, acr_deep = TECTONIC_RULES[ctx.tectonic_rule]
-            setting = setting_from_region(info, depth, ev.magnitude, rule, acr_deep)
-    if setting is None:
-        sea_km = None if at_sea or depth < 45.0 else sea_distance_km(ctx.countries, ev.latitude_deg, ev.longitude_deg)
-        setting = tectonic_setting(depth, at_sea, rake=rake, dip=dip, sea_km=sea_km)
-    trace = None
-    if rupture is not None and rupture.kind in ("aftershock_zone", "segment"):
-        trace = (rupture.vertices[0], rupture.vertices[-1])
-    ruptures = choose_ruptures(
-        ev.magnitude,
-        ev.latitude_deg,
-        ev.longitude_deg,
-        depth,
-        setting[0],
-        finite_fault=finite_fault,
-        nodal_planes=nodal_planes,
-        aftershock_trace=trace,
-        mechanism_orientation=mechanism[0],
-        mechanism_source=mechanism[1],
-    )
-    return build_model(
-        ev.magnitude,
-        ev.latitude_deg,
-        ev.longitude_deg,
-        depth,
-        setting,
-        ruptures,
-        vs30=ctx.vs30,
-        vs30_label=ctx.vs30_label,
-        rake=rake,
-        subduction_set=ctx.subduction_set,
-    )
-
-
-def _gcmt_solution(ev: EventRow, depth_km: float) -> GcmtSolution | None:
-    """The event's GCMT solution from STREC's catalogue, None without the package or a match."""
-    catalogue = load_gcmt()
-    if catalogue is None:
-        return None
-    try:
-        return catalogue.lookup(ev.origin_time_utc, ev.latitude_deg, ev.longitude_deg, depth_km)
-    except HazardInputError as exc:
-        log.warning("event %s: GCMT moment tensor not used: %s", ev.event_id, exc)
-        return None
-
-
-def sea_distance_km(countries: CountryIndex, lat: float, lon: float, max_km: float = SLAB_SEA_KM) -> float:
-    """Distance (km, 20 km steps) from a point on land to the nearest point outside every country (the
-    sea), by rings of 72 points every 20 km; ``inf`` when none lies within ``max_km``."""
-    radii = np.arange(20.0, max_km + 1.0, 20.0)
-    az = np.radians(np.arange(0.0, 360.0, 5.0))
-    xy = np.stack([np.outer(radii, np.sin(az)).ravel(), np.outer(radii, np.cos(az)).ravel()], axis=1)
-    la, lo = from_local_xy_km(xy, lat, lon)
-    at_sea = (countries.country_of(la, (lo + 180.0) % 360.0 - 180.0) == "").reshape(radii.size, az.size)
-    hit = np.flatnonzero(at_sea.any(axis=1))
-    return float(radii[hit[0]]) if hit.size else float("inf")
 
 
 def _forecast(ev: EventRow, depth: float, caveats: list[str]) -> tuple[Forecast | None, str | None]:
