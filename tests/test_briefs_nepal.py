@@ -101,6 +101,11 @@ def test_brief_html_shows_damage_statistics_recomputed_with_pandas(gorkha: dict[
     assert "REBUILD-HEAVY-5G" in html and "approved (signed off by Dr. Reviewer)" in html
     assert "DRAFT" in html  # not every item is signed off
     assert f"lake snapshot {res.snapshot_id}" in html
+    # every caption names the snapshot once ("lake snapshot lake snapshot 9" was printed under the agencies)
+    assert "lake snapshot lake snapshot" not in html
+    assert re.search(rf"Rule set [0-9.]+; lake snapshot {res.snapshot_id}\.", html)
+    zh = gorkha_briefs[("html", "zh")].path.read_text(encoding="utf-8")
+    assert "数据湖快照 数据湖快照" not in zh and "数据湖快照数据湖快照" not in zh
     assert "No authoritative USGS PAGER alert recorded for this event yet." in html  # no losspager product stored
     # self-contained: every image inline, nothing to fetch
     assert re.search(r'<(img|script|link)[^>]+(src|href)="(?!data:)', html) is None
