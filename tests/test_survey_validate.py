@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 from pathlib import Path
 
 import pyarrow as pa
@@ -68,6 +69,12 @@ def test_unreadable_files_name_the_file(tmp_path: Path) -> None:
         read_survey_file(write_csv(tmp_path / "ragged.csv", "a,b\n1,2\n3,4,5"))
     with pytest.raises(SurveyInputError, match="unsupported file type '.pdf'"):
         read_survey_file(write_csv(tmp_path / "x.pdf", "x"))
+    # a gzipped export (as the Nepal 2015 labels are published) says it is compressed and what is inside
+    gz = tmp_path / "labels.csv.gz"
+    gz.write_bytes(gzip.compress(b"building_id,damage_grade\n1,3\n"))
+    with pytest.raises(SurveyInputError, match=r"labels\.csv\.gz: a compressed file \(\.gz\).*decompress it first "
+                                               r"\(inside: '\.csv'"):
+        read_survey_file(gz)
 
 
 @pytest.mark.parametrize(("body", "bad_row"), [

@@ -56,8 +56,18 @@ class RawTable:
         return self.table.num_rows
 
 
+#: Compressed-file suffixes, named as such rather than as an unknown type.
+_COMPRESSED = frozenset({".gz", ".zip", ".bz2", ".xz", ".zst", ".7z"})
+
+
 def file_format(path: Path) -> str:
     fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None and path.suffix.lower() in _COMPRESSED:
+        inner = Path(path.stem).suffix or "(none)"
+        raise SurveyInputError(
+            f"{path}: a compressed file ({path.suffix}); survey files are read uncompressed: decompress it first "
+            f"(inside: {inner!r}; expected one of {', '.join(sorted(FORMATS))})"
+        )
     if fmt is None:
         raise SurveyInputError(
             f"{path}: unsupported file type {path.suffix or '(none)'!r}; expected one of {', '.join(sorted(FORMATS))}"
