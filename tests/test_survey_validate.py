@@ -58,6 +58,27 @@ def test_csv_with_semicolons_bom_and_blank_cells(tmp_path: Path) -> None:
     assert table["damage_ems98_grade"].to_pylist() == [2, None] and problems.num_rows == 0
 
 
+def test_semicolon_csv_reads_decimal_commas_and_nothing_else(tmp_path: Path) -> None:
+    """A spreadsheet in a decimal-comma locale (es, de, fr, ru, tr, id...) saves ';' and 27,68. Only the
+    shape digits,digits is read that way: 1.234,5 and 1,234,5 stay errors, and a ',' file keeps "27,68" as
+    an error (there it could be a thousands separator)."""
+    gorkha = "building_id;surveyed_time;latitude;longitude;damage_grade;plinth_area_m2\n"
+    p = write_csv(tmp_path / "es.csv", gorkha + "D-1;2015-04-26 09:30;27,68;85,07;3;45,5\n"
+                                              "D-2;2015-04-26 09:30;27.69;85.07;3;1.234,5\n"
+                                              "D-3;2015-04-26 09:30;-27,7x;85,1;2;1,234,5\n")
+    table, problems = _check(p)
+    assert table["site_latitude_deg"].to_pylist()[:2] == [27.68, 27.69]
+    assert table["site_longitude_deg"].to_pylist()[:2] == [85.07, 85.07]
+    assert table["typology_plinth_area_m2"].to_pylist() == [45.5, None, None]
+    bad = set(zip(problems["raw_row_number"].to_pylist(), problems["issue_column"].to_pylist(),
+                  problems["issue_value"].to_pylist()))
+    assert bad == {(3, "plinth_area_m2", "1.234,5"), (4, "latitude", "-27,7x"), (4, "plinth_area_m2", "1,234,5")}
+    q = write_csv(tmp_path / "en.csv", gorkha.replace(";", ",") + 'D-1,2015-04-26 09:30,"27,68",85.07,3,"1,234"\n')
+    table, problems = _check(q)
+    assert table["site_latitude_deg"].to_pylist() == [None] and table["typology_plinth_area_m2"].to_pylist() == [None]
+    assert set(problems["issue_column"].to_pylist()) == {"latitude", "plinth_area_m2"}
+
+
 def test_unreadable_files_name_the_file(tmp_path: Path) -> None:
     (tmp_path / "x.csv").write_bytes(b"a,b\n\xff\xfe,1\n")
     with pytest.raises(SurveyInputError, match="x.csv: not UTF-8"):

@@ -103,6 +103,7 @@ class CanonicalInput:
     unit_factors: dict[str, float] = field(default_factory=dict)
     ignored: list[str] = field(default_factory=list)
     timezone: str | None = None
+    decimal_comma: bool = False  # numbers may be written 27,68 (the file is separated by ';')
 
     def source_of(self, name: str) -> str:
         """The file's column(s) a field came from, as problem reports name them."""
@@ -299,7 +300,7 @@ def to_canonical(raw: RawTable, kind: KindSpec | None = None, mapping: Mapping |
                 cols[name] = join_present([table[h] for h in headers], ";")
         sources = {name: " + ".join(h) for name, h in matched.items()}
         return CanonicalInput(kind, _table(cols, table.num_rows), raw.row_numbers, table, sources,
-                              raw.geometry, {}, ignored)
+                              raw.geometry, {}, ignored, decimal_comma=raw.decimal_comma)
     return _apply_mapping(raw, table, kind, mapping)
 
 
@@ -368,4 +369,4 @@ def _apply_mapping(raw: RawTable, table: pa.Table, kind: KindSpec, m: Mapping) -
     ignored = [c for c in names if c not in used]
     factors = {t: UNITS[u] for t, u in m.units.items()}
     return CanonicalInput(kind, _table(cols, n), raw.row_numbers, table, sources, raw.geometry, factors, ignored,
-                          m.timezone)
+                          m.timezone, decimal_comma=raw.decimal_comma)

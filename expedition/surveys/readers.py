@@ -50,6 +50,8 @@ class RawTable:
     geometry: pa.Array | None = None  # WKB per record (GeoJSON)
     problems: pa.Table = field(default_factory=empty_problems)  # formula cells, bad geometries
     sheet: str | None = None
+    # a CSV separated by ';' is what a spreadsheet writes in a locale whose decimal mark is the comma
+    decimal_comma: bool = False
 
     @property
     def num_rows(self) -> int:
@@ -156,7 +158,7 @@ def _read_csv(path: Path, encoding: str | None) -> RawTable:
         unclosed = _unclosed_quote(path, delimiter)
         if unclosed:
             raise SurveyInputError(f"{path}: not a readable CSV file: {unclosed}")
-    return RawTable(path, "csv", table, _row_numbers(table.num_rows, 2))
+    return RawTable(path, "csv", table, _row_numbers(table.num_rows, 2), decimal_comma=delimiter == ";")
 
 
 _TAIL = 1 << 16
