@@ -127,6 +127,22 @@ def test_kind_is_detected_from_columns_or_refused() -> None:
         detect_kind(["foo", "bar"])
 
 
+def test_an_earthquake_catalog_is_not_taken_for_a_survey(tmp_path: Path) -> None:
+    """A ComCat export has latitude, longitude, depth and type: it was read as ground failure, every row
+    quarantined. Detection now says what the file is and which command reads it."""
+    catalog = Path(__file__).parent / "data" / "catalogs" / "comcat_bom.csv"
+    raw = read_survey_file(catalog)
+    with pytest.raises(SurveyInputError, match=r"earthquake catalog .*expedition catalog import"):
+        to_canonical(raw)
+    kaggle = write_csv(tmp_path / "k.csv", "Date,Time,Latitude,Longitude,Type,Depth,Magnitude,ID\n"
+                                         "01/02/1965,13:44:18,19.246,145.616,Earthquake,131.6,6,ISCGEM860706\n")
+    with pytest.raises(SurveyInputError, match="earthquake catalog"):
+        to_canonical(read_survey_file(kaggle))
+    # a ground-failure sheet with the same coordinates and a type is still one
+    gf = write_csv(tmp_path / "gf.csv", "latitude,longitude,depth,type\n27.7,85.3,1.5,landslide\n")
+    assert to_canonical(read_survey_file(gf)).kind.name == "ground_failure"
+
+
 def test_geopoints_and_geotraces(tmp_path: Path) -> None:
     p = write_csv(tmp_path / "gf.csv", """
 failure_type,location,trace

@@ -239,7 +239,16 @@ def resolve_headers(headers: list[str], kind: KindSpec) -> tuple[dict[str, list[
 
 
 def detect_kind(headers: list[str]) -> KindSpec:
-    """The kind whose own fields best match ``headers`` (:class:`SurveyInputError` when unclear)."""
+    """The kind whose own fields best match ``headers`` (:class:`SurveyInputError` when unclear, or when
+    the columns are those of an earthquake catalog: a ComCat export has latitude, longitude, depth and
+    type, which once read as 4,118 ground-failure rows, every one quarantined)."""
+    from catalogs.comcat_csv import csv_layout
+
+    if csv_layout([h.strip() for h in headers]) is not None:
+        raise SurveyInputError(
+            "the columns are those of an earthquake catalog (a ComCat or Kaggle CSV export: "
+            f"{', '.join(headers[:6])}...), not of a field survey; import it with `expedition catalog import FILE`"
+        )
     scores = []
     for kind in KINDS.values():
         matched, _ = resolve_headers(headers, kind)
