@@ -143,6 +143,21 @@ def test_an_earthquake_catalog_is_not_taken_for_a_survey(tmp_path: Path) -> None
     assert to_canonical(read_survey_file(gf)).kind.name == "ground_failure"
 
 
+def test_a_table_without_the_kinds_required_column_is_not_detected_as_that_kind(tmp_path: Path) -> None:
+    """GEM's district tables (OCCUPANCY, GEM_TAXONOMY, COMMENTS; LATITUDE/LONGITUDE in some) were taken for
+    buildings without a building id, every row quarantined; one was taken for lifelines (SLIGHT_DAMAGE)."""
+    gem = write_csv(tmp_path / "Impact_Buildings_ID_1.csv",
+                    "ID_1,NAME_1,DAMAGED_UNITS,OCCUPANCY,GEM_TAXONOMY,COMMENTS\n1,Hatay,1000,All,,from StEER\n")
+    with pytest.raises(SurveyInputError, match=r"look most like buildings, but no column gives building_id "
+                                               r"\(required\); pass --kind"):
+        to_canonical(read_survey_file(gem))
+    with pytest.raises(SurveyInputError, match="look most like lifelines, but no column gives element_type"):
+        detect_kind(["ID_0", "SLIGHT_DAMAGE", "COMMENTS"])
+    # with --kind the file is read as told, and the missing id is reported row by row
+    assert to_canonical(read_survey_file(gem), kind=kind_spec("buildings")).kind.name == "buildings"
+    assert detect_kind(["building_id", "occupancy"]).name == "buildings"
+
+
 def test_geopoints_and_geotraces(tmp_path: Path) -> None:
     p = write_csv(tmp_path / "gf.csv", """
 failure_type,location,trace

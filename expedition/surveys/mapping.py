@@ -250,19 +250,29 @@ def detect_kind(headers: list[str]) -> KindSpec:
             f"{', '.join(headers[:6])}...), not of a field survey; import it with `expedition catalog import FILE`"
         )
     scores = []
+    lacking: dict[str, list[str]] = {}
     for kind in KINDS.values():
         matched, _ = resolve_headers(headers, kind)
         own = {f.name for f in kind.own_fields}
         required = sum(1 for f in kind.own_fields if f.required and f.name in matched)
         scores.append((required + len(own & set(matched)), kind.name))
+        lacking[kind.name] = [f.name for f in kind.own_fields if f.required and f.name not in matched]
     scores.sort(reverse=True)
+    shown = f"{', '.join(headers[:12])}{'...' if len(headers) > 12 else ''}"
     if scores[0][0] == 0 or scores[0][0] == scores[1][0]:
         raise SurveyInputError(
-            "cannot tell the survey kind from the columns "
-            f"({', '.join(headers[:12])}{'...' if len(headers) > 12 else ''}); pass --kind "
+            f"cannot tell the survey kind from the columns ({shown}); pass --kind "
             f"({', '.join(KINDS)}) or a mapping file"
         )
-    return KINDS[scores[0][1]]
+    best = scores[0][1]
+    if lacking[best]:
+        # a file without the kind's required column would land nothing: every row quarantined (GEM's
+        # district tables have OCCUPANCY, GEM_TAXONOMY and COMMENTS but no building id)
+        raise SurveyInputError(
+            f"cannot tell the survey kind from the columns ({shown}): they look most like {best}, but no "
+            f"column gives {', '.join(lacking[best])} (required); pass --kind ({', '.join(KINDS)}) or a mapping file"
+        )
+    return KINDS[best]
 
 
 def _join(raw: RawTable, labels: RawTable, on: str, mapping: Path) -> pa.Table:
