@@ -148,7 +148,8 @@ def test_a_table_without_the_kinds_required_column_is_not_detected_as_that_kind(
     buildings without a building id, every row quarantined; one was taken for lifelines (SLIGHT_DAMAGE)."""
     gem = write_csv(tmp_path / "Impact_Buildings_ID_1.csv",
                     "ID_1,NAME_1,DAMAGED_UNITS,OCCUPANCY,GEM_TAXONOMY,COMMENTS\n1,Hatay,1000,All,,from StEER\n")
-    with pytest.raises(SurveyInputError, match=r"look most like buildings, but no column gives building_id "
+    with pytest.raises(SurveyInputError, match=r"Impact_Buildings_ID_1\.csv: cannot tell the survey kind .*"
+                                               r"look most like buildings, but no column gives building_id "
                                                r"\(required\); pass --kind"):
         to_canonical(read_survey_file(gem))
     with pytest.raises(SurveyInputError, match="look most like lifelines, but no column gives element_type"):

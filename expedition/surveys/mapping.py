@@ -238,15 +238,17 @@ def resolve_headers(headers: list[str], kind: KindSpec) -> tuple[dict[str, list[
     return out, ignored
 
 
-def detect_kind(headers: list[str]) -> KindSpec:
+def detect_kind(headers: list[str], source: str | None = None) -> KindSpec:
     """The kind whose own fields best match ``headers`` (:class:`SurveyInputError` when unclear, or when
     the columns are those of an earthquake catalog: a ComCat export has latitude, longitude, depth and
-    type, which once read as 4,118 ground-failure rows, every one quarantined)."""
+    type, which once read as 4,118 ground-failure rows, every one quarantined). ``source`` (the file) starts
+    the messages."""
+    where = f"{source}: " if source else ""
     from catalogs.comcat_csv import csv_layout
 
     if csv_layout([h.strip() for h in headers]) is not None:
         raise SurveyInputError(
-            "the columns are those of an earthquake catalog (a ComCat or Kaggle CSV export: "
+            f"{where}the columns are those of an earthquake catalog (a ComCat or Kaggle CSV export: "
             f"{', '.join(headers[:6])}...), not of a field survey; import it with `expedition catalog import FILE`"
         )
     scores = []
@@ -261,7 +263,7 @@ def detect_kind(headers: list[str]) -> KindSpec:
     shown = f"{', '.join(headers[:12])}{'...' if len(headers) > 12 else ''}"
     if scores[0][0] == 0 or scores[0][0] == scores[1][0]:
         raise SurveyInputError(
-            f"cannot tell the survey kind from the columns ({shown}); pass --kind "
+            f"{where}cannot tell the survey kind from the columns ({shown}); pass --kind "
             f"({', '.join(KINDS)}) or a mapping file"
         )
     best = scores[0][1]
@@ -269,7 +271,7 @@ def detect_kind(headers: list[str]) -> KindSpec:
         # a file without the kind's required column would land nothing: every row quarantined (GEM's
         # district tables have OCCUPANCY, GEM_TAXONOMY and COMMENTS but no building id)
         raise SurveyInputError(
-            f"cannot tell the survey kind from the columns ({shown}): they look most like {best}, but no "
+            f"{where}cannot tell the survey kind from the columns ({shown}): they look most like {best}, but no "
             f"column gives {', '.join(lacking[best])} (required); pass --kind ({', '.join(KINDS)}) or a mapping file"
         )
     return KINDS[best]
@@ -308,7 +310,7 @@ def to_canonical(raw: RawTable, kind: KindSpec | None = None, mapping: Mapping |
         if mapping is not None and mapping.kind:
             kind = kind_spec(mapping.kind)
         else:
-            kind = detect_kind(table.column_names)
+            kind = detect_kind(table.column_names, str(raw.path))
     if mapping is None:
         matched, ignored = resolve_headers(table.column_names, kind)
         cols = {}
