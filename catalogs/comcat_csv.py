@@ -2,7 +2,8 @@
 
 Both are ComCat data, so ``provider`` is ``USGS`` unless the caller says otherwise, and
 ``provider_event_id`` is the ComCat id (the same id ComCat prints as ``EventID`` in FDSN text).
-Read with ``pyarrow.csv``; a UTF-8 byte-order mark is allowed; gzip is decompressed.
+Read with ``pyarrow.csv``; a UTF-8 byte-order mark is allowed; gzip is decompressed; fields may be separated
+by ``,`` (as exported), ``;`` or a tab (as a spreadsheet saves the file again), told from the header line.
 
 ComCat layout (``time,latitude,longitude,depth,mag,magType,...,id,updated,place,type,...,status,
 locationSource,magSource``):
@@ -59,7 +60,7 @@ from catalogs.parse_common import (
 from catalogs.providers_map import normalize_event_type, normalize_status
 from catalogs.rows import UTC
 
-__all__ = ["COMCAT_COLUMNS", "SIGNIFICANT_COLUMNS", "csv_layout", "parse_comcat_csv"]
+__all__ = ["COMCAT_COLUMNS", "CSV_DELIMITERS", "SIGNIFICANT_COLUMNS", "csv_layout", "parse_comcat_csv", "sniff_csv"]
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +101,20 @@ SIGNIFICANT_NAMES = {
 }
 
 
+#: Field separators a CSV export may use: ComCat writes ``,``; a spreadsheet saving it again in a locale
+#: whose decimal mark is a comma writes ``;``, and "text (tab-delimited)" writes a tab.
+CSV_DELIMITERS = (",", ";", "\t")
+
+
+def sniff_csv(first: str) -> tuple[Literal["comcatcsv", "significantcsv"], str] | None:
+    """The layout and field separator a CSV header line names (None when neither layout, whatever the separator)."""
+    for delimiter in CSV_DELIMITERS:
+        layout = csv_layout([f.strip().strip('"') for f in first.split(delimiter)])
+        if layout is not None:
+            return layout, delimiter
+    return None
+
+
 def csv_layout(header: list[str]) -> Literal["comcatcsv", "significantcsv"] | None:
     """Which CSV layout a header names (None when neither)."""
     names = set(header)
@@ -128,8 +143,13 @@ def parse_comcat_csv(
     """
     label = source_label(source, source_name)
     data: str | bytes = local_path(source) or read_all(source, label)
-    header = header_fields(first_line(data), label, ",")
-    header = [h.strip('"') for h in header]
+    line = first_line(data)
+    try:
+        sniffed = sniff_csv(line.decode("utf-8-sig").rstrip("\r"))
+    except UnicodeDecodeError:
+        sniffed = None
+    delimiter = sniffed[1] if sniffed else ","
+    header = [h.strip('"') for h in header_fields(line, label, delimiter)]
     layout = csv_layout(header)
     if layout is None:
         raise ParseError(
@@ -146,7 +166,7 @@ def parse_comcat_csv(
     include = [c for c in used if c in header]
     types = {c: (pa.float64() if c in FLOATS else TIMES.get(c, pa.string())) for c in include}
     table = read_delimited(
-        data, label, delimiter=",", quoted=True, column_names=None, skip_rows=0, types=types, include=include
+        data, label, delimiter=delimiter, quoted=True, column_names=None, skip_rows=0, types=types, include=include
     )
     rows = _comcat(table, label, provider) if layout == "comcatcsv" else _significant(table, label, provider)
     return finish(*rows, strict)

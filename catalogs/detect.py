@@ -5,7 +5,7 @@ Sniffing (after an optional gzip layer, a UTF-8/UTF-16 byte-order mark and leadi
 * ``<`` ... ``quakeml`` or ``eventParameters`` -> ``quakeml``;
 * ``{`` ... ``"FeatureCollection"``/``"Feature"`` -> ``geojson`` (USGS GeoJSON feed);
 * ``#`` and a header naming ``EventID`` separated by ``|`` -> ``fdsntext``;
-* a CSV header ``time,latitude,longitude,...,id`` -> ``comcatcsv``;
+* a CSV header ``time,latitude,longitude,...,id`` (fields separated by ``,``, ``;`` or a tab) -> ``comcatcsv``;
   ``Date,Time,Latitude,Longitude,...,ID`` -> ``significantcsv`` (Kaggle "Significant Earthquakes").
 
 Anything else raises :class:`catalogs.errors.UnknownFormat` saying what was expected and how the
@@ -23,7 +23,7 @@ from typing import Any, Literal, overload
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from catalogs.comcat_csv import csv_layout, parse_comcat_csv
+from catalogs.comcat_csv import parse_comcat_csv, sniff_csv
 from catalogs.errors import ParseError, UnknownFormat
 from catalogs.fdsntext import parse_fdsn_text
 from catalogs.geojson_feed import parse_geojson_feed
@@ -87,9 +87,9 @@ def detect_format(path_or_bytes: str | Path | bytes, name: str | None = None) ->
         return "geojson"
     if first.startswith("#") and "|" in first and "eventid" in first.lower():
         return "fdsntext"
-    layout = csv_layout([f.strip().strip('"') for f in first.split(",")])
-    if layout is not None:
-        return layout
+    sniffed = sniff_csv(first)
+    if sniffed is not None:
+        return sniffed[0]
     shown = first[:60].encode("unicode_escape").decode("ascii")
     raise UnknownFormat(f"{name}: could not tell the catalog format; {EXPECTED}; the file starts with {shown!r}")
 

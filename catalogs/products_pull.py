@@ -296,7 +296,11 @@ def _fetch(settings: PullSettings, client: FDSNEventClient, prov: Provider, even
            known: dict[str, bool], want_grids: bool) -> tuple[ProductsReport, _Staged | None]:
     """Download and read one event's detail (and grid); archive the raw documents; nothing in the lake yet."""
     report = ProductsReport(ev["event_id"], prov.name)
-    candidates = list(ev["provider_ids"] or [])
+    known_ids: list[str] = [str(i) for i in ev["provider_ids"] or []]
+    # ask first for the id the user gave, then the one the event is preferred by, then its other aliases
+    # (the alias list is sorted by name: 'products pull us7000pn9s' asked for 'at00sttln4')
+    first = [str(i) for i in (event, ev.get("preferred_provider_event_id")) if i in known_ids]
+    candidates = first + known_ids
     if not candidates and event != ev["event_id"]:
         candidates = [event]
     if not candidates:

@@ -16,7 +16,10 @@ specification announces) or for another event (``expected_ids``) raises one
 
 from __future__ import annotations
 
+import io
 import re
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +37,10 @@ AGENCY_NAMESPACES = {
     "http://earthquake.usgs.gov/eqcenter/shakemap": "USGS",
     "http://inatews.bmkg.go.id/shakemap": "BMKG",
 }
+#: The most a gzipped or zipped grid may unpack to (the largest ShakeMap 4 grids are tens of MB).
+MAX_GRID_BYTES = 1 << 30
+_GZIP_MAGIC = b"\x1f\x8b"
+_ZIP_MAGIC = b"PK\x03\x04"
 _DATA_OPEN = b"<grid_data>"
 _DATA_CLOSE = b"</grid_data>"
 _DECLS = (b"<!DOCTYPE", b"<!ENTITY")
@@ -108,8 +115,40 @@ def _id_matches(found: set[str], expected: set[str]) -> bool:
     return False
 
 
+def _unpack(data: bytes, source: str) -> bytes:
+    """The ``grid.xml`` inside gzip (``grid.xml.gz``) or zip (``grid.xml.zip``, as ShakeMap 3.5 published
+    it) bytes; other bytes as they are. At most :data:`MAX_GRID_BYTES` are unpacked."""
+    if data[:2] == _GZIP_MAGIC:
+        try:
+            inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)
+            out = inflater.decompress(data, MAX_GRID_BYTES + 1)
+        except zlib.error as exc:
+            raise _fail(source, f"gzip data that cannot be decompressed ({exc})") from exc
+        if len(out) > MAX_GRID_BYTES:
+            raise _fail(source, f"unpacks to more than {MAX_GRID_BYTES // 2**20} MiB: not a ShakeMap grid.xml")
+        return out
+    if data[:4] == _ZIP_MAGIC:
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as zf:
+                names = [i for i in zf.infolist() if i.filename.rsplit("/", 1)[-1] == "grid.xml"]
+                if len(names) != 1:
+                    found = ", ".join(i.filename for i in zf.infolist()[:5])
+                    raise _fail(source, f"a zip archive without exactly one grid.xml (it holds {found})")
+                if names[0].file_size > MAX_GRID_BYTES:
+                    raise _fail(source, f"grid.xml in the zip is over {MAX_GRID_BYTES // 2**20} MiB")
+                with zf.open(names[0]) as fh:
+                    out = fh.read(MAX_GRID_BYTES + 1)  # the size the archive states may be false
+                if len(out) > MAX_GRID_BYTES:
+                    raise _fail(source, f"grid.xml in the zip is over {MAX_GRID_BYTES // 2**20} MiB")
+                return out
+        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            raise _fail(source, f"a zip archive that cannot be read ({exc})") from exc
+    return data
+
+
 def parse_shakemap_grid(data: bytes, source: str = "grid.xml", expected_ids: set[str] | None = None) -> ShakeMapGridData:  # noqa: C901
-    """Parse the bytes of a ``grid.xml`` (see the module notes for what is refused)."""
+    """Parse the bytes of a ``grid.xml``, also gzipped or zipped (see the module notes for what is refused)."""
+    data = _unpack(data, source)
     start = data.find(_DATA_OPEN)
     if start < 0:
         m = _PREFIXED_OPEN.search(data)

@@ -79,3 +79,16 @@ def _damage_by_material() -> pd.DataFrame:
     return pd.DataFrame({"n": g.size(), "share45": g.apply(lambda s: (s >= 4).mean()),
                          "share5": g.apply(lambda s: (s == 5).mean()), "mean": g.mean()})
 
+
+
+@pytest.mark.parametrize(("lang", "words"), [("en", "lake snapshot"), ("zh", "数据湖快照")])
+def test_captions_name_the_lake_snapshot_once(mindanao: dict[str, Any], lang: str, words: str) -> None:
+    """The agencies table and the advice table once read 'lake snapshot lake snapshot 9'."""
+    from expedition.outputs.briefs.generate import generate_brief
+
+    res = generate_brief(mindanao["lake"], mindanao["settings"], mindanao["exp"], "md", lang, now=NOW)
+    text = res.path.read_text(encoding="utf-8")
+    assert f"{words} {res.snapshot_id}" in text
+    assert f"{words} {words}" not in text and f"{words}{words}" not in text
+    if lang == "en":
+        assert f"Agencies that reported this event: 1 (event_solutions, lake snapshot {res.snapshot_id})." in text

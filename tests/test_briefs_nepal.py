@@ -97,10 +97,19 @@ def test_brief_html_shows_damage_statistics_recomputed_with_pandas(gorkha: dict[
         assert cells in html, typology
     labels = pd.read_csv(gorkha["shared"] / NEPAL / "richter_v1_train_labels_10k.csv")
     assert f"{len(labels) + 3865:,}" in html  # buildings surveyed, both files
+    # neither file has a date, a surveyor or (NPC) an area: none is counted as one (was "1 days, 1 surveyors")
+    areas = pd.read_csv(gorkha["shared"] / NEPAL / "richter_v1_train_values_10k.csv",
+                        usecols=["geo_level_1_id", "geo_level_2_id", "geo_level_3_id"]).drop_duplicates()
+    assert f"Buildings surveyed: {len(labels) + 3865:,} ({len(areas)} areas, 0 days, 0 surveyors); " in html
     assert "Asia/Kathmandu" in html and "2015-04-25T11:56:25+05:45" in html  # local time, UTC+5:45
     assert "REBUILD-HEAVY-5G" in html and "approved (signed off by Dr. Reviewer)" in html
     assert "DRAFT" in html  # not every item is signed off
     assert f"lake snapshot {res.snapshot_id}" in html
+    # every caption names the snapshot once ("lake snapshot lake snapshot 9" was printed under the agencies)
+    assert "lake snapshot lake snapshot" not in html
+    assert re.search(rf"Rule set [0-9.]+; lake snapshot {res.snapshot_id}\.", html)
+    zh = gorkha_briefs[("html", "zh")].path.read_text(encoding="utf-8")
+    assert "数据湖快照 数据湖快照" not in zh and "数据湖快照数据湖快照" not in zh
     assert "No authoritative USGS PAGER alert recorded for this event yet." in html  # no losspager product stored
     # self-contained: every image inline, nothing to fetch
     assert re.search(r'<(img|script|link)[^>]+(src|href)="(?!data:)', html) is None

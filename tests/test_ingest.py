@@ -140,6 +140,26 @@ def test_rows_must_match_the_row_schema(module_lake: Any, module_settings: Any) 
         ingest_solutions(module_lake, wrong, "test_rows", "bad.csv", "memory:bad", None, module_settings)
 
 
+def test_cli_import_of_several_files_goes_on_past_a_bad_one(lake: Any) -> None:  # lake: QE_HOME is initialised
+    """`catalog import a.csv bad.xml c.xml` stopped at bad.xml: c.xml was never tried and no line said so."""
+    data = Path(__file__).parent / "data" / "catalogs"
+    good, bad, last = data / "comcat_bom.csv", data / "truncated.xml", data / "quakeml_two_origins.xml"
+    r = invoke_cli(["catalog", "import", str(good), str(bad), str(last)])
+    assert r.returncode == 2
+    assert [line.split(":")[0] for line in r.stdout.splitlines()] == [good.name, last.name]
+    errors = r.stderr.strip().splitlines()
+    assert errors[0].startswith(f"error: {bad.name}: malformed XML at line") and len(errors) == 2
+    assert errors[1] == f"error: 1 of 3 files not imported: {bad.name}"
+    from catalogs.detect import read_catalog_file
+
+    expected = read_catalog_file(good).num_rows + read_catalog_file(last).num_rows  # and nothing of bad.xml
+    assert lake.read_table("event_solutions").num_rows == expected
+    again = invoke_cli(["catalog", "import", str(good), str(last)])
+    assert again.returncode == 0 and again.stdout.count("already imported") == 2
+    alone = invoke_cli(["catalog", "import", str(bad)])
+    assert alone.returncode == 2 and alone.stderr.count("error:") == 1 and "1 of 1" not in alone.stderr
+
+
 def test_cli_import_and_show(lake: Any, shared_data: Path) -> None:  # lake: QE_HOME is initialised
     qml = shared_data / "catalogs/quakeml/usgs_comcat_2008-01_m6plus.qml"
     r = invoke_cli(["catalog", "import", str(qml), str(qml)])

@@ -94,3 +94,30 @@ def test_lenient_reading_returns_problems(tmp_path: Path) -> None:
     rows, problems = read_catalog_file(path, strict=False)
     assert rows.column("provider_event_id").to_pylist() == ["a"]
     assert [(p.row, p.column) for p in problems] == [(2, "latitude")]
+
+
+@pytest.mark.parametrize(("delimiter", "suffix"), [(";", ".csv"), ("\t", ".txt")])
+def test_comcat_csv_saved_again_by_a_spreadsheet_reads_the_same(delimiter: str, suffix: str, tmp_path: Path) -> None:
+    """A ComCat export opened and saved by a spreadsheet in a decimal-comma locale uses ';' (or a tab):
+    the same rows, and a bad value still names its row and column."""
+    import csv
+    import io
+
+    from catalogs.errors import ParseError
+
+    text = (DATA / "comcat_bom.csv").read_text(encoding="utf-8-sig")
+    out = io.StringIO()
+    csv.writer(out, delimiter=delimiter, lineterminator="\r\n").writerows(csv.reader(io.StringIO(text)))
+    path = tmp_path / ("resaved" + suffix)
+    path.write_text(out.getvalue(), encoding="utf-8")
+    assert detect_format(path) == "comcatcsv"
+    ours, theirs = read_catalog_file(path), read_catalog_file(DATA / "comcat_bom.csv")
+    assert ours.num_rows == theirs.num_rows > 0
+    assert ours.drop_columns(["source_ref"]).equals(theirs.drop_columns(["source_ref"]))
+    lines = out.getvalue().split("\r\n")
+    fields = lines[1].split(delimiter)
+    fields[1] = "-93.8"  # latitude
+    lines[1] = delimiter.join(fields)
+    path.write_text("\r\n".join(lines), encoding="utf-8")
+    with pytest.raises(ParseError, match=r"row 1, column 'latitude'"):
+        read_catalog_file(path)

@@ -162,6 +162,30 @@ def test_bad_grids_raise_one_clear_error(mutate, message: str) -> None:  # type:
     assert str(err.value).startswith("bad.xml: ")
 
 
+def test_gzipped_and_zipped_grids_read_the_same(tmp_path: Path) -> None:
+    """ShakeMap 3.5 published grid.xml.zip, and a saved download may be grid.xml.gz: both were 'no
+    <grid_data> element: truncated or not a ShakeMap grid.xml'."""
+    import gzip
+    import io
+    import zipfile
+
+    plain = parse_shakemap_grid(synthetic_grid(), "grid.xml")
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("grid.xml", synthetic_grid())
+    (tmp_path / "grid.xml.gz").write_bytes(gzip.compress(synthetic_grid()))
+    for got in (read_shakemap_grid(tmp_path / "grid.xml.gz"), parse_shakemap_grid(packed.getvalue(), "grid.xml.zip")):
+        assert got.event_id == plain.event_id and set(got.fields) == set(plain.fields)
+        assert all(np.array_equal(got.fields[k], plain.fields[k]) for k in plain.fields)
+    with pytest.raises(ShakeMapGridError, match=r"cut\.gz: truncated: </grid_data> is missing"):
+        parse_shakemap_grid(gzip.compress(synthetic_grid())[:-2000], "cut.gz")
+    other = io.BytesIO()
+    with zipfile.ZipFile(other, "w") as zf:
+        zf.writestr("info.xml", b"<info/>")
+    with pytest.raises(ShakeMapGridError, match=r"o\.zip: a zip archive without exactly one grid\.xml \(it holds info\.xml\)"):
+        parse_shakemap_grid(other.getvalue(), "o.zip")
+
+
 def test_real_grid_of_another_event_is_refused(shared_data: Path) -> None:
     with pytest.raises(ShakeMapGridError, match=r"usgs_lomaprieta_1989_grid.xml: grid of event 19891018000415: expected event"):
         read_shakemap_grid(shared_data / LOMA, expected_ids={"us7000pn9s", "pt25087002"})

@@ -155,6 +155,27 @@ def test_detail_without_products_and_unknown_event(pulled: Any, settings: Any, p
 
 
 @pytest.mark.slow
+def test_the_detail_is_asked_for_by_the_id_given_first(lake: Any, settings: Any, server: FDSNEventServer,
+                                                       prov: Provider) -> None:
+    """An event known by several ComCat ids (an imported detail lists them all) was asked for by the first
+    alias in name order ('products pull us7000pn9s' fetched 'at00sttln4'): the id given comes first,
+    then the preferred one."""
+    rows = table(solution("USGS", EVENT.id, "2025-03-28T06:20:52", EVENT.lat, EVENT.lon, EVENT.mag,
+                          aliases=["at00aaaa", "pt00bbbb"]))
+    ingest_solutions(lake, rows, "test", "rows", "test://rows", None, settings)
+    server.publish_detail(synthetic_detail(extra_ids=("at00aaaa", "pt00bbbb")), {"download/grid.xml": synthetic_grid()})
+
+    def asked() -> list[str]:
+        return [r.params.get("eventid", "") for r in server.query_requests() if r.params.get("format") == "geojson"]
+
+    assert _pull(lake, settings, prov, "pt00bbbb").detail_found
+    assert asked() == ["pt00bbbb"]
+    (our_id,) = lake.read_table("events").column("event_id").to_pylist()
+    assert _pull(lake, settings, prov, our_id).detail_found
+    assert asked() == ["pt00bbbb", EVENT.id]  # our id: the preferred ComCat id, not the first alias
+
+
+@pytest.mark.slow
 def test_products_follow_a_pull_above_the_magnitude_floor(lake: Any, settings: Any, server: FDSNEventServer,
                                                           prov: Provider) -> None:
     server.publish_detail(synthetic_detail(), {"download/grid.xml": synthetic_grid()})

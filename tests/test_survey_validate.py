@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 from pathlib import Path
 
 import pyarrow as pa
@@ -57,6 +58,27 @@ def test_csv_with_semicolons_bom_and_blank_cells(tmp_path: Path) -> None:
     assert table["damage_ems98_grade"].to_pylist() == [2, None] and problems.num_rows == 0
 
 
+def test_semicolon_csv_reads_decimal_commas_and_nothing_else(tmp_path: Path) -> None:
+    """A spreadsheet in a decimal-comma locale (es, de, fr, ru, tr, id...) saves ';' and 27,68. Only the
+    shape digits,digits is read that way: 1.234,5 and 1,234,5 stay errors, and a ',' file keeps "27,68" as
+    an error (there it could be a thousands separator)."""
+    gorkha = "building_id;surveyed_time;latitude;longitude;damage_grade;plinth_area_m2\n"
+    p = write_csv(tmp_path / "es.csv", gorkha + "D-1;2015-04-26 09:30;27,68;85,07;3;45,5\n"
+                                              "D-2;2015-04-26 09:30;27.69;85.07;3;1.234,5\n"
+                                              "D-3;2015-04-26 09:30;-27,7x;85,1;2;1,234,5\n")
+    table, problems = _check(p)
+    assert table["site_latitude_deg"].to_pylist()[:2] == [27.68, 27.69]
+    assert table["site_longitude_deg"].to_pylist()[:2] == [85.07, 85.07]
+    assert table["typology_plinth_area_m2"].to_pylist() == [45.5, None, None]
+    bad = set(zip(problems["raw_row_number"].to_pylist(), problems["issue_column"].to_pylist(),
+                  problems["issue_value"].to_pylist()))
+    assert bad == {(3, "plinth_area_m2", "1.234,5"), (4, "latitude", "-27,7x"), (4, "plinth_area_m2", "1,234,5")}
+    q = write_csv(tmp_path / "en.csv", gorkha.replace(";", ",") + 'D-1,2015-04-26 09:30,"27,68",85.07,3,"1,234"\n')
+    table, problems = _check(q)
+    assert table["site_latitude_deg"].to_pylist() == [None] and table["typology_plinth_area_m2"].to_pylist() == [None]
+    assert set(problems["issue_column"].to_pylist()) == {"latitude", "plinth_area_m2"}
+
+
 def test_unreadable_files_name_the_file(tmp_path: Path) -> None:
     (tmp_path / "x.csv").write_bytes(b"a,b\n\xff\xfe,1\n")
     with pytest.raises(SurveyInputError, match="x.csv: not UTF-8"):
@@ -68,6 +90,12 @@ def test_unreadable_files_name_the_file(tmp_path: Path) -> None:
         read_survey_file(write_csv(tmp_path / "ragged.csv", "a,b\n1,2\n3,4,5"))
     with pytest.raises(SurveyInputError, match="unsupported file type '.pdf'"):
         read_survey_file(write_csv(tmp_path / "x.pdf", "x"))
+    # a gzipped export (as the Nepal 2015 labels are published) says it is compressed and what is inside
+    gz = tmp_path / "labels.csv.gz"
+    gz.write_bytes(gzip.compress(b"building_id,damage_grade\n1,3\n"))
+    with pytest.raises(SurveyInputError, match=r"labels\.csv\.gz: a compressed file \(\.gz\).*decompress it first "
+                                               r"\(inside: '\.csv'"):
+        read_survey_file(gz)
 
 
 @pytest.mark.parametrize(("body", "bad_row"), [
@@ -97,6 +125,38 @@ def test_kind_is_detected_from_columns_or_refused() -> None:
     assert detect_kind(["grp/intensity", "grp/scale"]).name == "intensity"
     with pytest.raises(SurveyInputError, match="pass --kind"):
         detect_kind(["foo", "bar"])
+
+
+def test_an_earthquake_catalog_is_not_taken_for_a_survey(tmp_path: Path) -> None:
+    """A ComCat export has latitude, longitude, depth and type: it was read as ground failure, every row
+    quarantined. Detection now says what the file is and which command reads it."""
+    catalog = Path(__file__).parent / "data" / "catalogs" / "comcat_bom.csv"
+    raw = read_survey_file(catalog)
+    with pytest.raises(SurveyInputError, match=r"earthquake catalog .*expedition catalog import"):
+        to_canonical(raw)
+    kaggle = write_csv(tmp_path / "k.csv", "Date,Time,Latitude,Longitude,Type,Depth,Magnitude,ID\n"
+                                         "01/02/1965,13:44:18,19.246,145.616,Earthquake,131.6,6,ISCGEM860706\n")
+    with pytest.raises(SurveyInputError, match="earthquake catalog"):
+        to_canonical(read_survey_file(kaggle))
+    # a ground-failure sheet with the same coordinates and a type is still one
+    gf = write_csv(tmp_path / "gf.csv", "latitude,longitude,depth,type\n27.7,85.3,1.5,landslide\n")
+    assert to_canonical(read_survey_file(gf)).kind.name == "ground_failure"
+
+
+def test_a_table_without_the_kinds_required_column_is_not_detected_as_that_kind(tmp_path: Path) -> None:
+    """GEM's district tables (OCCUPANCY, GEM_TAXONOMY, COMMENTS; LATITUDE/LONGITUDE in some) were taken for
+    buildings without a building id, every row quarantined; one was taken for lifelines (SLIGHT_DAMAGE)."""
+    gem = write_csv(tmp_path / "Impact_Buildings_ID_1.csv",
+                    "ID_1,NAME_1,DAMAGED_UNITS,OCCUPANCY,GEM_TAXONOMY,COMMENTS\n1,Hatay,1000,All,,from StEER\n")
+    with pytest.raises(SurveyInputError, match=r"Impact_Buildings_ID_1\.csv: cannot tell the survey kind .*"
+                                               r"look most like buildings, but no column gives building_id "
+                                               r"\(required\); pass --kind"):
+        to_canonical(read_survey_file(gem))
+    with pytest.raises(SurveyInputError, match="look most like lifelines, but no column gives element_type"):
+        detect_kind(["ID_0", "SLIGHT_DAMAGE", "COMMENTS"])
+    # with --kind the file is read as told, and the missing id is reported row by row
+    assert to_canonical(read_survey_file(gem), kind=kind_spec("buildings")).kind.name == "buildings"
+    assert detect_kind(["building_id", "occupancy"]).name == "buildings"
 
 
 def test_geopoints_and_geotraces(tmp_path: Path) -> None:

@@ -103,6 +103,7 @@ class CanonicalInput:
     unit_factors: dict[str, float] = field(default_factory=dict)
     ignored: list[str] = field(default_factory=list)
     timezone: str | None = None
+    decimal_comma: bool = False  # numbers may be written 27,68 (the file is separated by ';')
 
     def source_of(self, name: str) -> str:
         """The file's column(s) a field came from, as problem reports name them."""
@@ -237,22 +238,43 @@ def resolve_headers(headers: list[str], kind: KindSpec) -> tuple[dict[str, list[
     return out, ignored
 
 
-def detect_kind(headers: list[str]) -> KindSpec:
-    """The kind whose own fields best match ``headers`` (:class:`SurveyInputError` when unclear)."""
+def detect_kind(headers: list[str], source: str | None = None) -> KindSpec:
+    """The kind whose own fields best match ``headers`` (:class:`SurveyInputError` when unclear, or when
+    the columns are those of an earthquake catalog: a ComCat export has latitude, longitude, depth and
+    type, which once read as 4,118 ground-failure rows, every one quarantined). ``source`` (the file) starts
+    the messages."""
+    where = f"{source}: " if source else ""
+    from catalogs.comcat_csv import csv_layout
+
+    if csv_layout([h.strip() for h in headers]) is not None:
+        raise SurveyInputError(
+            f"{where}the columns are those of an earthquake catalog (a ComCat or Kaggle CSV export: "
+            f"{', '.join(headers[:6])}...), not of a field survey; import it with `expedition catalog import FILE`"
+        )
     scores = []
+    lacking: dict[str, list[str]] = {}
     for kind in KINDS.values():
         matched, _ = resolve_headers(headers, kind)
         own = {f.name for f in kind.own_fields}
         required = sum(1 for f in kind.own_fields if f.required and f.name in matched)
         scores.append((required + len(own & set(matched)), kind.name))
+        lacking[kind.name] = [f.name for f in kind.own_fields if f.required and f.name not in matched]
     scores.sort(reverse=True)
+    shown = f"{', '.join(headers[:12])}{'...' if len(headers) > 12 else ''}"
     if scores[0][0] == 0 or scores[0][0] == scores[1][0]:
         raise SurveyInputError(
-            "cannot tell the survey kind from the columns "
-            f"({', '.join(headers[:12])}{'...' if len(headers) > 12 else ''}); pass --kind "
+            f"{where}cannot tell the survey kind from the columns ({shown}); pass --kind "
             f"({', '.join(KINDS)}) or a mapping file"
         )
-    return KINDS[scores[0][1]]
+    best = scores[0][1]
+    if lacking[best]:
+        # a file without the kind's required column would land nothing: every row quarantined (GEM's
+        # district tables have OCCUPANCY, GEM_TAXONOMY and COMMENTS but no building id)
+        raise SurveyInputError(
+            f"{where}cannot tell the survey kind from the columns ({shown}): they look most like {best}, but no "
+            f"column gives {', '.join(lacking[best])} (required); pass --kind ({', '.join(KINDS)}) or a mapping file"
+        )
+    return KINDS[best]
 
 
 def _join(raw: RawTable, labels: RawTable, on: str, mapping: Path) -> pa.Table:
@@ -288,7 +310,7 @@ def to_canonical(raw: RawTable, kind: KindSpec | None = None, mapping: Mapping |
         if mapping is not None and mapping.kind:
             kind = kind_spec(mapping.kind)
         else:
-            kind = detect_kind(table.column_names)
+            kind = detect_kind(table.column_names, str(raw.path))
     if mapping is None:
         matched, ignored = resolve_headers(table.column_names, kind)
         cols = {}
@@ -299,7 +321,7 @@ def to_canonical(raw: RawTable, kind: KindSpec | None = None, mapping: Mapping |
                 cols[name] = join_present([table[h] for h in headers], ";")
         sources = {name: " + ".join(h) for name, h in matched.items()}
         return CanonicalInput(kind, _table(cols, table.num_rows), raw.row_numbers, table, sources,
-                              raw.geometry, {}, ignored)
+                              raw.geometry, {}, ignored, decimal_comma=raw.decimal_comma)
     return _apply_mapping(raw, table, kind, mapping)
 
 
@@ -368,4 +390,4 @@ def _apply_mapping(raw: RawTable, table: pa.Table, kind: KindSpec, m: Mapping) -
     ignored = [c for c in names if c not in used]
     factors = {t: UNITS[u] for t, u in m.units.items()}
     return CanonicalInput(kind, _table(cols, n), raw.row_numbers, table, sources, raw.geometry, factors, ignored,
-                          m.timezone)
+                          m.timezone, decimal_comma=raw.decimal_comma)

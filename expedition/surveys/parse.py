@@ -78,12 +78,20 @@ def fast_numbers(text: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray
         return None
 
 
-def numbers(text: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
-    """float64 per value (null when missing or unreadable; ``inf``/``nan`` read as such)."""
+def numbers(text: pa.Array | pa.ChunkedArray, decimal_comma: bool = False) -> pa.Array | pa.ChunkedArray:
+    """float64 per value (null when missing or unreadable; ``inf``/``nan`` read as such).
+
+    ``decimal_comma``: a value that is digits, one comma and digits (``27,68``, ``-0,5``) is read with the
+    comma as the decimal mark, as a spreadsheet writes numbers in a ';'-separated CSV; only that shape, so
+    ``1.234,5`` or ``1,234,567`` stay unreadable (never a guess at a thousands separator)."""
     fast = fast_numbers(text)
     if fast is not None:
         return fast
-    return _duck(_flat(text), "TRY_CAST(trim(s) AS DOUBLE)").cast(pa.float64())
+    select = "TRY_CAST(trim(s) AS DOUBLE)"
+    if decimal_comma:
+        select = (f"coalesce({select}, CASE WHEN regexp_full_match(trim(s), '[-+]?[0-9]+,[0-9]+') "
+                  "THEN TRY_CAST(replace(trim(s), ',', '.') AS DOUBLE) END)")
+    return _duck(_flat(text), select).cast(pa.float64())
 
 
 def fast_times(text: pa.Array | pa.ChunkedArray, tz: str | None = None) -> pa.Array | pa.ChunkedArray | None:

@@ -50,14 +50,26 @@ class RawTable:
     geometry: pa.Array | None = None  # WKB per record (GeoJSON)
     problems: pa.Table = field(default_factory=empty_problems)  # formula cells, bad geometries
     sheet: str | None = None
+    # a CSV separated by ';' is what a spreadsheet writes in a locale whose decimal mark is the comma
+    decimal_comma: bool = False
 
     @property
     def num_rows(self) -> int:
         return self.table.num_rows
 
 
+#: Compressed-file suffixes, named as such rather than as an unknown type.
+_COMPRESSED = frozenset({".gz", ".zip", ".bz2", ".xz", ".zst", ".7z"})
+
+
 def file_format(path: Path) -> str:
     fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None and path.suffix.lower() in _COMPRESSED:
+        inner = Path(path.stem).suffix or "(none)"
+        raise SurveyInputError(
+            f"{path}: a compressed file ({path.suffix}); survey files are read uncompressed: decompress it first "
+            f"(inside: {inner!r}; expected one of {', '.join(sorted(FORMATS))})"
+        )
     if fmt is None:
         raise SurveyInputError(
             f"{path}: unsupported file type {path.suffix or '(none)'!r}; expected one of {', '.join(sorted(FORMATS))}"
@@ -146,7 +158,7 @@ def _read_csv(path: Path, encoding: str | None) -> RawTable:
         unclosed = _unclosed_quote(path, delimiter)
         if unclosed:
             raise SurveyInputError(f"{path}: not a readable CSV file: {unclosed}")
-    return RawTable(path, "csv", table, _row_numbers(table.num_rows, 2))
+    return RawTable(path, "csv", table, _row_numbers(table.num_rows, 2), decimal_comma=delimiter == ";")
 
 
 _TAIL = 1 << 16

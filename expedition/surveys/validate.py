@@ -93,7 +93,8 @@ def _check_field(f: FieldSpec, raw: Column, canon: CanonicalInput, ctx: SurveyCo
         if typed is not None:
             val = typed
         else:
-            val = parse.intensity_values(raw) if f.type == "intensity" else parse.numbers(raw)
+            val = (parse.intensity_values(raw) if f.type == "intensity"
+                   else parse.numbers(raw, decimal_comma=canon.decimal_comma))
         if f.name in canon.unit_factors:
             val = pc.multiply(val, canon.unit_factors[f.name])
         finite = pc.fill_null(pc.is_finite(val), False)

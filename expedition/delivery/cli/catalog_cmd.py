@@ -102,16 +102,26 @@ def import_cmd(
 ) -> None:
     """Import catalog files (format detected): archive, parse, associate, record revisions.
 
-    Importing the same file again changes nothing.
+    Importing the same file again changes nothing. Each file is imported whole or not at all; a file
+    that cannot be read is reported in one line and the next files are still imported (exit status 2).
 
     Example: expedition catalog import comcat_export.csv --provider USGS
     """
+    from catalogs.errors import CatalogError
     from catalogs.ingest import import_file
 
     settings = settings_for(home)
     lake = _lake(settings)
+    failed: list[str] = []
     for path in files:
-        rep = import_file(lake, settings, path, provider=provider)
+        try:
+            rep = import_file(lake, settings, path, provider=provider)
+        except CatalogError as exc:
+            if len(files) == 1:
+                raise
+            typer.echo(f"error: {exc}", err=True)
+            failed.append(path.name)
+            continue
         if rep.already_ingested:
             typer.echo(f"{path.name}: already imported (batch {rep.batch_id}): nothing changed")
             continue
@@ -119,6 +129,9 @@ def import_cmd(
             f"{path.name}: {rep.rows_read} rows -> {rep.new_events} new, {rep.revised_events} revised, "
             f"{rep.unchanged} unchanged events ({rep.aliases_added} aliases, {rep.solutions_added} solutions added)"
         )
+    if failed:
+        typer.echo(f"error: {len(failed)} of {len(files)} files not imported: {', '.join(failed)}", err=True)
+        raise typer.Exit(2)
 
 
 def feed(
