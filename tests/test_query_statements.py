@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from warehouse.errors import QueryRefused
+from warehouse.errors import QueryRefused, WarehouseError
 from warehouse.query import check_statement, run_query, statement_kinds
 
 # statement kind -> templates ({t}: an identifier, {n}: an integer, {s}: a string literal body). The key
@@ -167,3 +167,22 @@ def test_explain_with_a_plan_of_the_select_only(con: duckdb.DuckDBPyConnection) 
     assert plan[0]["explain_key"] == "physical_plan"
     with pytest.raises(QueryRefused, match="plan"):
         check_statement(con, "SELECT 1", explain="everything")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("sql", "where"), [
+    ("SELEC 1", "(at line 1, column 1)"),
+    ("SELECT 1,\n  nosuch", "(at line 2, column 3)"),
+    ("SELECT * FROM read_csv('/etc/passwd')", "(at line 1, column 15)"),
+])
+def test_errors_are_one_line_with_where_duckdb_points(sql: str, where: str) -> None:
+    """DuckDB's ``LINE n: ...`` / ``^`` context becomes a position on the one error line."""
+    con = duckdb.connect(config={"enable_external_access": False})
+    try:
+        with pytest.raises(WarehouseError) as caught:
+            statement_kinds(con, sql)
+            run_query(con, sql)
+    finally:
+        con.close()
+    message = str(caught.value)
+    assert "\n" not in message and message.endswith(where), message
+    assert "LINE" not in message and "^" not in message

@@ -26,6 +26,7 @@ Defence in depth:
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -151,7 +152,7 @@ def statement_kinds(con: duckdb.DuckDBPyConnection, sql: str) -> list[str]:
     try:
         statements = con.extract_statements(check_text(sql))
     except duckdb.Error as exc:
-        raise QueryRefused(f"SQL does not parse: {exc}") from exc
+        raise QueryRefused(f"SQL does not parse: {_one_line(exc)}") from exc
     return [str(s.type).rsplit(".", 1)[-1] for s in statements]
 
 
@@ -275,13 +276,13 @@ def _run(
     except MemoryError as exc:
         raise QueryLimitExceeded("memory", "the answer needs more memory than allowed") from exc
     except duckdb.PermissionException as exc:
-        raise QueryRefused(f"refused: {exc}") from exc
+        raise QueryRefused(f"refused: {_one_line(exc)}") from exc
     except duckdb.InvalidInputException as exc:
         if "read-only" in str(exc) or "locked" in str(exc):
-            raise QueryRefused(f"refused: {exc}") from exc
-        raise WarehouseError(f"query failed: {exc}") from exc
+            raise QueryRefused(f"refused: {_one_line(exc)}") from exc
+        raise WarehouseError(f"query failed: {_one_line(exc)}") from exc
     except duckdb.Error as exc:
-        raise WarehouseError(f"query failed: {exc}") from exc
+        raise WarehouseError(f"query failed: {_one_line(exc)}") from exc
     if truncated:
         log.info("query result truncated at %d rows", limits.rows)
     return found
@@ -318,6 +319,31 @@ def _unsendable(result: duckdb.DuckDBPyConnection, exc: BaseException) -> str:
 
 def _first_line(exc: BaseException) -> str:
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+_CONTEXT = re.compile(r"^LINE (\d+): (.*)$")
+
+
+def _one_line(exc: BaseException) -> str:
+    """DuckDB's message on one line: its ``LINE n: <sql>`` / ``^`` context becomes "(at line n, column
+    c)" (column left out when DuckDB shortened the quoted SQL), other lines are joined with "; "."""
+    lines = [ln.rstrip() for ln in str(exc).splitlines()]
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        m = _CONTEXT.match(lines[i])
+        caret = lines[i + 1] if i + 1 < len(lines) else ""
+        if m and caret.strip() == "^":
+            column = len(caret) - len(f"LINE {m.group(1)}: ")  # the caret's 1-based column in the SQL
+            where = f"line {m.group(1)}" + ("" if m.group(2).startswith("...") else f", column {column}")
+            out.append(f"(at {where})")
+            i += 2
+            continue
+        if lines[i].strip():
+            out.append(lines[i].strip())
+        i += 1
+    text = "; ".join(out).replace("; (at ", " (at ")
+    return text or type(exc).__name__
 
 
 @overload
