@@ -12,6 +12,7 @@ import pytest
 from expedition.science.hazard import HazardInputError
 from expedition.science.hazard import gcmt as gcmt_mod
 from expedition.science.hazard.gcmt import GcmtCatalog, MatchWindows, load_gcmt
+from expedition.science.hazard.regions import STREC_PACKAGE
 
 TOHOKU_USGS = (dt.datetime(2011, 3, 11, 5, 46, 24, tzinfo=dt.UTC), 38.297, 142.373, 29.0)  # ComCat hypocentre
 
@@ -91,7 +92,7 @@ def test_without_the_package_the_chain_orients_as_before(monkeypatch: pytest.Mon
     real_files = gcmt_mod.resources.files
 
     def missing(name: str) -> Any:  # only STREC's data package is absent
-        if name == gcmt_mod.STREC_DATA:
+        if name == STREC_PACKAGE:
             raise ModuleNotFoundError(f"No module named {name!r}")
         return real_files(name)
 

@@ -34,16 +34,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache, lru_cache
 from importlib import resources
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from expedition.science.hazard import HazardInputError
+from expedition.science.hazard.regions import strec_data
 
 __all__ = [
-    "STREC_DATA",
     "GcmtCatalog",
     "GcmtSolution",
     "MatchWindows",
@@ -54,7 +53,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-STREC_DATA = "strec.data"
 DB_NAME = "moment_tensors.db"
 INI_NAME = "strec.ini"
 _TIME_FMT = "%Y-%m-%d %H:%M:%S.%f"
@@ -227,18 +225,13 @@ class GcmtCatalog:
 def load_gcmt() -> GcmtCatalog | None:
     """STREC's GCMT catalogue from the installed ``usgs-strec`` package, or None when it is not
     installed (the chain then orients ruptures as before: aftershock zone, else unknown strike)."""
-    try:
-        folder = resources.files(STREC_DATA)
-    except ModuleNotFoundError:
-        log.info("usgs-strec is not installed: no GCMT moment tensors, ruptures oriented without them")
+    data = strec_data("no GCMT moment tensors, ruptures oriented without them")
+    if data is None:
         return None
-    try:
-        ver = version("usgs-strec")
-    except PackageNotFoundError:
-        ver = "?"
+    folder, label = data
     db = folder.joinpath(DB_NAME)
     if not isinstance(db, Path):  # a zipped install: not usable by sqlite
         log.warning("usgs-strec's %s is not a file on disk: GCMT moment tensors not used", DB_NAME)
         return None
     windows = MatchWindows.from_ini(folder.joinpath(INI_NAME).read_text(encoding="utf-8"))
-    return GcmtCatalog(db, windows, f"usgs-strec {ver} {DB_NAME}")
+    return GcmtCatalog(db, windows, f"{label} {DB_NAME}")

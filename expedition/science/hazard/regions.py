@@ -28,7 +28,7 @@ import shapely
 
 from expedition.science.hazard import HazardInputError
 
-__all__ = ["REGIONS", "STREC_PACKAGE", "RegionInfo", "TectonicRegions", "load_regions"]
+__all__ = ["REGIONS", "STREC_PACKAGE", "RegionInfo", "TectonicRegions", "load_regions", "strec_data"]
 
 log = logging.getLogger(__name__)
 
@@ -116,20 +116,27 @@ def _wrap(lon: float) -> float:
     return (float(lon) + 180.0) % 360.0 - 180.0
 
 
-@lru_cache(maxsize=1)
-def load_regions() -> TectonicRegions | None:
-    """STREC's regions from the installed ``usgs-strec`` package, or None when it is not installed
-    (the chain then falls back to its geometric rule, and says so)."""
+def strec_data(without: str) -> tuple[Traversable, str] | None:
+    """The data folder of the installed ``usgs-strec`` package and its label ("usgs-strec 2.3.14"), or
+    None when it is not installed (logged with ``without``: what the chain does instead)."""
     try:
         folder = resources.files(STREC_PACKAGE)
     except ModuleNotFoundError:
-        log.info("usgs-strec is not installed: tectonic regions fall back to the depth and sea-distance rule")
+        log.info("usgs-strec is not installed: %s", without)
         return None
     try:
         ver = version("usgs-strec")
     except PackageNotFoundError:  # the data is there without metadata (e.g. a source checkout)
         ver = "?"
-    return TectonicRegions.from_folder(folder, f"usgs-strec {ver}")
+    return folder, f"usgs-strec {ver}"
+
+
+@lru_cache(maxsize=1)
+def load_regions() -> TectonicRegions | None:
+    """STREC's regions from the installed ``usgs-strec`` package, or None when it is not installed
+    (the chain then falls back to its geometric rule, and says so)."""
+    data = strec_data("tectonic regions fall back to the depth and sea-distance rule")
+    return None if data is None else TectonicRegions.from_folder(*data)
 
 
 def _ramp(x: float, x1: float, p1: float, x2: float, p2: float) -> float:
