@@ -6,6 +6,7 @@ and the most affected places (:mod:`expedition.science.hazard.exposure` for plac
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -16,7 +17,10 @@ from expedition.science.hazard.grid import IntensityGrid
 from expedition.science.hazard.ipe import to_roman
 from expedition.science.hazard.rupture import RuptureModel
 
-__all__ = ["CountryShaking", "PlaceShaking", "ShakingEstimate", "most_affected_places", "safe_name", "strongest_per_country"]
+__all__ = [
+    "CountryShaking", "PlaceShaking", "ShakingEstimate", "most_affected_places", "place_fields", "safe_name",
+    "strongest_per_country",
+]
 
 
 @dataclass(frozen=True)
@@ -142,3 +146,20 @@ def most_affected_places(
         )
         for i in order
     ]
+
+
+def place_fields(near: Places, mmi: NDArray[np.float64], sigma: NDArray[np.float64], rdist: NDArray[np.float64],
+                 felt: NDArray[np.bool_], countries: CountryIndex, threshold: float, top_n: int) -> dict[str, Any]:
+    """The :class:`ShakingEstimate` fields both estimators derive from intensities at places: the places
+    with their intensity, sigma and rupture distance, the strongest shaking per country with a ``felt``
+    place, the ``top_n`` most affected places and the strongest intensity."""
+    return {
+        "places": near,
+        "place_mmi": mmi,
+        "place_sigma": sigma,
+        "place_rupture_distance_km": rdist,
+        "country_max": strongest_per_country(near, mmi, felt, countries, threshold),
+        "top_places": most_affected_places(near, mmi, sigma, rdist, top_n),
+        "max_mmi": float(mmi.max()) if mmi.size else float("nan"),
+    }
+

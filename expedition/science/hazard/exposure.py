@@ -31,8 +31,7 @@ from expedition.science.hazard.estimate import (
     CountryShaking,
     PlaceShaking,
     ShakingEstimate,
-    most_affected_places,
-    strongest_per_country,
+    place_fields,
 )
 from expedition.science.hazard.exposure_grid import estimate_shaking_on_grid, quiet_estimate
 from expedition.science.hazard.ipe import IPE_MODELS, predict_mmi
@@ -131,10 +130,7 @@ def estimate_shaking(  # noqa: PLR0913
     pop = near.population
     # 2. exposure per intensity bin, overall and per country (country of the place from GeoNames)
     exposure, by_country = bin_sums(bins, pop.astype(float), near.country_iso3)
-    country_max = strongest_per_country(near, mmi, bins >= 0, countries, reach_threshold_mmi)
-    # 3. most affected places: strongest shaking first, then the most people
-    top = most_affected_places(near, mmi, sigma, rdist, top_n)
-    # 4. countries whose territory lies within the threshold distance of the rupture
+    # 3. countries whose territory lies within the threshold distance of the rupture
     r_thr = _horizontal(reach_km(ipe, magnitude, reach_threshold_mmi), rupture.top_depth_km)
     reached: dict[str, None] = {}
     if reach_km(ipe, magnitude, reach_threshold_mmi) > rupture.top_depth_km:
@@ -153,17 +149,11 @@ def estimate_shaking(  # noqa: PLR0913
         rupture=rupture,
         model=ipe,
         model_citation=citation,
-        places=near,
-        place_mmi=mmi,
-        place_sigma=sigma,
-        place_rupture_distance_km=rdist,
+        **place_fields(near, mmi, sigma, rdist, bins >= 0, countries, reach_threshold_mmi, top_n),
         exposure_by_mmi=exposure,
         exposure_by_country=by_country,
-        country_max=country_max,
-        top_places=top,
         countries_reached=list(reached),
         reach_threshold_mmi=float(reach_threshold_mmi),
-        max_mmi=float(mmi.max()) if mmi.size else float("nan"),
         epicentre_country_iso3=str(inside),
         nearest_country_iso3=str(epi_iso[0]),
         nearest_country_distance_km=float(epi_dist[0]),

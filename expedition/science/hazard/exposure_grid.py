@@ -30,7 +30,7 @@ from expedition.science.hazard.bins import (
     mean_bin_sums,
     mmi_bin_of,
 )
-from expedition.science.hazard.estimate import ShakingEstimate, most_affected_places, strongest_per_country
+from expedition.science.hazard.estimate import ShakingEstimate, place_fields
 from expedition.science.hazard.grid import IntensityGrid
 from expedition.science.hazard.growth import growth_factors
 from expedition.science.hazard.population import BUILTIN_POPULATION_YEAR, PopulationPoints, places_with_rural
@@ -146,8 +146,6 @@ def estimate_shaking_on_grid(  # noqa: PLR0913
         _, low = bin_sums(mmi_bin_of(p_mmi - p_sig), p_pop, pts.country_iso3)
         _, high = bin_sums(mmi_bin_of(p_mmi + p_sig), p_pop, pts.country_iso3)
     rdist = rupture_distance_km(rupture, near.lat, near.lon) if len(near) else np.zeros(0)
-    country_max = strongest_per_country(near, mmi, mmi >= 3.5, countries, reach_threshold_mmi)
-    top = most_affected_places(near, mmi, sigma, rdist, top_n)
     # countries reached: those whose people (population points) feel the threshold or more, and the
     # epicentre's country when the epicentre does (territory without people is not counted)
     reached_set = {str(c) for c in pts.country_iso3[p_mmi >= reach_threshold_mmi].tolist() if c}
@@ -174,17 +172,11 @@ def estimate_shaking_on_grid(  # noqa: PLR0913
         rupture=rupture,
         model=model or grid.source,
         model_citation=model_citation,
-        places=near,
-        place_mmi=mmi,
-        place_sigma=sigma,
-        place_rupture_distance_km=rdist,
+        **place_fields(near, mmi, sigma, rdist, mmi >= 3.5, countries, reach_threshold_mmi, top_n),
         exposure_by_mmi=exposure,
         exposure_by_country=by_country,
-        country_max=country_max,
-        top_places=top,
         countries_reached=reached,
         reach_threshold_mmi=float(reach_threshold_mmi),
-        max_mmi=float(mmi.max()) if mmi.size else float("nan"),
         epicentre_country_iso3=str(inside_iso),
         nearest_country_iso3=nearest[0],
         nearest_country_distance_km=nearest[1],
