@@ -30,6 +30,7 @@ from lxml import etree
 from numpy.typing import NDArray
 
 from catalogs.errors import CatalogError, ParseError
+from catalogs.parse_common import GZIP_MAGIC
 
 __all__ = ["AGENCY_NAMESPACES", "ShakeMapGridError", "ShakeMapGridData", "TruncatedGrid", "parse_shakemap_grid", "read_shakemap_grid"]  # noqa: E501
 
@@ -39,7 +40,6 @@ AGENCY_NAMESPACES = {
 }
 #: The most a gzipped or zipped grid may unpack to (the largest ShakeMap 4 grids are tens of MB).
 MAX_GRID_BYTES = 1 << 30
-_GZIP_MAGIC = b"\x1f\x8b"
 _ZIP_MAGIC = b"PK\x03\x04"
 _DATA_OPEN = b"<grid_data>"
 _DATA_CLOSE = b"</grid_data>"
@@ -118,7 +118,7 @@ def _id_matches(found: set[str], expected: set[str]) -> bool:
 def _unpack(data: bytes, source: str) -> bytes:
     """The ``grid.xml`` inside gzip (``grid.xml.gz``) or zip (``grid.xml.zip``, as ShakeMap 3.5 published
     it) bytes; other bytes as they are. At most :data:`MAX_GRID_BYTES` are unpacked."""
-    if data[:2] == _GZIP_MAGIC:
+    if data[:2] == GZIP_MAGIC:
         try:
             inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)
             out = inflater.decompress(data, MAX_GRID_BYTES + 1)
