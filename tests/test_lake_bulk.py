@@ -166,10 +166,10 @@ def test_kept_rows_equals_a_filter(pattern: str) -> None:
         "sparse": idx % 997 != 5, "fragmented": idx % 2 == 0,
     }[pattern]
     want = t.filter(pa.array(mask))
-    got = bulk.kept_rows(t, pa.array(mask), max_runs=1000)
+    kept = bulk.KeptRows(t, pa.array(mask), max_runs=1000)
+    got = kept.slice(0, n)
     assert got.equals(want)
     # taken a range at a time, as the writing threads take row groups: every range, run edges included
-    kept = bulk.KeptRows(t, pa.array(mask), max_runs=1000)
     assert kept.num_rows == want.num_rows
     for length in (1, 7, 997, 1024, 5000):
         for offset in range(0, want.num_rows + length, length):

@@ -39,7 +39,7 @@ from warehouse.schema import TableSpec, check_constants, conform, is_geometry
 if TYPE_CHECKING:
     import duckdb
 
-__all__ = ["ROW_GROUP_ROWS", "BulkFiles", "KeptRows", "bulk_file_table", "kept_rows", "partition_directory", "stage",
+__all__ = ["ROW_GROUP_ROWS", "BulkFiles", "KeptRows", "bulk_file_table", "partition_directory", "stage",
            "table_directory", "target_directory", "write_bulk_files"]
 
 log = logging.getLogger(__name__)
@@ -183,12 +183,6 @@ class KeptRows:
             b = min(end, int(self.starts[i] + (self.before[i + 1] - self.before[i])))
             pieces.append(self.table.slice(a, b - a))
         return pieces[0] if len(pieces) == 1 else pa.concat_tables(pieces)
-
-
-def kept_rows(table: pa.Table, keep: pa.Array | pa.ChunkedArray, max_runs: int = 4096) -> pa.Table:
-    """The rows of ``table`` where ``keep`` is true (see :class:`KeptRows`)."""
-    kept = KeptRows(table, keep, max_runs)
-    return kept.slice(0, kept.num_rows)
 
 
 def write_bulk_files(directory: Path, table: pa.Table, keep: pa.Array | None = None,
