@@ -45,6 +45,7 @@ import numpy as np
 from bench.common import ROOT, SHARED_DATA
 from expedition.decisions.response.assess import Context, assess, load_context
 from expedition.decisions.response.events import EventRow
+from expedition.decisions.response.shaking_model import TECTONIC_RULES
 from expedition.settings import load_settings
 
 BANDS = ("green", "yellow", "orange", "red")
@@ -401,8 +402,7 @@ def split_halves(n_splits: int = 200, seed: int = 13, variants: tuple[str, ...] 
     if not gem_root.is_dir():
         print(f"shared data not found at {gem_root}: nothing to calibrate", file=sys.stderr)
         return {}
-    with tempfile.TemporaryDirectory(prefix="qe-calibrate-") as home:
-        ctx = load_context(load_settings(home=Path(home)))
+    ctx = _context(None)
     located, _ = locate(load_gem(gem_root)[0], load_catalogs(SHARED_DATA), ctx)
     actual = np.array([ev.gem.deaths for ev in located])
     defaults = {k: getattr(ctx, k) for v in VARIANTS.values() for k in v}
@@ -478,7 +478,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--tectonic",
         default=None,
-        choices=("proxy", "strec", "strec_layers", "strec_deep45"),
+        choices=("proxy", *TECTONIC_RULES),
         help="how the tectonic setting is chosen (the context's default otherwise)",
     )
     ap.add_argument(
