@@ -13,12 +13,11 @@ from expedition.delivery.cli.common import HomeOpt, echo_json, lake_for, progres
 def people_per_mmi(population_by_mmi: dict[str, int]) -> str:
     """``"IV 20,189, V 1,741, ..., IX 6,958"``: the bins in intensity order, empty ones left out.
 
-    The stored JSON has its keys sorted as text (IV, IX, V, ...), so the order is taken from the scale.
+    The stored JSON has its keys sorted as text (IV, IX, V, ...), so the order is the exposure bins'.
     """
-    from expedition.science.hazard.ipe import to_roman
+    from expedition.science.hazard.bins import MMI_BINS
 
-    pop = population_by_mmi
-    return ", ".join(f"{r} {pop[r]:,}" for r in map(to_roman, range(1, 11)) if pop.get(r))
+    return ", ".join(f"{r} {population_by_mmi[r]:,}" for r in MMI_BINS if population_by_mmi.get(r))
 
 
 def _since(value: str | None) -> datetime | None:
