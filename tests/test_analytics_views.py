@@ -143,4 +143,6 @@ def test_ground_failure_lifelines_and_coverage(analytics_lake: Any) -> None:
     per = {(r.coverage_dimension, r.coverage_key): r.building_count for r in c.itertuples()}
     assert per[("surveyor", "ana")] == 3 and per[("surveyor", "unnamed")] == 1
     assert per[("day", "2026-01-12")] == 4 and per[("area", "unlocated")] == 2
+    known = {(r.coverage_dimension, r.coverage_key): r.coverage_key_known for r in c.itertuples()}
+    assert not known[("surveyor", "unnamed")] and not known[("area", "unlocated")] and known[("surveyor", "ana")]
     assert sum(v for (dim, _), v in per.items() if dim == "area") == len(BUILDINGS)

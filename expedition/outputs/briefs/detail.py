@@ -14,9 +14,6 @@ from expedition.outputs.briefs.reasons import caveats, decision_sentence, roman
 
 __all__ = ["build"]
 
-#: The keys ``analytics_survey_coverage`` gives buildings without an area, a day or a surveyor.
-_COVERAGE_PLACEHOLDERS = {"area": "unlocated", "day": "undated", "surveyor": "unnamed"}
-
 
 def build(doc: Document, ctx: BriefContext, lg: Lang) -> None:
     """Add the detail pages to ``doc``."""
@@ -126,9 +123,9 @@ def _findings(doc: Document, f: dict[str, Any], lg: Lang, snap: str) -> None:
         doc.add("note", t["no_survey"])
         return
     cov = f.get("survey_coverage") or []
-    # the view files buildings without an area, day or surveyor under a placeholder key: not one more of them
-    dims = {k: sum(1 for r in cov if r["coverage_dimension"] == k and r["coverage_key"] != none)
-            for k, none in _COVERAGE_PLACEHOLDERS.items()}
+    # buildings without an area, day or surveyor share a placeholder key (coverage_key_known false): not one more
+    dims = {k: sum(1 for r in cov if r["coverage_dimension"] == k and r["coverage_key_known"])
+            for k in ("area", "day", "surveyor")}
     doc.add("p", t.fmt("survey_line", buildings=t.num(f["building_count"]), areas=dims["area"], days=dims["day"],
                        surveyors=dims["surveyor"], unlocated=t.num(f["unlocated_count"])))
     shares = f.get("damage_share_by_typology") or []
