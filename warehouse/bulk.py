@@ -189,10 +189,11 @@ def write_bulk_files(directory: Path, table: pa.Table, keep: pa.Array | None = N
                      threads: int | None = None) -> list[tuple[Path, int]]:
     """Write the rows of ``table`` where ``keep`` is true (all rows when ``None``) as Parquet files in
     ``directory``: one file per writing thread (at least two, at most four, none more than the row
-    groups), each thread taking the next row group of :data:`ROW_GROUP_ROWS` rows until none is left
+    groups), each thread writing a row group of :data:`ROW_GROUP_ROWS` rows of its own first, then
+    taking the next untaken one until none is left
     (pyarrow releases the GIL). A thread slowed by other work (the lake transaction runs beside the
     files) simply writes fewer row groups, so the threads finish within one row group of each other.
-    Returns (path, rows) per file; a thread that got no row group writes no file. On any failure no
+    Returns (path, rows) per file, one per thread. On any failure no
     file is left (each is written under a temporary name and renamed only when all succeeded)."""
     kept = KeptRows(table, keep)
     n = kept.num_rows
@@ -203,20 +204,24 @@ def write_bulk_files(directory: Path, table: pa.Table, keep: pa.Array | None = N
     writers = min(workers, groups)
     dictionary = dictionary_columns(table)
     directory.mkdir(parents=True, exist_ok=True)
-    taken = itertools.count()  # next() on a count is atomic under the GIL
+    # each thread starts with a row group of its own (so a batch is always ``writers`` files, however the
+    # threads are scheduled), then takes the next untaken one; next() on a count is atomic under the GIL
+    taken = itertools.count(writers)
     failing = threading.Event()
 
-    def one() -> tuple[Path, Path, int] | None:
+    def one(first: int) -> tuple[Path, Path, int] | None:
         writer: pq.ParquetWriter | None = None
         name = f"qe-bulk-{uuid.uuid4().hex}.parquet"
         tmp, rows = directory / f".{name}.incoming", 0
         try:
-            while (g := next(taken)) < groups and not failing.is_set():
+            g = first
+            while g < groups and not failing.is_set():
                 part = kept.slice(g * ROW_GROUP_ROWS, ROW_GROUP_ROWS)
                 if writer is None:
                     writer = pq.ParquetWriter(tmp, part.schema, **_PARQUET_OPTIONS, use_dictionary=dictionary)
                 writer.write_table(part, row_group_size=ROW_GROUP_ROWS)
                 rows += part.num_rows
+                g = next(taken)
             if writer is not None:
                 writer.close()
         except BaseException:
@@ -229,7 +234,7 @@ def write_bulk_files(directory: Path, table: pa.Table, keep: pa.Array | None = N
         return (tmp, directory / name, rows) if writer is not None else None
 
     with ThreadPoolExecutor(writers, thread_name_prefix="qe-bulk") as pool:
-        futures = [pool.submit(one) for _ in range(writers)]
+        futures = [pool.submit(one, i) for i in range(writers)]
     failed = [f.exception() for f in futures if f.exception() is not None]
     written = [w for f in futures if f.exception() is None and (w := f.result()) is not None]
     if failed:  # no half-written batch: remove the files that did succeed
