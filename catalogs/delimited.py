@@ -12,6 +12,7 @@ column by column, so the problem names the row, the column and the value.
 from __future__ import annotations
 
 import csv
+import logging
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -27,6 +28,8 @@ from catalogs.parse_common import ParseProblem, iso_to_us
 from catalogs.rows import UTC
 
 __all__ = ["first_line", "header_fields", "map_unique", "read_delimited", "row_numbers", "to_float", "to_time", "trim"]
+
+log = logging.getLogger(__name__)
 
 NUMBER_EXPECTED = "a number"
 FIELD_LIMIT = 131_072  # bytes in one field; the limit of Python's csv module
@@ -56,12 +59,56 @@ def read_delimited(
     except pa.ArrowInvalid as exc:
         if "conversion error" not in str(exc):
             raise _locate(source, label, delimiter, quoted, column_names, skip_rows, exc) from exc
+        decimal_comma = _decimal_comma(source, delimiter, quoted, column_names, skip_rows, types, include)
+        if decimal_comma is not None:
+            _check_field_sizes(decimal_comma, label)
+            return decimal_comma
         as_text = {k: (pa.string() if _typed(v) else v) for k, v in types.items()}
         try:
             table = _read(source, delimiter, quoted, column_names, skip_rows, as_text, include, True)
         except pa.ArrowInvalid as exc2:
             raise _locate(source, label, delimiter, quoted, column_names, skip_rows, exc2) from exc2
+        if delimiter != ",":
+            table = _points_for_commas(table, [k for k, v in types.items() if pa.types.is_floating(v)])
     _check_field_sizes(table, label)
+    return table
+
+
+_COMMA_NUMBER = r"^(\s*[-+]?\d*),(\d+(?:[eE][-+]?\d+)?\s*)$"
+
+
+def _points_for_commas(table: pa.Table, columns: list[str]) -> pa.Table:
+    """Numbers written with a decimal comma (``27,68``) in a file whose fields are not separated by
+    commas get a point, so a file with both marks reads each number; other text stays as it was
+    and :func:`to_float` names its row."""
+    for name in columns:
+        if name in table.column_names and pa.types.is_string(table.schema.field(name).type):
+            i = table.column_names.index(name)
+            col = pc.replace_substring_regex(table.column(name), _COMMA_NUMBER, r"\1.\2")
+            table = table.set_column(i, name, col)
+    return table
+
+
+def _decimal_comma(
+    source: str | bytes,
+    delimiter: str,
+    quoted: bool,
+    column_names: list[str] | None,
+    skip_rows: int,
+    types: dict[str, pa.DataType],
+    include: list[str],
+) -> pa.Table | None:
+    """The table read with ``,`` as the decimal mark, when every number of the file is written so
+    (a spreadsheet in a decimal-comma locale saves ``27,68`` and separates fields with ``;`` or a
+    tab); None when the separator is a comma or some value still fails (the text path then reads
+    both marks and names what is not a number)."""
+    if delimiter == "," or not any(pa.types.is_floating(t) for t in types.values()):
+        return None
+    try:
+        table = _read(source, delimiter, quoted, column_names, skip_rows, types, include, True, decimal_point=",")
+    except pa.ArrowInvalid:
+        return None
+    log.info("numbers read with a decimal comma (fields separated by %r)", delimiter)
     return table
 
 
@@ -90,7 +137,7 @@ def _input(source: str | bytes) -> Any:
     return pa.BufferReader(source) if isinstance(source, bytes) else source
 
 
-def _read(
+def _read(  # noqa: PLR0913
     source: str | bytes,
     delimiter: str,
     quoted: bool,
@@ -99,6 +146,7 @@ def _read(
     types: dict[str, pa.DataType],
     include: list[str],
     threads: bool = True,
+    decimal_point: str = ".",
 ) -> pa.Table:
     return pacsv.read_csv(
         _input(source),
@@ -114,6 +162,7 @@ def _read(
             null_values=[""],
             strings_can_be_null=True,
             quoted_strings_can_be_null=True,
+            decimal_point=decimal_point,
         ),
     )
 

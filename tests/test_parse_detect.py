@@ -121,3 +121,47 @@ def test_comcat_csv_saved_again_by_a_spreadsheet_reads_the_same(delimiter: str, 
     path.write_text("\r\n".join(lines), encoding="utf-8")
     with pytest.raises(ParseError, match=r"row 1, column 'latitude'"):
         read_catalog_file(path)
+
+
+def _decimal_comma_resave(text: str, delimiter: str) -> str:
+    """What a spreadsheet in a decimal-comma locale (de, es, fr, ru, tr, id...) writes: ``;`` (or a
+    tab) between fields and ``27,68`` for numbers; times and ids stay as they were."""
+    import csv
+    import io
+    import re
+
+    number = re.compile(r"^-?\d+\.\d+$")
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n")
+    for i, row in enumerate(csv.reader(io.StringIO(text))):
+        writer.writerow(row if i == 0 else [v.replace(".", ",") if number.match(v) else v for v in row])
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t"])
+def test_comcat_csv_with_decimal_commas_reads_the_same(delimiter: str, tmp_path: Path) -> None:
+    """The same export saved with decimal commas gives the same rows, also when a cell kept its point
+    (a spreadsheet keeps cells it took for text); what is not a number still names its row and column."""
+    from catalogs.errors import ParseError
+
+    text = (DATA / "comcat_bom.csv").read_text(encoding="utf-8-sig")
+    resaved = _decimal_comma_resave(text, delimiter)
+    assert "," in resaved.split("\r\n")[1]  # the file really has decimal commas
+    path = tmp_path / "decimal_comma.csv"
+    path.write_text(resaved, encoding="utf-8")
+    assert detect_format(path) == "comcatcsv"
+    ours, theirs = read_catalog_file(path), read_catalog_file(DATA / "comcat_bom.csv")
+    assert ours.num_rows == theirs.num_rows > 0
+    assert ours.drop_columns(["source_ref"]).equals(theirs.drop_columns(["source_ref"]))
+    lines = resaved.split("\r\n")
+    fields = lines[2].split(delimiter)
+    fields[1] = fields[1].replace(",", ".")  # latitude of data row 2 written with a point
+    lines[2] = delimiter.join(fields)
+    path.write_text("\r\n".join(lines), encoding="utf-8")
+    mixed = read_catalog_file(path)
+    assert mixed.drop_columns(["source_ref"]).equals(theirs.drop_columns(["source_ref"]))
+    fields[1] = "37,22,56"  # not a number in any locale
+    lines[2] = delimiter.join(fields)
+    path.write_text("\r\n".join(lines), encoding="utf-8")
+    with pytest.raises(ParseError, match=r"row 2, column 'latitude': bad value '37,22,56'"):
+        read_catalog_file(path)
