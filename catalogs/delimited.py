@@ -15,6 +15,7 @@ import csv
 import logging
 import re
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -59,13 +60,14 @@ def read_delimited(
     except pa.ArrowInvalid as exc:
         if "conversion error" not in str(exc):
             raise _locate(source, label, delimiter, quoted, column_names, skip_rows, exc) from exc
-        decimal_comma = _decimal_comma(source, delimiter, quoted, column_names, skip_rows, types, include)
+        read = partial(_read, source, delimiter, quoted, column_names, skip_rows)
+        decimal_comma = _decimal_comma(read, delimiter, types, include)
         if decimal_comma is not None:
             _check_field_sizes(decimal_comma, label)
             return decimal_comma
         as_text = {k: (pa.string() if _typed(v) else v) for k, v in types.items()}
         try:
-            table = _read(source, delimiter, quoted, column_names, skip_rows, as_text, include, True)
+            table = read(as_text, include, True)
         except pa.ArrowInvalid as exc2:
             raise _locate(source, label, delimiter, quoted, column_names, skip_rows, exc2) from exc2
         if delimiter != ",":
@@ -90,13 +92,7 @@ def _points_for_commas(table: pa.Table, columns: list[str]) -> pa.Table:
 
 
 def _decimal_comma(
-    source: str | bytes,
-    delimiter: str,
-    quoted: bool,
-    column_names: list[str] | None,
-    skip_rows: int,
-    types: dict[str, pa.DataType],
-    include: list[str],
+    read: Callable[..., pa.Table], delimiter: str, types: dict[str, pa.DataType], include: list[str]
 ) -> pa.Table | None:
     """The table read with ``,`` as the decimal mark, when every number of the file is written so
     (a spreadsheet in a decimal-comma locale saves ``27,68`` and separates fields with ``;`` or a
@@ -105,7 +101,7 @@ def _decimal_comma(
     if delimiter == "," or not any(pa.types.is_floating(t) for t in types.values()):
         return None
     try:
-        table = _read(source, delimiter, quoted, column_names, skip_rows, types, include, True, decimal_point=",")
+        table = read(types, include, True, decimal_point=",")
     except pa.ArrowInvalid:
         return None
     log.info("numbers read with a decimal comma (fields separated by %r)", delimiter)
